@@ -1,0 +1,1 @@
+"""Caching: strategies, the request builder, prefix map, ledger, prediction and explanations."""

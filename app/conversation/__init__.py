@@ -1,0 +1,1 @@
+"""The conversation model: system prompt, tools, messages of blocks, locked images."""

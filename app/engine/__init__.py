@@ -1,0 +1,1 @@
+"""The async engine: turns, speculative warming, keep-alive, tools, typed failures."""

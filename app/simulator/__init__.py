@@ -1,0 +1,1 @@
+"""An offline Anthropic Messages API that applies the real prompt-caching rules."""

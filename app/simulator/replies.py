@@ -1,0 +1,194 @@
+"""The simulator's deterministic answers: a short report of what the request cost in cache terms.
+
+No model runs. The reply quotes the question, tabulates read / written / uncached tokens and says
+why; it honours ``max_tokens`` and ``stop_sequences``, answers with ``tool_use`` when the user
+names a defined tool, and adds a thinking block when thinking is enabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from app.facts.catalogue import ModelInfo
+from app.facts.prefix import FlatRequest, as_blocks
+from app.facts.rules import CachePlan
+from app.facts.tokens import BYTES_PER_TOKEN, canonical_json, text_tokens
+
+
+@dataclass(frozen=True)
+class Reply:
+    content: tuple[dict, ...]
+    stop_reason: str
+    stop_sequence: str | None
+    output_tokens: int
+
+
+def _last_user(body: dict) -> dict | None:
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user":
+            return message
+    return None
+
+
+def _user_text(message: dict | None) -> str:
+    if message is None:
+        return ""
+    parts = [
+        b.get("text", "") for b in as_blocks(message.get("content")) if b.get("type") == "text"
+    ]
+    return " ".join(p for p in parts if p).strip()
+
+
+def _tool_results(message: dict | None) -> list[dict]:
+    if message is None:
+        return []
+    return [b for b in as_blocks(message.get("content")) if b.get("type") == "tool_result"]
+
+
+def _result_text(result: dict) -> str:
+    content = result.get("content", "")
+    if isinstance(content, str):
+        return content
+    return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+
+
+def explain(plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> str:
+    blocks = flat.blocks
+    if not plan.breakpoints:
+        return "No block carries `cache_control`, so nothing was read from or written to the cache."
+    if not plan.effective:
+        return (
+            f"Every breakpoint's prefix is under {model.display_name}'s minimum of "
+            f"{model.min_cacheable_tokens} tokens, so the breakpoints were ignored."
+        )
+    written_to = blocks[plan.write_until].path if plan.write_until is not None else ""
+    if plan.hit_index is None:
+        return f"No cached prefix matched, so the prefix through `{written_to}` was written."
+    read_to = blocks[plan.hit_index].path
+    if plan.write_tokens:
+        return (
+            f"The prefix through `{read_to}` was read from the cache and the rest through "
+            f"`{written_to}` was written."
+        )
+    return f"The prefix through `{read_to}` was read from the cache."
+
+
+def _report(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> str:
+    last = _last_user(body)
+    lines = ["**Offline simulator** (no model ran; this reply describes the request)."]
+    results = _tool_results(last)
+    if results:
+        for result in results:
+            lines.append(f"\nThe tool returned: {_result_text(result)[:200]}")
+    question = _user_text(last)
+    if question:
+        quoted = question if len(question) <= 160 else question[:157] + "..."
+        lines.append(f"\nYou wrote: \u201c{quoted}\u201d")
+    lines.append(
+        "\n| input | tokens |\n|---|---:|\n"
+        f"| read from cache | {plan.read_tokens} |\n"
+        f"| written to cache (5m) | {plan.write_5m_tokens} |\n"
+        f"| written to cache (1h) | {plan.write_1h_tokens} |\n"
+        f"| paid in full | {plan.uncached_tokens} |"
+    )
+    lines.append("\n" + explain(plan, flat, model))
+    return "\n".join(lines)
+
+
+def _tool_call(body: dict) -> dict | None:
+    tools = [t for t in body.get("tools") or [] if t.get("type", "custom") == "custom"]
+    choice = body.get("tool_choice") or {"type": "auto"}
+    if not tools or choice.get("type") == "none":
+        return None
+    messages = body.get("messages") or []
+    if not messages or messages[-1].get("role") != "user":
+        return None
+    last = messages[-1]
+    if _tool_results(last) and choice.get("type") == "auto":
+        return None
+    text = _user_text(last)
+    chosen = None
+    if choice.get("type") == "tool":
+        chosen = next(t for t in tools if t["name"] == choice.get("name"))
+    else:
+        named = [t for t in tools if re.search(rf"(?<![\w-]){re.escape(t['name'])}(?![\w-])", text)]
+        chosen = named[0] if named else (tools[0] if choice.get("type") == "any" else None)
+    if chosen is None:
+        return None
+    after = text.split(chosen["name"], 1)[1] if chosen["name"] in text else text
+    return {
+        "type": "tool_use",
+        "id": "toolu_sim_" + hashlib.sha256(canonical_json(messages).encode()).hexdigest()[:20],
+        "name": chosen["name"],
+        "input": _tool_input(chosen.get("input_schema") or {}, after),
+    }
+
+
+def _tool_input(schema: dict, text: str) -> dict:
+    match = re.search(r"\{.*\}", text, re.S)
+    if match:
+        try:
+            value = json.loads(match.group(0))
+            if isinstance(value, dict):
+                return value
+        except ValueError:
+            pass
+    props = schema.get("properties") or {}
+    required = schema.get("required") or list(props)
+    strings = [n for n in required if (props.get(n) or {}).get("type") == "string"]
+    out: dict = {}
+    defaults = {
+        "string": "",
+        "integer": 0,
+        "number": 0,
+        "boolean": False,
+        "array": [],
+        "object": {},
+    }
+    for name in required:
+        out[name] = defaults.get((props.get(name) or {}).get("type", "string"), "")
+    if len(strings) == 1:
+        out[strings[0]] = text.strip(" :,.\n\t")
+    return out
+
+
+def _cut(text: str, body: dict) -> tuple[str, str, str | None]:
+    stop_reason, stop_sequence = "end_turn", None
+    found = [(text.find(s), s) for s in body.get("stop_sequences") or [] if s in text]
+    if found:
+        position, stop_sequence = min(found)
+        text, stop_reason = text[:position], "stop_sequence"
+    limit = body["max_tokens"] * BYTES_PER_TOKEN
+    encoded = text.encode("utf-8")
+    if len(encoded) > limit:
+        text = encoded[:limit].decode("utf-8", "ignore")
+        stop_reason, stop_sequence = "max_tokens", None
+    return text, stop_reason, stop_sequence
+
+
+def compose(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> Reply:
+    content: list[dict] = []
+    thinking = body.get("thinking") or {}
+    if thinking.get("type") in ("enabled", "adaptive"):
+        words = "The simulator does not think; this block stands in for extended thinking."
+        content.append(
+            {
+                "type": "thinking",
+                "thinking": words,
+                "signature": hashlib.sha256(words.encode()).hexdigest(),
+            }
+        )
+    call = _tool_call(body)
+    if call is not None:
+        content.append({"type": "text", "text": f"Calling `{call['name']}`."})
+        content.append(call)
+        output = sum(text_tokens(canonical_json(b)) for b in content)
+        return Reply(tuple(content), "tool_use", None, output)
+    text, stop_reason, stop_sequence = _cut(_report(body, plan, flat, model), body)
+    if text:
+        content.append({"type": "text", "text": text})
+    output = sum(text_tokens(b.get("text") or b.get("thinking") or "") for b in content)
+    return Reply(tuple(content), stop_reason, stop_sequence, max(output, 1))

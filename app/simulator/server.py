@@ -1,0 +1,449 @@
+"""The simulator's HTTP server (aiohttp): the Messages API plus loopback-only introspection."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import json
+import logging
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
+from app.facts.prefix import FlatRequest, flatten_request
+from app.facts.rules import (
+    CachePlan,
+    RuleViolation,
+    plan_request,
+    resolve_breakpoints,
+    stored_entries,
+)
+from app.simulator.errors import ApiError, error_body, invalid
+from app.simulator.faults import FaultPlan
+from app.simulator.latency import LatencyModel
+from app.simulator.replies import Reply, compose
+from app.simulator.store import CacheStore, key_hash
+from app.simulator.validation import check_betas, validate_request
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+CHUNK_CHARS = 16
+PING_EVERY_CHUNKS = 40
+REQUEST_ID = web.RequestKey("request_id", str)
+
+
+@dataclass
+class SimulatorConfig:
+    time_scale: float = 1.0
+    retry_after_s: int = 1
+    stall_limit_s: float = 300.0
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    catalogue: Catalogue | None = None
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class Simulator:
+    """One simulated service: its cache, clock, latency model and counters."""
+
+    def __init__(self, config: SimulatorConfig | None = None):
+        self.config = config or SimulatorConfig()
+        self.catalogue = self.config.catalogue or default_catalogue()
+        self.store = CacheStore()
+        self.latency = LatencyModel(scale=self.config.time_scale)
+        self.stats: Counter[str] = Counter()
+        self.active_streams = 0
+        self._ids = itertools.count(1)
+        self._session = secrets.token_hex(4)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}_sim{self._session}{next(self._ids):08x}"
+
+    def make_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors], client_max_size=MAX_REQUEST_BYTES)
+        app.router.add_post("/v1/messages", self.messages)
+        app.router.add_post("/v1/messages/count_tokens", self.count_tokens)
+        app.router.add_get("/v1/models", self.list_models)
+        app.router.add_get("/v1/models/{model_id}", self.get_model)
+        app.router.add_get("/_sim/cache", self.sim_cache)
+        app.router.add_get("/_sim/stats", self.sim_stats)
+        app.router.add_post("/_sim/reset", self.sim_reset)
+        app.router.add_post("/_sim/clock/advance", self.sim_advance)
+        return app
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler):
+        request_id = self._new_id("req")
+        request[REQUEST_ID] = request_id
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = self._error(exc.status, exc.error_type, exc.message, request_id, exc.headers)
+        except web.HTTPRequestEntityTooLarge:
+            response = self._error(
+                413,
+                "request_too_large",
+                "Request exceeds the maximum allowed number of bytes (32 MB).",
+                request_id,
+            )
+        except web.HTTPException as exc:
+            kind = "not_found_error" if exc.status == 404 else "invalid_request_error"
+            response = self._error(exc.status, kind, exc.reason or "Not found", request_id)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("simulator handler failed")
+            response = self._error(500, "api_error", "Internal server error", request_id)
+        self.stats[f"status_{response.status}"] += 1
+        if not response.prepared:
+            response.headers["request-id"] = request_id
+        return response
+
+    def _error(self, status, kind, message, request_id, headers=None) -> web.Response:
+        return web.json_response(
+            error_body(kind, message, request_id), status=status, headers=headers or {}
+        )
+
+    # -- request checks -------------------------------------------------------------------------
+    def _api_key(self, request: web.Request) -> str:
+        key = request.headers.get("x-api-key")
+        auth = request.headers.get("authorization", "")
+        if not key and auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        if not key:
+            raise ApiError(401, "authentication_error", "x-api-key header is required")
+        if not request.headers.get("anthropic-version"):
+            raise invalid("anthropic-version: header is required")
+        check_betas(request.headers.get("anthropic-beta"))
+        return key
+
+    async def _json_body(self, request: web.Request) -> object:
+        if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+            raise ApiError(
+                413,
+                "request_too_large",
+                "Request exceeds the maximum allowed number of bytes (32 MB).",
+            )
+        if "application/json" not in request.headers.get("content-type", ""):
+            raise invalid("Content-Type must be application/json")
+        raw = await request.read()
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise invalid(f"There was an error parsing the body of your request: {exc}") from None
+
+    def _check_sim_caller(self, request: web.Request) -> None:
+        if not is_loopback(request.remote):
+            raise ApiError(403, "permission_error", "simulator controls answer loopback only")
+
+    # -- the Messages API -----------------------------------------------------------------------
+    async def count_tokens(self, request: web.Request) -> web.Response:
+        self._api_key(request)
+        body = await self._json_body(request)
+        validate_request(body, self.catalogue, count_only=True)
+        flat = flatten_request(body)
+        try:
+            resolve_breakpoints(flat, body.get("cache_control"))
+        except RuleViolation as exc:
+            raise invalid(exc.message) from None
+        return web.json_response({"input_tokens": flat.total_tokens})
+
+    async def messages(self, request: web.Request) -> web.StreamResponse:
+        self.stats["requests"] += 1
+        key = self._api_key(request)
+        body = await self._json_body(request)
+        model = validate_request(body, self.catalogue)
+        flat = flatten_request(body)
+        try:
+            points = resolve_breakpoints(flat, body.get("cache_control"))
+        except RuleViolation as exc:
+            raise invalid(exc.message) from None
+
+        fault = self.config.faults.pick(
+            request.headers.get("x-sim-fault"),
+            request.headers.get("x-sim-fault-attempts"),
+            request.headers.get("x-stainless-retry-count"),
+        )
+        self._raise_early_fault(fault)
+
+        owner = key_hash(key)
+        plan = plan_request(
+            flat,
+            points,
+            model.min_cacheable_tokens,
+            lambda fp: self.store.is_cached(owner, model.id, fp),
+        )
+        reply = compose(body, plan, flat, model)
+        ttft = self.latency.time_to_first_token(
+            plan.write_tokens + plan.uncached_tokens, plan.read_tokens
+        )
+        if body.get("stream"):
+            return await self._stream(request, body, model, flat, plan, reply, owner, ttft, fault)
+        if fault in ("disconnect", "stall"):
+            await self._sleep(ttft)
+            await self._hang_up(request, stall=fault == "stall")
+            raise ConnectionResetError("simulated fault")
+        if fault == "stream_error":
+            raise ApiError(500, "api_error", "Internal server error")
+        await self._sleep(ttft)
+        self._apply(flat, plan, model, owner)
+        await self._sleep(self.latency.output_time(reply.output_tokens))
+        message = self._message(body, plan, reply, with_content=True)
+        return web.json_response(message)
+
+    def _raise_early_fault(self, fault: str | None) -> None:
+        if fault == "overloaded":
+            raise ApiError(529, "overloaded_error", "Overloaded")
+        if fault == "rate_limit":
+            raise ApiError(
+                429,
+                "rate_limit_error",
+                "This request would exceed your organization's rate limit (simulated).",
+                {"retry-after": str(self.config.retry_after_s)},
+            )
+        if fault == "server_error":
+            raise ApiError(500, "api_error", "Internal server error")
+        if fault == "invalid_key":
+            raise ApiError(401, "authentication_error", "invalid x-api-key")
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def _apply(self, flat: FlatRequest, plan: CachePlan, model: ModelInfo, owner: str) -> None:
+        """The response has begun: the read refreshes its entries and the writes become usable."""
+        minimum = model.min_cacheable_tokens
+        if plan.hit_index is not None:
+            read = [
+                b.fingerprint for b in flat.blocks[: plan.hit_index + 1] if b.cumulative >= minimum
+            ]
+            self.store.read(owner, model.id, read)
+        ends = {flat.blocks[p.index].fingerprint for p in plan.effective}
+        self.store.write(owner, model.id, stored_entries(flat, plan, minimum), ends)
+
+    def _usage(self, plan: CachePlan, output_tokens: int) -> dict:
+        return {
+            "input_tokens": plan.uncached_tokens,
+            "cache_creation_input_tokens": plan.write_tokens,
+            "cache_read_input_tokens": plan.read_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": plan.write_5m_tokens,
+                "ephemeral_1h_input_tokens": plan.write_1h_tokens,
+            },
+            "output_tokens": output_tokens,
+            "service_tier": "standard",
+        }
+
+    def _message(self, body: dict, plan: CachePlan, reply: Reply, with_content: bool) -> dict:
+        return {
+            "id": self._new_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": list(reply.content) if with_content else [],
+            "stop_reason": reply.stop_reason if with_content else None,
+            "stop_sequence": reply.stop_sequence if with_content else None,
+            "usage": self._usage(plan, reply.output_tokens if with_content else 1),
+        }
+
+    async def _hang_up(self, request: web.Request, stall: bool) -> None:
+        transport = request.transport
+        if stall:
+            waited = 0.0
+            while transport is not None and not transport.is_closing():
+                if waited >= self.config.stall_limit_s:
+                    break
+                await asyncio.sleep(0.05)
+                waited += 0.05
+        if transport is not None:
+            transport.abort()
+
+    async def _stream(self, request, body, model, flat, plan, reply, owner, ttft, fault):
+        response = web.StreamResponse(
+            headers={
+                "content-type": "text/event-stream",
+                "cache-control": "no-cache",
+                "request-id": request[REQUEST_ID],
+            }
+        )
+        self.active_streams += 1
+        try:
+            await response.prepare(request)
+            await self._sleep(ttft)
+            self._apply(flat, plan, model, owner)
+
+            async def send(event: str, data: dict) -> None:
+                await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+
+            await send(
+                "message_start",
+                {"type": "message_start", "message": self._message(body, plan, reply, False)},
+            )
+            await send("ping", {"type": "ping"})
+            chunks_sent = 0
+            for index, block in enumerate(reply.content):
+                start = dict(block)
+                if block["type"] == "text":
+                    start["text"] = ""
+                elif block["type"] == "thinking":
+                    start.update(thinking="", signature="")
+                elif block["type"] == "tool_use":
+                    start["input"] = {}
+                await send(
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": start},
+                )
+                for delta in _deltas(block):
+                    await send(
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": index, "delta": delta},
+                    )
+                    chunks_sent += 1
+                    if fault and chunks_sent == 2:
+                        await self._stream_fault(request, send, fault)
+                        return response
+                    if chunks_sent % PING_EVERY_CHUNKS == 0:
+                        await send("ping", {"type": "ping"})
+                    await self._sleep(self.latency.output_time(max(1, CHUNK_CHARS // 4)))
+                await send("content_block_stop", {"type": "content_block_stop", "index": index})
+            if fault:
+                await self._stream_fault(request, send, fault)
+                return response
+            usage = self._usage(plan, reply.output_tokens)
+            await send(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {
+                        "stop_reason": reply.stop_reason,
+                        "stop_sequence": reply.stop_sequence,
+                    },
+                    "usage": usage,
+                },
+            )
+            await send("message_stop", {"type": "message_stop"})
+            await response.write_eof()
+        except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
+            self.stats["client_disconnects"] += 1
+        finally:
+            self.active_streams -= 1
+        return response
+
+    async def _stream_fault(self, request, send, fault: str) -> None:
+        self.stats[f"fault_{fault}"] += 1
+        if fault == "stream_error":
+            await send(
+                "error",
+                {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            )
+            if request.transport is not None:
+                request.transport.close()
+            return
+        await self._hang_up(request, stall=fault == "stall")
+
+    # -- models ---------------------------------------------------------------------------------
+    def _model_object(self, model: ModelInfo) -> dict:
+        return {
+            "type": "model",
+            "id": model.id,
+            "display_name": model.display_name,
+            "created_at": model.created_at,
+        }
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        self._api_key(request)
+        models = sorted(self.catalogue.models, key=lambda m: m.created_at, reverse=True)
+        ids = [m.id for m in models]
+        try:
+            limit = int(request.query.get("limit", "20"))
+        except ValueError:
+            raise invalid("limit: Input should be a valid integer") from None
+        if not 1 <= limit <= 1000:
+            raise invalid("limit: Input should be between 1 and 1000")
+        start, end = 0, len(models)
+        if "after_id" in request.query:
+            if request.query["after_id"] not in ids:
+                raise invalid(f"after_id: unknown model {request.query['after_id']}")
+            start = ids.index(request.query["after_id"]) + 1
+        if "before_id" in request.query:
+            if request.query["before_id"] not in ids:
+                raise invalid(f"before_id: unknown model {request.query['before_id']}")
+            end = ids.index(request.query["before_id"])
+            start = max(start, end - limit)
+        page = models[start:end][:limit]
+        return web.json_response(
+            {
+                "data": [self._model_object(m) for m in page],
+                "has_more": start + len(page) < end,
+                "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None,
+            }
+        )
+
+    async def get_model(self, request: web.Request) -> web.Response:
+        self._api_key(request)
+        model = self.catalogue.resolve(request.match_info["model_id"])
+        if model is None:
+            raise ApiError(404, "not_found_error", f"model: {request.match_info['model_id']}")
+        return web.json_response(self._model_object(model))
+
+    # -- introspection (loopback only) ----------------------------------------------------------
+    async def sim_cache(self, request: web.Request) -> web.Response:
+        self._check_sim_caller(request)
+        everything = request.query.get("all") in ("1", "true")
+        return web.json_response(
+            {
+                "entries": self.store.snapshot(include_boundaries=everything),
+                "now": self.store.clock.now(),
+            }
+        )
+
+    async def sim_stats(self, request: web.Request) -> web.Response:
+        self._check_sim_caller(request)
+        return web.json_response({**self.stats, "active_streams": self.active_streams})
+
+    async def sim_reset(self, request: web.Request) -> web.Response:
+        self._check_sim_caller(request)
+        self.store.reset()
+        self.stats.clear()
+        return web.json_response({"reset": True})
+
+    async def sim_advance(self, request: web.Request) -> web.Response:
+        self._check_sim_caller(request)
+        body = await self._json_body(request)
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            raise invalid("seconds: a non-negative number is required")
+        return web.json_response({"now": self.store.clock.advance(float(seconds))})
+
+
+def _deltas(block: dict):
+    kind = block["type"]
+    if kind == "text":
+        text = block["text"]
+        for i in range(0, len(text), CHUNK_CHARS):
+            yield {"type": "text_delta", "text": text[i : i + CHUNK_CHARS]}
+    elif kind == "thinking":
+        text = block["thinking"]
+        for i in range(0, len(text), CHUNK_CHARS):
+            yield {"type": "thinking_delta", "thinking": text[i : i + CHUNK_CHARS]}
+        yield {"type": "signature_delta", "signature": block["signature"]}
+    elif kind == "tool_use":
+        raw = json.dumps(block["input"])
+        for i in range(0, len(raw), CHUNK_CHARS):
+            yield {"type": "input_json_delta", "partial_json": raw[i : i + CHUNK_CHARS]}

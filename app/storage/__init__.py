@@ -1,0 +1,1 @@
+"""Storage: conversations and request records in SQLite."""

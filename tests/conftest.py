@@ -1,0 +1,40 @@
+import os
+import warnings
+
+import anthropic
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+os.environ.pop("ANTHROPIC_API_KEY", None)
+os.environ.pop("ANTHROPIC_BASE_URL", None)
+
+from app.simulator.runner import SimulatorThread  # noqa: E402
+from app.simulator.server import SimulatorConfig  # noqa: E402
+from tests.helpers import raw_post  # noqa: E402
+
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="anthropic")
+
+
+@pytest.fixture(scope="session")
+def sim_thread():
+    with SimulatorThread(SimulatorConfig(time_scale=0)) as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(sim_thread):
+    """An instant simulator with an empty cache and a reset clock."""
+    raw_post(sim_thread.base_url, "/_sim/reset", {})
+    return sim_thread
+
+
+@pytest.fixture
+def client(sim):
+    with anthropic.Anthropic(base_url=sim.base_url, api_key="test-key", max_retries=0) as c:
+        yield c
+
+
+def advance(sim, seconds: float) -> None:
+    status, _, _ = raw_post(sim.base_url, "/_sim/clock/advance", {"seconds": seconds})
+    assert status == 200

@@ -1,0 +1,86 @@
+"""Small builders shared by the tests: texts of a known token count, raw HTTP calls."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import urllib.error
+import urllib.request
+
+from app.facts.tokens import BYTES_PER_TOKEN, MESSAGE_OVERHEAD_TOKENS
+
+OPUS_41 = "claude-opus-4-1-20250805"  # minimum 1024
+SONNET_46 = "claude-sonnet-4-6"  # minimum 2048
+HAIKU_45 = "claude-haiku-4-5-20251001"  # minimum 4096
+
+
+def text_of(tokens: int, tag: str = "") -> str:
+    """A text the estimator counts as exactly ``tokens`` tokens (ASCII, 4 bytes a token)."""
+    body = (tag + " " if tag else "") + "lorem ipsum dolor sit amet " * (tokens // 5 + 2)
+    return body[: tokens * BYTES_PER_TOKEN]
+
+
+def block(tokens: int, tag: str = "", ttl: str | None = None, cache: bool = False) -> dict:
+    out: dict = {"type": "text", "text": text_of(tokens, tag)}
+    if cache or ttl:
+        out["cache_control"] = {"type": "ephemeral", **({"ttl": ttl} if ttl else {})}
+    return out
+
+
+def blocks_message(
+    n: int,
+    tokens_each: int,
+    marks: dict[int, str | None] | None = None,
+    changed: set[int] | None = None,
+) -> dict:
+    """One user message of ``n`` text blocks numbered 1..n; ``marks`` puts breakpoints."""
+    marks = marks or {}
+    changed = changed or set()
+    content = []
+    for k in range(1, n + 1):
+        tag = f"block {k}" + (" changed" if k in changed else "")
+        content.append(block(tokens_each, tag, ttl=marks.get(k), cache=k in marks))
+    return {"role": "user", "content": content}
+
+
+def prefix_tokens(n_blocks: int, tokens_each: int) -> int:
+    """Tokens through block n of ``blocks_message`` (the message overhead sits on block 1)."""
+    return n_blocks * tokens_each + MESSAGE_OVERHEAD_TOKENS
+
+
+def raw_post(
+    base_url: str, path: str, body: bytes | dict, headers: dict | None = None, method: str = "POST"
+) -> tuple[int, dict, dict]:
+    """Send a request without the SDK; returns (status, headers, parsed JSON body)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    all_headers = {
+        "content-type": "application/json",
+        "x-api-key": "test-key",
+        "anthropic-version": "2023-06-01",
+    }
+    all_headers.update(headers or {})
+    all_headers = {k: v for k, v in all_headers.items() if v is not None}
+    req = urllib.request.Request(
+        base_url + path, data=data if method == "POST" else None, headers=all_headers, method=method
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"{}")
+
+
+def api_message(excinfo) -> str:
+    """The API's own error message from an SDK exception (or a pytest ExceptionInfo)."""
+    exc = getattr(excinfo, "value", excinfo)
+    return exc.body["error"]["message"]
+
+
+def http_library():
+    """The HTTP library under the installed SDK (httpx2 for anthropic 2.x, httpx before)."""
+    for name in ("httpx2", "httpx"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ImportError("neither httpx2 nor httpx is installed")

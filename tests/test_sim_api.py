@@ -1,0 +1,367 @@
+"""The simulator speaks the Messages API as the official SDK expects and rejects what it rejects."""
+
+import base64
+import io
+import json
+
+import anthropic
+import pytest
+from PIL import Image
+
+from tests.helpers import OPUS_41, api_message, block, raw_post
+
+GOOD = {"model": OPUS_41, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def png(size=(20, 20), fmt="PNG"):
+    buf = io.BytesIO()
+    Image.new("RGB", size, "red").save(buf, fmt)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def image_block(data, media_type="image/png"):
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def with_content(*blocks, role="user"):
+    return {**GOOD, "messages": [{"role": role, "content": list(blocks)}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({**GOOD, "temprature": 1}, "temprature: Extra inputs are not permitted"),
+        ({k: v for k, v in GOOD.items() if k != "max_tokens"}, "max_tokens: Field required"),
+        ({**GOOD, "max_tokens": 999999}, "max_tokens: 999999 > 32000"),
+        ({**GOOD, "messages": []}, "messages: at least one message is required"),
+        ({**GOOD, "messages": [{"role": "system", "content": "x"}]}, "messages.0.role"),
+        (
+            with_content({"type": "text", "text": ""}),
+            "messages.0.content.0.text: text content blocks must be non-empty",
+        ),
+        (
+            with_content({"type": "text", "text": "", "cache_control": {"type": "ephemeral"}}),
+            "messages.0.content.0.cache_control: cache_control cannot be set for empty text blocks",
+        ),
+        (
+            with_content({"type": "text", "text": "a", "cache_control": {"type": "persistent"}}),
+            "messages.0.content.0.cache_control.type: Input should be 'ephemeral'",
+        ),
+        (
+            with_content(
+                {"type": "text", "text": "a", "cache_control": {"type": "ephemeral", "ttl": "2h"}}
+            ),
+            "messages.0.content.0.cache_control.ttl",
+        ),
+        (
+            with_content(
+                {
+                    "type": "thinking",
+                    "thinking": "t",
+                    "signature": "s",
+                    "cache_control": {"type": "ephemeral"},
+                },
+                role="assistant",
+            ),
+            "messages.0.content.0.cache_control: Extra inputs are not permitted",
+        ),
+        (with_content({"type": "banana"}), "messages.0.content.0.type: Input tag 'banana'"),
+        (with_content(image_block(png(), "image/bmp")), "messages.0.content.0.source.media_type"),
+        (
+            with_content(image_block(png(fmt="JPEG"), "image/png")),
+            "Image does not match the provided media type image/png",
+        ),
+        (
+            with_content(image_block("not base64!!")),
+            "messages.0.content.0.source.data: Invalid base64",
+        ),
+        (
+            with_content(
+                image_block(base64.b64encode(b"GIF89a" + b"\0" * 50).decode(), "image/gif")
+            ),
+            "messages.0.content.0.source.data: Could not process image",
+        ),
+        (with_content(image_block(png((8001, 10)))), "exceed max allowed size: 8000 pixels"),
+        (
+            with_content(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t1",
+                    "content": [
+                        {"type": "text", "text": "r", "cache_control": {"type": "ephemeral"}}
+                    ],
+                }
+            ),
+            "messages.0.content.0.content.0.cache_control",
+        ),
+        (
+            {**GOOD, "tool_choice": {"type": "auto"}},
+            "tool_choice may only be specified while providing tools",
+        ),
+        (
+            {**GOOD, "tools": [{"name": "bad name!", "input_schema": {"type": "object"}}]},
+            "tools.0.custom.name",
+        ),
+        (
+            {**GOOD, "tools": [{"name": "a", "input_schema": {"type": "object"}}] * 2},
+            "Tool names must be unique",
+        ),
+        ({**GOOD, "temperature": 1.5}, "temperature"),
+        ({**GOOD, "stop_sequences": ["  "]}, "stop_sequences"),
+        ({**GOOD, "thinking": {"type": "enabled", "budget_tokens": 100}}, "budget_tokens"),
+        ({**GOOD, "system": [{"type": "text", "text": ""}]}, "system.0.text"),
+    ],
+)
+def test_invalid_requests_get_400_naming_the_path(sim, body, expected):
+    status, headers, payload = raw_post(sim.base_url, "/v1/messages", body)
+    assert status == 400
+    assert payload["type"] == "error" and payload["error"]["type"] == "invalid_request_error"
+    assert expected in payload["error"]["message"]
+    assert (
+        payload["request_id"].startswith("req_") and headers["request-id"] == payload["request_id"]
+    )
+
+
+def test_twenty_one_images_lower_the_edge_limit_to_2000(sim):
+    big = image_block(png((2100, 10)))
+    small = image_block(png())
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", with_content(big, *[small] * 20))
+    assert status == 400 and "2000 pixels" in payload["error"]["message"]
+    status, _, _ = raw_post(sim.base_url, "/v1/messages", with_content(big, *[small] * 19))
+    assert status == 200
+
+
+def test_valid_image_is_accepted(sim):
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", with_content(image_block(png())))
+    assert status == 200 and payload["usage"]["input_tokens"] == 1 + 4
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "kind", "text"),
+    [
+        ({"x-api-key": None}, 401, "authentication_error", "x-api-key header is required"),
+        ({"anthropic-version": None}, 400, "invalid_request_error", "anthropic-version"),
+        (
+            {"anthropic-beta": "made-up-beta-2099-01-01"},
+            400,
+            "invalid_request_error",
+            "made-up-beta",
+        ),
+        ({"content-type": "text/plain"}, 400, "invalid_request_error", "Content-Type"),
+    ],
+)
+def test_header_checks(sim, headers, status, kind, text):
+    got, _, payload = raw_post(sim.base_url, "/v1/messages", GOOD, headers)
+    assert (got, payload["error"]["type"]) == (status, kind)
+    assert text in payload["error"]["message"]
+
+
+def test_bearer_auth_and_generally_available_betas_are_accepted(sim):
+    headers = {
+        "x-api-key": None,
+        "authorization": "Bearer abc",
+        "anthropic-beta": "prompt-caching-2024-07-31,extended-cache-ttl-2025-04-11",
+    }
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", GOOD, headers)
+    assert status == 200 and payload["type"] == "message"
+
+
+def test_malformed_json_gets_400_not_a_traceback(sim):
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", b'{"model": "x", ')
+    assert status == 400 and "parsing the body" in payload["error"]["message"]
+
+
+def test_body_over_32_mb_gets_413(sim):
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", b"x" * (32 * 1024 * 1024 + 10))
+    assert status == 413 and payload["error"]["type"] == "request_too_large"
+
+
+def test_unknown_model_is_404_not_found(client):
+    with pytest.raises(anthropic.NotFoundError) as err:
+        client.messages.create(
+            model="claude-nonexistent", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
+    assert api_message(err) == "model: claude-nonexistent"
+
+
+def test_unknown_route_is_404_with_error_shape(sim):
+    status, _, payload = raw_post(sim.base_url, "/v1/nothing", GOOD)
+    assert status == 404 and payload["error"]["type"] == "not_found_error"
+
+
+def test_non_streaming_message_has_the_real_shape(sim):
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", {**GOOD, "max_tokens": 500})
+    assert status == 200
+    assert payload["id"].startswith("msg_") and payload["role"] == "assistant"
+    assert payload["stop_reason"] == "end_turn" and payload["stop_sequence"] is None
+    assert set(payload["usage"]) >= {
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "cache_creation",
+    }
+    assert "hi" in payload["content"][0]["text"]
+
+
+def test_max_tokens_cuts_the_reply(client):
+    msg = client.messages.create(
+        model=OPUS_41, max_tokens=3, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert (msg.stop_reason, msg.usage.output_tokens) == ("max_tokens", 3)
+    assert len(msg.content[0].text) <= 12
+
+
+def test_stop_sequence_ends_the_reply(client):
+    msg = client.messages.create(
+        model=OPUS_41,
+        max_tokens=500,
+        stop_sequences=["read from"],
+        messages=[{"role": "user", "content": "hi"}],
+    )
+    assert (msg.stop_reason, msg.stop_sequence) == ("stop_sequence", "read from")
+    assert "read from" not in msg.content[0].text
+
+
+def test_streaming_events_and_usage_in_message_start_and_final(client):
+    msgs = [{"role": "user", "content": [block(1500, cache=True)]}]
+    events = []
+    with client.messages.stream(model=OPUS_41, max_tokens=300, messages=msgs) as stream:
+        for event in stream:
+            events.append(event)
+        final = stream.get_final_message()
+    kinds = [e.type for e in events]
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    assert "content_block_start" in kinds and "message_delta" in kinds
+    start_usage = events[0].message.usage
+    assert (
+        start_usage.cache_creation_input_tokens == final.usage.cache_creation_input_tokens == 1504
+    )
+    assert final.usage.output_tokens > 1
+    assert final.content[0].text == "".join(
+        e.delta.text for e in events if e.type == "content_block_delta"
+    )
+
+
+def test_async_client_streams_text(sim):
+    import asyncio
+
+    async def run():
+        async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k") as c:
+            async with c.messages.stream(
+                model=OPUS_41, max_tokens=200, messages=[{"role": "user", "content": "hello"}]
+            ) as s:
+                text = "".join([t async for t in s.text_stream])
+                return text, await s.get_final_message()
+
+    text, final = asyncio.run(run())
+    assert text == final.content[0].text and "hello" in text
+
+
+CALC = [
+    {
+        "name": "calculator",
+        "description": "Evaluate arithmetic",
+        "input_schema": {
+            "type": "object",
+            "properties": {"expression": {"type": "string"}},
+            "required": ["expression"],
+        },
+    }
+]
+
+
+def test_naming_a_tool_gets_tool_use_and_a_result_gets_text(client):
+    first = client.messages.create(
+        model=OPUS_41,
+        max_tokens=200,
+        tools=CALC,
+        messages=[{"role": "user", "content": "use calculator: 2+3*4"}],
+    )
+    call = first.content[-1]
+    assert (first.stop_reason, call.type, call.name, call.input) == (
+        "tool_use",
+        "tool_use",
+        "calculator",
+        {"expression": "2+3*4"},
+    )
+    second = client.messages.create(
+        model=OPUS_41,
+        max_tokens=300,
+        tools=CALC,
+        messages=[
+            {"role": "user", "content": "use calculator: 2+3*4"},
+            {
+                "role": "assistant",
+                "content": [b.model_dump(exclude_none=True) for b in first.content],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "14"}],
+            },
+        ],
+    )
+    assert second.stop_reason == "end_turn" and "The tool returned: 14" in second.content[0].text
+
+
+def test_streamed_tool_use_assembles_its_input(client):
+    with client.messages.stream(
+        model=OPUS_41,
+        max_tokens=200,
+        tools=CALC,
+        messages=[{"role": "user", "content": "calculator 7*6"}],
+    ) as s:
+        final = s.get_final_message()
+    assert final.content[-1].input == {"expression": "7*6"}
+
+
+def test_thinking_enabled_adds_a_thinking_block(client):
+    msg = client.messages.create(
+        model=OPUS_41,
+        max_tokens=2000,
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[{"role": "user", "content": "hi"}],
+    )
+    assert [b.type for b in msg.content] == ["thinking", "text"]
+
+
+def test_count_tokens_matches_the_total_input_of_a_message(client):
+    kw = {
+        "model": OPUS_41,
+        "system": "be brief",
+        "messages": [{"role": "user", "content": "x" * 401}],
+    }
+    count = client.messages.count_tokens(**kw).input_tokens
+    usage = client.messages.create(max_tokens=5, **kw).usage
+    assert (
+        count
+        == usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+    )
+    assert count == 2 + 101 + 4
+
+
+def test_models_list_paginates_and_resolves_aliases(client):
+    everything = [m.id for m in client.models.list(limit=3)]  # the SDK follows has_more
+    assert (
+        "claude-opus-4-1-20250805" in everything and len(everything) == len(set(everything)) >= 10
+    )
+    page = client.models.list(limit=2)
+    assert len(page.data) == 2 and page.has_more
+    assert client.models.retrieve("claude-opus-4-1").id == "claude-opus-4-1-20250805"
+    with pytest.raises(anthropic.NotFoundError):
+        client.models.retrieve("claude-9")
+
+
+def test_sim_controls_reject_bad_input(sim):
+    status, _, payload = raw_post(sim.base_url, "/_sim/clock/advance", {"seconds": -1})
+    assert status == 400 and "seconds" in payload["error"]["message"]
+    status, _, payload = raw_post(sim.base_url, "/_sim/stats", b"", method="GET")
+    assert status == 200 and "active_streams" in payload
+
+
+def test_loopback_check():
+    from app.simulator.server import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("127.5.0.1")
+    assert not is_loopback("10.0.0.1") and not is_loopback("0.0.0.0") and not is_loopback(None)
+    assert json.dumps({"ok": True})
