@@ -35,7 +35,10 @@ def big_request(tokens: int = 150_000, chunks: int = 60) -> dict:
     each = tokens // chunks
     words = "the quick brown fox jumps over the lazy dog "
     content = [
-        {"type": "text", "text": (f"chapter {i} " + words * (each * 4 // len(words) + 1))[: each * 4]}
+        {
+            "type": "text",
+            "text": (f"chapter {i} " + words * (each * 4 // len(words) + 1))[: each * 4],
+        }
         for i in range(chunks)
     ]
     content[-1]["cache_control"] = {"type": "ephemeral"}

@@ -1,0 +1,233 @@
+"""The request builder: a conversation plus a strategy become one Messages API request.
+
+It also returns the request's flattened prefix (tokens, fingerprints, breakpoints), computed from
+per-message facts cached on the builder, so only new or re-marked messages cost anything. The JSON
+body is put together from cached per-message fragments: the same conversation gives byte-identical
+JSON every time and across restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from app.caching.strategies import (
+    STRATEGIES,
+    CacheSettings,
+    Layout,
+    Mark,
+    Position,
+    Spot,
+    apply_rules,
+)
+from app.conversation.blocks import ImageBlock, Message, ToolResultBlock
+from app.conversation.conversation import Conversation
+from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
+from app.facts.prefix import (
+    BlockFacts,
+    FlatRequest,
+    assemble,
+    message_facts,
+    messages_context,
+    system_context,
+    system_facts,
+    tool_facts,
+)
+from app.facts.rules import Breakpoint, resolve_breakpoints
+from app.facts.tokens import canonical_json
+
+
+@dataclass(frozen=True)
+class BuiltRequest:
+    body: dict  # keyword arguments for the SDK (messages.create / messages.stream)
+    json_bytes: bytes  # the exact JSON body, for hashing, storage and byte-identity checks
+    flat: FlatRequest
+    breakpoints: tuple[Breakpoint, ...]
+    marks: tuple[tuple[Position, Mark], ...]
+    dropped: tuple[str, ...]  # breakpoints left out, with the reason (too short, no slot...)
+    strategy: str
+    model: ModelInfo
+    too_short_tokens: int = 0  # the longest prefix whose breakpoint was dropped as too short
+
+
+def _cc(ttl: str) -> dict:
+    return {"type": "ephemeral"} if ttl == "5m" else {"type": "ephemeral", "ttl": ttl}
+
+
+class RequestBuilder:
+    def __init__(self, catalogue: Catalogue | None = None):
+        self.catalogue = catalogue or default_catalogue()
+        self._facts: dict[tuple[int, int], tuple[Message, list[BlockFacts]]] = {}
+        self._fragments: dict[tuple[int, int, tuple], tuple[Message, str]] = {}
+
+    # -- cached pieces --------------------------------------------------------------------------
+    def _message_facts(self, index: int, message: Message) -> list[BlockFacts]:
+        key = (id(message), index)
+        hit = self._facts.get(key)
+        if hit is not None and hit[0] is message:
+            return hit[1]
+        sizes = _image_sizes(message)
+        facts = message_facts(
+            index,
+            {"role": message.role, "content": message.api_content},
+            lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
+        )
+        self._facts[key] = (message, facts)
+        return facts
+
+    def _fragment(self, index: int, message: Message, marks: tuple) -> str:
+        key = (id(message), index, marks)
+        hit = self._fragments.get(key)
+        if hit is not None and hit[0] is message:
+            return hit[1]
+        text = canonical_json(_api_message(message, marks))
+        self._fragments[key] = (message, text)
+        return text
+
+    def forget_unused(self, conversation: Conversation) -> None:
+        """Drop cached pieces of messages no longer in the conversation."""
+        live = {id(m) for m in conversation.messages}
+        self._facts = {k: v for k, v in self._facts.items() if k[0] in live}
+        self._fragments = {k: v for k, v in self._fragments.items() if k[0] in live}
+
+    # -- building -------------------------------------------------------------------------------
+    def build(
+        self,
+        conversation: Conversation,
+        strategy: str = "smart",
+        settings: CacheSettings | None = None,
+        max_tokens: int | None = None,
+        extra_user: Message | None = None,
+    ) -> BuiltRequest:
+        """Build the next request; ``extra_user`` is appended (a warm-up's minimal turn)."""
+        settings = settings or CacheSettings()
+        model = self.catalogue.require(conversation.model)
+        messages = list(conversation.messages) + ([extra_user] if extra_user else [])
+        view = conversation if extra_user is None else _with_messages(conversation, messages)
+
+        tools_api = [t.api for t in conversation.tools]
+        system_api = [b.to_api() for b in conversation.system]
+        facts: list[BlockFacts] = tool_facts(tools_api) + system_facts(system_api)
+        per_message = [self._message_facts(i, m) for i, m in enumerate(messages)]
+        for chunk in per_message:
+            facts.extend(chunk)
+
+        layout = _layout(facts, len(tools_api), len(system_api), per_message, model)
+        placement = STRATEGIES[strategy].place(view, settings, layout)
+        marks, automatic, dropped = apply_rules(placement, view, settings, layout)
+        kept = [(p, m) for p, m in marks if p.cumulative >= model.min_cacheable_tokens]
+        dropped += [
+            f"{m.reason}: too short to cache ({p.cumulative} tokens, the model's minimum is "
+            f"{model.min_cacheable_tokens})"
+            for p, m in marks
+            if p.cumulative < model.min_cacheable_tokens
+        ]
+
+        ttl_at = {p.flat_index: m.ttl for p, m in kept}
+        marked_facts = [
+            replace(f, ttl=ttl_at[i]) if i in ttl_at else f for i, f in enumerate(facts)
+        ]
+        body_ctx = {
+            "tools": tools_api,
+            "tool_choice": conversation.tool_choice,
+            "thinking": conversation.thinking,
+            "messages": [{"content": m.api_content} for m in messages],
+        }
+        flat = assemble(marked_facts, system_context(body_ctx), messages_context(body_ctx))
+        top_level = _cc(automatic) if automatic else None
+        breakpoints = tuple(resolve_breakpoints(flat, top_level))
+
+        tools_out = [
+            {**t, "cache_control": _cc(ttl_at[i])} if i in ttl_at else t
+            for i, t in enumerate(tools_api)
+        ]
+        offset = len(tools_api)
+        system_out = [
+            {**b, "cache_control": _cc(ttl_at[offset + i])} if offset + i in ttl_at else b
+            for i, b in enumerate(system_api)
+        ]
+        message_marks: dict[int, list[tuple[int, str]]] = {}
+        for position, mark in kept:
+            if position.spot.level == "messages":
+                message_marks.setdefault(position.spot.index, []).append(
+                    (position.spot.block, mark.ttl)
+                )
+        fragments = [
+            self._fragment(i, m, tuple(sorted(message_marks.get(i, ()))))
+            for i, m in enumerate(messages)
+        ]
+        head: dict = {
+            "model": conversation.model,
+            "max_tokens": max_tokens or conversation.max_tokens,
+        }
+        if system_out:
+            head["system"] = system_out
+        if tools_out:
+            head["tools"] = tools_out
+        if conversation.tool_choice:
+            head["tool_choice"] = conversation.tool_choice
+        if conversation.thinking:
+            head["thinking"] = conversation.thinking
+        if top_level:
+            head["cache_control"] = top_level
+        json_text = canonical_json(head)[:-1] + ',"messages":[' + ",".join(fragments) + "]}"
+        body = dict(head)
+        body["messages"] = [
+            _api_message(m, message_marks.get(i, ())) for i, m in enumerate(messages)
+        ]
+        return BuiltRequest(
+            body=body,
+            json_bytes=json_text.encode("utf-8"),
+            flat=flat,
+            breakpoints=breakpoints,
+            marks=tuple(kept),
+            dropped=tuple(dropped),
+            strategy=strategy,
+            model=model,
+            too_short_tokens=max(
+                (p.cumulative for p, _ in marks if p.cumulative < model.min_cacheable_tokens),
+                default=0,
+            ),
+        )
+
+
+def _api_message(message: Message, marks) -> dict:
+    content = message.api_content
+    if marks:
+        content = list(content)
+        for block_index, ttl in marks:
+            content[block_index] = {**content[block_index], "cache_control": _cc(ttl)}
+    return {"role": message.role, "content": content}
+
+
+def _with_messages(conversation: Conversation, messages: list[Message]) -> Conversation:
+    return replace(conversation, messages=messages)
+
+
+def _image_sizes(message: Message) -> dict[int, tuple[int, int]]:
+    sizes = {}
+    for block in message.blocks:
+        parts = block.content if isinstance(block, ToolResultBlock) else (block,)
+        for part in parts:
+            if isinstance(part, ImageBlock):
+                sizes[id(part.image.base64)] = (part.image.width, part.image.height)
+    return sizes
+
+
+def _layout(
+    facts: list[BlockFacts],
+    n_tools: int,
+    n_system: int,
+    per_message: list[list[BlockFacts]],
+    model: ModelInfo,
+) -> Layout:
+    spots = [Spot("tools", i) for i in range(n_tools)] + [
+        Spot("system", i) for i in range(n_system)
+    ]
+    for i, chunk in enumerate(per_message):
+        spots.extend(Spot("messages", i, j) for j in range(len(chunk)))
+    positions = []
+    cumulative = 0
+    for index, (spot, fact) in enumerate(zip(spots, facts, strict=True)):
+        cumulative += fact.tokens
+        positions.append(Position(spot, index, cumulative, fact.tokens, fact.can_carry, fact.kind))
+    return Layout(tuple(positions), model.min_cacheable_tokens)

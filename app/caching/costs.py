@@ -1,0 +1,99 @@
+"""Dollars: what a request paid, what it would have paid without caching, and totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.caching.ledger import Usage
+from app.facts.catalogue import ModelInfo, Multipliers
+
+PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class Cost:
+    paid_usd: float
+    without_cache_usd: float
+
+    @property
+    def saved_usd(self) -> float:
+        return self.without_cache_usd - self.paid_usd
+
+
+def input_cost_usd(usage: Usage, model: ModelInfo, mult: Multipliers) -> float:
+    base = model.input_usd_per_mtok / PER_MILLION
+    return base * (
+        usage.uncached
+        + usage.read * mult.read
+        + usage.write_5m * mult.write_5m
+        + usage.write_1h * mult.write_1h
+    )
+
+
+def cost_of(usage: Usage, model: ModelInfo, mult: Multipliers) -> Cost:
+    output = usage.output * model.output_usd_per_mtok / PER_MILLION
+    full_input = usage.input_total * model.input_usd_per_mtok / PER_MILLION
+    return Cost(input_cost_usd(usage, model, mult) + output, full_input + output)
+
+
+@dataclass
+class RequestRecord:
+    kind: str  # "turn", "warm" or "keepalive"
+    usage: Usage
+    cost: Cost
+    at: float
+    model: str
+    strategy: str = ""
+    ttft_s: float | None = None
+    predicted: Usage | None = None
+    explanation: str = ""
+
+
+@dataclass
+class UsageTotals:
+    records: list[RequestRecord] = field(default_factory=list)
+
+    def add(self, record: RequestRecord) -> None:
+        self.records.append(record)
+
+    def _sum(self, attr: str, kinds: tuple[str, ...] | None = None) -> int:
+        return sum(getattr(r.usage, attr) for r in self.records if not kinds or r.kind in kinds)
+
+    @property
+    def read(self) -> int:
+        return self._sum("read")
+
+    @property
+    def write_5m(self) -> int:
+        return self._sum("write_5m")
+
+    @property
+    def write_1h(self) -> int:
+        return self._sum("write_1h")
+
+    @property
+    def uncached(self) -> int:
+        return self._sum("uncached")
+
+    @property
+    def output(self) -> int:
+        return self._sum("output")
+
+    @property
+    def paid_usd(self) -> float:
+        return sum(r.cost.paid_usd for r in self.records)
+
+    @property
+    def without_cache_usd(self) -> float:
+        return sum(r.cost.without_cache_usd for r in self.records if r.kind == "turn")
+
+    @property
+    def saved_usd(self) -> float:
+        """Savings net of what warm-ups and keep-alive pings cost."""
+        return self.without_cache_usd - self.paid_usd
+
+    @property
+    def hit_rate(self) -> float:
+        """Share of the input tokens of turns that were read from cache."""
+        total = sum(r.usage.input_total for r in self.records if r.kind == "turn")
+        return self._sum("read", ("turn",)) / total if total else 0.0

@@ -1,0 +1,189 @@
+"""The app's own record of what is cached, to predict the next request before it is sent.
+
+It mirrors the service by applying the same rules (``app.facts.rules``) to what this app wrote
+and read, with expiries refreshed on reads. Expired entries are kept as tombstones for a while so a
+miss can be explained by its age and TTL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from app.caching.builder import BuiltRequest
+from app.facts.rules import TTL_SECONDS, CachePlan, plan_request, stored_entries
+
+TOMBSTONE_S = 6 * 3600.0
+
+
+@dataclass
+class LedgerEntry:
+    model: str
+    fingerprint: str
+    tokens: int
+    ttl: str
+    written_at: float
+    expires_at: float
+    last_used_at: float
+    hits: int = 0
+    breakpoint: bool = False
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The four input counts and the output count of one response."""
+
+    read: int = 0
+    write_5m: int = 0
+    write_1h: int = 0
+    uncached: int = 0
+    output: int = 0
+
+    @property
+    def write(self) -> int:
+        return self.write_5m + self.write_1h
+
+    @property
+    def input_total(self) -> int:
+        return self.read + self.write + self.uncached
+
+    @classmethod
+    def from_api(cls, usage) -> Usage:
+        """From the SDK's usage object or the API's usage dict."""
+        get = usage.get if isinstance(usage, dict) else lambda k, d=None: getattr(usage, k, d)
+        creation = get("cache_creation") or {}
+        cget = (
+            creation.get
+            if isinstance(creation, dict)
+            else (lambda k, d=None: getattr(creation, k, d))
+        )
+        write_total = get("cache_creation_input_tokens") or 0
+        one_hour = cget("ephemeral_1h_input_tokens") or 0
+        five = cget("ephemeral_5m_input_tokens")
+        return cls(
+            read=get("cache_read_input_tokens") or 0,
+            write_5m=five if five is not None else write_total - one_hour,
+            write_1h=one_hour,
+            uncached=get("input_tokens") or 0,
+            output=get("output_tokens") or 0,
+        )
+
+    @classmethod
+    def from_plan(cls, plan: CachePlan, output: int = 0) -> Usage:
+        return cls(
+            plan.read_tokens,
+            plan.write_5m_tokens,
+            plan.write_1h_tokens,
+            plan.uncached_tokens,
+            output,
+        )
+
+
+class CacheLedger:
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self.clock = clock
+        self.entries: dict[tuple[str, str], LedgerEntry] = {}
+        self.expired: dict[tuple[str, str], LedgerEntry] = {}
+        self.pending: dict[str, tuple[str, set[str], float]] = {}
+
+    # -- queries --------------------------------------------------------------------------------
+    def _sweep(self) -> None:
+        now = self.clock()
+        for key, entry in list(self.entries.items()):
+            if entry.expires_at <= now:
+                self.expired[key] = self.entries.pop(key)
+        for key, entry in list(self.expired.items()):
+            if entry.expires_at + TOMBSTONE_S < now:
+                del self.expired[key]
+
+    def is_cached(self, model: str, fingerprint: str) -> bool:
+        entry = self.entries.get((model, fingerprint))
+        return entry is not None and entry.expires_at > self.clock()
+
+    def find(self, model: str, fingerprint: str) -> LedgerEntry | None:
+        self._sweep()
+        return self.entries.get((model, fingerprint)) or self.expired.get((model, fingerprint))
+
+    def predict(self, built: BuiltRequest) -> CachePlan:
+        self._sweep()
+        model = built.model.id
+        return plan_request(
+            built.flat,
+            list(built.breakpoints),
+            built.model.min_cacheable_tokens,
+            lambda fp: self.is_cached(model, fp),
+        )
+
+    def pending_covers(self, built: BuiltRequest) -> bool:
+        """Whether a request still waiting for its response would write part of this prefix."""
+        fingerprints = {b.fingerprint for b in built.flat.blocks}
+        return any(
+            m == built.model.id and fps & fingerprints for m, fps, _ in self.pending.values()
+        )
+
+    def live(self) -> list[LedgerEntry]:
+        """Live entries that end at a breakpoint, longest first (for countdowns)."""
+        self._sweep()
+        out = [e for e in self.entries.values() if e.breakpoint]
+        return sorted(out, key=lambda e: -e.tokens)
+
+    # -- updates --------------------------------------------------------------------------------
+    def begin(self, request_id: str, built: BuiltRequest, plan: CachePlan) -> None:
+        minimum = built.model.min_cacheable_tokens
+        fps = {fp for fp, _, _ in stored_entries(built.flat, plan, minimum)}
+        self.pending[request_id] = (built.model.id, fps, self.clock())
+
+    def finish(self, request_id: str) -> None:
+        self.pending.pop(request_id, None)
+
+    def record(self, built: BuiltRequest, usage: Usage) -> None:
+        """The response has begun with this usage: refresh what was read, store what was written."""
+        self._sweep()
+        now = self.clock()
+        model = built.model.id
+        minimum = built.model.min_cacheable_tokens
+        if usage.read:
+            for block in built.flat.blocks:
+                if block.cumulative > usage.read:
+                    break
+                entry = self.entries.get((model, block.fingerprint))
+                if entry is not None:
+                    entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[entry.ttl])
+                    entry.last_used_at = now
+                    if block.cumulative == usage.read:
+                        entry.hits += 1
+        plan = plan_request(built.flat, list(built.breakpoints), minimum, lambda fp: False)
+        ends = {built.flat.blocks[p.index].fingerprint for p in plan.effective}
+        for fp, tokens, ttl in stored_entries(built.flat, plan, minimum):
+            key = (model, fp)
+            entry = self.entries.get(key)
+            if entry is None:
+                self.expired.pop(key, None)
+                self.entries[key] = LedgerEntry(
+                    model, fp, tokens, ttl, now, now + TTL_SECONDS[ttl], now, 0, fp in ends
+                )
+                continue
+            if TTL_SECONDS[ttl] > TTL_SECONDS[entry.ttl]:
+                entry.ttl = ttl
+            entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[ttl])
+            entry.last_used_at = now
+            entry.breakpoint = entry.breakpoint or fp in ends
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        self._sweep()
+        return {
+            "entries": [asdict(e) for e in self.entries.values()],
+            "expired": [asdict(e) for e in self.expired.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, clock: Callable[[], float] = time.time) -> CacheLedger:
+        ledger = cls(clock)
+        for name in ("entries", "expired"):
+            for raw in data.get(name, []):
+                entry = LedgerEntry(**raw)
+                getattr(ledger, name)[(entry.model, entry.fingerprint)] = entry
+        ledger._sweep()
+        return ledger

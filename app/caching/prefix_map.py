@@ -1,0 +1,69 @@
+"""The prefix map of a built request: its blocks in caching order, with tokens and breakpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.caching.builder import BuiltRequest
+from app.caching.ledger import Usage
+
+
+@dataclass(frozen=True)
+class PrefixRow:
+    index: int
+    path: str
+    level: str
+    kind: str
+    role: str | None
+    tokens: int
+    cumulative: int
+    breakpoint_ttl: str | None
+    fingerprint: str
+
+    @property
+    def label(self) -> str:
+        if self.level == "tools":
+            return f"tool {int(self.path.split('.')[1]) + 1}"
+        if self.level == "system":
+            return "system prompt"
+        parts = self.path.split(".")
+        return f"message {int(parts[1]) + 1} ({self.role}) {self.kind}"
+
+
+@dataclass(frozen=True)
+class PrefixMap:
+    rows: tuple[PrefixRow, ...]
+    total_tokens: int
+
+    @classmethod
+    def of(cls, built: BuiltRequest) -> PrefixMap:
+        ttl_at = {b.index: b.ttl for b in built.breakpoints}
+        rows = tuple(
+            PrefixRow(
+                b.index,
+                b.path,
+                b.facts.level,
+                b.facts.kind,
+                b.facts.role,
+                b.tokens,
+                b.cumulative,
+                ttl_at.get(b.index),
+                b.fingerprint,
+            )
+            for b in built.flat.blocks
+        )
+        return cls(rows, built.flat.total_tokens)
+
+    def states(self, usage: Usage) -> list[str]:
+        """What happened to each block: "read", "written" or "uncached" (by its larger part)."""
+        out = []
+        for row in self.rows:
+            start = row.cumulative - row.tokens
+            middle = start + row.tokens / 2
+            if middle < usage.read:
+                out.append("read")
+            elif middle < usage.read + usage.write:
+                out.append("written")
+            else:
+                out.append("uncached")
+        return out

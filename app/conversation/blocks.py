@@ -1,0 +1,133 @@
+"""Content blocks: immutable, each knows its Messages API form (without cache_control)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from app.conversation.images import LockedImage
+from app.facts.tokens import canonical_json
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    text: str
+    kind = "text"
+
+    def to_api(self) -> dict:
+        return {"type": "text", "text": self.text}
+
+
+@dataclass(frozen=True, eq=False)
+class ImageBlock:
+    image: LockedImage
+    kind = "image"
+
+    def to_api(self) -> dict:
+        return self.image.api_block
+
+
+@dataclass(frozen=True)
+class ToolUseBlock:
+    id: str
+    name: str
+    input_json: str  # canonical JSON, so the block stays immutable and byte-stable
+    kind = "tool_use"
+
+    @classmethod
+    def create(cls, id: str, name: str, input: dict[str, Any]) -> ToolUseBlock:
+        return cls(id, name, canonical_json(input))
+
+    @property
+    def input(self) -> dict[str, Any]:
+        return json.loads(self.input_json)
+
+    def to_api(self) -> dict:
+        return {"type": "tool_use", "id": self.id, "name": self.name, "input": self.input}
+
+
+@dataclass(frozen=True, eq=False)
+class ToolResultBlock:
+    tool_use_id: str
+    content: tuple[TextBlock | ImageBlock, ...]
+    is_error: bool = False
+    kind = "tool_result"
+
+    def to_api(self) -> dict:
+        out: dict = {
+            "type": "tool_result",
+            "tool_use_id": self.tool_use_id,
+            "content": [part.to_api() for part in self.content],
+        }
+        if self.is_error:
+            out["is_error"] = True
+        return out
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.content if isinstance(p, TextBlock))
+
+
+@dataclass(frozen=True)
+class ThinkingBlock:
+    thinking: str
+    signature: str
+    kind = "thinking"
+
+    def to_api(self) -> dict:
+        return {"type": "thinking", "thinking": self.thinking, "signature": self.signature}
+
+
+Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock
+
+
+def can_carry_breakpoint(block: Block) -> bool:
+    if isinstance(block, ThinkingBlock):
+        return False
+    return not (isinstance(block, TextBlock) and not block.text)
+
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    name: str
+    description: str
+    input_schema_json: str
+
+    @classmethod
+    def create(cls, name: str, description: str, input_schema: dict) -> ToolDefinition:
+        return cls(name, description, canonical_json(input_schema))
+
+    @cached_property
+    def api(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": json.loads(self.input_schema_json),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Message:
+    """One message; replace it (``with_blocks``) rather than change it."""
+
+    role: str
+    blocks: tuple[Block, ...]
+    id: str
+    created_at: float = 0.0
+    pinned: bool = False  # "cache up to here"
+    interrupted: bool = False  # a reply the user stopped, or that failed mid-stream
+    meta: dict = field(default_factory=dict, compare=False)
+
+    @cached_property
+    def api_content(self) -> list[dict]:
+        return [block.to_api() for block in self.blocks]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(b.text for b in self.blocks if isinstance(b, TextBlock))
+
+    @property
+    def is_tool_result(self) -> bool:
+        return any(isinstance(b, ToolResultBlock) for b in self.blocks)

@@ -1,0 +1,208 @@
+"""A conversation: system prompt, tools, request settings and messages of immutable blocks.
+
+Messages are replaced, never changed in place, so everything derived from a message (its API
+form, its token facts, its serialized JSON) can be cached once and reused on every send.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.conversation.blocks import (
+    Block,
+    ImageBlock,
+    Message,
+    TextBlock,
+    ThinkingBlock,
+    ToolDefinition,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from app.conversation.images import LockedImage
+
+FORMAT_VERSION = 1
+
+
+def new_id(prefix: str = "m") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+@dataclass
+class Conversation:
+    model: str
+    system: tuple[TextBlock, ...] = ()
+    tools: tuple[ToolDefinition, ...] = ()
+    messages: list[Message] = field(default_factory=list)
+    tool_choice: dict | None = None
+    thinking: dict | None = None
+    max_tokens: int = 1024
+    title: str = ""
+    id: str = field(default_factory=lambda: new_id("c"))
+
+    # -- editing --------------------------------------------------------------------------------
+    def add(self, role: str, *blocks: Block, created_at: float | None = None) -> Message:
+        message = Message(role, tuple(blocks), new_id(), created_at or time.time())
+        self.messages.append(message)
+        return message
+
+    def add_user_text(
+        self, text: str, *attachments: Block | LockedImage, created_at: float | None = None
+    ) -> Message:
+        """A user turn: attachments first (images as locked bytes), then the text."""
+        parts = tuple(ImageBlock(a) if isinstance(a, LockedImage) else a for a in attachments)
+        blocks = (*parts, TextBlock(text)) if text else parts
+        return self.add("user", *blocks, created_at=created_at)
+
+    def replace_message(self, index: int, message: Message) -> None:
+        self.messages[index] = message
+
+    def set_pinned(self, index: int, pinned: bool) -> None:
+        self.messages[index] = replace(self.messages[index], pinned=pinned)
+
+    def truncate(self, length: int) -> list[Message]:
+        """Drop messages from ``length`` on (edit and resend); returns what was dropped."""
+        dropped = self.messages[length:]
+        del self.messages[length:]
+        return dropped
+
+    def set_system_text(self, text: str) -> None:
+        self.system = (TextBlock(text),) if text else ()
+
+    @property
+    def system_text(self) -> str:
+        return "\n".join(b.text for b in self.system)
+
+    def images(self) -> list[LockedImage]:
+        out = []
+        for message in self.messages:
+            for block in message.blocks:
+                if isinstance(block, ImageBlock):
+                    out.append(block.image)
+                elif isinstance(block, ToolResultBlock):
+                    out.extend(p.image for p in block.content if isinstance(p, ImageBlock))
+        return out
+
+    # -- save / load ----------------------------------------------------------------------------
+    def to_dict(self, images: dict[str, str] | None = None) -> dict[str, Any]:
+        """A complete JSON-able form; images go by sha256 into ``images`` (sha -> base64)."""
+        store = {} if images is None else images
+        return {
+            "format": FORMAT_VERSION,
+            "id": self.id,
+            "title": self.title,
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "system": [b.text for b in self.system],
+            "tools": [
+                {"name": t.name, "description": t.description, "input_schema": t.input_schema_json}
+                for t in self.tools
+            ],
+            "tool_choice": self.tool_choice,
+            "thinking": self.thinking,
+            "messages": [_message_to_dict(m, store) for m in self.messages],
+            **({"images": store} if images is None else {}),
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], images: dict[str, bytes] | None = None
+    ) -> Conversation:
+        if data.get("format") != FORMAT_VERSION:
+            raise ValueError(f"unsupported conversation format {data.get('format')!r}")
+        pool: dict[str, bytes] = dict(images or {})
+        for sha, b64 in (data.get("images") or {}).items():
+            pool[sha] = base64.b64decode(b64)
+        return cls(
+            model=data["model"],
+            system=tuple(TextBlock(t) for t in data.get("system", [])),
+            tools=tuple(
+                ToolDefinition(t["name"], t["description"], t["input_schema"])
+                for t in data.get("tools", [])
+            ),
+            messages=[_message_from_dict(m, pool) for m in data.get("messages", [])],
+            tool_choice=data.get("tool_choice"),
+            thinking=data.get("thinking"),
+            max_tokens=int(data.get("max_tokens", 1024)),
+            title=data.get("title", ""),
+            id=data.get("id") or new_id("c"),
+        )
+
+
+def _block_to_dict(block: Block, store: dict[str, str]) -> dict:
+    if isinstance(block, TextBlock):
+        return {"type": "text", "text": block.text}
+    if isinstance(block, ImageBlock):
+        image = block.image
+        store.setdefault(image.sha256, image.base64)
+        return {
+            "type": "image",
+            "sha256": image.sha256,
+            "media_type": image.media_type,
+            "name": image.source_name,
+        }
+    if isinstance(block, ToolUseBlock):
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input_json}
+    if isinstance(block, ToolResultBlock):
+        return {
+            "type": "tool_result",
+            "tool_use_id": block.tool_use_id,
+            "is_error": block.is_error,
+            "content": [_block_to_dict(p, store) for p in block.content],
+        }
+    if isinstance(block, ThinkingBlock):
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+    raise TypeError(f"unknown block {block!r}")
+
+
+_IMAGE_CACHE: dict[str, LockedImage] = {}
+
+
+def _block_from_dict(data: dict, pool: dict[str, bytes]) -> Block:
+    kind = data["type"]
+    if kind == "text":
+        return TextBlock(data["text"])
+    if kind == "image":
+        sha = data["sha256"]
+        image = _IMAGE_CACHE.get(sha)
+        if image is None:
+            if sha not in pool:
+                raise ValueError(f"image {sha[:12]} is missing from the saved conversation")
+            image = LockedImage.from_bytes(pool[sha], data["media_type"], data.get("name", ""))
+            if image.sha256 != sha:
+                raise ValueError(f"image {sha[:12]} is damaged (its bytes do not match)")
+            _IMAGE_CACHE[sha] = image
+        return ImageBlock(image)
+    if kind == "tool_use":
+        return ToolUseBlock(data["id"], data["name"], data["input"])
+    if kind == "tool_result":
+        content = tuple(_block_from_dict(p, pool) for p in data.get("content", []))
+        return ToolResultBlock(data["tool_use_id"], content, bool(data.get("is_error")))
+    if kind == "thinking":
+        return ThinkingBlock(data["thinking"], data["signature"])
+    raise ValueError(f"unknown block type {kind!r}")
+
+
+def _message_to_dict(message: Message, store: dict[str, str]) -> dict:
+    return {
+        "id": message.id,
+        "role": message.role,
+        "created_at": message.created_at,
+        "pinned": message.pinned,
+        "interrupted": message.interrupted,
+        "blocks": [_block_to_dict(b, store) for b in message.blocks],
+    }
+
+
+def _message_from_dict(data: dict, pool: dict[str, bytes]) -> Message:
+    return Message(
+        role=data["role"],
+        blocks=tuple(_block_from_dict(b, pool) for b in data["blocks"]),
+        id=data["id"],
+        created_at=float(data.get("created_at", 0.0)),
+        pinned=bool(data.get("pinned")),
+        interrupted=bool(data.get("interrupted")),
+    )
