@@ -135,6 +135,19 @@ class RequestBuilder:
         flat = assemble(marked_facts, system_context(body_ctx), messages_context(body_ctx))
         top_level = _cc(automatic) if automatic else None
         breakpoints = tuple(resolve_breakpoints(flat, top_level))
+        auto_short = [
+            b
+            for b in breakpoints
+            if b.automatic and flat.blocks[b.index].cumulative < model.min_cacheable_tokens
+        ]
+        if auto_short:
+            tokens = flat.blocks[auto_short[0].index].cumulative
+            dropped.append(
+                f"automatic: too short to cache ({tokens} tokens, the model's minimum "
+                f"is {model.min_cacheable_tokens})"
+            )
+            top_level = None
+            breakpoints = tuple(b for b in breakpoints if not b.automatic)
 
         tools_out = [
             {**t, "cache_control": _cc(ttl_at[i])} if i in ttl_at else t
@@ -184,7 +197,8 @@ class RequestBuilder:
             strategy=strategy,
             model=model,
             too_short_tokens=max(
-                (p.cumulative for p, _ in marks if p.cumulative < model.min_cacheable_tokens),
+                [p.cumulative for p, _ in marks if p.cumulative < model.min_cacheable_tokens]
+                + [flat.blocks[b.index].cumulative for b in auto_short],
                 default=0,
             ),
         )

@@ -64,7 +64,7 @@ class Mark:
 
 @dataclass(frozen=True)
 class Placement:
-    marks: tuple[Mark, ...]
+    marks: tuple[Mark, ...]  # in priority order: the first ones win when slots run out
     automatic_ttl: str | None = None
     notes: tuple[str, ...] = ()
 
@@ -126,7 +126,8 @@ def _last_user_messages(count: int):
     def place(conversation, settings, layout) -> Placement:
         ttl = resolve_ttl(conversation, settings)
         users = [i for i, m in enumerate(conversation.messages) if m.role == "user"][-count:]
-        marks = [_mark_message(layout, i, ttl, "user message") for i in users]
+        # Newest first: when pins leave fewer slots, the newest messages keep theirs.
+        marks = [_mark_message(layout, i, ttl, "user message") for i in reversed(users)]
         return Placement(tuple(m for m in marks if m))
 
     return place

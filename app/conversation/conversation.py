@@ -7,6 +7,7 @@ form, its token facts, its serialized JSON) can be cached once and reused on eve
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -114,6 +115,7 @@ class Conversation:
         if data.get("format") != FORMAT_VERSION:
             raise ValueError(f"unsupported conversation format {data.get('format')!r}")
         pool: dict[str, bytes] = dict(images or {})
+        loaded: dict[str, LockedImage] = {}
         for sha, b64 in (data.get("images") or {}).items():
             pool[sha] = base64.b64decode(b64)
         return cls(
@@ -123,7 +125,7 @@ class Conversation:
                 ToolDefinition(t["name"], t["description"], t["input_schema"])
                 for t in data.get("tools", [])
             ),
-            messages=[_message_from_dict(m, pool) for m in data.get("messages", [])],
+            messages=[_message_from_dict(m, pool, loaded) for m in data.get("messages", [])],
             tool_choice=data.get("tool_choice"),
             thinking=data.get("thinking"),
             max_tokens=int(data.get("max_tokens", 1024)),
@@ -158,28 +160,28 @@ def _block_to_dict(block: Block, store: dict[str, str]) -> dict:
     raise TypeError(f"unknown block {block!r}")
 
 
-_IMAGE_CACHE: dict[str, LockedImage] = {}
-
-
-def _block_from_dict(data: dict, pool: dict[str, bytes]) -> Block:
+def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, LockedImage]) -> Block:
     kind = data["type"]
     if kind == "text":
         return TextBlock(data["text"])
     if kind == "image":
         sha = data["sha256"]
-        image = _IMAGE_CACHE.get(sha)
+        image = loaded.get(sha)
         if image is None:
             if sha not in pool:
                 raise ValueError(f"image {sha[:12]} is missing from the saved conversation")
-            image = LockedImage.from_bytes(pool[sha], data["media_type"], data.get("name", ""))
-            if image.sha256 != sha:
+            if hashlib.sha256(pool[sha]).hexdigest() != sha:
                 raise ValueError(f"image {sha[:12]} is damaged (its bytes do not match)")
-            _IMAGE_CACHE[sha] = image
+            try:
+                image = LockedImage.from_bytes(pool[sha], data["media_type"], data.get("name", ""))
+            except OSError as exc:
+                raise ValueError(f"image {sha[:12]} cannot be read: {exc}") from None
+            loaded[sha] = image  # one object per image, shared by every message that shows it
         return ImageBlock(image)
     if kind == "tool_use":
         return ToolUseBlock(data["id"], data["name"], data["input"])
     if kind == "tool_result":
-        content = tuple(_block_from_dict(p, pool) for p in data.get("content", []))
+        content = tuple(_block_from_dict(p, pool, loaded) for p in data.get("content", []))
         return ToolResultBlock(data["tool_use_id"], content, bool(data.get("is_error")))
     if kind == "thinking":
         return ThinkingBlock(data["thinking"], data["signature"])
@@ -197,10 +199,10 @@ def _message_to_dict(message: Message, store: dict[str, str]) -> dict:
     }
 
 
-def _message_from_dict(data: dict, pool: dict[str, bytes]) -> Message:
+def _message_from_dict(data: dict, pool: dict[str, bytes], loaded: dict) -> Message:
     return Message(
         role=data["role"],
-        blocks=tuple(_block_from_dict(b, pool) for b in data["blocks"]),
+        blocks=tuple(_block_from_dict(b, pool, loaded) for b in data["blocks"]),
         id=data["id"],
         created_at=float(data.get("created_at", 0.0)),
         pinned=bool(data.get("pinned")),
