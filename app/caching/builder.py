@@ -98,7 +98,12 @@ class RequestBuilder:
         max_tokens: int | None = None,
         extra_user: Message | None = None,
     ) -> BuiltRequest:
-        """Build the next request; ``extra_user`` is appended (a warm-up's minimal turn)."""
+        """Build the next request.
+
+        With ``extra_user`` (a warm-up's minimal last turn) the request warms the prefix before
+        that turn's last block: the strategy's marks inside the prefix stay, a mark that would
+        land on the tail moves to the end of the prefix, and the end of the prefix is marked.
+        """
         settings = settings or CacheSettings()
         model = self.catalogue.require(conversation.model)
         messages = list(conversation.messages) + ([extra_user] if extra_user else [])
@@ -114,6 +119,8 @@ class RequestBuilder:
         layout = _layout(facts, len(tools_api), len(system_api), per_message, model)
         placement = STRATEGIES[strategy].place(view, settings, layout)
         marks, automatic, dropped = apply_rules(placement, view, settings, layout)
+        if extra_user is not None:
+            marks, automatic = _warm_marks(marks, automatic, layout, len(messages) - 1)
         kept = [(p, m) for p, m in marks if p.cumulative >= model.min_cacheable_tokens]
         dropped += [
             f"{m.reason}: too short to cache ({p.cumulative} tokens, the model's minimum is "
@@ -202,6 +209,22 @@ class RequestBuilder:
                 default=0,
             ),
         )
+
+
+def _warm_marks(marks, automatic, layout: Layout, tail_message: int):
+    """Marks for a warm-up: everything before the tail block of the last message is written."""
+    tail = layout.of_message(tail_message)[-1]
+    ends = [p for p in layout.positions if p.flat_index < tail.flat_index and p.can_carry]
+    if not ends:
+        return [], None
+    end = ends[-1]
+    ttl = automatic or next((m.ttl for p, m in reversed(marks)), "5m")
+    kept = [(p, m) for p, m in marks if p.flat_index < end.flat_index]
+    if all(m.ttl == "1h" for _, m in kept) or ttl == "5m":
+        kept.append((end, Mark(end.spot, ttl, "warm-up: the prefix the next send will use")))
+    else:
+        kept.append((end, Mark(end.spot, "5m", "warm-up: the prefix the next send will use")))
+    return kept[-4:], None
 
 
 def _api_message(message: Message, marks) -> dict:

@@ -1,0 +1,362 @@
+"""The engine: owns the asyncio tasks that talk to the API and reports to its listeners.
+
+A turn streams (``async with client.messages.stream``) and runs the tool loop; a warm-up is a
+``max_tokens: 1`` request for the prefix the next send will use, sent while the user types; a
+keep-alive ping re-reads the prefix shortly before it expires. Warm-ups and pings never raise:
+their failures are reported quietly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import anthropic
+
+from app.caching.builder import BuiltRequest, RequestBuilder
+from app.caching.costs import RequestRecord, cost_of
+from app.caching.explainer import explain
+from app.caching.ledger import CacheLedger, Usage
+from app.caching.prefix_map import PrefixMap
+from app.caching.strategies import CacheSettings
+from app.conversation.blocks import (
+    ImageBlock,
+    Message,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from app.conversation.conversation import new_id
+from app.conversation.images import LockedImage
+from app.engine import events as ev
+from app.engine.failures import classify
+from app.engine.session import Session, WarmRecord
+from app.engine.tools import BUILT_IN, LocalTool, run_tool
+from app.facts.catalogue import Catalogue, default_catalogue
+
+log = logging.getLogger(__name__)
+WARM_TAIL = "."
+
+
+@dataclass
+class EngineSettings:
+    strategy: str = "smart"
+    cache: CacheSettings = field(default_factory=lambda: CacheSettings(ttl="adaptive"))
+    warming: bool = True
+    warm_margin_s: float = 30.0  # re-warm when the entry has less than this left
+    warm_wait_s: float = 30.0  # how long a send waits for a warm-up of its prefix
+    warm_cap_usd_per_hour: float = 2.0
+    keepalive_pings: int = 0
+    keepalive_margin_s: float = 20.0
+    max_tool_rounds: int = 8
+
+
+class Engine:
+    def __init__(
+        self,
+        client: anthropic.AsyncAnthropic,
+        settings: EngineSettings | None = None,
+        catalogue: Catalogue | None = None,
+        ledger: CacheLedger | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tools: dict[str, LocalTool] | None = None,
+    ):
+        self.client = client
+        self.settings = settings or EngineSettings()
+        self.catalogue = catalogue or default_catalogue()
+        self.builder = RequestBuilder(self.catalogue)
+        self.clock = clock
+        self.ledger = ledger or CacheLedger(clock)
+        self.sleep = sleep
+        self.tools = BUILT_IN if tools is None else tools
+        self.tasks: set[asyncio.Task] = set()
+        self._listeners: list[Callable[[ev.Event], None]] = []
+        self._ids = itertools.count(1)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[ev.Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, event: ev.Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("a listener failed on %s", type(event).__name__)
+
+    def _own(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def shutdown(self) -> None:
+        """Cancel every task the engine owns and wait for them to end."""
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _record(
+        self, session: Session, kind: str, built: BuiltRequest, usage: Usage, **extra
+    ) -> RequestRecord:
+        cost = cost_of(usage, built.model, self.catalogue.multipliers)
+        record = RequestRecord(
+            kind, usage, cost, self.clock(), built.model.id, built.strategy, **extra
+        )
+        session.totals.add(record)
+        return record
+
+    # -- turns ----------------------------------------------------------------------------------
+    def start_turn(self, session: Session) -> asyncio.Task:
+        """Send the conversation as it is (its last message is the user's) in an owned task."""
+        if session.keepalive_task is not None:
+            session.keepalive_task.cancel()
+        return self._own(self.run_turn(session), f"turn {session.id}")
+
+    async def run_turn(self, session: Session) -> Message | None:
+        rounds = 0
+        while True:
+            message, stop_reason = await self._stream_once(session)
+            if message is None:
+                return None
+            calls = [b for b in message.blocks if isinstance(b, ToolUseBlock)]
+            if stop_reason != "tool_use" or not calls:
+                break
+            results = []
+            for call in calls:
+                if rounds >= self.settings.max_tool_rounds:
+                    text, is_error = "Tool round limit reached; not run.", True
+                else:
+                    text, is_error = run_tool(call.name, call.input, self.tools)
+                self.emit(ev.ToolRan(session.id, call.name, text, is_error))
+                results.append(ToolResultBlock(call.id, (TextBlock(text),), is_error))
+            session.conversation.add("user", *results, created_at=self.clock())
+            if rounds >= self.settings.max_tool_rounds:
+                break
+            rounds += 1
+        self.schedule_keepalive(session)
+        return message
+
+    async def _stream_once(self, session: Session) -> tuple[Message | None, str | None]:
+        conv = session.conversation
+        built = self.builder.build(conv, self.settings.strategy, self.settings.cache)
+        await self._wait_for_warm(session, built)
+        plan = self.ledger.predict(built)
+        self.emit(
+            ev.RequestBuilt(session.id, "turn", built, Usage.from_plan(plan), PrefixMap.of(built))
+        )
+        request_id = f"turn-{next(self._ids)}"
+        writing_elsewhere = self.ledger.pending_covers(built)
+        self.ledger.begin(request_id, built, plan)
+        started = time.perf_counter()
+        texts: list[str] = []
+        ttft = None
+        explanation = None
+        try:
+            async with self.client.messages.stream(**built.body) as stream:
+                async for event in stream:
+                    if event.type == "message_start":
+                        begun = Usage.from_api(event.message.usage)
+                        explanation = explain(
+                            built, begun, plan, session.last_turn, self.ledger, writing_elsewhere
+                        )
+                        self.ledger.record(built, begun)
+                        self.ledger.finish(request_id)
+                    elif event.type == "content_block_delta":
+                        if ttft is None:
+                            ttft = time.perf_counter() - started
+                            self.emit(ev.FirstToken(session.id, ttft))
+                        if event.delta.type == "text_delta":
+                            texts.append(event.delta.text)
+                            self.emit(ev.TextDelta(session.id, event.delta.text))
+                        elif event.delta.type == "input_json_delta":
+                            self.emit(ev.ToolInputDelta(session.id, event.delta.partial_json))
+                final = await stream.get_final_message()
+        except asyncio.CancelledError:
+            self.emit(ev.Cancelled(session.id, self._keep_partial(session, texts)))
+            raise
+        except Exception as exc:
+            failure = classify(exc)
+            log.warning("turn failed: %s (%s)", failure.kind, failure.message)
+            self.emit(ev.Failed(session.id, "turn", failure, self._keep_partial(session, texts)))
+            return None, None
+        finally:
+            self.ledger.finish(request_id)
+        usage = Usage.from_api(final.usage)
+        message = conv.add("assistant", *_blocks_of(final.content), created_at=self.clock())
+        record = self._record(
+            session,
+            "turn",
+            built,
+            usage,
+            ttft_s=ttft,
+            predicted=Usage.from_plan(plan, usage.output),
+            explanation=explanation.sentence if explanation else "",
+        )
+        for warm in session.warms:
+            if warm.followed_by_hit is None:
+                warm.followed_by_hit = usage.read >= warm.prefix_tokens
+        session.last_turn = built
+        self.emit(ev.UsageReported(session.id, "turn", usage, explanation))
+        self.emit(ev.Finished(session.id, "turn", message, record))
+        return message, final.stop_reason
+
+    def _keep_partial(self, session: Session, texts: list[str]) -> Message | None:
+        text = "".join(texts)
+        if not text:
+            return None
+        message = Message("assistant", (TextBlock(text),), new_id(), self.clock(), interrupted=True)
+        session.conversation.messages.append(message)
+        return message
+
+    # -- speculative warming --------------------------------------------------------------------
+    def _warm_request(self, session: Session, attachments: tuple[LockedImage, ...] = ()):
+        # No timestamp: the tail is not the user pausing, so adaptive TTLs ignore it.
+        tail = Message(
+            "user", (*[ImageBlock(a) for a in attachments], TextBlock(WARM_TAIL)), "warm-tail", 0.0
+        )
+        return self.builder.build(
+            session.conversation,
+            self.settings.strategy,
+            self.settings.cache,
+            max_tokens=1,
+            extra_user=tail,
+        )
+
+    def draft_activity(
+        self, session: Session, attachments: tuple[LockedImage, ...] = ()
+    ) -> asyncio.Task | None:
+        """The user typed, focused the composer or attached something: warm if it pays."""
+        reason = self._warm_blocker(session)
+        built = None
+        if reason is None:
+            built = self._warm_request(session, attachments)
+            reason = self._warm_worth(session, built)
+        if reason is not None:
+            self.emit(ev.WarmSkipped(session.id, reason))
+            return None
+        end = built.flat.blocks[built.breakpoints[-1].index]
+        session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative))
+        task = self._own(
+            self._send_quiet(session, "warm", built, session.warms[-1]), f"warm {session.id}"
+        )
+        session.warm_tasks[end.fingerprint] = task
+        task.add_done_callback(lambda _: session.warm_tasks.pop(end.fingerprint, None))
+        return task
+
+    def _warm_blocker(self, session: Session) -> str | None:
+        if not self.settings.warming:
+            return "warming is off"
+        if (
+            not session.conversation.messages
+            and not session.conversation.system
+            and not session.conversation.tools
+        ):
+            return "nothing to warm yet"
+        return None
+
+    def _warm_worth(self, session: Session, built: BuiltRequest) -> str | None:
+        if not built.breakpoints:
+            return "prefix too short to cache" if built.too_short_tokens else "no breakpoint"
+        end = built.flat.blocks[built.breakpoints[-1].index]
+        if end.fingerprint in session.warm_tasks:
+            return "a warm-up of this prefix is in flight"
+        entry = self.ledger.find(built.model.id, end.fingerprint)
+        if entry is not None and entry.expires_at - self.clock() >= self.settings.warm_margin_s:
+            return "already warm"
+        hour_ago = self.clock() - 3600
+        spent = sum(
+            w.record.cost.paid_usd
+            for w in session.warms
+            if w.record is not None and w.at >= hour_ago
+        )
+        plan = self.ledger.predict(built)
+        estimate = cost_of(Usage.from_plan(plan, 1), built.model, self.catalogue.multipliers)
+        if spent + estimate.paid_usd > self.settings.warm_cap_usd_per_hour:
+            return f"warm-up spending cap of ${self.settings.warm_cap_usd_per_hour:.2f}/h reached"
+        return None
+
+    async def _wait_for_warm(self, session: Session, built: BuiltRequest) -> None:
+        fingerprints = {b.fingerprint for b in built.flat.blocks}
+        waiting = [t for fp, t in session.warm_tasks.items() if fp in fingerprints and not t.done()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=self.settings.warm_wait_s)
+
+    async def _send_quiet(
+        self, session: Session, kind: str, built: BuiltRequest, warm: WarmRecord | None = None
+    ) -> RequestRecord | None:
+        """A warm-up or keep-alive ping: recorded and reported, never raised."""
+        plan = self.ledger.predict(built)
+        self.emit(
+            ev.RequestBuilt(session.id, kind, built, Usage.from_plan(plan), PrefixMap.of(built))
+        )
+        request_id = f"{kind}-{next(self._ids)}"
+        self.ledger.begin(request_id, built, plan)
+        try:
+            response = await self.client.messages.create(**built.body)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = classify(exc)
+            log.info("%s failed quietly: %s", kind, failure.message)
+            self.emit(ev.Failed(session.id, kind, failure, None))
+            return None
+        finally:
+            self.ledger.finish(request_id)
+        usage = Usage.from_api(response.usage)
+        self.ledger.record(built, usage)
+        record = self._record(session, kind, built, usage, predicted=Usage.from_plan(plan, 1))
+        if warm is not None:
+            warm.record = record
+        self.emit(ev.UsageReported(session.id, kind, usage, None))
+        self.emit(ev.Finished(session.id, kind, None, record))
+        return record
+
+    # -- keep-alive -----------------------------------------------------------------------------
+    def schedule_keepalive(self, session: Session) -> asyncio.Task | None:
+        if session.keepalive_task is not None:
+            session.keepalive_task.cancel()
+        session.pings_left = self.settings.keepalive_pings
+        if session.pings_left <= 0:
+            return None
+        session.keepalive_task = self._own(self._keepalive(session), f"keep-alive {session.id}")
+        return session.keepalive_task
+
+    async def _keepalive(self, session: Session) -> None:
+        while session.pings_left > 0:
+            built = self._warm_request(session)
+            if not built.breakpoints:
+                return
+            live = [
+                e
+                for b in built.flat.blocks
+                if (e := self.ledger.find(built.model.id, b.fingerprint)) is not None
+                and e.expires_at > self.clock()
+            ]
+            if not live:
+                return  # nothing alive to keep
+            entry = max(live, key=lambda e: e.tokens)
+            delay = entry.expires_at - self.settings.keepalive_margin_s - self.clock()
+            if delay > 0:
+                await self.sleep(delay)
+            session.pings_left -= 1
+            await self._send_quiet(session, "keepalive", built)
+
+
+def _blocks_of(content) -> list:
+    blocks = []
+    for block in content:
+        if block.type == "text" and block.text:
+            blocks.append(TextBlock(block.text))
+        elif block.type == "tool_use":
+            blocks.append(ToolUseBlock.create(block.id, block.name, block.input))
+        elif block.type == "thinking":
+            blocks.append(ThinkingBlock(block.thinking, block.signature))
+    return blocks or [TextBlock("(empty reply)")]

@@ -1,0 +1,98 @@
+"""What the engine tells its listeners (the UI, the storage, the tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.caching.builder import BuiltRequest
+from app.caching.costs import RequestRecord
+from app.caching.explainer import Explanation
+from app.caching.ledger import Usage
+from app.caching.prefix_map import PrefixMap
+from app.conversation.blocks import Message
+from app.engine.failures import Failure
+
+
+@dataclass(frozen=True)
+class RequestBuilt:
+    conversation_id: str
+    kind: str  # "turn", "warm" or "keepalive"
+    built: BuiltRequest
+    predicted: Usage
+    prefix_map: PrefixMap
+
+
+@dataclass(frozen=True)
+class FirstToken:
+    conversation_id: str
+    ttft_s: float
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    conversation_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolInputDelta:
+    conversation_id: str
+    partial_json: str
+
+
+@dataclass(frozen=True)
+class UsageReported:
+    conversation_id: str
+    kind: str
+    usage: Usage
+    explanation: Explanation | None
+
+
+@dataclass(frozen=True)
+class ToolRan:
+    conversation_id: str
+    name: str
+    result: str
+    is_error: bool
+
+
+@dataclass(frozen=True)
+class Finished:
+    conversation_id: str
+    kind: str
+    message: Message | None  # the assistant message appended (None for warms and pings)
+    record: RequestRecord
+
+
+@dataclass(frozen=True)
+class Failed:
+    conversation_id: str
+    kind: str
+    failure: Failure
+    partial: Message | None  # what had arrived, kept in the conversation and marked interrupted
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    conversation_id: str
+    partial: Message | None
+
+
+@dataclass(frozen=True)
+class WarmSkipped:
+    conversation_id: str
+    reason: str
+
+
+Event = (
+    RequestBuilt
+    | FirstToken
+    | TextDelta
+    | ToolInputDelta
+    | UsageReported
+    | ToolRan
+    | Finished
+    | Failed
+    | Cancelled
+    | WarmSkipped
+)

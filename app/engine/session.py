@@ -1,0 +1,35 @@
+"""One open conversation as the engine sees it: the conversation, its totals and its history of
+requests (turns, warm-ups and keep-alive pings)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from app.caching.builder import BuiltRequest
+from app.caching.costs import RequestRecord, UsageTotals
+from app.conversation.conversation import Conversation
+
+
+@dataclass
+class WarmRecord:
+    at: float
+    prefix_fingerprint: str
+    prefix_tokens: int
+    record: RequestRecord | None = None
+    followed_by_hit: bool | None = None  # set when the next send reads the warmed prefix
+
+
+@dataclass
+class Session:
+    conversation: Conversation
+    totals: UsageTotals = field(default_factory=UsageTotals)
+    last_turn: BuiltRequest | None = None
+    warms: list[WarmRecord] = field(default_factory=list)
+    warm_tasks: dict[str, asyncio.Task] = field(default_factory=dict)  # by prefix fingerprint
+    pings_left: int = 0
+    keepalive_task: asyncio.Task | None = None
+
+    @property
+    def id(self) -> str:
+        return self.conversation.id

@@ -1,0 +1,275 @@
+"""The engine against the simulator: turns, cancel, faults, tools, warming and keep-alive."""
+
+import asyncio
+import io
+
+import anthropic
+import pytest
+from PIL import Image
+
+from app.conversation.blocks import ToolDefinition, ToolResultBlock
+from app.conversation.conversation import Conversation
+from app.conversation.images import lock_image
+from app.engine import events as ev
+from app.engine.engine import Engine, EngineSettings
+from app.engine.session import Session
+from app.engine.tools import CALCULATOR, CLOCK
+from app.simulator.runner import SimulatorThread
+from app.simulator.server import SimulatorConfig
+from tests.helpers import HAIKU_45, OPUS_41, raw_post, text_of
+from tests.scripted import FakeClock
+
+
+class Harness:
+    """An engine on a simulator, with one clock for both and a recorder of events."""
+
+    def __init__(self, base_url, settings=None, **client_kw):
+        self.base_url = base_url
+        self.clock = FakeClock()
+        client_kw.setdefault("max_retries", 0)
+        self.client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", **client_kw)
+        self.engine = Engine(
+            self.client, settings or EngineSettings(), clock=self.clock, sleep=self.sleep
+        )
+        self.events = []
+        self.engine.subscribe(self.events.append)
+
+    async def sleep(self, seconds):
+        self.clock.offset += seconds
+        await asyncio.to_thread(
+            raw_post, self.base_url, "/_sim/clock/advance", {"seconds": seconds}
+        )
+
+    def of(self, kind):
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def conversation(model=OPUS_41, tokens=3000, tools=()):
+    conv = Conversation(model=model, max_tokens=400)
+    conv.set_system_text(text_of(tokens, "system"))
+    conv.tools = tuple(tools)
+    return conv
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_a_turn_streams_and_its_usage_lands_in_the_ledger(sim):
+    async def scenario():
+        h = Harness(sim.base_url)
+        session = Session(conversation())
+        session.conversation.add_user_text("hello there")
+        message = await h.engine.start_turn(session)
+        second_user = session.conversation.add_user_text("and again")
+        del second_user
+        await h.engine.start_turn(session)
+        await h.client.close()
+        return h, session, message
+
+    h, session, message = run(scenario())
+    kinds = [type(e).__name__ for e in h.events]
+    assert kinds[:2] == ["RequestBuilt", "FirstToken"] and "TextDelta" in kinds
+    assert "".join(e.text for e in h.of(ev.TextDelta)).startswith(message.text[:40])
+    first, second = [r for r in session.totals.records if r.kind == "turn"]
+    assert first.usage.write > 0 and second.usage.read == first.usage.write
+    assert first.predicted == first.usage and second.predicted == second.usage
+    assert first.ttft_s is not None and h.engine.ledger.live()
+    assert "hello there" in message.text
+
+
+def test_cancel_keeps_the_partial_reply_marked_interrupted():
+    async def scenario(base_url):
+        h = Harness(base_url)
+        session = Session(conversation())
+        session.conversation.add_user_text("tell me everything")
+        task = h.engine.start_turn(session)
+        while not h.of(ev.TextDelta):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await h.client.close()
+        return h, session
+
+    with SimulatorThread(SimulatorConfig(time_scale=1.0)) as slow:
+        h, session = run(scenario(slow.base_url))
+    last = session.conversation.messages[-1]
+    assert last.role == "assistant" and last.interrupted and last.text
+    assert h.of(ev.Cancelled)[0].partial is last
+    assert session.conversation.messages[-2].text == "tell me everything"
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "attempts"),
+    [
+        ("overloaded", "overloaded", 3),
+        ("rate_limit", "rate_limited", 3),
+        ("server_error", "server", 3),
+        ("invalid_key", "auth", 1),
+        ("stream_error", "overloaded", 1),
+        ("disconnect", "network", 1),
+        ("stall", "timeout", 1),
+    ],
+)
+def test_each_fault_becomes_a_typed_failure_and_loses_nothing(sim, fault, kind, attempts):
+    async def scenario():
+        h = Harness(
+            sim.base_url, max_retries=2, timeout=1.5, default_headers={"x-sim-fault": fault}
+        )
+        session = Session(conversation())
+        session.conversation.add_user_text("my precious question")
+        result = await h.engine.run_turn(session)
+        await h.client.close()
+        return h, session, result
+
+    if fault == "rate_limit":
+        pytest.importorskip("anthropic")  # retry-after 1 s: this case takes about 2 s
+    h, session, result = run(scenario())
+    failed = h.of(ev.Failed)
+    assert result is None and len(failed) == 1 and failed[0].failure.kind == kind
+    stats = raw_post(sim.base_url, "/_sim/stats", b"", method="GET")[2]
+    assert stats["requests"] == attempts
+    texts = [m.text for m in session.conversation.messages if m.role == "user"]
+    assert texts == ["my precious question"]
+    if fault in ("stream_error", "disconnect", "stall"):
+        assert failed[0].partial is not None and failed[0].partial.interrupted
+    if fault == "rate_limit":
+        assert failed[0].failure.retry_after_s == 1.0
+
+
+def test_the_tool_loop_runs_the_calculator_and_the_clock(sim):
+    async def scenario():
+        h = Harness(sim.base_url)
+        conv = conversation(tools=[CALCULATOR.definition, CLOCK.definition])
+        session = Session(conv)
+        conv.add_user_text("use calculator: (2+3)*4")
+        first = await h.engine.run_turn(session)
+        conv.add_user_text("what time is it? ask the clock")
+        second = await h.engine.run_turn(session)
+        await h.client.close()
+        return h, session, first, second
+
+    h, session, first, second = run(scenario())
+    ran = h.of(ev.ToolRan)
+    assert [(r.name, r.is_error) for r in ran] == [("calculator", False), ("clock", False)]
+    assert ran[0].result == "20"
+    assert "The tool returned: 20" in first.text
+    results = [
+        b for m in session.conversation.messages for b in m.blocks if isinstance(b, ToolResultBlock)
+    ]
+    assert results[0].text == "20" and "T" in results[1].text
+    assert "The tool returned" in second.text
+
+
+def test_an_unknown_tool_gets_an_error_result_not_a_crash(sim):
+    async def scenario():
+        h = Harness(sim.base_url)
+        mystery = ToolDefinition.create("mystery", "unknown to the app", {"type": "object"})
+        session = Session(conversation(tools=[mystery]))
+        session.conversation.add_user_text("call mystery please")
+        message = await h.engine.run_turn(session)
+        await h.client.close()
+        return h, message
+
+    h, message = run(scenario())
+    assert h.of(ev.ToolRan)[0].is_error and "Unknown tool" in h.of(ev.ToolRan)[0].result
+    assert message is not None and message.role == "assistant"
+
+
+def photo():
+    buf = io.BytesIO()
+    Image.new("RGB", (1000, 800), "orange").save(buf, "PNG")
+    return lock_image(buf.getvalue())
+
+
+def test_warming_starts_on_typing_is_not_repeated_rewarms_on_attachment_and_pays_off(sim):
+    async def scenario():
+        h = Harness(sim.base_url)
+        session = Session(conversation())
+        session.conversation.add_user_text("first")
+        await h.engine.run_turn(session)
+        warm = h.engine.draft_activity(session)
+        assert warm is not None
+        await warm
+        again = h.engine.draft_activity(session)
+        image = photo()
+        rewarm = h.engine.draft_activity(session, (image,))
+        await rewarm
+        session.conversation.add_user_text("what is in this picture?", image)
+        await h.engine.run_turn(session)
+        await h.client.close()
+        return h, session, again
+
+    h, session, again = run(scenario())
+    assert again is None
+    assert [s.reason for s in h.of(ev.WarmSkipped)] == ["already warm"]
+    warms = [r for r in session.totals.records if r.kind == "warm"]
+    turn = [r for r in session.totals.records if r.kind == "turn"][-1]
+    assert len(warms) == 2 and warms[1].usage.write > 0
+    assert turn.usage.read >= session.warms[1].prefix_tokens
+    assert session.warms[1].followed_by_hit is True
+    assert turn.usage.write < 60  # only the new question was written
+
+
+def test_warming_is_skipped_under_the_minimum_when_off_and_over_the_cap(sim):
+    async def scenario():
+        reasons = []
+        for settings, model, tokens in (
+            (EngineSettings(), HAIKU_45, 500),
+            (EngineSettings(warming=False), OPUS_41, 3000),
+            (EngineSettings(warm_cap_usd_per_hour=0.0), OPUS_41, 3000),
+        ):
+            h = Harness(sim.base_url, settings)
+            session = Session(conversation(model=model, tokens=tokens))
+            assert h.engine.draft_activity(session) is None
+            reasons.append(h.of(ev.WarmSkipped)[0].reason)
+            await h.client.close()
+        return reasons
+
+    reasons = run(scenario())
+    assert reasons[0] == "prefix too short to cache"
+    assert reasons[1] == "warming is off"
+    assert "spending cap" in reasons[2]
+
+
+def test_a_send_during_an_in_flight_warm_waits_and_then_hits():
+    async def scenario(base_url):
+        h = Harness(base_url)
+        session = Session(conversation(tokens=20000))
+        warm = h.engine.draft_activity(session)
+        session.conversation.add_user_text("sent at once")
+        await h.engine.run_turn(session)
+        assert warm.done()
+        await h.client.close()
+        return session
+
+    with SimulatorThread(SimulatorConfig(time_scale=0.05)) as slow:
+        session = run(scenario(slow.base_url))
+    turn = [r for r in session.totals.records if r.kind == "turn"][0]
+    assert turn.usage.read >= 20000
+    assert session.warms[0].followed_by_hit is True
+
+
+def test_keepalive_pings_refresh_the_expiry_without_real_waiting(sim):
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(keepalive_pings=2, keepalive_margin_s=20))
+        session = Session(conversation())
+        session.conversation.add_user_text("hello")
+        await h.engine.run_turn(session)
+        before = max(e.expires_at for e in h.engine.ledger.live())
+        await session.keepalive_task
+        after = max(e.expires_at for e in h.engine.ledger.live())
+        waited = h.clock.offset
+        session.conversation.add_user_text("back after a while")
+        await h.engine.run_turn(session)
+        await h.client.close()
+        return session, before, after, waited
+
+    session, before, after, waited = run(scenario())
+    pings = [r for r in session.totals.records if r.kind == "keepalive"]
+    assert len(pings) == 2 and all(p.usage.read > 0 for p in pings)
+    assert waited == pytest.approx(2 * (300 - 20), abs=2)
+    assert after - before == pytest.approx(waited, abs=2)
+    last = [r for r in session.totals.records if r.kind == "turn"][-1]
+    assert last.usage.read > 0  # 560 s after the first turn, the prefix is still warm
