@@ -4,7 +4,7 @@
 
 The cookbook scenario against the simulator's calibrated latency: a ~150k-token context, a user who
 types for ``--typing-s`` simulated seconds. Cold: no warming. Speculative: the engine warms when the
-user starts typing; if the warm-up is still in flight at send, the send waits for it. Warm: the cache
+user starts typing; if the warm-up is in flight at send, the send waits for it. Warm: the cache
 was already warm (the limit). Every delay is multiplied by ``--time-scale``; figures are printed in
 simulated seconds (measured / scale) so ratios match the real service's.
 
