@@ -1,0 +1,232 @@
+"""The composer: multi-line input, Enter sends (Shift+Enter: new line), drop or paste images."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.conversation.images import ImageError, LockedImage, lock_image
+
+MAX_PASTE_CHARS = 2_000_000
+
+
+class ComposerEdit(QPlainTextEdit):
+    send_requested = Signal()
+    stop_requested = Signal()
+    activity = Signal()
+    files_dropped = Signal(list)
+    image_pasted = Signal(bytes)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.enter_sends = True
+        self.setPlaceholderText("Ask Claude… (Enter sends, Shift+Enter adds a line, Esc stops)")
+        self.setAcceptDrops(True)
+        self.setTabChangesFocus(True)
+
+    def keyPressEvent(self, event):  # noqa: N802
+        key, mods = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+            if shift != self.enter_sends:
+                self.send_requested.emit()
+                return
+        if key == Qt.Key.Key_Escape:
+            self.stop_requested.emit()
+            return
+        super().keyPressEvent(event)
+        if event.text():
+            self.activity.emit()
+
+    def focusInEvent(self, event):  # noqa: N802
+        super().focusInEvent(event)
+        self.activity.emit()
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
+        return source.hasUrls() or source.hasImage() or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
+        if source.hasUrls():
+            paths = [u.toLocalFile() or u.toString() for u in source.urls()]
+            self.files_dropped.emit(paths)
+            return
+        if source.hasImage():
+            image = QImage(source.imageData())
+            from PySide6.QtCore import QBuffer, QIODevice
+
+            buffer = QBuffer()
+            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+            image.save(buffer, "PNG")
+            self.image_pasted.emit(bytes(buffer.data()))
+            return
+        text = source.text()
+        if len(text) > MAX_PASTE_CHARS:
+            text = text[:MAX_PASTE_CHARS]
+        self.insertPlainText(text)
+
+    def dragEnterEvent(self, event):  # noqa: N802
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event):  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event):  # noqa: N802
+        if event.mimeData().hasUrls():
+            self.insertFromMimeData(event.mimeData())
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
+
+class AttachmentChip(QWidget):
+    removed = Signal(object)
+
+    def __init__(self, image: LockedImage, parent=None):
+        super().__init__(parent)
+        self.image = image
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        thumb = QLabel()
+        pix = QPixmap()
+        pix.loadFromData(image.data)
+        thumb.setPixmap(pix.scaledToHeight(40, Qt.TransformationMode.SmoothTransformation))
+        layout.addWidget(thumb)
+        info = QLabel(
+            f"{image.source_name[:24]}\n{image.width}x{image.height}, "
+            f"{image.size_bytes // 1024} KB, ~{image.tokens} tok"
+        )
+        info.setToolTip("\n".join(image.notes) or "used as it was")
+        layout.addWidget(info)
+        remove = QToolButton()
+        remove.setText("✕")
+        remove.setToolTip("Remove this attachment")
+        remove.clicked.connect(lambda: self.removed.emit(self))
+        layout.addWidget(remove)
+
+
+class Composer(QWidget):
+    """The input area: text, attachments being locked, their chips, and messages about them."""
+
+    send_requested = Signal()
+    stop_requested = Signal()
+    activity = Signal()
+    attachments_changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.edit = ComposerEdit()
+        self.edit.setMaximumHeight(140)
+        self.attachments: list[LockedImage] = []
+        self._chips = QHBoxLayout()
+        self._chips.addStretch(1)
+        self.notice = QLabel("")
+        self.notice.setObjectName("composerNotice")
+        self.notice.setWordWrap(True)
+        self.warm_label = QLabel("cache: idle")
+        self.warm_label.setObjectName("warmIndicator")
+        self.attach_button = QPushButton("Attach…")
+        self.attach_button.setToolTip("Attach images (Ctrl+O)")
+        self.attach_button.setShortcut("Ctrl+O")
+        self.send_button = QPushButton("Send")
+        self.send_button.setDefault(True)
+        self.send_button.setToolTip("Send (Enter)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the reply (Esc)")
+        self.stop_button.setEnabled(False)
+        row = QHBoxLayout()
+        row.addWidget(self.attach_button)
+        row.addWidget(self.warm_label, 1)
+        row.addWidget(self.stop_button)
+        row.addWidget(self.send_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._chips)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.notice)
+        layout.addLayout(row)
+        self.edit.send_requested.connect(self.send_requested)
+        self.send_button.clicked.connect(self.send_requested)
+        self.edit.stop_requested.connect(self.stop_requested)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.edit.activity.connect(self.activity)
+        self.edit.files_dropped.connect(self.add_files)
+        self.edit.image_pasted.connect(lambda data: self.add_sources([data]))
+        self.attach_button.clicked.connect(self._pick)
+        self.pending: set[asyncio.Task] = set()
+
+    def text(self) -> str:
+        return self.edit.toPlainText().strip()
+
+    def clear(self) -> None:
+        self.edit.clear()
+        for image in list(self.attachments):
+            self._remove_image(image)
+        self.notice.setText("")
+
+    def _pick(self) -> None:
+        dialog = QFileDialog(self, "Attach images")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setNameFilter(
+            "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff);;All files (*)"
+        )
+        dialog.filesSelected.connect(self.add_files)
+        dialog.open()
+
+    def add_files(self, paths: list) -> None:
+        self.add_sources([Path(p) if not str(p).startswith("http") else str(p) for p in paths])
+
+    def add_sources(self, sources: list) -> None:
+        """Lock each image off the GUI thread; refused files get a clear inline message."""
+        self.notice.setText("Preparing attachment…")
+        task = asyncio.get_event_loop().create_task(self._lock_all(sources))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _lock_all(self, sources: list) -> None:
+        problems = []
+        for source in sources:
+            try:
+                image = await asyncio.to_thread(lock_image, source)
+            except ImageError as exc:
+                problems.append(str(exc))
+                continue
+            self.attachments.append(image)
+            chip = AttachmentChip(image)
+            chip.removed.connect(lambda c: self._remove_image(c.image))
+            self._chips.insertWidget(self._chips.count() - 1, chip)
+        self.notice.setText("\n".join(problems))
+        self.attachments_changed.emit()
+
+    def _remove_image(self, image: LockedImage) -> None:
+        for i in range(self._chips.count()):
+            widget = self._chips.itemAt(i).widget()
+            if isinstance(widget, AttachmentChip) and widget.image is image:
+                widget.setParent(None)
+                widget.deleteLater()
+                break
+        if image in self.attachments:
+            self.attachments.remove(image)
+        self.attachments_changed.emit()
+
+    def set_streaming(self, streaming: bool) -> None:
+        self.stop_button.setEnabled(streaming)
+        self.send_button.setEnabled(not streaming)

@@ -1,0 +1,55 @@
+"""The API key: from the environment or the OS keyring, never from a file.
+
+keyring calls can block (a locked collection) or fail (no backend): they run in a worker thread
+with a timeout, and every failure means "no key" with the reason kept for the UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+SERVICE = "cachescope"
+ACCOUNT = "anthropic-api-key"
+TIMEOUT_S = 3.0
+
+
+def _read_keyring() -> str | None:
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        return keyring.get_password(SERVICE, ACCOUNT)
+    except KeyringError:
+        return None
+
+
+async def find_key() -> tuple[str | None, str]:
+    """(key, where it came from or why there is none)."""
+    env = os.environ.get("ANTHROPIC_API_KEY")
+    if env:
+        return env, "environment"
+    try:
+        key = await asyncio.wait_for(asyncio.to_thread(_read_keyring), TIMEOUT_S)
+    except TimeoutError:
+        return None, "the keyring did not answer in time"
+    except Exception as exc:  # a broken backend must not stop the app
+        return None, f"the keyring failed: {type(exc).__name__}"
+    return (key, "keyring") if key else (None, "no API key set")
+
+
+async def store_key(key: str) -> str | None:
+    """Save the key in the keyring; returns an error message, or None on success."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    def save() -> None:
+        keyring.set_password(SERVICE, ACCOUNT, key)
+
+    try:
+        await asyncio.wait_for(asyncio.to_thread(save), TIMEOUT_S)
+    except TimeoutError:
+        return "The keyring did not answer; the key is kept for this session only."
+    except KeyringError as exc:
+        return f"No working keyring ({exc}); the key is kept for this session only."
+    return None

@@ -1,0 +1,165 @@
+"""The live usage sidebar: the last turn, the conversation's totals, a per-turn chart, live
+cache entries with a countdown, and the warm-ups and pings with their cost."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QListWidget,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.caching.costs import RequestRecord, UsageTotals
+from app.caching.ledger import CacheLedger
+
+COLORS = {
+    "read": QColor("#3fa66b"),
+    "written": QColor("#e0b030"),
+    "uncached": QColor("#d9534f"),
+    "output": QColor("#5b8def"),
+}
+
+
+class TurnChart(QWidget):
+    """Stacked bars per turn (read / written / uncached / output); hover shows the numbers."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.records: list[RequestRecord] = []
+        self.setMinimumHeight(110)
+        self.setMouseTracking(True)
+        self.setToolTip(
+            "Tokens per turn: green read, yellow written, red paid in full, blue output"
+        )
+
+    def set_records(self, records: list[RequestRecord]) -> None:
+        self.records = [r for r in records if r.kind == "turn"][-40:]
+        self.update()
+
+    def _bars(self):
+        if not self.records:
+            return []
+        peak = max(r.usage.input_total + r.usage.output for r in self.records) or 1
+        width = max(4.0, min(24.0, (self.width() - 8) / len(self.records)))
+        out = []
+        for i, record in enumerate(self.records):
+            x, bottom = 4 + i * width, self.height() - 4
+            parts = []
+            for name, value in (
+                ("read", record.usage.read),
+                ("written", record.usage.write),
+                ("uncached", record.usage.uncached),
+                ("output", record.usage.output),
+            ):
+                h = (self.height() - 8) * value / peak
+                parts.append((name, QRectF(x, bottom - h, width - 2, h)))
+                bottom -= h
+            out.append((record, QRectF(x, 4, width - 2, self.height() - 8), parts))
+        return out
+
+    def paintEvent(self, event):  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().base())
+        for _, _, parts in self._bars():
+            for name, rect in parts:
+                painter.fillRect(rect, COLORS[name])
+        painter.end()
+
+    def mouseMoveEvent(self, event):  # noqa: N802
+        for number, (record, column, _) in enumerate(self._bars(), 1):
+            if column.contains(event.position()):
+                u = record.usage
+                QToolTip.showText(
+                    event.globalPosition().toPoint(),
+                    f"Turn {number}: read {u.read:,}, written {u.write:,}, "
+                    f"uncached {u.uncached:,}, output {u.output:,}, "
+                    f"${record.cost.paid_usd:.4f}",
+                    self,
+                )
+                return
+        QToolTip.hideText()
+
+
+class UsageSidebar(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("usageSidebar")
+        self.fields: dict[str, QLabel] = {}
+        last = QGroupBox("Last turn")
+        last_form = QFormLayout(last)
+        for key, label in (
+            ("read", "Read from cache"),
+            ("written", "Written 5m / 1h"),
+            ("uncached", "Paid in full"),
+            ("output", "Output"),
+            ("ttft", "First token"),
+            ("cost", "Cost"),
+            ("saved", "Saved"),
+            ("why", "Why"),
+        ):
+            self.fields[key] = QLabel("–")
+            self.fields[key].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fields[key].setWordWrap(True)
+            last_form.addRow(label, self.fields[key])
+        totals = QGroupBox("This conversation")
+        totals_form = QFormLayout(totals)
+        for key, label in (("paid", "Paid"), ("total_saved", "Saved"), ("hit", "Hit rate")):
+            self.fields[key] = QLabel("–")
+            totals_form.addRow(label, self.fields[key])
+        self.chart = TurnChart()
+        self.entries = QListWidget()
+        self.entries.setObjectName("liveEntries")
+        self.requests = QListWidget()
+        self.requests.setObjectName("warmsAndPings")
+        layout = QVBoxLayout(self)
+        layout.addWidget(last)
+        layout.addWidget(totals)
+        layout.addWidget(QLabel("Tokens per turn"))
+        layout.addWidget(self.chart)
+        layout.addWidget(QLabel("Live cache entries"))
+        layout.addWidget(self.entries, 1)
+        layout.addWidget(QLabel("Warm-ups and keep-alive pings"))
+        layout.addWidget(self.requests, 1)
+
+    def show_totals(self, totals: UsageTotals) -> None:
+        turns = [r for r in totals.records if r.kind == "turn"]
+        if turns:
+            r = turns[-1]
+            u = r.usage
+            self.fields["read"].setText(f"{u.read:,} tokens")
+            self.fields["written"].setText(f"{u.write_5m:,} / {u.write_1h:,}")
+            self.fields["uncached"].setText(f"{u.uncached:,} tokens")
+            self.fields["output"].setText(f"{u.output:,} tokens")
+            self.fields["ttft"].setText(f"{r.ttft_s:.2f} s" if r.ttft_s is not None else "–")
+            self.fields["cost"].setText(f"${r.cost.paid_usd:.4f}")
+            self.fields["saved"].setText(f"${r.cost.saved_usd:.4f}")
+            self.fields["why"].setText(r.explanation or "–")
+        self.fields["paid"].setText(f"${totals.paid_usd:.4f}")
+        self.fields["total_saved"].setText(f"${totals.saved_usd:.4f} (net of warm-ups)")
+        self.fields["hit"].setText(f"{totals.hit_rate:.0%}")
+        self.chart.set_records(totals.records)
+        self.requests.clear()
+        for record in totals.records:
+            if record.kind != "turn":
+                self.requests.addItem(
+                    f"{record.kind}: read {record.usage.read:,}, wrote "
+                    f"{record.usage.write:,}, ${record.cost.paid_usd:.4f}"
+                )
+
+    def show_entries(self, ledger: CacheLedger) -> None:
+        now = ledger.clock()
+        self.entries.clear()
+        for entry in ledger.live()[:8]:
+            left = max(0, int(entry.expires_at - now))
+            self.entries.addItem(
+                f"{entry.tokens:,} tokens, {entry.ttl}: {left // 60}:{left % 60:02d} "
+                f"left, {entry.hits} hit(s)"
+            )
+        if not self.entries.count():
+            self.entries.addItem("nothing cached")

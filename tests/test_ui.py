@@ -1,0 +1,183 @@
+"""The real window, offscreen, against the embedded simulator (pytest-qt and qasync)."""
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+
+import anthropic
+import pytest
+from PIL import Image
+
+pytest.importorskip("PySide6")
+os.environ.setdefault("QT_API", "pyside6")
+import qasync  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+
+from app.conversation.blocks import TextBlock  # noqa: E402
+from app.conversation.conversation import Conversation  # noqa: E402
+from app.engine.engine import Engine, EngineSettings  # noqa: E402
+from app.engine.session import Session  # noqa: E402
+from app.simulator.runner import SimulatorThread  # noqa: E402
+from app.simulator.server import SimulatorConfig  # noqa: E402
+from app.ui.main_window import MainWindow  # noqa: E402
+from tests.helpers import OPUS_41, text_of  # noqa: E402
+
+
+@pytest.fixture
+def loop(qapp):
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+
+
+def make_window(base_url, strategy="smart", system_tokens=3000):
+    client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0)
+    engine = Engine(client, EngineSettings(strategy=strategy, warming=False))
+    conv = Conversation(model=OPUS_41, max_tokens=400)
+    conv.set_system_text(text_of(system_tokens, "system"))
+    return MainWindow(engine, Session(conv), "Offline simulator: test"), client
+
+
+async def until(condition, timeout=20.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def drop_files(widget, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    widget.dropEvent(event)
+
+
+def test_type_drop_send_and_see_a_write_then_a_read(qtbot, loop, sim, tmp_path):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    Image.new("RGB", (600, 400), "purple").save(tmp_path / "shot.png")
+
+    async def scenario():
+        drop_files(window.composer.edit, [tmp_path / "shot.png"])
+        await until(lambda: window.composer.attachments)
+        qtbot.keyClicks(window.composer.edit, "what is this?")
+        qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+        await until(lambda: window.turn_task and window.turn_task.done())
+        first = window.last_usage()
+        first_read = window.sidebar.fields["read"].text()
+        window.composer.edit.setPlainText("and now?")
+        window.send()
+        await until(lambda: window.turn_task.done() and window.last_usage() is not first)
+        await client.close()
+        return first, first_read, window.last_usage()
+
+    first, first_read, second = loop.run_until_complete(scenario())
+    assert first.write > 3000 and first.read == 0 and first_read == "0 tokens"
+    assert second.read == first.write
+    assert window.sidebar.fields["read"].text() == f"{second.read:,} tokens"
+    assert "⚑ breakpoint 5m" in window.view.toPlainText()
+    assert window.session.conversation.messages[0].blocks[0].image.width == 600
+
+
+def test_switching_the_pattern_moves_the_breakpoint_markers(qtbot, loop, sim):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    conv = window.session.conversation
+    for i in range(3):
+        conv.add_user_text(f"question {i} " + text_of(400))
+        conv.add("assistant", TextBlock(f"answer {i}"))
+    window.pattern_box.setCurrentIndex(window.pattern_box.findData("last_3_user_messages"))
+    three = [b.index for b in window.view.last_built.breakpoints]
+    window.pattern_box.setCurrentIndex(window.pattern_box.findData("system_and_tools"))
+    one = [b.index for b in window.view.last_built.breakpoints]
+    assert len(three) == 3 and one == [0]
+    assert window.view.toPlainText().count("⚑ breakpoint") == 1
+    loop.run_until_complete(client.close())
+
+
+def test_a_dropped_text_file_is_refused_with_a_message(qtbot, loop, sim, tmp_path):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    (tmp_path / "notes.txt").write_text("not an image")
+
+    async def scenario():
+        drop_files(window.composer.edit, [tmp_path / "notes.txt"])
+        await until(lambda: "not an image" in window.composer.notice.text())
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    assert window.composer.attachments == []
+
+
+def test_model_text_cannot_load_files_or_open_file_links(qtbot, loop, sim):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    conv = window.session.conversation
+    conv.add_user_text("hi")
+    conv.add(
+        "assistant",
+        TextBlock(
+            "![x](file:///etc/passwd) and [click](file:///etc/passwd) "
+            "<a href='file:///etc/hosts'>raw</a> ![y](/etc/hostname)"
+        ),
+    )
+    window.view.show_conversation(conv)
+    opened = []
+    window.view.link_refused.connect(opened.append)
+    window.view.anchorClicked.emit(QUrl("file:///etc/passwd"))
+    assert opened == ["file:///etc/passwd"]
+    assert not window.view.loadResource(2, QUrl("file:///etc/passwd"))
+    assert "root:" not in window.view.toPlainText()
+    assert "<a href" in window.view.toPlainText()  # raw HTML is shown as text, not rendered
+    for kind in (1, 2, 3):  # HTML, image, style sheet: nothing comes from disk
+        assert not window.view.document().resource(kind, QUrl("file:///etc/passwd"))
+        assert not window.view.document().resource(kind, QUrl("/etc/hostname"))
+    loop.run_until_complete(client.close())
+
+
+def test_esc_stops_a_reply_and_keeps_its_text(qtbot, loop):
+    with SimulatorThread(SimulatorConfig(time_scale=1.0)) as slow:
+        window, client = make_window(slow.base_url)
+        qtbot.addWidget(window)
+
+        async def scenario():
+            window.composer.edit.setPlainText("a long answer please")
+            window.send()
+            await until(lambda: len(window.view.tail_text()) > 20)
+            qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
+            await until(lambda: window.turn_task.done())
+            await client.close()
+
+        loop.run_until_complete(scenario())
+    last = window.session.conversation.messages[-1]
+    assert last.role == "assistant" and last.interrupted and len(last.text) > 20
+    assert "Stopped" in window.status_label.text()
+
+
+def test_smoke_test_command_runs_one_turn_offscreen():
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("ANTHROPIC_API_KEY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--smoke-test"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "smoke test: mode='Offline simulator" in done.stdout
+    assert "write_5m=" in done.stdout
+
+
+del io
