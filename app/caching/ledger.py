@@ -102,8 +102,17 @@ class CacheLedger:
         return entry is not None and entry.expires_at > self.clock()
 
     def find(self, model: str, fingerprint: str) -> LedgerEntry | None:
-        self._sweep()
+        """The entry for a prefix, live or expired (callers compare ``expires_at``)."""
         return self.entries.get((model, fingerprint)) or self.expired.get((model, fingerprint))
+
+    def longest_live(self, built: BuiltRequest) -> LedgerEntry | None:
+        """The longest prefix of this request that is cached right now."""
+        now = self.clock()
+        for block in reversed(built.flat.blocks):
+            entry = self.entries.get((built.model.id, block.fingerprint))
+            if entry is not None and entry.expires_at > now:
+                return entry
+        return None
 
     def predict(self, built: BuiltRequest) -> CachePlan:
         self._sweep()

@@ -203,7 +203,7 @@ class Engine:
         for warm in session.warms:
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens
-        session.last_turn = built
+        session.last_turn = session.last_request = built
         self.emit(ev.UsageReported(session.id, "turn", usage, explanation))
         self.emit(ev.Finished(session.id, "turn", message, record))
         return message, final.stop_reason
@@ -312,6 +312,7 @@ class Engine:
             self.ledger.finish(request_id)
         usage = Usage.from_api(response.usage)
         self.ledger.record(built, usage)
+        session.last_request = built
         record = self._record(session, kind, built, usage, predicted=Usage.from_plan(plan, 1))
         if warm is not None:
             warm.record = record
@@ -334,15 +335,9 @@ class Engine:
             built = self._warm_request(session)
             if not built.breakpoints:
                 return
-            live = [
-                e
-                for b in built.flat.blocks
-                if (e := self.ledger.find(built.model.id, b.fingerprint)) is not None
-                and e.expires_at > self.clock()
-            ]
-            if not live:
+            entry = self.ledger.longest_live(built)
+            if entry is None:
                 return  # nothing alive to keep
-            entry = max(live, key=lambda e: e.tokens)
             delay = entry.expires_at - self.settings.keepalive_margin_s - self.clock()
             if delay > 0:
                 await self.sleep(delay)

@@ -10,7 +10,6 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 MODELS_FILE_ENV = "CACHESCOPE_MODELS_FILE"
@@ -60,14 +59,13 @@ class Catalogue:
 
 
 def resources_dir() -> Path:
-    """The folder holding Cachescope's data files, installed or in a source checkout."""
-    try:
-        found = Path(str(resources.files("app.resources")))
-        if (found / "models.json").is_file():
-            return found
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parents[2] / "resources"
+    """The folder holding Cachescope's data files: ``app/resources`` once installed, the
+    top-level ``resources/`` in a source checkout."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[1] / "resources", here.parents[2] / "resources"):
+        if (candidate / "models.json").is_file():
+            return candidate
+    raise FileNotFoundError("Cachescope's data files (models.json) are missing from this install")
 
 
 def parse_catalogue(data: dict) -> Catalogue:

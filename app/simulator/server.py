@@ -22,6 +22,7 @@ from app.facts.rules import (
     resolve_breakpoints,
     stored_entries,
 )
+from app.simulator.controls import add_control_routes, add_models_routes
 from app.simulator.errors import ApiError, error_body, invalid
 from app.simulator.faults import FaultPlan
 from app.simulator.latency import LatencyModel
@@ -78,12 +79,8 @@ class Simulator:
         app = web.Application(middlewares=[self._errors], client_max_size=MAX_REQUEST_BYTES)
         app.router.add_post("/v1/messages", self.messages)
         app.router.add_post("/v1/messages/count_tokens", self.count_tokens)
-        app.router.add_get("/v1/models", self.list_models)
-        app.router.add_get("/v1/models/{model_id}", self.get_model)
-        app.router.add_get("/_sim/cache", self.sim_cache)
-        app.router.add_get("/_sim/stats", self.sim_stats)
-        app.router.add_post("/_sim/reset", self.sim_reset)
-        app.router.add_post("/_sim/clock/advance", self.sim_advance)
+        add_models_routes(app, self)
+        add_control_routes(app, self)
         return app
 
     @web.middleware
@@ -355,81 +352,6 @@ class Simulator:
                 request.transport.close()
             return
         await self._hang_up(request, stall=fault == "stall")
-
-    # -- models ---------------------------------------------------------------------------------
-    def _model_object(self, model: ModelInfo) -> dict:
-        return {
-            "type": "model",
-            "id": model.id,
-            "display_name": model.display_name,
-            "created_at": model.created_at,
-        }
-
-    async def list_models(self, request: web.Request) -> web.Response:
-        self._api_key(request)
-        models = sorted(self.catalogue.models, key=lambda m: m.created_at, reverse=True)
-        ids = [m.id for m in models]
-        try:
-            limit = int(request.query.get("limit", "20"))
-        except ValueError:
-            raise invalid("limit: Input should be a valid integer") from None
-        if not 1 <= limit <= 1000:
-            raise invalid("limit: Input should be between 1 and 1000")
-        start, end = 0, len(models)
-        if "after_id" in request.query:
-            if request.query["after_id"] not in ids:
-                raise invalid(f"after_id: unknown model {request.query['after_id']}")
-            start = ids.index(request.query["after_id"]) + 1
-        if "before_id" in request.query:
-            if request.query["before_id"] not in ids:
-                raise invalid(f"before_id: unknown model {request.query['before_id']}")
-            end = ids.index(request.query["before_id"])
-            start = max(start, end - limit)
-        page = models[start:end][:limit]
-        return web.json_response(
-            {
-                "data": [self._model_object(m) for m in page],
-                "has_more": start + len(page) < end,
-                "first_id": page[0].id if page else None,
-                "last_id": page[-1].id if page else None,
-            }
-        )
-
-    async def get_model(self, request: web.Request) -> web.Response:
-        self._api_key(request)
-        model = self.catalogue.resolve(request.match_info["model_id"])
-        if model is None:
-            raise ApiError(404, "not_found_error", f"model: {request.match_info['model_id']}")
-        return web.json_response(self._model_object(model))
-
-    # -- introspection (loopback only) ----------------------------------------------------------
-    async def sim_cache(self, request: web.Request) -> web.Response:
-        self._check_sim_caller(request)
-        everything = request.query.get("all") in ("1", "true")
-        return web.json_response(
-            {
-                "entries": self.store.snapshot(include_boundaries=everything),
-                "now": self.store.clock.now(),
-            }
-        )
-
-    async def sim_stats(self, request: web.Request) -> web.Response:
-        self._check_sim_caller(request)
-        return web.json_response({**self.stats, "active_streams": self.active_streams})
-
-    async def sim_reset(self, request: web.Request) -> web.Response:
-        self._check_sim_caller(request)
-        self.store.reset()
-        self.stats.clear()
-        return web.json_response({"reset": True})
-
-    async def sim_advance(self, request: web.Request) -> web.Response:
-        self._check_sim_caller(request)
-        body = await self._json_body(request)
-        seconds = body.get("seconds") if isinstance(body, dict) else None
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-            raise invalid("seconds: a non-negative number is required")
-        return web.json_response({"now": self.store.clock.advance(float(seconds))})
 
 
 def _deltas(block: dict):

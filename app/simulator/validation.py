@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import re
 
 from app.facts.catalogue import Catalogue, ModelInfo
 from app.simulator.errors import ApiError, invalid
+from app.simulator.image_checks import (
+    MAX_IMAGE_EDGE,
+    MAX_IMAGE_EDGE_MANY,
+    MAX_IMAGES,
+    ImageCounter,
+    check_image,
+)
 
 MESSAGE_FIELDS = frozenset(
     {
@@ -57,12 +61,6 @@ ACCEPTED_BETAS = frozenset(
         "messages-2023-12-15",
     }
 )
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
-MAX_IMAGES = 100
-MAX_IMAGE_EDGE = 8000
-MAX_IMAGE_EDGE_MANY = 2000
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 SERVER_TOOL_PREFIXES = (
     "web_search_",
@@ -133,57 +131,7 @@ def check_cache_control(path: str, cc: object) -> None:
         raise invalid(f"{path}.ttl: Input should be '5m' or '1h'")
 
 
-class _ImageCounter:
-    def __init__(self) -> None:
-        self.blocks: list[tuple[str, tuple[int, int]]] = []
-
-
-def _check_image(path: str, block: dict, images: _ImageCounter) -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    source = block.get("source")
-    if not isinstance(source, dict):
-        raise invalid(f"{path}.source: Field required")
-    kind = source.get("type")
-    if kind == "url":
-        raise invalid(
-            f"{path}.source.url: the offline simulator cannot fetch images from URLs; "
-            "send the image as base64"
-        )
-    if kind != "base64":
-        raise invalid(f"{path}.source.type: Input should be 'base64' or 'url'")
-    _extra(f"{path}.source", source, {"type", "media_type", "data"})
-    media_type = source.get("media_type")
-    if media_type not in IMAGE_TYPES:
-        raise invalid(
-            f"{path}.source.media_type: Input should be 'image/jpeg', 'image/png', "
-            "'image/gif' or 'image/webp'"
-        )
-    data = source.get("data")
-    if not isinstance(data, str) or not data:
-        raise invalid(f"{path}.source.data: Field required")
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid(f"{path}.source.data: Invalid base64 data") from None
-    if len(raw) > MAX_IMAGE_BYTES:
-        raise invalid(
-            f"{path}.source.base64: image exceeds 5 MB maximum: {len(raw)} bytes > "
-            f"{MAX_IMAGE_BYTES} bytes"
-        )
-    try:
-        with Image.open(io.BytesIO(raw)) as img:
-            size, fmt = img.size, img.format
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise invalid(f"{path}.source.data: Could not process image") from None
-    if PIL_FORMATS.get(fmt or "") != media_type:
-        raise invalid(
-            f"{path}.source.media_type: Image does not match the provided media type {media_type}"
-        )
-    images.blocks.append((path, size))
-
-
-def _check_block(path: str, block: object, role: str, images: _ImageCounter, nested: bool) -> None:
+def _check_block(path: str, block: object, role: str, images: ImageCounter, nested: bool) -> None:
     if not isinstance(block, dict):
         raise invalid(f"{path}: Input should be a valid dictionary")
     kind = block.get("type")
@@ -212,7 +160,7 @@ def _check_block(path: str, block: object, role: str, images: _ImageCounter, nes
                 )
             raise invalid(f"{path}.text: text content blocks must be non-empty")
     elif kind == "image":
-        _check_image(path, block, images)
+        check_image(path, block, images)
     elif kind in ("tool_use", "server_tool_use"):
         for field in ("id", "name"):
             if not isinstance(block.get(field), str) or not block[field]:
@@ -241,7 +189,7 @@ def _check_block(path: str, block: object, role: str, images: _ImageCounter, nes
             raise invalid(f"{path}.source.type: Input should be 'base64', 'text' or 'content'")
 
 
-def _check_messages(messages: object, images: _ImageCounter) -> None:
+def _check_messages(messages: object, images: ImageCounter) -> None:
     if not isinstance(messages, list):
         raise invalid("messages: Input should be a valid list")
     if not messages:
@@ -397,7 +345,7 @@ def validate_request(body: object, catalogue: Catalogue, count_only: bool = Fals
         raise ApiError(404, "not_found_error", f"model: {model_name}")
     if "messages" not in body:
         raise invalid("messages: Field required")
-    images = _ImageCounter()
+    images = ImageCounter()
     _check_messages(body["messages"], images)
     if "system" in body:
         _check_system(body["system"])

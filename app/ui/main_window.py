@@ -222,22 +222,12 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         """Once a second: countdowns and the warm indicator."""
         self.sidebar.show_entries(self.engine.ledger)
-        conv = self.session.conversation
-        if not conv.messages or self.session.warm_tasks:
-            if self.session.warm_tasks:
-                self.composer.warm_label.setText("cache: warming…")
+        if self.session.warm_tasks:
+            self.composer.warm_label.setText("cache: warming…")
             return
-        built = self.engine.builder.build(
-            conv, self.engine.settings.strategy, self.engine.settings.cache
-        )
-        live = [
-            e
-            for b in built.flat.blocks
-            if (e := self.engine.ledger.find(built.model.id, b.fingerprint)) is not None
-            and e.expires_at > self.engine.clock()
-        ]
-        if live:
-            best = max(live, key=lambda e: e.tokens)
+        built = self.session.last_request  # what was cached last; no build per tick
+        best = self.engine.ledger.longest_live(built) if built is not None else None
+        if best is not None:
             left = int(best.expires_at - self.engine.clock())
             self.composer.warm_label.setText(
                 f"cache: warm, {best.tokens:,} tokens, {left // 60}:{left % 60:02d} left"

@@ -1,0 +1,39 @@
+"""The installed package carries its data: a plain ``pip install .`` must find models.json."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_contains_the_model_data_and_both_commands(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = tmp_path.glob("cachescope-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = next(
+            archive.read(n).decode() for n in names if n.endswith("entry_points.txt")
+        )
+    assert "app/resources/models.json" in names
+    assert "app/simulator/server.py" in names and "app/ui/main_window.py" in names
+    assert "cachescope = app.__main__:main" in entry_points
+    assert "cachescope-sim = app.simulator.cli:main" in entry_points
