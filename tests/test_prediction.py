@@ -10,7 +10,7 @@ from PIL import Image
 from app.caching.builder import RequestBuilder
 from app.caching.explainer import explain
 from app.caching.ledger import CacheLedger, Usage
-from app.caching.strategies import CacheSettings
+from app.caching.strategies import STRATEGIES, CacheSettings
 from app.conversation.blocks import ImageBlock, TextBlock, ToolDefinition
 from app.conversation.conversation import Conversation
 from app.conversation.images import lock_image
@@ -19,16 +19,7 @@ from app.simulator.server import SimulatorConfig
 from tests.helpers import HAIKU_45, OPUS_41, SONNET_46, raw_post, text_of
 from tests.scripted import Session
 
-STRATEGY_NAMES = [
-    "none",
-    "system_and_tools",
-    "tools_only",
-    "last_user_message",
-    "last_2_user_messages",
-    "last_3_user_messages",
-    "automatic",
-    "smart",
-]
+STRATEGY_NAMES = list(STRATEGIES)  # every strategy the selector offers
 
 
 def photo(color, size=(640, 480)):
