@@ -232,7 +232,6 @@ def test_smart_keeps_a_breakpoint_where_the_last_turn_ended_when_over_20_blocks_
 
 def test_smart_marks_after_large_attachments_so_an_edited_question_reuses_them():
     conv = Conversation(model=OPUS_41)
-    big = [_png(c) for c in ("red", "blue", "white")]
     big = [lock_image(_big_png(c)) for c in ("red", "blue")]
     conv.add_user_text("what is in these?", *big)
     built = BUILDER.build(conv, "smart")

@@ -1,7 +1,6 @@
 """The real window, offscreen, against the embedded simulator (pytest-qt and qasync)."""
 
 import asyncio
-import io
 import os
 import subprocess
 import sys
@@ -178,6 +177,3 @@ def test_smoke_test_command_runs_one_turn_offscreen():
     assert done.returncode == 0, done.stderr[-2000:]
     assert "smoke test: mode='Offline simulator" in done.stdout
     assert "write_5m=" in done.stdout
-
-
-del io

@@ -220,10 +220,9 @@ def _warm_marks(marks, automatic, layout: Layout, tail_message: int):
     end = ends[-1]
     ttl = automatic or next((m.ttl for p, m in reversed(marks)), "5m")
     kept = [(p, m) for p, m in marks if p.flat_index < end.flat_index]
-    if all(m.ttl == "1h" for _, m in kept) or ttl == "5m":
-        kept.append((end, Mark(end.spot, ttl, "warm-up: the prefix the next send will use")))
-    else:
-        kept.append((end, Mark(end.spot, "5m", "warm-up: the prefix the next send will use")))
+    if any(m.ttl == "5m" for _, m in kept):
+        ttl = "5m"  # a 1h breakpoint may not follow a 5m one
+    kept.append((end, Mark(end.spot, ttl, "warm-up: the prefix the next send will use")))
     return kept[-4:], None
 
 

@@ -56,29 +56,6 @@ class UsageTotals:
     def add(self, record: RequestRecord) -> None:
         self.records.append(record)
 
-    def _sum(self, attr: str, kinds: tuple[str, ...] | None = None) -> int:
-        return sum(getattr(r.usage, attr) for r in self.records if not kinds or r.kind in kinds)
-
-    @property
-    def read(self) -> int:
-        return self._sum("read")
-
-    @property
-    def write_5m(self) -> int:
-        return self._sum("write_5m")
-
-    @property
-    def write_1h(self) -> int:
-        return self._sum("write_1h")
-
-    @property
-    def uncached(self) -> int:
-        return self._sum("uncached")
-
-    @property
-    def output(self) -> int:
-        return self._sum("output")
-
     @property
     def paid_usd(self) -> float:
         return sum(r.cost.paid_usd for r in self.records)
@@ -95,5 +72,6 @@ class UsageTotals:
     @property
     def hit_rate(self) -> float:
         """Share of the input tokens of turns that were read from cache."""
-        total = sum(r.usage.input_total for r in self.records if r.kind == "turn")
-        return self._sum("read", ("turn",)) / total if total else 0.0
+        turns = [r.usage for r in self.records if r.kind == "turn"]
+        total = sum(u.input_total for u in turns)
+        return sum(u.read for u in turns) / total if total else 0.0

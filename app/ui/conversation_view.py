@@ -105,7 +105,7 @@ class ConversationView(SafeBrowser):
         self._registered.clear()
         parts = []
         if conversation.system:
-            parts.append(self._section("System prompt", "system", conversation.system_text, []))
+            parts.append(self._section("System prompt", "system", conversation.system_text))
         for index, message in enumerate(conversation.messages):
             parts.append(self._message_markdown(index, message))
         text = "\n\n".join(parts) or "*Start the conversation below.*"
@@ -131,9 +131,9 @@ class ConversationView(SafeBrowser):
             out.append(STATE_MARK[self.last_states[path]])
         return "  " + " · ".join(out) if out else ""
 
-    def _section(self, title: str, path: str, body: str, extra: list[str]) -> str:
+    def _section(self, title: str, path: str, body: str) -> str:
         head = f"**{title}**{self._marker(path + '.0')}"
-        return "\n\n".join([head, _safe(body), *extra])
+        return f"{head}\n\n{_safe(body)}"
 
     def _message_markdown(self, index: int, message: Message) -> str:
         who = {"user": "You", "assistant": "Claude"}.get(message.role, message.role)

@@ -204,10 +204,7 @@ class MainWindow(QMainWindow):
             self.composer.warm_label.setText("cache: warming…")
         elif isinstance(event, ev.UsageReported):
             if event.kind == "turn":
-                self.view.set_cache_view(
-                    self.session.last_turn or self.engine.builder.build(self.session.conversation),
-                    event.usage,
-                )
+                self.view.set_cache_view(self.session.last_turn, event.usage)
             self._tick()
         elif isinstance(event, ev.Finished) and event.kind != "turn":
             self.sidebar.show_totals(self.session.totals)
