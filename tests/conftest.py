@@ -1,4 +1,6 @@
+import asyncio
 import os
+import tempfile
 import warnings
 
 import anthropic
@@ -8,6 +10,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 os.environ.pop("ANTHROPIC_API_KEY", None)
 os.environ.pop("ANTHROPIC_BASE_URL", None)
+os.environ["QT_API"] = "pyside6"
+# Nothing a test does may touch the user's real conversations or preferences.
+os.environ["CACHESCOPE_DATA_DIR"] = tempfile.mkdtemp(prefix="cachescope-tests-")
 
 from app.simulator.runner import SimulatorThread  # noqa: E402
 from app.simulator.server import SimulatorConfig  # noqa: E402
@@ -38,3 +43,14 @@ def client(sim):
 def advance(sim, seconds: float) -> None:
     status, _, _ = raw_post(sim.base_url, "/_sim/clock/advance", {"seconds": seconds})
     assert status == 200
+
+
+@pytest.fixture
+def loop(qapp):
+    """A qasync event loop on the test's QApplication."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()

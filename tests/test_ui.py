@@ -1,65 +1,17 @@
 """The real window, offscreen, against the embedded simulator (pytest-qt and qasync)."""
 
-import asyncio
 import os
 import subprocess
 import sys
 
-import anthropic
-import pytest
 from PIL import Image
+from PySide6.QtCore import Qt, QUrl
 
-pytest.importorskip("PySide6")
-os.environ.setdefault("QT_API", "pyside6")
-import qasync  # noqa: E402
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent  # noqa: E402
-
-from app.conversation.blocks import TextBlock  # noqa: E402
-from app.conversation.conversation import Conversation  # noqa: E402
-from app.engine.engine import Engine, EngineSettings  # noqa: E402
-from app.engine.session import Session  # noqa: E402
-from app.simulator.runner import SimulatorThread  # noqa: E402
-from app.simulator.server import SimulatorConfig  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
-from tests.helpers import OPUS_41, text_of  # noqa: E402
-
-
-@pytest.fixture
-def loop(qapp):
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-
-
-def make_window(base_url, strategy="smart", system_tokens=3000):
-    client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0)
-    engine = Engine(client, EngineSettings(strategy=strategy, warming=False))
-    conv = Conversation(model=OPUS_41, max_tokens=400)
-    conv.set_system_text(text_of(system_tokens, "system"))
-    return MainWindow(engine, Session(conv), "Offline simulator: test"), client
-
-
-async def until(condition, timeout=20.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-def drop_files(widget, paths):
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    widget.dropEvent(event)
+from app.conversation.blocks import TextBlock
+from app.simulator.runner import SimulatorThread
+from app.simulator.server import SimulatorConfig
+from tests.helpers import text_of
+from tests.uikit import drop_files, make_window, until
 
 
 def test_type_drop_send_and_see_a_write_then_a_read(qtbot, loop, sim, tmp_path):

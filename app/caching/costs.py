@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from app.caching.ledger import Usage
+from app.caching.prefix_map import PrefixMap
 from app.facts.catalogue import ModelInfo, Multipliers
 
 PER_MILLION = 1_000_000
@@ -47,6 +48,48 @@ class RequestRecord:
     ttft_s: float | None = None
     predicted: Usage | None = None
     explanation: str = ""
+    cause: str = ""  # the explainer's cause ("none" for a full read); "" when not explained
+    prefix: PrefixMap | None = None  # the request's blocks, sizes and breakpoints
+    error: str = ""  # why the request failed; its usage is then all zeros
+    id: str = ""
+
+    def to_dict(self, base: PrefixMap | None = None) -> dict:
+        """JSON-able; the prefix map is stored against ``base`` (the previous record's)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "usage": asdict(self.usage),
+            "cost": [self.cost.paid_usd, self.cost.without_cache_usd],
+            "at": self.at,
+            "model": self.model,
+            "strategy": self.strategy,
+            "ttft_s": self.ttft_s,
+            "predicted": asdict(self.predicted) if self.predicted else None,
+            "explanation": self.explanation,
+            "cause": self.cause,
+            "prefix": self.prefix.to_dict(base) if self.prefix else None,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, base: PrefixMap | None = None) -> RequestRecord:
+        predicted = data.get("predicted")
+        prefix = data.get("prefix")
+        return cls(
+            data["kind"],
+            Usage(**data["usage"]),
+            Cost(*data["cost"]),
+            data["at"],
+            data["model"],
+            data.get("strategy", ""),
+            data.get("ttft_s"),
+            Usage(**predicted) if predicted else None,
+            data.get("explanation", ""),
+            data.get("cause", ""),
+            PrefixMap.from_dict(prefix, base) if prefix else None,
+            data.get("error", ""),
+            data.get("id", ""),
+        )
 
 
 @dataclass

@@ -54,6 +54,40 @@ class PrefixMap:
         )
         return cls(rows, built.flat.total_tokens)
 
+    def to_dict(self, base: PrefixMap | None = None) -> dict:
+        """A compact form; rows shared with ``base`` (same leading fingerprints) are counted, not
+        repeated, so a long conversation's records do not grow with the square of its length."""
+        shared = 0
+        if base is not None:
+            for mine, theirs in zip(self.rows, base.rows, strict=False):
+                same = (mine.fingerprint, mine.path, mine.breakpoint_ttl) == (
+                    theirs.fingerprint,
+                    theirs.path,
+                    theirs.breakpoint_ttl,
+                )
+                if not same:
+                    break
+                shared += 1
+        rows = [
+            [r.path, r.level, r.kind, r.role, r.tokens, r.breakpoint_ttl, r.fingerprint]
+            for r in self.rows[shared:]
+        ]
+        return {"shared": shared, "rows": rows, "total": self.total_tokens}
+
+    @classmethod
+    def from_dict(cls, data: dict, base: PrefixMap | None = None) -> PrefixMap:
+        shared = int(data.get("shared", 0))
+        if shared and (base is None or len(base.rows) < shared):
+            raise ValueError("this prefix map needs the previous one it was stored against")
+        rows = list(base.rows[:shared]) if shared else []
+        cumulative = rows[-1].cumulative if rows else 0
+        for path, level, kind, role, tokens, ttl, fingerprint in data["rows"]:
+            cumulative += tokens
+            rows.append(
+                PrefixRow(len(rows), path, level, kind, role, tokens, cumulative, ttl, fingerprint)
+            )
+        return cls(tuple(rows), int(data.get("total", cumulative)))
+
     def states(self, usage: Usage) -> list[str]:
         """What happened to each block: "read", "written" or "uncached" (by its larger part)."""
         out = []

@@ -108,7 +108,15 @@ class Engine:
     ) -> RequestRecord:
         cost = cost_of(usage, built.model, self.catalogue.multipliers)
         record = RequestRecord(
-            kind, usage, cost, self.clock(), built.model.id, built.strategy, **extra
+            kind,
+            usage,
+            cost,
+            self.clock(),
+            built.model.id,
+            built.strategy,
+            prefix=PrefixMap.of(built),
+            id=new_id("r"),
+            **extra,
         )
         session.totals.add(record)
         return record
@@ -185,7 +193,9 @@ class Engine:
         except Exception as exc:
             failure = classify(exc)
             log.warning("turn failed: %s (%s)", failure.kind, failure.message)
-            self.emit(ev.Failed(session.id, "turn", failure, self._keep_partial(session, texts)))
+            partial = self._keep_partial(session, texts)
+            self._record(session, "turn", built, Usage(), error=failure.message)
+            self.emit(ev.Failed(session.id, "turn", failure, partial))
             return None, None
         finally:
             self.ledger.finish(request_id)
@@ -199,6 +209,7 @@ class Engine:
             ttft_s=ttft,
             predicted=Usage.from_plan(plan, usage.output),
             explanation=explanation.sentence if explanation else "",
+            cause=explanation.cause if explanation else "",
         )
         for warm in session.warms:
             if warm.followed_by_hit is None:
@@ -306,6 +317,7 @@ class Engine:
         except Exception as exc:
             failure = classify(exc)
             log.info("%s failed quietly: %s", kind, failure.message)
+            self._record(session, kind, built, Usage(), error=failure.message)
             self.emit(ev.Failed(session.id, kind, failure, None))
             return None
         finally:

@@ -32,17 +32,25 @@ class ComposerEdit(QPlainTextEdit):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.enter_sends = True
-        self.setPlaceholderText("Ask Claude… (Enter sends, Shift+Enter adds a line, Esc stops)")
+        self.set_enter_sends(True)
         self.setAcceptDrops(True)
         self.setTabChangesFocus(True)
+
+    def set_enter_sends(self, enter_sends: bool) -> None:
+        self.enter_sends = enter_sends
+        keys = "Enter sends, Shift+Enter" if enter_sends else "Ctrl+Enter sends, Enter"
+        self.setPlaceholderText(f"Ask Claude… ({keys} adds a line, Esc stops)")
 
     def keyPressEvent(self, event):  # noqa: N802
         key, mods = event.key(), event.modifiers()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
             shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-            if shift != self.enter_sends:
+            if ctrl or (self.enter_sends and not shift):
                 self.send_requested.emit()
+                return
+            if shift:  # a plain line break, not Qt's line separator
+                self.insertPlainText("\n")
                 return
         if key == Qt.Key.Key_Escape:
             self.stop_requested.emit()
@@ -130,6 +138,7 @@ class Composer(QWidget):
     stop_requested = Signal()
     activity = Signal()
     attachments_changed = Signal()
+    warm_state_changed = Signal(str)  # "idle", "warming", "warm" or "not warmed"
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -143,6 +152,8 @@ class Composer(QWidget):
         self.notice.setWordWrap(True)
         self.warm_label = QLabel("cache: idle")
         self.warm_label.setObjectName("warmIndicator")
+        self.warm_label.setToolTip("Speculative warming: the cache state of the next send's prefix")
+        self.warm_state = "idle"
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setToolTip("Attach images (Ctrl+O)")
         self.attach_button.setShortcut("Ctrl+O")
@@ -209,10 +220,7 @@ class Composer(QWidget):
             except ImageError as exc:
                 problems.append(str(exc))
                 continue
-            self.attachments.append(image)
-            chip = AttachmentChip(image)
-            chip.removed.connect(lambda c: self._remove_image(c.image))
-            self._chips.insertWidget(self._chips.count() - 1, chip)
+            self._add_chip(image)
         self.notice.setText("\n".join(problems))
         self.attachments_changed.emit()
 
@@ -226,6 +234,27 @@ class Composer(QWidget):
         if image in self.attachments:
             self.attachments.remove(image)
         self.attachments_changed.emit()
+
+    def set_warm(self, state: str, text: str) -> None:
+        self.warm_label.setText(f"cache: {text}")
+        if state != self.warm_state:
+            self.warm_state = state
+            self.warm_state_changed.emit(state)
+
+    def set_draft(self, text: str, images: list[LockedImage]) -> None:
+        """Put a message back into the composer (edit and resend)."""
+        self.clear()
+        self.edit.setPlainText(text)
+        for image in images:
+            self._add_chip(image)
+        self.attachments_changed.emit()
+        self.edit.setFocus()
+
+    def _add_chip(self, image: LockedImage) -> None:
+        self.attachments.append(image)
+        chip = AttachmentChip(image)
+        chip.removed.connect(lambda c: self._remove_image(c.image))
+        self._chips.insertWidget(self._chips.count() - 1, chip)
 
     def set_streaming(self, streaming: bool) -> None:
         self.stop_button.setEnabled(streaming)

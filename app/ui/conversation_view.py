@@ -7,8 +7,10 @@ network; only images this app registered itself (attachments) are shown.
 
 from __future__ import annotations
 
+import bisect
+
 from PySide6.QtCore import QByteArray, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QTextCursor, QTextDocument
+from PySide6.QtGui import QDesktopServices, QPalette, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QMessageBox, QTextBrowser
 
 from app.caching.builder import BuiltRequest
@@ -23,6 +25,7 @@ from app.conversation.blocks import (
     ToolUseBlock,
 )
 from app.conversation.conversation import Conversation
+from app.ui.highlight import CodeHighlighter
 
 MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
 NO_HTML = QTextDocument.MarkdownFeature.MarkdownNoHTML
@@ -86,32 +89,97 @@ class SafeBrowser(QTextBrowser):
 class ConversationView(SafeBrowser):
     """Renders a conversation; while a reply streams, only its tail is redrawn, in batches."""
 
+    pin_requested = Signal(int, bool)  # message index, pinned
+    edit_requested = Signal(int)  # message index of a user message to edit and resend
+    image_requested = Signal(str)  # sha256 of an attachment to show at full size
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("conversation")
+        self.document().setUndoRedoEnabled(False)
+        self.highlighter = CodeHighlighter(self.document(), dark=_is_dark(self))
         self._tail_start: int | None = None
         self._tail_text = ""
-        self._pending = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(BATCH_MS)
         self._timer.timeout.connect(self._flush_tail)
         self.last_built: BuiltRequest | None = None
         self.last_states: dict[str, str] = {}
+        self.conversation: Conversation | None = None
+        self._starts: list[int] = []  # first block number of each message, in order
 
     # -- whole conversation ---------------------------------------------------------------------
     def show_conversation(self, conversation: Conversation) -> None:
-        self.document().clear()  # also drops registered images: register them again below
+        self.conversation = conversation
         self._registered.clear()
-        parts = []
+        self.highlighter.streaming_from = None
+        document = self.document()
+        document.clear()  # also drops registered images: register them again below
+        cursor = QTextCursor(document)
+        cursor.beginEditBlock()
+        self._starts = []
         if conversation.system:
-            parts.append(self._section("System prompt", "system", conversation.system_text))
+            cursor.insertMarkdown(
+                self._section("System prompt", "system", conversation.system_text), FEATURES
+            )
         for index, message in enumerate(conversation.messages):
-            parts.append(self._message_markdown(index, message))
-        text = "\n\n".join(parts) or "*Start the conversation below.*"
-        self.document().setMarkdown(text, FEATURES)
+            if index or conversation.system:
+                cursor.insertBlock()
+            self._starts.append(cursor.block().blockNumber())
+            cursor.insertMarkdown(self._message_markdown(index, message), FEATURES)
+        if not conversation.messages and not conversation.system:
+            cursor.insertMarkdown("*Start the conversation below.*", FEATURES)
+        cursor.endEditBlock()
         self._tail_start = None
         self.moveCursor(QTextCursor.MoveOperation.End)
+
+    def message_at(self, position) -> int | None:
+        """The index of the message under a viewport point, or None (system prompt, margins)."""
+        block = self.cursorForPosition(position).block().blockNumber()
+        index = bisect.bisect_right(self._starts, block) - 1
+        if self.conversation is None or not 0 <= index < len(self.conversation.messages):
+            return None
+        return index
+
+    def image_at(self, position) -> str | None:
+        """The sha256 of the attachment under a viewport point, if any."""
+        cursor = self.cursorForPosition(position)
+        for offset in (0, 1):
+            probe = QTextCursor(self.document())
+            probe.setPosition(min(cursor.position() + offset, self.document().characterCount() - 1))
+            fmt = probe.charFormat()
+            if fmt.isImageFormat():
+                name = fmt.toImageFormat().name()
+                if name.startswith(IMAGE_SCHEME + "://") and name in self._registered:
+                    return name.split("://", 1)[1]
+        return None
+
+    def mouseDoubleClickEvent(self, event):  # noqa: N802
+        sha = self.image_at(event.position().toPoint())
+        if sha is not None:
+            self.image_requested.emit(sha)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event):  # noqa: N802
+        menu = self.createStandardContextMenu(event.pos())
+        index = self.message_at(event.pos())
+        sha = self.image_at(event.pos())
+        if sha is not None:
+            menu.addSeparator()
+            menu.addAction("Open image at full size", lambda: self.image_requested.emit(sha))
+        if index is not None and self.conversation is not None and self._tail_start is None:
+            message = self.conversation.messages[index]
+            menu.addSeparator()
+            pin = menu.addAction("Cache up to here")
+            pin.setCheckable(True)
+            pin.setChecked(message.pinned)
+            pin.setToolTip("Keep a breakpoint on this message (counted within the four)")
+            pin.toggled.connect(lambda on: self.pin_requested.emit(index, on))
+            if message.role == "user" and not message.is_tool_result:
+                menu.addAction("Edit and resend", lambda: self.edit_requested.emit(index))
+        menu.exec(event.globalPos())
 
     def set_cache_view(self, built: BuiltRequest | None, usage: Usage | None) -> None:
         self.last_built = built
@@ -140,6 +208,8 @@ class ConversationView(SafeBrowser):
         if message.is_tool_result:
             who = "Tool results"
         title = f"### {who}" + (" *(interrupted)*" if message.interrupted else "")
+        if message.pinned:
+            title += " · 📌 *cached up to here*"
         lines = [title]
         for j, block in enumerate(message.blocks):
             marker = self._marker(f"messages.{index}.content.{j}")
@@ -150,7 +220,7 @@ class ConversationView(SafeBrowser):
                 lines.append(
                     f"![attachment]({url})\n\n*{block.image.width} x "
                     f"{block.image.height} px, {block.image.size_bytes // 1024} KB, "
-                    f"~{block.image.tokens} tokens*{marker}"
+                    f"~{block.image.tokens} tokens (double-click to enlarge)*{marker}"
                 )
             elif isinstance(block, ToolUseBlock):
                 lines.append(f"`tool call: {block.name}({block.input_json[:120]})`{marker}")
@@ -168,6 +238,7 @@ class ConversationView(SafeBrowser):
         cursor.insertBlock()
         cursor.insertMarkdown("### Claude\n\n", FEATURES)
         self._tail_start = cursor.position()
+        self.highlighter.streaming_from = cursor.block().blockNumber()
         self._tail_text = ""
 
     def append_delta(self, text: str) -> None:
@@ -187,6 +258,10 @@ class ConversationView(SafeBrowser):
 
     def tail_text(self) -> str:
         return self._tail_text
+
+
+def _is_dark(widget) -> bool:
+    return widget.palette().color(QPalette.ColorRole.Base).lightness() < 128
 
 
 def _thumbnail(image):

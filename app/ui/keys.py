@@ -43,13 +43,16 @@ async def store_key(key: str) -> str | None:
     import keyring
     from keyring.errors import KeyringError
 
-    def save() -> None:
+    def save() -> bool:
         keyring.set_password(SERVICE, ACCOUNT, key)
+        return keyring.get_password(SERVICE, ACCOUNT) == key  # some backends keep nothing
 
     try:
-        await asyncio.wait_for(asyncio.to_thread(save), TIMEOUT_S)
+        kept = await asyncio.wait_for(asyncio.to_thread(save), TIMEOUT_S)
     except TimeoutError:
         return "The keyring did not answer; the key is kept for this session only."
     except KeyringError as exc:
         return f"No working keyring ({exc}); the key is kept for this session only."
+    if not kept:
+        return "The keyring does not keep keys here; the key is kept for this session only."
     return None

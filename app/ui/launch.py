@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-url", help="talk to this Messages API base URL instead")
     parser.add_argument("--model", help="model id or alias for a new conversation")
     parser.add_argument(
+        "--data-dir",
+        help="where conversations and preferences live (default: $CACHESCOPE_DATA_DIR, "
+        "else the platform's user data folder)",
+    )
+    parser.add_argument(
         "--sim-time-scale",
         type=float,
         default=0.2,
@@ -59,18 +64,23 @@ def run(argv: list[str]) -> int:
 async def _main(app, args) -> int:
     import anthropic
 
+    from app.caching.strategies import CacheSettings
     from app.conversation.conversation import Conversation
-    from app.engine.engine import Engine
+    from app.engine.engine import Engine, EngineSettings
     from app.engine.session import Session
     from app.facts.catalogue import default_catalogue
     from app.simulator.runner import SimulatorThread
     from app.simulator.server import SimulatorConfig
+    from app.storage.preferences import Preferences, data_dir
     from app.ui.keys import find_key
     from app.ui.main_window import MainWindow
 
     started = time.perf_counter()
+    folder = data_dir(args.data_dir)
+    prefs = Preferences.load(folder)
     key, where = (None, "--simulator") if args.simulator else await find_key()
     simulator = None
+    args.base_url = args.base_url or (prefs.base_url if key else None)
     if key is None and not args.base_url:
         simulator = SimulatorThread(SimulatorConfig(time_scale=args.sim_time_scale)).start()
         base_url, key, mode = simulator.base_url, "offline-simulator", f"Offline simulator: {where}"
@@ -80,10 +90,19 @@ async def _main(app, args) -> int:
         key = key or "none"
     client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
     catalogue = default_catalogue()
-    engine = Engine(client, catalogue=catalogue)
-    conversation = Conversation(model=args.model or catalogue.default_model)
-    window = MainWindow(engine, Session(conversation), mode)
+    settings = EngineSettings(
+        strategy=prefs.strategy,
+        cache=CacheSettings(ttl=prefs.ttl),
+        warming=prefs.warming,
+        keepalive_pings=prefs.keepalive_pings,
+    )
+    engine = Engine(client, settings, catalogue=catalogue)
+    model = args.model or prefs.model or catalogue.default_model
+    conversation = Conversation(model=catalogue.require(model).id)
+    window = MainWindow(engine, Session(conversation), mode, prefs)
     window.show()
+    window.preferences_changed = lambda: window.prefs.save(folder)
+    window._spawn(window.load_models())
     logging.getLogger(__name__).info("window shown after %.2f s", time.perf_counter() - started)
     try:
         if args.smoke_test:

@@ -1,15 +1,18 @@
-"""The main window: wires the toolbar, the conversation pane, the composer and the sidebar to the
-engine. It decides nothing itself: the core and the engine do."""
+"""The main window: wires the toolbar, the conversation pane, the composer, the sidebar and the
+inspector to the engine. It decides nothing itself: the core and the engine do."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
+import anthropic
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDockWidget,
     QLabel,
     QMainWindow,
     QSpinBox,
@@ -19,40 +22,49 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.caching.invalidation import preview_change
 from app.caching.ledger import Usage
 from app.caching.strategies import STRATEGIES, CacheSettings
+from app.conversation.blocks import ImageBlock, Message, TextBlock
 from app.engine import events as ev
-from app.engine.engine import Engine
+from app.engine.engine import WARM_TAIL, Engine
 from app.engine.session import Session
+from app.storage.preferences import Preferences
 from app.ui.composer import Composer
 from app.ui.conversation_view import ConversationView
+from app.ui.dialogs import ConversationSettingsDialog, ImageViewer, PreferencesDialog
+from app.ui.inspector import Inspector
 from app.ui.sidebar import UsageSidebar
 
 APP_ID = "io.github.cachescope.Cachescope"
+QUIET_SKIPS = ("already warm", "a warm-up of this prefix is in flight")
+BADGE_STYLE = (
+    "QLabel#modeBadge {{ padding: 3px 8px; border-radius: 8px; background: {}; color: black; }}"
+)
 
 
 class MainWindow(QMainWindow):
     turn_finished = Signal()
 
-    def __init__(self, engine: Engine, session: Session, mode: str):
+    def __init__(
+        self, engine: Engine, session: Session, mode: str, prefs: Preferences | None = None
+    ):
         super().__init__()
         self.engine = engine
         self.session = session
+        self.prefs = prefs or Preferences()
         self.turn_task: asyncio.Task | None = None
+        self.tasks: set[asyncio.Task] = set()
         self.setWindowTitle("Cachescope")
         self.resize(1280, 820)
         self.view = ConversationView()
         self.composer = Composer()
+        self.composer.edit.set_enter_sends(self.prefs.enter_sends)
         self.sidebar = UsageSidebar()
-        self.badge = QLabel(mode)
+        self.inspector = Inspector()
+        self.badge = QLabel()
         self.badge.setObjectName("modeBadge")
-        self.badge.setStyleSheet(
-            "QLabel#modeBadge { padding: 3px 8px; border-radius: 8px;"
-            " background: #f0ad4e; color: black; }"
-            if "simulator" in mode.lower()
-            else "QLabel#modeBadge { padding: 3px 8px; border-radius: 8px;"
-            " background: #5cb85c; color: black; }"
-        )
+        self.set_mode(mode)
         self.status_label = QLabel("")
         self._build_toolbar()
         left = QWidget()
@@ -66,38 +78,38 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
+        self.inspector_dock = QDockWidget("Cache inspector", self)
+        self.inspector_dock.setObjectName("inspectorDock")
+        self.inspector_dock.setWidget(self.inspector)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.inspector_dock)
+        self.inspector_dock.hide()
         self.statusBar().addWidget(self.status_label, 1)
+        self._build_menus()
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
         self.composer.activity.connect(self._draft_activity)
         self.composer.attachments_changed.connect(self._draft_activity)
-        stop = QAction("Stop reply", self)
-        stop.setShortcut(QKeySequence("Esc"))
-        stop.triggered.connect(self.stop)
-        self.addAction(stop)
+        self.view.link_refused.connect(
+            lambda url: self.status_label.setText(f"Not opened (only http and https links): {url}")
+        )
+        self.view.pin_requested.connect(self.pin_message)
+        self.view.edit_requested.connect(self.edit_message)
+        self.view.image_requested.connect(self.show_image)
         engine.subscribe(self._on_event)
         self._clock = QTimer(self)
         self._clock.timeout.connect(self._tick)
         self._clock.start(1000)
-        self.view.show_conversation(session.conversation)
-        self.sidebar.show_totals(session.totals)
-        self.sidebar.show_entries(engine.ledger)
+        self.show_session()
 
+    # -- building -------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
         bar = QToolBar("Caching")
+        bar.setObjectName("cachingToolbar")
         bar.setMovable(False)
         self.addToolBar(bar)
         self.model_box = QComboBox()
-        for model in self.engine.catalogue.models:
-            self.model_box.addItem(model.display_name, model.id)
-        self.model_box.setCurrentIndex(
-            max(
-                0,
-                self.model_box.findData(
-                    self.engine.catalogue.require(self.session.conversation.model).id
-                ),
-            )
-        )
+        self.model_box.setToolTip("Models from the bundled data file")
+        self._fill_models([m.id for m in self.engine.catalogue.models])
         self.model_box.currentIndexChanged.connect(self._model_changed)
         self.pattern_box = QComboBox()
         for strategy in STRATEGIES.values():
@@ -140,9 +152,76 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         bar.addWidget(self.badge)
 
+    def _build_menus(self) -> None:
+        menus = self.menuBar()
+        self.file_menu = menus.addMenu("&File")
+        self._action(self.file_menu, "&Quit", "Ctrl+Q", self.close)
+        conv = menus.addMenu("&Conversation")
+        self._action(
+            conv, "System prompt and &tools…", "Ctrl+Shift+E", self.edit_conversation_settings
+        )
+        self._action(conv, "&Stop reply", "Esc", self.stop)
+        view = menus.addMenu("&View")
+        toggle = self.inspector_dock.toggleViewAction()
+        toggle.setShortcut(QKeySequence("Ctrl+I"))
+        view.addAction(toggle)
+        self.view_menu = view
+        settings = menus.addMenu("&Settings")
+        self._action(settings, "&Preferences…", "Ctrl+,", self.edit_preferences)
+
+    def _action(self, menu, text: str, shortcut: str, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _fill_models(self, ids: list[str]) -> None:
+        current = self.engine.catalogue.resolve(self.session.conversation.model)
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for model_id in ids:
+            model = self.engine.catalogue.resolve(model_id)
+            if model is not None:
+                self.model_box.addItem(model.display_name, model.id)
+        if current is not None:
+            self.model_box.setCurrentIndex(max(0, self.model_box.findData(current.id)))
+        self.model_box.blockSignals(False)
+
+    def set_mode(self, mode: str) -> None:
+        colour = "#f0ad4e" if "simulator" in mode.lower() else "#5cb85c"
+        self.badge.setText(mode)
+        self.badge.setStyleSheet(BADGE_STYLE.format(colour))
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_event_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def load_models(self) -> None:
+        """Offer the models the API lists (those with known prices); keep the file's on failure."""
+        try:
+            page = await self.engine.client.models.list(limit=100)
+            listed = [m.id for m in page.data]
+        except anthropic.APIError as exc:
+            self.model_box.setToolTip(f"Models from the bundled data file ({type(exc).__name__})")
+            return
+        known = [i for i in listed if self.engine.catalogue.resolve(i) is not None]
+        if known:
+            self._fill_models(known)
+            self.model_box.setToolTip(f"{len(known)} models from /v1/models with known prices")
+
+    def show_session(self) -> None:
+        self.view.show_conversation(self.session.conversation)
+        self.sidebar.show_totals(self.session.totals)
+        self.sidebar.show_entries(self.engine.ledger)
+        self.inspector.show_records(self.session.totals.records)
+
     # -- toolbar --------------------------------------------------------------------------------
     def _model_changed(self) -> None:
         self.session.conversation.model = self.model_box.currentData()
+        self._refresh_markers()
 
     def _pattern_changed(self) -> None:
         self.engine.settings.strategy = self.pattern_box.currentData()
@@ -150,11 +229,12 @@ class MainWindow(QMainWindow):
 
     def _ttl_changed(self) -> None:
         self.engine.settings.cache = CacheSettings(ttl=self.ttl_box.currentData())
+        self._refresh_markers()
 
     def _refresh_markers(self) -> None:
         """Show where the selected pattern would put the breakpoints of the next request."""
         conv = self.session.conversation
-        if conv.messages:
+        if conv.messages and not self.busy():
             built = self.engine.builder.build(
                 conv, self.engine.settings.strategy, self.engine.settings.cache
             )
@@ -162,37 +242,140 @@ class MainWindow(QMainWindow):
             self.view.show_conversation(conv)
 
     # -- sending --------------------------------------------------------------------------------
+    def busy(self) -> bool:
+        return self.turn_task is not None and not self.turn_task.done()
+
     def send(self) -> None:
-        if self.turn_task is not None and not self.turn_task.done():
+        if self.busy():
             return
         text = self.composer.text()
         images = list(self.composer.attachments)
         if not text and not images:
             self.status_label.setText("Type a message or attach an image first.")
             return
+        if self.composer.pending:
+            self.status_label.setText("Wait a moment: an attachment is still being prepared.")
+            return
         self.session.conversation.add_user_text(text, *images, created_at=self.engine.clock())
+        self.before_send()
         self.composer.clear()
         self.view.show_conversation(self.session.conversation)
         self.view.begin_reply()
         self.composer.set_streaming(True)
+        self.status_label.setText("")
         self.turn_task = self.engine.start_turn(self.session)
         self.turn_task.add_done_callback(self._turn_done)
 
+    def before_send(self) -> None:
+        """Hook for storage: the user's message is saved before the request goes out."""
+
     def stop(self) -> None:
-        if self.turn_task is not None and not self.turn_task.done():
+        if self.busy():
             self.turn_task.cancel()
 
     def _turn_done(self, task: asyncio.Task) -> None:
         self.composer.set_streaming(False)
-        self.view.show_conversation(self.session.conversation)
-        self.sidebar.show_totals(self.session.totals)
-        self.sidebar.show_entries(self.engine.ledger)
+        self.show_session()
         if task.cancelled():
             self.status_label.setText("Stopped. The partial reply is kept.")
         self.turn_finished.emit()
 
     def _draft_activity(self) -> None:
         self.engine.draft_activity(self.session, tuple(self.composer.attachments))
+
+    # -- message actions ------------------------------------------------------------------------
+    def pin_message(self, index: int, pinned: bool) -> None:
+        self.session.conversation.set_pinned(index, pinned)
+        self.conversation_changed()
+        built = self.engine.builder.build(
+            self.session.conversation, self.engine.settings.strategy, self.engine.settings.cache
+        )
+        self.view.set_cache_view(built, None)
+        self.view.show_conversation(self.session.conversation)
+        if built.dropped:
+            self.status_label.setText("; ".join(built.dropped))
+
+    def edit_message(self, index: int) -> None:
+        """Drop the message and everything after it, and put it back in the composer."""
+        if self.busy():
+            return
+        message = self.session.conversation.messages[index]
+        text = "\n".join(b.text for b in message.blocks if isinstance(b, TextBlock))
+        images = [b.image for b in message.blocks if isinstance(b, ImageBlock)]
+        later = len(self.session.conversation.messages) - index - 1
+        self.session.conversation.truncate(index)
+        self.conversation_changed()
+        self.composer.set_draft(text, images)
+        self.view.show_conversation(self.session.conversation)
+        self.status_label.setText(
+            f"Editing message {index + 1}; {later} later message(s) removed. Send to resend."
+        )
+
+    def show_image(self, sha: str) -> None:
+        for image in self.session.conversation.images():
+            if image.sha256 == sha:
+                viewer = ImageViewer(
+                    image.data, f"{image.source_name} ({image.width}x{image.height})", self
+                )
+                viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+                viewer.open()
+                return
+
+    def conversation_changed(self) -> None:
+        """Hook for storage: the conversation's settings or messages changed outside a turn."""
+
+    # -- dialogs --------------------------------------------------------------------------------
+    def preview_change(self, system_text: str, tools) -> str:
+        conv = self.session.conversation
+        edited = replace(conv, system=(TextBlock(system_text),) if system_text else (), tools=tools)
+        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
+        strategy, cache = self.engine.settings.strategy, self.engine.settings.cache
+        before = self.engine.builder.build(conv, strategy, cache, extra_user=tail)
+        after = self.engine.builder.build(edited, strategy, cache, extra_user=tail)
+        found = preview_change(before, after, self.engine.ledger, self.engine.catalogue.multipliers)
+        return found.sentence
+
+    def edit_conversation_settings(self) -> ConversationSettingsDialog:
+        conv = self.session.conversation
+        dialog = ConversationSettingsDialog(conv.system_text, conv.tools, self.preview_change, self)
+        dialog.accepted.connect(lambda: self.apply_conversation_settings(dialog))
+        dialog.open()
+        return dialog
+
+    def apply_conversation_settings(self, dialog: ConversationSettingsDialog) -> None:
+        conv = self.session.conversation
+        conv.set_system_text(dialog.system_text)
+        conv.tools = dialog.tools
+        self.conversation_changed()
+        self._refresh_markers()
+        self.status_label.setText(dialog.impact.text())
+
+    def edit_preferences(self) -> PreferencesDialog:
+        models = [(m.display_name, m.id) for m in self.engine.catalogue.models]
+        dialog = PreferencesDialog(self.prefs, models, self)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog))
+        dialog.open()
+        return dialog
+
+    def apply_preferences(self, dialog: PreferencesDialog) -> None:
+        self.prefs = dialog.values()
+        self.composer.edit.set_enter_sends(self.prefs.enter_sends)
+        self.warm_box.setChecked(self.prefs.warming)
+        self.pings.setValue(self.prefs.keepalive_pings)
+        self.preferences_changed()
+        if dialog.session_key:
+            self.use_key(dialog.session_key, "key from preferences")
+
+    def preferences_changed(self) -> None:
+        """Hook for storage: save the preferences."""
+
+    def use_key(self, key: str, where: str) -> None:
+        """Talk to the real API (or the preferred base URL) with this key from now on."""
+        old = self.engine.client
+        base_url = self.prefs.base_url or None
+        self.engine.client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
+        self.set_mode(f"Claude API ({where})" if not base_url else f"API at {base_url}")
+        self._spawn(old.close())
 
     # -- engine events --------------------------------------------------------------------------
     def _on_event(self, event: ev.Event) -> None:
@@ -201,18 +384,20 @@ class MainWindow(QMainWindow):
         if isinstance(event, ev.TextDelta):
             self.view.append_delta(event.text)
         elif isinstance(event, ev.RequestBuilt) and event.kind == "warm":
-            self.composer.warm_label.setText("cache: warming…")
+            self.composer.set_warm("warming", "warming…")
         elif isinstance(event, ev.UsageReported):
             if event.kind == "turn":
                 self.view.set_cache_view(self.session.last_turn, event.usage)
             self._tick()
         elif isinstance(event, ev.Finished) and event.kind != "turn":
             self.sidebar.show_totals(self.session.totals)
+            self.inspector.show_records(self.session.totals.records)
         elif isinstance(event, ev.Failed):
             prefix = "" if event.kind == "turn" else f"{event.kind} (quiet): "
             self.status_label.setText(prefix + event.failure.message)
-        elif isinstance(event, ev.WarmSkipped) and event.reason != "already warm":
-            self.composer.warm_label.setText(f"cache: not warmed ({event.reason})")
+            self.inspector.show_records(self.session.totals.records)
+        elif isinstance(event, ev.WarmSkipped) and event.reason not in QUIET_SKIPS:
+            self.composer.set_warm("not warmed", f"not warmed ({event.reason})")
         elif isinstance(event, ev.ToolRan):
             self.status_label.setText(f"Ran {event.name}: {event.result[:80]}")
 
@@ -220,18 +405,18 @@ class MainWindow(QMainWindow):
         """Once a second: countdowns and the warm indicator."""
         self.sidebar.show_entries(self.engine.ledger)
         if self.session.warm_tasks:
-            self.composer.warm_label.setText("cache: warming…")
+            self.composer.set_warm("warming", "warming…")
             return
         built = self.session.last_request  # what was cached last; no build per tick
         best = self.engine.ledger.longest_live(built) if built is not None else None
         if best is not None:
             left = int(best.expires_at - self.engine.clock())
-            self.composer.warm_label.setText(
-                f"cache: warm, {best.tokens:,} tokens, {left // 60}:{left % 60:02d} left"
+            self.composer.set_warm(
+                "warm", f"warm, {best.tokens:,} tokens, {left // 60}:{left % 60:02d} left"
             )
-        else:
-            self.composer.warm_label.setText("cache: idle")
+        elif self.composer.warm_state != "not warmed":
+            self.composer.set_warm("idle", "idle")
 
     def last_usage(self) -> Usage | None:
-        turns = [r for r in self.session.totals.records if r.kind == "turn"]
+        turns = [r for r in self.session.totals.records if r.kind == "turn" and not r.error]
         return turns[-1].usage if turns else None

@@ -39,7 +39,7 @@ class TurnChart(QWidget):
         )
 
     def set_records(self, records: list[RequestRecord]) -> None:
-        self.records = [r for r in records if r.kind == "turn"][-40:]
+        self.records = [r for r in records if r.kind == "turn" and not r.error][-40:]
         self.update()
 
     def _bars(self):
@@ -128,7 +128,7 @@ class UsageSidebar(QWidget):
         layout.addWidget(self.requests, 1)
 
     def show_totals(self, totals: UsageTotals) -> None:
-        turns = [r for r in totals.records if r.kind == "turn"]
+        turns = [r for r in totals.records if r.kind == "turn" and not r.error]
         if turns:
             r = turns[-1]
             u = r.usage
@@ -146,7 +146,9 @@ class UsageSidebar(QWidget):
         self.chart.set_records(totals.records)
         self.requests.clear()
         for record in totals.records:
-            if record.kind != "turn":
+            if record.kind != "turn" and record.error:
+                self.requests.addItem(f"{record.kind}: failed, {record.error[:80]}")
+            elif record.kind != "turn":
                 self.requests.addItem(
                     f"{record.kind}: read {record.usage.read:,}, wrote "
                     f"{record.usage.write:,}, ${record.cost.paid_usd:.4f}"

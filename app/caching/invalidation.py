@@ -1,0 +1,76 @@
+"""What an edit of the system prompt or the tools will cost before it is sent: which cached
+prefix stops matching, and what writing it again costs compared with reading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.caching.builder import BuiltRequest
+from app.caching.ledger import CacheLedger
+from app.facts.catalogue import Multipliers
+
+PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    first_difference: str | None  # path of the first block that changes, None when nothing does
+    cached_tokens: int  # the longest live prefix of the request as it is now
+    kept_tokens: int  # what the edited request can still read
+    lost_tokens: int  # what the edited request must write again
+    extra_usd: float  # writing the lost tokens (5m price) instead of reading them
+    sentence: str
+
+
+def _first_difference(before: BuiltRequest, after: BuiltRequest) -> int:
+    count = 0
+    for x, y in zip(before.flat.blocks, after.flat.blocks, strict=False):
+        if x.fingerprint != y.fingerprint:
+            break
+        count += 1
+    return count
+
+
+def _label(path: str) -> str:
+    head = path.split(".")[0]
+    if head == "tools":
+        return "the tool definitions"
+    if head == "system":
+        return "the system prompt"
+    return f"message {int(path.split('.')[1]) + 1}"
+
+
+def preview_change(
+    before: BuiltRequest, after: BuiltRequest, ledger: CacheLedger, multipliers: Multipliers
+) -> Invalidation:
+    model = before.model.id
+    common = _first_difference(before, after)
+    cached = 0
+    kept = 0
+    for i, block in enumerate(before.flat.blocks):
+        if ledger.is_cached(model, block.fingerprint):
+            cached = block.cumulative
+            if i < common:
+                kept = block.cumulative
+    same_length = len(before.flat.blocks) == len(after.flat.blocks)
+    if common == len(before.flat.blocks) and same_length:
+        return Invalidation(None, cached, cached, 0, 0.0, "Nothing changes in the request.")
+    index = min(common, len(after.flat.blocks) - 1)
+    path = after.flat.blocks[index].path if after.flat.blocks else "system.0"
+    lost = cached - kept
+    rate = before.model.input_usd_per_mtok / PER_MILLION
+    extra = lost * rate * (multipliers.write_5m - multipliers.read)
+    where = _label(path)
+    if cached == 0:
+        sentence = f"The request changes from {where} on; nothing of it is cached now."
+    elif lost == 0:
+        sentence = (
+            f"The request changes from {where} on, after the cached {cached:,} tokens: "
+            "they stay readable."
+        )
+    else:
+        sentence = (
+            f"Changing {where} invalidates {lost:,} of the {cached:,} cached tokens: the next "
+            f"turn writes them again, about ${extra:.4f} more than reading them."
+        )
+    return Invalidation(path, cached, kept, lost, extra, sentence)

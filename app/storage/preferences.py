@@ -1,0 +1,60 @@
+"""The user's defaults, a small JSON file in the data folder. It never holds the API key: the
+key lives in the OS keyring or the environment (``app.ui.keys``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import platformdirs
+
+FILE_NAME = "preferences.json"
+APP_DIR_NAME = "cachescope"
+
+
+def data_dir(override: str | os.PathLike | None = None) -> Path:
+    """--data-dir, else $CACHESCOPE_DATA_DIR, else the platform's user data folder."""
+    chosen = override or os.environ.get("CACHESCOPE_DATA_DIR")
+    return Path(chosen) if chosen else Path(platformdirs.user_data_dir(APP_DIR_NAME))
+
+
+@dataclass
+class Preferences:
+    base_url: str = ""  # empty: the real API when a key is set, else the built-in simulator
+    model: str = ""  # empty: the catalogue's default
+    strategy: str = "smart"
+    ttl: str = "adaptive"
+    warming: bool = True
+    keepalive_pings: int = 0
+    enter_sends: bool = True  # False: Ctrl+Enter sends and Enter adds a line
+
+    @classmethod
+    def load(cls, folder: Path) -> Preferences:
+        """Defaults for a missing or unreadable file (a broken file is kept aside, not lost)."""
+        path = folder / FILE_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError):
+            try:
+                path.replace(path.with_suffix(".json.broken"))
+            except OSError:
+                pass
+            return cls()
+        known = {f.name for f in fields(cls)}
+        prefs = cls()
+        for name, value in data.items() if isinstance(data, dict) else ():
+            if name in known and isinstance(value, type(getattr(prefs, name))):
+                setattr(prefs, name, value)
+        return prefs
+
+    def save(self, folder: Path) -> None:
+        """Written to a temporary file and renamed, so a full disk leaves the old file intact."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / FILE_NAME
+        temp = path.with_suffix(".json.tmp")
+        temp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        os.replace(temp, path)

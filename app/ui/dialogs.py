@@ -1,0 +1,227 @@
+"""Dialogs: the conversation's system prompt and tools, the preferences, an image at full size."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QScrollArea,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+)
+
+from app.caching.strategies import STRATEGIES
+from app.conversation.blocks import ToolDefinition
+from app.conversation.tool_json import ToolJsonError, parse_tools, tools_to_json
+from app.storage.preferences import Preferences
+from app.ui.keys import store_key
+
+PREVIEW_DELAY_MS = 250
+
+
+class ConversationSettingsDialog(QDialog):
+    """Edit the system prompt and the tool definitions; see what the edit invalidates first."""
+
+    def __init__(
+        self,
+        system_text: str,
+        tools: tuple[ToolDefinition, ...],
+        preview: Callable[[str, tuple[ToolDefinition, ...]], str],
+        parent=None,
+    ):
+        super().__init__(parent)
+        self.setWindowTitle("Conversation settings")
+        self.resize(720, 560)
+        self._preview = preview
+        self.system_edit = QPlainTextEdit(system_text)
+        self.system_edit.setPlaceholderText("Instructions, documents, anything every turn needs.")
+        self.tools_edit = QPlainTextEdit(tools_to_json(tools) if tools else "")
+        self.tools_edit.setPlaceholderText(
+            '[{"name": "lookup", "description": "…", "input_schema": {"type": "object"}}]'
+        )
+        tabs = QTabWidget()
+        tabs.addTab(self.system_edit, "System prompt")
+        tabs.addTab(self.tools_edit, "Tools (JSON)")
+        self.error = QLabel("")
+        self.error.setObjectName("settingsError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d9534f;")
+        self.impact = QLabel("")
+        self.impact.setObjectName("invalidationPreview")
+        self.impact.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs, 1)
+        layout.addWidget(QLabel("<b>Effect on the cache</b>"))
+        layout.addWidget(self.impact)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        self.system_edit.textChanged.connect(self._timer.start)
+        self.tools_edit.textChanged.connect(self._timer.start)
+        self.tools: tuple[ToolDefinition, ...] = tools
+        self.refresh()
+
+    @property
+    def system_text(self) -> str:
+        return self.system_edit.toPlainText()
+
+    def refresh(self) -> bool:
+        """Validate the tools and update the invalidation preview; True when valid."""
+        try:
+            self.tools = parse_tools(self.tools_edit.toPlainText())
+        except ToolJsonError as exc:
+            self.error.setText(str(exc))
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+            return False
+        self.error.setText("")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+        self.impact.setText(self._preview(self.system_text, self.tools))
+        return True
+
+    def accept(self) -> None:
+        if self.refresh():
+            super().accept()
+
+
+class PreferencesDialog(QDialog):
+    """Defaults for new conversations, the send key, the base URL and the API key."""
+
+    def __init__(self, prefs: Preferences, models: list[tuple[str, str]], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.prefs = prefs
+        self.session_key: str | None = None  # set when the keyring could not take the key
+        self.key_edit = QLineEdit()
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_edit.setPlaceholderText("sk-ant-… (stored in the system keyring)")
+        self.key_status = QLabel("")
+        self.key_status.setWordWrap(True)
+        self.base_url = QLineEdit(prefs.base_url)
+        self.base_url.setPlaceholderText("https://api.anthropic.com (empty: default)")
+        self.model = QComboBox()
+        for label, model_id in models:
+            self.model.addItem(label, model_id)
+        self.model.setCurrentIndex(max(0, self.model.findData(prefs.model)))
+        self.strategy = QComboBox()
+        for strategy in STRATEGIES.values():
+            self.strategy.addItem(strategy.label, strategy.name)
+        self.strategy.setCurrentIndex(max(0, self.strategy.findData(prefs.strategy)))
+        self.ttl = QComboBox()
+        for ttl in ("5m", "1h", "adaptive"):
+            self.ttl.addItem(ttl, ttl)
+        self.ttl.setCurrentIndex(max(0, self.ttl.findData(prefs.ttl)))
+        self.warming = QCheckBox("Warm the cache while I type")
+        self.warming.setChecked(prefs.warming)
+        self.pings = QSpinBox()
+        self.pings.setRange(0, 12)
+        self.pings.setValue(prefs.keepalive_pings)
+        self.send_key = QComboBox()
+        self.send_key.addItem("Enter sends, Shift+Enter adds a line", True)
+        self.send_key.addItem("Ctrl+Enter sends, Enter adds a line", False)
+        self.send_key.setCurrentIndex(0 if prefs.enter_sends else 1)
+        form = QFormLayout()
+        form.addRow("API key", self.key_edit)
+        form.addRow("", self.key_status)
+        form.addRow("Base URL", self.base_url)
+        form.addRow("Default model", self.model)
+        form.addRow("Default pattern", self.strategy)
+        form.addRow("Default TTL", self.ttl)
+        form.addRow("", self.warming)
+        form.addRow("Keep-alive pings", self.pings)
+        form.addRow("Send key", self.send_key)
+        note = QLabel("Model, pattern and TTL apply to new conversations; the rest at once.")
+        note.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self._save)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.buttons)
+        self._task: asyncio.Task | None = None
+
+    def values(self) -> Preferences:
+        return Preferences(
+            base_url=self.base_url.text().strip(),
+            model=self.model.currentData() or "",
+            strategy=self.strategy.currentData(),
+            ttl=self.ttl.currentData(),
+            warming=self.warming.isChecked(),
+            keepalive_pings=self.pings.value(),
+            enter_sends=bool(self.send_key.currentData()),
+        )
+
+    def _save(self) -> None:
+        key = self.key_edit.text().strip()
+        if not key:
+            self.accept()
+            return
+        self.buttons.setEnabled(False)
+        self.key_status.setText("Saving the key in the keyring…")
+        self._task = asyncio.get_event_loop().create_task(self._store(key))
+
+    async def _store(self, key: str) -> None:
+        problem = await store_key(key)
+        self.buttons.setEnabled(True)
+        self.key_edit.clear()
+        if problem is None:
+            self.session_key = key
+            self.key_status.setText("Saved in the keyring.")
+            self.accept()
+            return
+        # No working keyring: keep the key in memory for this session only, and say so.
+        self.session_key = key
+        self.key_status.setText(problem)
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("Close")
+        self.buttons.accepted.disconnect()
+        self.buttons.accepted.connect(self.accept)
+
+
+class ImageViewer(QDialog):
+    """An attachment at full size, scrollable."""
+
+    def __init__(self, data: bytes, title: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        pixmap = QPixmap()
+        pixmap.loadFromData(data)
+        self.label = QLabel()
+        self.label.setPixmap(pixmap)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        area = QScrollArea()
+        area.setWidget(self.label)
+        area.setWidgetResizable(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(area)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout.addWidget(close)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width = min(pixmap.width() + 40, screen.width() - 80 if screen else 1200)
+        height = min(pixmap.height() + 80, screen.height() - 80 if screen else 900)
+        self.resize(max(320, width), max(240, height))
+
+
+__all__ = ["ConversationSettingsDialog", "PreferencesDialog", "ImageViewer"]

@@ -1,0 +1,190 @@
+"""The window's panels and dialogs, offscreen, against the simulator: the inspector, the warm
+indicator, conversation settings, message actions, code colours, preferences, the model list."""
+
+import json
+
+from PIL import Image
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from app.conversation.blocks import TextBlock
+from app.storage.preferences import FILE_NAME, Preferences
+from app.ui.dialogs import ImageViewer
+from tests.helpers import text_of
+from tests.uikit import make_window, until
+
+
+def run_turn(window, text):
+    async def turn():
+        window.composer.edit.setPlainText(text)
+        window.send()
+        await until(lambda: window.turn_task is not None and window.turn_task.done())
+
+    return turn()
+
+
+def test_the_inspector_explains_a_miss_caused_by_editing_the_system_prompt(qtbot, loop, sim):
+    window, client = make_window(sim.base_url, strategy="system_and_tools")
+    qtbot.addWidget(window)
+
+    async def scenario():
+        await run_turn(window, "first question")
+        await run_turn(window, "second question")
+        dialog = window.edit_conversation_settings()
+        dialog.system_edit.setPlainText("A different system prompt. " + text_of(3000, "other"))
+        assert dialog.refresh()
+        preview = dialog.impact.text()
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+        await run_turn(window, "third question")
+        await client.close()
+        return preview
+
+    preview = loop.run_until_complete(scenario())
+    assert "invalidates" in preview and "the system prompt" in preview
+    window.inspector_dock.show()
+    window.inspector.select_last_turn()
+    record = window.inspector.current()
+    assert record.kind == "turn" and record.cause == "system_changed"
+    assert "system prompt was edited" in window.inspector.explanation_text()
+    assert record.usage.read == 0 and record.usage.write > 3000
+    # The strip shows the same blocks as the request, with its one breakpoint.
+    strip = window.inspector.strip
+    assert len(strip.states) == len(record.prefix.rows) and "written" in strip.states
+    assert [r.breakpoint_ttl for r in record.prefix.rows].count("5m") == 1
+    # The earlier turn stays inspectable, with its read and prediction.
+    window.inspector.picker.setCurrentIndex(1)
+    assert window.inspector.current().usage.read >= 3000
+    assert window.inspector.table.item(0, 0).text() == window.inspector.table.item(0, 1).text()
+
+
+def test_the_warm_indicator_goes_idle_warming_warm_while_typing(qtbot, loop, sim):
+    window, client = make_window(sim.base_url, warming=True)
+    qtbot.addWidget(window)
+    seen = [window.composer.warm_state]
+    window.composer.warm_state_changed.connect(seen.append)
+
+    async def scenario():
+        qtbot.keyClicks(window.composer.edit, "what does the system prompt say")
+        await until(lambda: seen[-1] == "warm")
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    assert seen == ["idle", "warming", "warm"]
+    assert "tokens" in window.composer.warm_label.text()
+    warms = [r for r in window.session.totals.records if r.kind == "warm"]
+    assert len(warms) == 1 and warms[0].usage.write >= 3000
+
+
+def test_bad_tool_json_is_refused_with_where_it_is_wrong(qtbot, loop, sim):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    dialog = window.edit_conversation_settings()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.tools_edit.setPlainText('[{"name": "x", "input_schema": {"type": "object"},}]')
+    assert not dialog.refresh() and not ok.isEnabled()
+    assert "line 1" in dialog.error.text()
+    dialog.tools_edit.setPlainText(
+        json.dumps([{"name": "lookup", "description": "d", "input_schema": {"type": "object"}}])
+    )
+    assert dialog.refresh() and ok.isEnabled()
+    assert "tool definitions" in dialog.impact.text()
+    ok.click()
+    assert [t.name for t in window.session.conversation.tools] == ["lookup"]
+    loop.run_until_complete(client.close())
+
+
+def test_cache_up_to_here_pins_a_breakpoint_and_edit_resend_restores_the_draft(
+    qtbot, loop, sim, tmp_path
+):
+    window, client = make_window(sim.base_url, strategy="last_user_message")
+    qtbot.addWidget(window)
+    conv = window.session.conversation
+    for i in range(3):
+        conv.add_user_text(f"question {i} " + text_of(300))
+        conv.add("assistant", TextBlock(f"answer {i}"))
+    window.show()
+    window.show_session()
+    window.pin_message(0, True)
+    marked = {
+        window.view.last_built.flat.blocks[b.index].path for b in window.view.last_built.breakpoints
+    }
+    assert "messages.0.content.0" in marked and "messages.4.content.0" in marked
+    assert "cached up to here" in window.view.toPlainText()
+    # The message under the pointer is found from the rendered document.
+    cursor = window.view.textCursor()
+    cursor.setPosition(window.view.toPlainText().index("question 2"))
+    point = window.view.cursorRect(cursor).center()
+    assert window.view.message_at(point) == 4
+    Image.new("RGB", (300, 200), "teal").save(tmp_path / "a.png")
+    from app.conversation.images import lock_image
+
+    conv.add_user_text("look at this", lock_image(tmp_path / "a.png"))
+    window.edit_message(6)
+    assert len(conv.messages) == 6
+    assert window.composer.text() == "look at this"
+    assert [a.width for a in window.composer.attachments] == [300]
+    loop.run_until_complete(client.close())
+
+
+def test_finished_code_is_coloured_and_images_open_full_size(qtbot, loop, sim, tmp_path):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    Image.new("RGB", (1600, 900), "navy").save(tmp_path / "big.png")
+    from app.conversation.images import lock_image
+
+    conv = window.session.conversation
+    conv.add_user_text("see", lock_image(tmp_path / "big.png"))
+    conv.add("assistant", TextBlock("Here:\n\n```python\ndef f(x):\n    return x  # done\n```\n"))
+    window.show()
+    window.show_session()
+    document = window.view.document()
+    block = document.findBlock(window.view.toPlainText().index("def f"))
+    coloured = {f.format.foreground().color().name() for f in block.layout().formats()}
+    assert len(coloured - {"#000000"}) >= 2  # keyword and name differ from plain text
+    sha = conv.messages[0].blocks[0].image.sha256
+    opened = []
+    window.view.image_requested.connect(opened.append)
+    cursor = window.view.textCursor()
+    cursor.setPosition(window.view.toPlainText().index("\ufffc"))
+    point = window.view.cursorRect(cursor).center() + QPoint(4, 0)
+    assert window.view.image_at(point) == sha
+    window.show_image(sha)
+    (viewer,) = window.findChildren(ImageViewer)
+    assert viewer.label.pixmap().width() == conv.messages[0].blocks[0].image.width  # full size
+    loop.run_until_complete(client.close())
+
+
+def test_preferences_are_saved_without_the_key_and_change_the_send_key(qtbot, loop, sim, tmp_path):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    window.preferences_changed = lambda: window.prefs.save(tmp_path)
+    dialog = window.edit_preferences()
+    dialog.send_key.setCurrentIndex(1)  # Ctrl+Enter sends
+    dialog.key_edit.setText("sk-ant-test-secret-123")
+
+    async def scenario():
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+        await until(lambda: dialog.session_key is not None)
+        dialog.accept()
+        qtbot.keyClicks(window.composer.edit, "two")
+        qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+        qtbot.keyClicks(window.composer.edit, "lines")
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    # The test keyring backend refuses the key: it is kept for this session only, and said so.
+    assert "session only" in dialog.key_status.text()
+    assert "Claude API" in window.badge.text()
+    saved = (tmp_path / FILE_NAME).read_text()
+    assert "sk-ant" not in saved and Preferences.load(tmp_path).enter_sends is False
+    assert window.composer.text() == "two\nlines" and not window.session.conversation.messages
+
+
+def test_the_model_list_comes_from_the_api_when_it_answers(qtbot, loop, sim):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    loop.run_until_complete(window.load_models())
+    assert "/v1/models" in window.model_box.toolTip()
+    assert window.model_box.count() >= 3
+    assert window.model_box.currentData() == window.session.conversation.model
+    loop.run_until_complete(client.close())
