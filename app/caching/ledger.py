@@ -187,6 +187,19 @@ class CacheLedger:
             "expired": [asdict(e) for e in self.expired.values()],
         }
 
+    def merge(self, data: dict) -> None:
+        """Add what a saved ledger knew (a reopened conversation); the later expiry wins."""
+        for name in ("entries", "expired"):
+            for raw in data.get(name, []):
+                entry = LedgerEntry(**raw)
+                key = (entry.model, entry.fingerprint)
+                mine = self.entries.get(key) or self.expired.get(key)
+                if mine is None or mine.expires_at < entry.expires_at:
+                    self.entries.pop(key, None)
+                    self.expired.pop(key, None)
+                    getattr(self, name)[key] = entry
+        self._sweep()
+
     @classmethod
     def from_dict(cls, data: dict, clock: Callable[[], float] = time.time) -> CacheLedger:
         ledger = cls(clock)

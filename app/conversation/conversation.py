@@ -90,7 +90,20 @@ class Conversation:
     # -- save / load ----------------------------------------------------------------------------
     def to_dict(self, images: dict[str, str] | None = None) -> dict[str, Any]:
         """A complete JSON-able form; images go by sha256 into ``images`` (sha -> base64)."""
-        store = {} if images is None else images
+        found: dict[str, LockedImage] = {}
+        data = {
+            **self.meta_dict(),
+            "messages": [_message_to_dict(m, found) for m in self.messages],
+        }
+        encoded = {sha: image.base64 for sha, image in found.items()}
+        if images is None:
+            data["images"] = encoded
+        else:
+            images.update(encoded)
+        return data
+
+    def meta_dict(self) -> dict[str, Any]:
+        """Everything but the messages: id, title, model, system prompt, tools, settings."""
         return {
             "format": FORMAT_VERSION,
             "id": self.id,
@@ -104,8 +117,6 @@ class Conversation:
             ],
             "tool_choice": self.tool_choice,
             "thinking": self.thinking,
-            "messages": [_message_to_dict(m, store) for m in self.messages],
-            **({"images": store} if images is None else {}),
         }
 
     @classmethod
@@ -134,12 +145,37 @@ class Conversation:
         )
 
 
-def _block_to_dict(block: Block, store: dict[str, str]) -> dict:
+def message_to_dict(message: Message) -> tuple[dict, dict[str, LockedImage]]:
+    """A message's JSON-able form, and the images it refers to by sha256."""
+    found: dict[str, LockedImage] = {}
+    return _message_to_dict(message, found), found
+
+
+def message_from_dict(
+    data: dict, images: dict[str, bytes], loaded: dict[str, LockedImage] | None = None
+) -> Message:
+    """The inverse; ``loaded`` shares one image object between messages that show it."""
+    return _message_from_dict(data, images, {} if loaded is None else loaded)
+
+
+def message_images(data: dict) -> list[str]:
+    """The sha256 of every image a message's dict refers to."""
+    out = []
+    for block in data.get("blocks", []):
+        if block.get("type") == "image":
+            out.append(block["sha256"])
+        for part in block.get("content", []) if block.get("type") == "tool_result" else []:
+            if part.get("type") == "image":
+                out.append(part["sha256"])
+    return out
+
+
+def _block_to_dict(block: Block, store: dict[str, LockedImage]) -> dict:
     if isinstance(block, TextBlock):
         return {"type": "text", "text": block.text}
     if isinstance(block, ImageBlock):
         image = block.image
-        store.setdefault(image.sha256, image.base64)
+        store.setdefault(image.sha256, image)
         return {
             "type": "image",
             "sha256": image.sha256,
@@ -188,7 +224,7 @@ def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, Locke
     raise ValueError(f"unknown block type {kind!r}")
 
 
-def _message_to_dict(message: Message, store: dict[str, str]) -> dict:
+def _message_to_dict(message: Message, store: dict[str, LockedImage]) -> dict:
     return {
         "id": message.id,
         "role": message.role,

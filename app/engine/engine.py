@@ -83,6 +83,10 @@ class Engine:
     def subscribe(self, listener: Callable[[ev.Event], None]) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Callable[[ev.Event], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def emit(self, event: ev.Event) -> None:
         for listener in list(self._listeners):
             try:

@@ -134,6 +134,17 @@ class ConversationView(SafeBrowser):
         self._tail_start = None
         self.moveCursor(QTextCursor.MoveOperation.End)
 
+    def scroll_to_message(self, index: int) -> None:
+        """Bring a message (a search result) into view and put the cursor on it."""
+        if not 0 <= index < len(self._starts):
+            return
+        block = self.document().findBlockByNumber(self._starts[index])
+        cursor = QTextCursor(block)
+        self.setTextCursor(cursor)
+        rect = self.cursorRect(cursor)
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.value() + rect.top() - 8)
+
     def message_at(self, position) -> int | None:
         """The index of the message under a viewport point, or None (system prompt, margins)."""
         block = self.cursorForPosition(position).block().blockNumber()

@@ -8,6 +8,10 @@ import logging
 import os
 import sys
 import time
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+LOG_NAME = "cachescope.log"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,13 +41,38 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the window offscreen, run one turn, print what it saw, exit",
     )
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more, to stderr too")
     return parser
+
+
+def configure_logging(folder: Path, verbose: bool) -> Path | None:
+    """Warnings (or everything, with -v) to stderr; a rotating log file in the data folder.
+    Nothing the app logs holds the API key: requests are logged by kind and size only."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    console = logging.StreamHandler()
+    console.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.addHandler(console)
+    path = folder / LOG_NAME
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    for noisy in ("httpx", "httpcore", "anthropic", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return path
 
 
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    from app.storage.preferences import data_dir
+
+    folder = data_dir(args.data_dir)
+    configure_logging(folder, args.verbose)
     if args.smoke_test:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ.setdefault("QT_API", "pyside6")  # qasync binds to PySide6 whatever the order
@@ -58,10 +87,27 @@ def run(argv: list[str]) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        return loop.run_until_complete(_main(app, args))
+        return loop.run_until_complete(_main(app, args, folder))
 
 
-async def _main(app, args) -> int:
+def open_history(folder: Path):
+    """(writer, problem): the history's writer, or None and why it cannot be used."""
+    from app.storage.store import StorageError, Store
+    from app.storage.writer import Writer
+
+    try:
+        store = Store.open(folder)
+    except StorageError as exc:
+        logging.getLogger(__name__).warning("history unavailable: %s", exc)
+        return None, str(exc)
+    try:
+        store.purge_deleted()  # what was deleted in an earlier session, past its undo
+    except StorageError as exc:
+        logging.getLogger(__name__).warning("purge failed: %s", exc)
+    return Writer(store), ""
+
+
+async def _main(app, args, folder: Path) -> int:
     import anthropic
 
     from app.caching.strategies import CacheSettings
@@ -71,25 +117,32 @@ async def _main(app, args) -> int:
     from app.facts.catalogue import default_catalogue
     from app.simulator.runner import SimulatorThread
     from app.simulator.server import SimulatorConfig
-    from app.storage.preferences import Preferences, data_dir
+    from app.storage.preferences import Preferences
     from app.ui.keys import find_key
+    from app.ui.library import Library
     from app.ui.main_window import MainWindow
 
     started = time.perf_counter()
-    folder = data_dir(args.data_dir)
     prefs = Preferences.load(folder)
+    catalogue = default_catalogue()
+    model = catalogue.resolve(args.model or prefs.model or catalogue.default_model)
+    if model is None:
+        print(
+            f"cachescope: unknown model {args.model!r}; known: "
+            + ", ".join(m.id for m in catalogue.models),
+            file=sys.stderr,
+        )
+        return 2
     key, where = (None, "--simulator") if args.simulator else await find_key()
+    base_url = args.base_url or (prefs.base_url if key else None) or None
     simulator = None
-    args.base_url = args.base_url or (prefs.base_url if key else None)
-    if key is None and not args.base_url:
+    if key is None and not base_url:
         simulator = SimulatorThread(SimulatorConfig(time_scale=args.sim_time_scale)).start()
         base_url, key, mode = simulator.base_url, "offline-simulator", f"Offline simulator: {where}"
     else:
-        base_url = args.base_url
-        mode = f"Claude API ({where})" if not args.base_url else f"API at {args.base_url}"
+        mode = f"Claude API ({where})" if not base_url else f"API at {base_url}"
         key = key or "none"
     client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
-    catalogue = default_catalogue()
     settings = EngineSettings(
         strategy=prefs.strategy,
         cache=CacheSettings(ttl=prefs.ttl),
@@ -97,14 +150,23 @@ async def _main(app, args) -> int:
         keepalive_pings=prefs.keepalive_pings,
     )
     engine = Engine(client, settings, catalogue=catalogue)
-    model = args.model or prefs.model or catalogue.default_model
-    conversation = Conversation(model=catalogue.require(model).id)
-    window = MainWindow(engine, Session(conversation), mode, prefs)
+    window = MainWindow(engine, Session(Conversation(model=model.id)), mode, prefs)
+    writer, problem = open_history(folder)
+    library = Library(window, writer, folder, problem)
     window.show()
-    window.preferences_changed = lambda: window.prefs.save(folder)
+    log = logging.getLogger(__name__)
+    log.info("window shown after %.2f s", time.perf_counter() - started)
+    if args.exit_when_shown:
+        app.processEvents()
+        import resource
+
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"shown {time.perf_counter() - started:.3f} s, peak rss {peak_mb:.0f} MB", flush=True)
     window._spawn(window.load_models())
-    logging.getLogger(__name__).info("window shown after %.2f s", time.perf_counter() - started)
+    await library.refresh()
     try:
+        if args.exit_when_shown:
+            return 0
         if args.smoke_test:
             return await _smoke(window, mode)
         closed = asyncio.Event()
@@ -113,6 +175,9 @@ async def _main(app, args) -> int:
         return 0
     finally:
         await engine.shutdown()
+        if writer is not None:
+            await writer.flush()
+            writer.close()
         await client.close()
         if simulator is not None:
             simulator.stop()

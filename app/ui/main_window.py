@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.prefs = prefs or Preferences()
         self.turn_task: asyncio.Task | None = None
         self.tasks: set[asyncio.Task] = set()
+        self.library = None  # the history (app.ui.library), when there is one
         self.setWindowTitle("Cachescope")
         self.resize(1280, 820)
         self.view = ConversationView()
@@ -212,6 +213,25 @@ class MainWindow(QMainWindow):
             self._fill_models(known)
             self.model_box.setToolTip(f"{len(known)} models from /v1/models with known prices")
 
+    def set_session(self, session: Session) -> None:
+        """Show another conversation (from the history, new or imported)."""
+        self.session = session
+        self.composer.clear()
+        self.composer.set_warm("idle", "idle")
+        self.view.set_cache_view(session.last_turn, None)
+        self.model_box.blockSignals(True)
+        model = self.engine.catalogue.resolve(session.conversation.model)
+        if model is not None:
+            self.model_box.setCurrentIndex(max(0, self.model_box.findData(model.id)))
+        self.model_box.blockSignals(False)
+        self.inspector.picker.clear()
+        self.show_session()
+        self.update_title()
+
+    def update_title(self) -> None:
+        title = self.session.conversation.title
+        self.setWindowTitle(f"{title} — Cachescope" if title else "Cachescope")
+
     def show_session(self) -> None:
         self.view.show_conversation(self.session.conversation)
         self.sidebar.show_totals(self.session.totals)
@@ -257,17 +277,18 @@ class MainWindow(QMainWindow):
             self.status_label.setText("Wait a moment: an attachment is still being prepared.")
             return
         self.session.conversation.add_user_text(text, *images, created_at=self.engine.clock())
-        self.before_send()
         self.composer.clear()
         self.view.show_conversation(self.session.conversation)
         self.view.begin_reply()
         self.composer.set_streaming(True)
         self.status_label.setText("")
-        self.turn_task = self.engine.start_turn(self.session)
+        self.turn_task = self._spawn(self._turn(self.session))
         self.turn_task.add_done_callback(self._turn_done)
 
-    def before_send(self) -> None:
-        """Hook for storage: the user's message is saved before the request goes out."""
+    async def _turn(self, session: Session) -> None:
+        if self.library is not None:
+            await self.library.before_send()  # the user's message is on disk first
+        await self.engine.start_turn(session)
 
     def stop(self) -> None:
         if self.busy():
@@ -276,8 +297,11 @@ class MainWindow(QMainWindow):
     def _turn_done(self, task: asyncio.Task) -> None:
         self.composer.set_streaming(False)
         self.show_session()
+        self.update_title()
         if task.cancelled():
             self.status_label.setText("Stopped. The partial reply is kept.")
+        elif task.exception() is not None:
+            self.status_label.setText(f"The turn could not run: {task.exception()}")
         self.turn_finished.emit()
 
     def _draft_activity(self) -> None:
@@ -322,7 +346,9 @@ class MainWindow(QMainWindow):
                 return
 
     def conversation_changed(self) -> None:
-        """Hook for storage: the conversation's settings or messages changed outside a turn."""
+        """The conversation's settings or messages changed outside a turn: keep the history."""
+        if self.library is not None:
+            self.library.changed()
 
     # -- dialogs --------------------------------------------------------------------------------
     def preview_change(self, system_text: str, tools) -> str:
@@ -367,7 +393,12 @@ class MainWindow(QMainWindow):
             self.use_key(dialog.session_key, "key from preferences")
 
     def preferences_changed(self) -> None:
-        """Hook for storage: save the preferences."""
+        if self.library is None:
+            return
+        try:
+            self.prefs.save(self.library.folder)
+        except OSError as exc:
+            self.status_label.setText(f"Preferences not saved: {exc.strerror or exc}.")
 
     def use_key(self, key: str, where: str) -> None:
         """Talk to the real API (or the preferred base URL) with this key from now on."""

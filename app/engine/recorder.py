@@ -1,0 +1,184 @@
+"""Keeps a session in the history while the engine works on it.
+
+The user's message is saved before its request is sent (``commit``); a streaming reply is saved
+as an interrupted message at least once a second and replaced by the finished one; every request
+record and the cache ledger follow each turn, warm-up and ping. A write that fails is reported
+and the session stays whole in memory; the next write saves everything not yet saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from app.caching.costs import RequestRecord
+from app.caching.prefix_map import PrefixMap
+from app.conversation.blocks import Message, TextBlock
+from app.conversation.conversation import new_id
+from app.engine import events as ev
+from app.engine.engine import Engine
+from app.engine.session import Session
+from app.storage.store import StorageError
+from app.storage.writer import Writer
+
+log = logging.getLogger(__name__)
+CHECKPOINT_S = 1.0
+TITLE_CHARS = 60
+
+
+def _when_done(future: Future, callback: Callable[[Future], object]) -> None:
+    """Run ``callback`` on the event loop's thread (never the writer's) once ``future`` ends."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        future.add_done_callback(callback)
+        return
+    future.add_done_callback(lambda f: loop.call_soon_threadsafe(callback, f))
+
+
+def auto_title(session: Session) -> str:
+    for message in session.conversation.messages:
+        if message.role == "user" and message.text.strip():
+            line = message.text.strip().splitlines()[0]
+            return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+    return ""
+
+
+class Recorder:
+    def __init__(
+        self,
+        writer: Writer,
+        engine: Engine,
+        session: Session,
+        on_error: Callable[[StorageError], None] | None = None,
+        on_saved: Callable[[], None] | None = None,
+        checkpoint_s: float = CHECKPOINT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.writer = writer
+        self.engine = engine
+        self.session = session
+        self.on_error = on_error
+        self.on_saved = on_saved
+        self.checkpoint_s = checkpoint_s
+        self.clock = clock
+        self.failed: StorageError | None = None
+        self._saved: dict[str, Message] = {}
+        self._records_saved = 0
+        self._last_prefix: PrefixMap | None = None
+        self._partial_id = ""
+        self._partial: list[str] = []
+        self._last_checkpoint = 0.0
+        self._closed = False
+        engine.subscribe(self._on_event)
+
+    def adopt_saved(self) -> None:
+        """The session was just loaded from the store: all of it is saved already."""
+        self._saved = {m.id: m for m in self.session.conversation.messages}
+        self._records_saved = len(self.session.totals.records)
+        prefixes = [r.prefix for r in self.session.totals.records if r.prefix is not None]
+        self._last_prefix = prefixes[-1] if prefixes else None
+
+    def close(self) -> None:
+        self._closed = True
+        self.engine.unsubscribe(self._on_event)
+
+    # -- saving ---------------------------------------------------------------------------------
+    def _submit(self, method: str, *args) -> Future:
+        future = self.writer.submit(method, *args)
+        _when_done(future, self._done)
+        return future
+
+    def _done(self, future: Future) -> None:
+        error = future.exception()
+        if error is None:
+            return
+        if not isinstance(error, StorageError):
+            error = StorageError("other", f"The history could not be saved: {error}")
+        if self.failed is None:
+            log.warning("history write failed: %s", error)
+        self.failed = error
+        # Forget what we believed saved: the next sync writes it all again.
+        self._saved = {}
+        self._records_saved = 0
+        self._last_prefix = None
+        if self.on_error is not None:
+            self.on_error(error)
+
+    def sync(self) -> Future:
+        """Save whatever changed: settings, title, ledger, messages, request records."""
+        conv = self.session.conversation
+        if not conv.title:
+            conv.title = auto_title(self.session)
+        self.failed = None
+        self._submit("save_conversation", conv, self.engine.ledger.to_dict())
+        changed = [(i, m) for i, m in enumerate(conv.messages) if self._saved.get(m.id) is not m]
+        future = self._submit("save_messages", conv.id, changed, len(conv.messages))
+        self._saved = {m.id: m for m in conv.messages}
+        records = self.session.totals.records
+        for seq in range(self._records_saved, len(records)):
+            record = records[seq]
+            self._submit("save_request", conv.id, seq, record.to_dict(self._last_prefix))
+            if record.prefix is not None:
+                self._last_prefix = record.prefix
+        self._records_saved = len(records)
+        if self.on_saved is not None:
+            _when_done(future, lambda f: f.exception() is None and self.on_saved())
+        return future
+
+    async def commit(self) -> None:
+        """Save now and wait until it is on disk (before a request goes out)."""
+        self.sync()
+        await self.writer.flush()
+
+    def _checkpoint(self) -> None:
+        conv = self.session.conversation
+        partial = Message(
+            "assistant",
+            (TextBlock("".join(self._partial)),),
+            self._partial_id,
+            time.time(),
+            interrupted=True,
+        )
+        self._submit("save_messages", conv.id, [(len(conv.messages), partial)])
+        self._last_checkpoint = self.clock()
+
+    # -- engine events --------------------------------------------------------------------------
+    def _on_event(self, event: ev.Event) -> None:
+        if self._closed or getattr(event, "conversation_id", None) != self.session.id:
+            return
+        if isinstance(event, ev.RequestBuilt) and event.kind == "turn":
+            self._partial_id = new_id("partial")
+            self._partial = []
+            self._last_checkpoint = self.clock()
+        elif isinstance(event, ev.TextDelta):
+            self._partial.append(event.text)
+            if self.clock() - self._last_checkpoint >= self.checkpoint_s:
+                self._checkpoint()
+        elif isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
+            self._partial = []
+            self.sync()
+
+
+def restore_session(engine: Engine, conversation, records: list[dict], ledger: dict) -> Session:
+    """A session from the history: its records (prefix maps chained as stored), its cache
+    ledger merged into the engine's, and the prefix it last cached for the countdowns."""
+    session = Session(conversation)
+    base = None
+    for data in records:
+        try:
+            record = RequestRecord.from_dict(data, base)
+        except (KeyError, TypeError, ValueError) as exc:  # an old or hand-edited record
+            log.warning("skipped a request record that cannot be read: %s", exc)
+            continue
+        base = record.prefix or base
+        session.totals.add(record)
+    engine.ledger.merge(ledger)
+    if conversation.messages and engine.catalogue.resolve(conversation.model) is not None:
+        session.last_request = engine.builder.build(
+            conversation, engine.settings.strategy, engine.settings.cache
+        )
+    return session

@@ -1,0 +1,107 @@
+"""Export a conversation to Markdown (images as files beside it) or to JSON (complete and
+re-importable), and import that JSON. Nothing here knows the API key, so no export can hold it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from app.conversation.blocks import (
+    ImageBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from app.conversation.conversation import Conversation, new_id
+
+EXPORT_FORMAT = "cachescope-conversation"
+EXPORT_VERSION = 1
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+
+
+class ExportFileError(ValueError):
+    """An export file that cannot be imported, said plainly."""
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    temp = path.with_name(path.name + ".part")
+    temp.write_bytes(data)
+    os.replace(temp, path)
+
+
+def export_json(conversation: Conversation, path: Path, records: list[dict] | None = None) -> Path:
+    payload = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "conversation": conversation.to_dict(),
+        "records": records or [],
+    }
+    _atomic_write(Path(path), json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8"))
+    return Path(path)
+
+
+def import_json(path: Path, taken_ids: set[str] = frozenset()) -> tuple[Conversation, list[dict]]:
+    """The conversation and its request records; a conversation whose id is already in the
+    history comes in as a copy with a new id (its messages, and so its requests, unchanged)."""
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExportFileError(f"Cannot read {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ExportFileError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}.") from exc
+    if not isinstance(payload, dict) or payload.get("format") != EXPORT_FORMAT:
+        raise ExportFileError(f"{path} is not a Cachescope conversation export.")
+    if payload.get("version", 0) > EXPORT_VERSION:
+        raise ExportFileError(f"{path} comes from a newer Cachescope; update to import it.")
+    try:
+        conversation = Conversation.from_dict(payload["conversation"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportFileError(f"{path} is damaged: {exc}") from exc
+    if conversation.id in taken_ids:
+        conversation.id = new_id("c")
+        conversation.title = (conversation.title or "Imported") + " (imported)"
+    records = [r for r in payload.get("records", []) if isinstance(r, dict)]
+    return conversation, records
+
+
+def export_markdown(conversation: Conversation, path: Path) -> Path:
+    """``path`` (.md) and a folder ``<stem>_images`` beside it holding the attachments."""
+    path = Path(path)
+    folder = path.with_name(path.stem + "_images")
+    written: dict[str, str] = {}
+
+    def image_link(block: ImageBlock) -> str:
+        image = block.image
+        name = written.get(image.sha256)
+        if name is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"{image.sha256[:16]}.{EXTENSIONS.get(image.media_type, 'bin')}"
+            _atomic_write(folder / name, image.data)
+            written[image.sha256] = name
+        return f"![{image.source_name or 'image'}]({folder.name}/{name})"
+
+    lines = [f"# {conversation.title or 'Conversation'}", ""]
+    lines.append(f"*Model: {conversation.model}*")
+    if conversation.system:
+        lines += ["", "## System prompt", "", conversation.system_text]
+    for message in conversation.messages:
+        who = "You" if message.role == "user" else "Claude"
+        if message.is_tool_result:
+            who = "Tool results"
+        lines += ["", f"## {who}" + (" (interrupted)" if message.interrupted else ""), ""]
+        for block in message.blocks:
+            if isinstance(block, TextBlock):
+                lines.append(block.text)
+            elif isinstance(block, ImageBlock):
+                lines.append(image_link(block))
+            elif isinstance(block, ToolUseBlock):
+                lines.append(f"`{block.name}({block.input_json})`")
+            elif isinstance(block, ToolResultBlock):
+                lines.append(f"> {'error' if block.is_error else 'result'}: {block.text}")
+            elif isinstance(block, ThinkingBlock):
+                lines.append(f"> *thinking:* {block.thinking}")
+            lines.append("")
+    _atomic_write(path, "\n".join(lines).encode("utf-8"))
+    return path

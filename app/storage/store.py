@@ -1,0 +1,340 @@
+"""The history database: SQLite in WAL mode, one connection, used from one worker thread.
+
+Every public method is a plain call that does its work in a transaction of its own, so it can be
+used directly (tests, tools) or from the app through ``AsyncStore`` off the GUI thread. Errors
+come out as ``StorageError`` with a sentence a user can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.conversation.blocks import Message
+from app.conversation.conversation import (
+    Conversation,
+    message_from_dict,
+    message_images,
+    message_to_dict,
+)
+from app.storage.schema import NewerSchemaError, migrate
+
+DB_NAME = "cachescope.db"
+BUSY_TIMEOUT_MS = 3000
+
+
+class StorageError(Exception):
+    """A database problem, said plainly; ``kind`` is locked, corrupt, full, read_only or other."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def describe(exc: BaseException, path: Path) -> StorageError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            "locked", f"The history file {path} is in use by another program (locked)."
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StorageError("corrupt", f"The history file {path} is damaged ({exc}).")
+    if "full" in text or "no space" in text:
+        return StorageError("full", f"The disk holding {path} is full; nothing more was saved.")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StorageError("read_only", f"Cachescope cannot write to {path.parent} ({exc}).")
+    if isinstance(exc, OSError):  # the folder cannot be made or written
+        return StorageError("read_only", f"Cachescope cannot write to {path.parent} ({exc}).")
+    return StorageError("other", f"The history could not be saved: {exc}")
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: str
+    title: str
+    model: str
+    created_at: float
+    updated_at: float
+    messages: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation_id: str
+    title: str
+    message_id: str
+    position: int
+    snippet: str
+
+
+def _plain_text(data: dict) -> str:
+    parts = []
+    for block in data.get("blocks", []):
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(block["text"])
+        elif kind == "tool_result":
+            parts.extend(p.get("text", "") for p in block.get("content", []))
+    return "\n".join(parts)
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.version = migrate(self.conn)
+        except NewerSchemaError as exc:
+            raise StorageError("newer", f"{self.path}: {exc}.") from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise describe(exc, self.path) from exc
+
+    @classmethod
+    def open(cls, folder: Path) -> Store:
+        return cls(Path(folder) / DB_NAME)
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def _write(self, work) -> None:
+        with self._lock:
+            try:
+                with self.conn:
+                    work(self.conn)
+            except sqlite3.Error as exc:
+                raise describe(exc, self.path) from exc
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self.conn.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise describe(exc, self.path) from exc
+
+    # -- writing --------------------------------------------------------------------------------
+    def save_conversation(self, conversation: Conversation, ledger: dict | None = None) -> None:
+        """The conversation's settings (not its messages) and, if given, its cache ledger."""
+        meta = conversation.meta_dict()
+        now = time.time()
+
+        def work(conn):
+            conn.execute(
+                "INSERT INTO conversations (id, title, created_at, updated_at, model, meta)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
+                " updated_at=excluded.updated_at, model=excluded.model, meta=excluded.meta",
+                (
+                    conversation.id,
+                    conversation.title,
+                    now,
+                    now,
+                    conversation.model,
+                    json.dumps(meta),
+                ),
+            )
+            if ledger is not None:
+                conn.execute(
+                    "UPDATE conversations SET ledger=? WHERE id=?",
+                    (json.dumps(ledger), conversation.id),
+                )
+
+        self._write(work)
+
+    def save_messages(
+        self, conversation_id: str, messages: list[tuple[int, Message]], keep: int | None = None
+    ) -> None:
+        """Insert or replace messages at their positions; with ``keep``, drop the ones from
+        that position on that are not among them (a truncated conversation)."""
+        rows = []
+        images = {}
+        for position, message in messages:
+            data, found = message_to_dict(message)
+            images.update(found)
+            rows.append(
+                (
+                    message.id,
+                    conversation_id,
+                    position,
+                    message.role,
+                    message.created_at,
+                    int(message.interrupted),
+                    json.dumps(data),
+                    _plain_text(data),
+                )
+            )
+
+        def work(conn):
+            conn.executemany(
+                "INSERT OR IGNORE INTO images (sha256, media_type, data) VALUES (?, ?, ?)",
+                [(sha, im.media_type, im.data) for sha, im in images.items()],
+            )
+            if keep is not None:
+                ids = [r[0] for r in rows]
+                marks = ",".join("?" * len(ids))
+                conn.execute(
+                    "DELETE FROM messages WHERE conversation_id=? AND position>=?"
+                    + (f" AND id NOT IN ({marks})" if ids else ""),
+                    (conversation_id, keep, *ids),
+                )
+            conn.executemany(  # another message at the same place (edit and resend) goes
+                "DELETE FROM messages WHERE conversation_id=? AND position=? AND id!=?",
+                [(conversation_id, r[2], r[0]) for r in rows],
+            )
+            conn.executemany(
+                "INSERT INTO messages (id, conversation_id, position, role, created_at,"
+                " interrupted, body, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET position=excluded.position,"
+                " interrupted=excluded.interrupted, body=excluded.body, text=excluded.text",
+                rows,
+            )
+            conn.execute(
+                "UPDATE conversations SET updated_at=? WHERE id=?", (time.time(), conversation_id)
+            )
+
+        self._write(work)
+
+    def delete_message(self, message_id: str) -> None:
+        self._write(lambda conn: conn.execute("DELETE FROM messages WHERE id=?", (message_id,)))
+
+    def save_request(self, conversation_id: str, seq: int, record: dict) -> None:
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO requests (id, conversation_id, seq, kind, at, paid_usd,"
+                " body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record["id"],
+                    conversation_id,
+                    seq,
+                    record["kind"],
+                    record["at"],
+                    record["cost"][0],
+                    json.dumps(record),
+                ),
+            )
+        )
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        def work(conn):
+            row = conn.execute(
+                "SELECT meta FROM conversations WHERE id=?", (conversation_id,)
+            ).fetchone()
+            if row is None:
+                return
+            meta = json.loads(row[0])
+            meta["title"] = title
+            conn.execute(
+                "UPDATE conversations SET title=?, meta=? WHERE id=?",
+                (title, json.dumps(meta), conversation_id),
+            )
+
+        self._write(work)
+
+    def delete(self, conversation_id: str) -> None:
+        """Hide a conversation (undo brings it back); ``purge_deleted`` removes it for good."""
+        self._write(
+            lambda conn: conn.execute(
+                "UPDATE conversations SET deleted_at=? WHERE id=?", (time.time(), conversation_id)
+            )
+        )
+
+    def undelete(self, conversation_id: str) -> None:
+        self._write(
+            lambda conn: conn.execute(
+                "UPDATE conversations SET deleted_at=NULL WHERE id=?", (conversation_id,)
+            )
+        )
+
+    def purge_deleted(self) -> int:
+        """Remove deleted conversations for good, with the images no other message shows."""
+        count = []
+
+        def work(conn):
+            cur = conn.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL")
+            count.append(cur.rowcount)
+            if not cur.rowcount:
+                return
+            used = set()
+            for (body,) in conn.execute("SELECT body FROM messages WHERE body LIKE '%\"sha256\"%'"):
+                used.update(message_images(json.loads(body)))
+            stored = [r[0] for r in conn.execute("SELECT sha256 FROM images")]
+            conn.executemany(
+                "DELETE FROM images WHERE sha256=?", [(s,) for s in stored if s not in used]
+            )
+
+        self._write(work)
+        return count[0]
+
+    # -- reading --------------------------------------------------------------------------------
+    def conversations(self, limit: int = 5000) -> list[ConversationRow]:
+        rows = self._read(
+            "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"
+            " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id=c.id)"
+            " FROM conversations c WHERE c.deleted_at IS NULL"
+            " ORDER BY c.updated_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [ConversationRow(*r) for r in rows]
+
+    def load(self, conversation_id: str) -> tuple[Conversation, list[dict], dict]:
+        """The conversation with its messages, its request records (dicts, in order) and its
+        saved cache ledger."""
+        found = self._read("SELECT meta, ledger FROM conversations WHERE id=?", (conversation_id,))
+        if not found:
+            raise StorageError("other", f"No conversation {conversation_id} in the history.")
+        meta, ledger = json.loads(found[0][0]), json.loads(found[0][1])
+        rows = self._read(
+            "SELECT body FROM messages WHERE conversation_id=? ORDER BY position",
+            (conversation_id,),
+        )
+        bodies = [json.loads(r[0]) for r in rows]
+        wanted = sorted({sha for body in bodies for sha in message_images(body)})
+        images = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for sha, data in self._read(
+                f"SELECT sha256, data FROM images WHERE sha256 IN ({marks})", tuple(chunk)
+            ):
+                images[sha] = bytes(data)
+        conversation = Conversation.from_dict({**meta, "messages": []})
+        loaded = {}
+        try:
+            conversation.messages = [message_from_dict(b, images, loaded) for b in bodies]
+        except ValueError as exc:
+            raise StorageError("corrupt", f"A saved message could not be read: {exc}") from exc
+        records = [
+            json.loads(r[0])
+            for r in self._read(
+                "SELECT body FROM requests WHERE conversation_id=? ORDER BY seq",
+                (conversation_id,),
+            )
+        ]
+        return conversation, records, ledger
+
+    def search(self, query: str, limit: int = 100) -> list[SearchHit]:
+        """Messages containing every word of ``query`` (prefix match on the last one)."""
+        words = [w for w in "".join(c if c.isalnum() else " " for c in query).split() if w]
+        if not words:
+            return []
+        match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
+        rows = self._read(
+            "SELECT m.conversation_id, c.title, m.id, m.position,"
+            " snippet(messages_fts, 0, '[', ']', '…', 12)"
+            " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE messages_fts MATCH ? AND c.deleted_at IS NULL"
+            " ORDER BY rank LIMIT ?",
+            (match.strip(), limit),
+        )
+        return [SearchHit(*r) for r in rows]

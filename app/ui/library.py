@@ -1,0 +1,387 @@
+"""The conversation list and everything that keeps the history: new, open, rename, delete with
+undo, full-text search, export and import, and what the user sees when the disk says no."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.conversation.conversation import Conversation
+from app.engine.recorder import Recorder, restore_session
+from app.engine.session import Session
+from app.storage.export import ExportFileError, export_json, export_markdown, import_json
+from app.storage.store import StorageError
+from app.storage.writer import Writer
+
+log = logging.getLogger(__name__)
+CONVERSATION_ROLE = Qt.ItemDataRole.UserRole
+POSITION_ROLE = Qt.ItemDataRole.UserRole + 1
+SEARCH_DELAY_MS = 200
+UNDO_S = 10_000
+RETRY_MS = 10_000
+COMMIT_TIMEOUT_S = 5.0
+
+
+class HistoryPanel(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search all messages (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.list = QListWidget()
+        self.list.setObjectName("conversationList")
+        self.new_button = QPushButton("New")
+        self.new_button.setToolTip("New conversation (Ctrl+N)")
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.setToolTip("Rename the selected conversation (F2)")
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip("Delete the selected conversation (Del); undo follows")
+        buttons = QHBoxLayout()
+        for button in (self.new_button, self.rename_button, self.delete_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+
+
+class Library(QObject):
+    def __init__(self, window, writer: Writer | None, folder: Path, problem: str = ""):
+        super().__init__(window)
+        self.window = window
+        self.writer = writer
+        self.folder = folder
+        self.recorder: Recorder | None = None
+        self.tasks: set[asyncio.Task] = set()
+        self.undo_id: str | None = None
+        self.panel = HistoryPanel()
+        self.dock = QDockWidget("Conversations", window)
+        self.dock.setObjectName("historyDock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(lambda: self._spawn(self.refresh()))
+        self._retry = QTimer(self)
+        self._retry.setInterval(RETRY_MS)
+        self._retry.timeout.connect(self._retry_save)
+        self.undo_button = QPushButton("Undo delete")
+        self.undo_button.hide()
+        self.undo_button.clicked.connect(self.undo_delete)
+        window.statusBar().addPermanentWidget(self.undo_button)
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.timeout.connect(self.undo_button.hide)
+        self.panel.search.textChanged.connect(self._search_timer.start)
+        self.panel.list.itemActivated.connect(self._activated)
+        self.panel.list.itemClicked.connect(self._activated)
+        self.panel.new_button.clicked.connect(self.new_conversation)
+        self.panel.rename_button.clicked.connect(self.rename_selected)
+        self.panel.delete_button.clicked.connect(self.delete_selected)
+        self._build_menus()
+        window.library = self
+        self.track(window.session, saved=False)
+        if problem:
+            self.show_problem(problem)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_event_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def _build_menus(self) -> None:
+        w = self.window
+        file = w.file_menu
+        first = file.actions()[0] if file.actions() else None
+        for text, keys, slot in (
+            ("&New conversation", "Ctrl+N", self.new_conversation),
+            ("&Import JSON…", "Ctrl+Shift+O", self.import_dialog),
+            ("Export as &Markdown…", "Ctrl+E", lambda: self.export_dialog("md")),
+            ("Export as &JSON…", "Ctrl+Shift+J", lambda: self.export_dialog("json")),
+        ):
+            action = w._action(file, text, keys, slot)
+            file.removeAction(action)
+            file.insertAction(first, action)
+        file.insertSeparator(first)
+        toggle = self.dock.toggleViewAction()
+        toggle.setShortcut(QKeySequence("Ctrl+L"))
+        w.view_menu.addAction(toggle)
+        w._action(w.view_menu, "&Search messages", "Ctrl+F", self.focus_search)
+        w._action(w.view_menu, "&Rename conversation", "F2", self.rename_selected)
+        delete = w._action(w.view_menu, "&Delete conversation", "Del", self.delete_selected)
+        delete.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.panel.addAction(delete)
+
+    def focus_search(self) -> None:
+        self.dock.show()
+        self.panel.search.setFocus()
+        self.panel.search.selectAll()
+
+    def show_problem(self, text: str) -> None:
+        w = self.window
+        w.status_label.setStyleSheet("color: #d9534f;")
+        w.status_label.setText(
+            text + " This conversation is kept in memory; File → Export saves it elsewhere."
+        )
+
+    def _clear_problem(self) -> None:
+        self._retry.stop()
+        self.window.status_label.setStyleSheet("")
+        self.window.status_label.setText("Saved again.")
+
+    def _on_error(self, error: StorageError) -> None:
+        self.show_problem(str(error))
+        if not self._retry.isActive():
+            self._retry.start()
+
+    def _on_saved(self) -> None:
+        if self._retry.isActive():
+            self._clear_problem()
+        self._search_timer.start()  # titles and order may have changed
+
+    def _retry_save(self) -> None:
+        if self.recorder is not None and self.recorder.failed is not None:
+            self.recorder.sync()
+
+    # -- the open session -----------------------------------------------------------------------
+    def track(self, session: Session, saved: bool) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+        self.recorder = None
+        if self.writer is None:
+            return
+        self.recorder = Recorder(
+            self.writer, self.window.engine, session, self._on_error, self._on_saved
+        )
+        if saved:
+            self.recorder.adopt_saved()
+
+    async def before_send(self) -> None:
+        """The user's message reaches the disk before its request leaves."""
+        if self.recorder is None:
+            return
+        try:
+            await asyncio.wait_for(self.recorder.commit(), COMMIT_TIMEOUT_S)
+        except TimeoutError:
+            self.show_problem("Saving is slow; the message is sent and will be saved after.")
+
+    def changed(self) -> None:
+        if self.recorder is not None and self.window.session.conversation.messages:
+            self.recorder.sync()
+
+    def new_conversation(self) -> None:
+        w = self.window
+        if w.busy():
+            w.status_label.setText("Wait for the reply to finish (or press Esc) first.")
+            return
+        catalogue = w.engine.catalogue
+        model = catalogue.resolve(w.prefs.model) if w.prefs.model else None
+        conversation = Conversation(model=(model or catalogue.require(catalogue.default_model)).id)
+        self.open_session(Session(conversation), saved=False)
+        w.composer.edit.setFocus()
+
+    def open_session(self, session: Session, saved: bool, position: int | None = None) -> None:
+        self.window.set_session(session)
+        self.track(session, saved)
+        if position is not None:
+            self.window.view.scroll_to_message(position)
+
+    async def open(self, conversation_id: str, position: int | None = None) -> bool:
+        w = self.window
+        if conversation_id == w.session.id:
+            if position is not None:
+                w.view.scroll_to_message(position)
+            return True
+        if w.busy():
+            w.status_label.setText("Wait for the reply to finish (or press Esc) first.")
+            return False
+        try:
+            conversation, records, ledger = await self.writer.run("load", conversation_id)
+        except StorageError as exc:
+            w.status_label.setText(str(exc))
+            return False
+        started = time.perf_counter()
+        session = restore_session(w.engine, conversation, records, ledger)
+        self.open_session(session, saved=True, position=position)
+        log.info(
+            "opened %d messages in %.3f s",
+            len(conversation.messages),
+            time.perf_counter() - started,
+        )
+        return True
+
+    # -- the list -------------------------------------------------------------------------------
+    async def refresh(self) -> None:
+        if self.writer is None:
+            return
+        query = self.panel.search.text().strip()
+        try:
+            if query:
+                hits = await self.writer.run("search", query)
+                rows = None
+            else:
+                rows = await self.writer.run("conversations")
+        except StorageError as exc:
+            self.show_problem(str(exc))
+            return
+        box = self.panel.list
+        box.clear()
+        if rows is None:
+            for hit in hits:
+                item = QListWidgetItem(f"{hit.title or 'Untitled'}\n{hit.snippet}")
+                item.setData(CONVERSATION_ROLE, hit.conversation_id)
+                item.setData(POSITION_ROLE, hit.position)
+                box.addItem(item)
+            if not hits:
+                box.addItem(QListWidgetItem("No message matches."))
+            return
+        for row in rows:
+            when = datetime.fromtimestamp(row.updated_at).strftime("%d %b %H:%M")
+            item = QListWidgetItem(f"{row.title or 'Untitled'}\n{row.messages} messages · {when}")
+            item.setData(CONVERSATION_ROLE, row.id)
+            box.addItem(item)
+            if row.id == self.window.session.id:
+                box.setCurrentItem(item)
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        conversation_id = item.data(CONVERSATION_ROLE)
+        if conversation_id:
+            self._spawn(self.open(conversation_id, item.data(POSITION_ROLE)))
+
+    def _selected_id(self) -> str | None:
+        item = self.panel.list.currentItem()
+        return item.data(CONVERSATION_ROLE) if item is not None else None
+
+    def rename_selected(self) -> None:
+        conversation_id = self._selected_id() or self.window.session.id
+        current = self.window.session.conversation
+        dialog = QInputDialog(self.window)
+        dialog.setWindowTitle("Rename conversation")
+        dialog.setLabelText("Title:")
+        if conversation_id == current.id:
+            dialog.setTextValue(current.title)
+        dialog.textValueSelected.connect(lambda text: self.rename(conversation_id, text.strip()))
+        dialog.open()
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        if not title:
+            return
+        if conversation_id == self.window.session.id:
+            self.window.session.conversation.title = title
+            self.window.update_title()
+        if self.writer is not None:
+            self._spawn(self._write_then_refresh("rename", conversation_id, title))
+
+    def delete_selected(self) -> None:
+        conversation_id = self._selected_id()
+        if conversation_id is None or self.writer is None:
+            return
+        if conversation_id == self.window.session.id:
+            if self.window.busy():
+                self.window.status_label.setText("Wait for the reply to finish first.")
+                return
+            self.new_conversation()
+        self.undo_id = conversation_id
+        self.undo_button.show()
+        self._undo_timer.start(UNDO_S)
+        self.window.status_label.setText("Conversation deleted.")
+        self._spawn(self._write_then_refresh("delete", conversation_id))
+
+    def undo_delete(self) -> None:
+        if self.undo_id is None:
+            return
+        self._spawn(self._write_then_refresh("undelete", self.undo_id))
+        self.window.status_label.setText("Conversation restored.")
+        self.undo_id = None
+        self.undo_button.hide()
+
+    async def _write_then_refresh(self, method: str, *args) -> None:
+        try:
+            await self.writer.run(method, *args)
+        except StorageError as exc:
+            self.show_problem(str(exc))
+        await self.refresh()
+
+    # -- export and import ----------------------------------------------------------------------
+    def export_dialog(self, kind: str) -> None:
+        conv = self.window.session.conversation
+        name = "".join(
+            c if c.isalnum() or c in " -_" else "_" for c in conv.title or "conversation"
+        )
+        suffix = {"md": "Markdown (*.md)", "json": "Cachescope JSON (*.json)"}[kind]
+        dialog = QFileDialog(
+            self.window, "Export conversation", str(Path.home() / f"{name}.{kind}"), suffix
+        )
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix(kind)
+        dialog.fileSelected.connect(lambda path: self._spawn(self.export(kind, Path(path))))
+        dialog.open()
+
+    async def export(self, kind: str, path: Path) -> None:
+        session = self.window.session
+        records = []
+        base = None
+        for record in session.totals.records:
+            records.append(record.to_dict(base))
+            base = record.prefix or base
+        try:
+            if kind == "md":
+                await asyncio.to_thread(export_markdown, session.conversation, path)
+            else:
+                await asyncio.to_thread(export_json, session.conversation, path, records)
+        except OSError as exc:
+            self.window.status_label.setText(f"Not exported: {exc.strerror or exc} ({path}).")
+            return
+        self.window.status_label.setText(f"Exported to {path}.")
+
+    def import_dialog(self) -> None:
+        dialog = QFileDialog(
+            self.window, "Import conversation", str(Path.home()), "Cachescope JSON (*.json)"
+        )
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(lambda path: self._spawn(self.import_file(Path(path))))
+        dialog.open()
+
+    async def import_file(self, path: Path) -> bool:
+        w = self.window
+        if w.busy():
+            w.status_label.setText("Wait for the reply to finish first.")
+            return False
+        taken = set()
+        if self.writer is not None:
+            taken = {row.id for row in await self.writer.run("conversations")}
+        taken.add(w.session.id)
+        try:
+            conversation, records = await asyncio.to_thread(import_json, path, taken)
+        except ExportFileError as exc:
+            w.status_label.setText(str(exc))
+            return False
+        session = restore_session(w.engine, conversation, records, {})
+        self.open_session(session, saved=False)
+        self.changed()
+        w.status_label.setText(
+            f"Imported {conversation.title or 'a conversation'} from {path.name}."
+        )
+        return True

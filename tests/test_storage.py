@@ -1,0 +1,214 @@
+"""The history: SQLite round trips, search, migrations, export/import and failures."""
+
+import asyncio
+import json
+import sqlite3
+
+import anthropic
+import pytest
+from PIL import Image
+
+from app.caching.builder import RequestBuilder
+from app.conversation.blocks import TextBlock, ToolResultBlock, ToolUseBlock
+from app.conversation.conversation import Conversation
+from app.conversation.images import lock_image
+from app.engine.engine import Engine, EngineSettings
+from app.engine.recorder import Recorder, restore_session
+from app.engine.session import Session
+from app.storage.export import ExportFileError, export_json, export_markdown, import_json
+from app.storage.schema import MIGRATIONS, VERSION, migrate
+from app.storage.store import DB_NAME, StorageError, Store
+from app.storage.writer import Writer
+from tests.helpers import OPUS_41, text_of
+
+
+def sample(tmp_path) -> Conversation:
+    Image.new("RGB", (640, 480), "orange").save(tmp_path / "photo.png")
+    conv = Conversation(model=OPUS_41, title="Holiday photos")
+    conv.set_system_text(text_of(1500, "system"))
+    conv.add_user_text("what colour is this photo?", lock_image(tmp_path / "photo.png"))
+    conv.add("assistant", TextBlock("It is orange."), ToolUseBlock.create("t1", "clock", {}))
+    conv.add("user", ToolResultBlock("t1", (TextBlock("12:00"),)))
+    conv.add("assistant", TextBlock("And it is noon."))
+    return conv
+
+
+def request_bytes(conv) -> bytes:
+    return RequestBuilder().build(conv, "smart").json_bytes
+
+
+def test_a_saved_conversation_loads_back_and_sends_the_same_bytes(tmp_path):
+    conv = sample(tmp_path)
+    store = Store.open(tmp_path)
+    store.save_conversation(conv, {"entries": [], "expired": []})
+    store.save_messages(conv.id, list(enumerate(conv.messages)), len(conv.messages))
+    store.close()
+    loaded, records, ledger = Store.open(tmp_path).load(conv.id)
+    assert loaded.title == "Holiday photos" and records == [] and ledger["entries"] == []
+    assert [m.id for m in loaded.messages] == [m.id for m in conv.messages]
+    assert request_bytes(loaded) == request_bytes(conv)
+
+
+def test_search_finds_words_in_old_messages_and_hides_deleted_ones(tmp_path):
+    store = Store.open(tmp_path)
+    old = sample(tmp_path)
+    store.save_conversation(old)
+    store.save_messages(old.id, list(enumerate(old.messages)))
+    for i in range(30):
+        conv = Conversation(model=OPUS_41, title=f"chat {i}")
+        conv.add_user_text(f"filler message number {i} about nothing")
+        store.save_conversation(conv)
+        store.save_messages(conv.id, list(enumerate(conv.messages)))
+    hits = store.search("orange")
+    assert [(h.conversation_id, h.position) for h in hits] == [(old.id, 1)]
+    assert "[orange]" in hits[0].snippet
+    assert [h.position for h in store.search("colou")] == [0]  # the last word is a prefix
+    assert store.search("noon orange") == []  # every word must match in one message
+    assert store.search('"; DROP TABLE messages; --') == []
+    store.delete(old.id)
+    assert store.search("orange") == [] and old.id not in [c.id for c in store.conversations()]
+    store.undelete(old.id)
+    assert len(store.search("orange")) == 1
+    store.delete(old.id)
+    assert store.purge_deleted() == 1
+    assert store._read("SELECT COUNT(*) FROM images")[0][0] == 0
+
+
+def test_a_database_of_the_first_schema_version_is_migrated(tmp_path):
+    path = tmp_path / DB_NAME
+    conn = sqlite3.connect(path)
+    assert migrate(conn, upto=1) == 1
+    body = {
+        "id": "m1",
+        "role": "user",
+        "created_at": 1.0,
+        "blocks": [{"type": "text", "text": "an early message about lighthouses"}],
+    }
+    meta = Conversation(model=OPUS_41, id="c_old", title="From version one").meta_dict()
+    conn.execute(
+        "INSERT INTO conversations VALUES ('c_old', 'From version one', 1, 2, ?, ?, '{}')",
+        (OPUS_41, json.dumps(meta)),
+    )
+    conn.execute(
+        "INSERT INTO messages VALUES ('m1', 'c_old', 0, 'user', 1.0, 0, ?, ?)",
+        (json.dumps(body), "an early message about lighthouses"),
+    )
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert store.version == VERSION == len(MIGRATIONS)
+    assert [h.message_id for h in store.search("lighthouses")] == ["m1"]
+    conv, _, _ = store.load("c_old")
+    assert conv.messages[0].text == "an early message about lighthouses"
+    assert [c.title for c in store.conversations()] == ["From version one"]
+
+
+def test_a_database_from_a_newer_version_is_refused_plainly(tmp_path):
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.execute(f"PRAGMA user_version = {VERSION + 1}")
+    conn.close()
+    with pytest.raises(StorageError, match="newer Cachescope"):
+        Store.open(tmp_path)
+
+
+def test_export_and_import_keep_requests_byte_identical(tmp_path):
+    conv = sample(tmp_path)
+    records = [{"id": "r1", "kind": "turn", "at": 1.0, "cost": [0.1, 0.2], "usage": {}}]
+    export_json(conv, tmp_path / "out.json", records)
+    again, kept = import_json(tmp_path / "out.json")
+    assert request_bytes(again) == request_bytes(conv) and kept == records
+    copy, _ = import_json(tmp_path / "out.json", taken_ids={conv.id})
+    assert copy.id != conv.id and request_bytes(copy) == request_bytes(conv)
+    (tmp_path / "bad.json").write_text('{"format": "something else"}')
+    with pytest.raises(ExportFileError, match="not a Cachescope conversation export"):
+        import_json(tmp_path / "bad.json")
+
+
+def test_markdown_export_writes_images_as_files_beside_it(tmp_path):
+    conv = sample(tmp_path)
+    path = export_markdown(conv, tmp_path / "chat.md")
+    text = path.read_text()
+    (image,) = (tmp_path / "chat_images").iterdir()
+    assert f"](chat_images/{image.name})" in text and "It is orange." in text
+    assert image.read_bytes() == conv.messages[0].blocks[0].image.data
+
+
+def test_failures_say_what_is_wrong(tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / DB_NAME).write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StorageError) as corrupt:
+        Store.open(tmp_path / "broken")
+    assert corrupt.value.kind == "corrupt" and "damaged" in str(corrupt.value)
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(StorageError) as blocked:
+        Store.open(tmp_path / "a-file" / "inside")
+    assert blocked.value.kind == "read_only"
+    store = Store.open(tmp_path / "ok")
+    other = sqlite3.connect(tmp_path / "ok" / DB_NAME)
+    other.execute("BEGIN EXCLUSIVE")
+    store.conn.execute("PRAGMA busy_timeout = 100")
+    with pytest.raises(StorageError) as locked:
+        store.save_conversation(Conversation(model=OPUS_41))
+    assert locked.value.kind == "locked"
+    other.rollback()
+
+
+def test_a_full_disk_loses_nothing_and_the_next_write_saves_it_all(tmp_path, sim):
+    store = Store.open(tmp_path)
+    writer = Writer(store)
+    client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0)
+    engine = Engine(client, EngineSettings(warming=False))
+    session = Session(sample(tmp_path))
+    errors = []
+    recorder = Recorder(writer, engine, session, on_error=errors.append)
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+
+    async def scenario():
+        await recorder.commit()
+        assert errors and errors[0].kind == "full" and "full" in str(errors[0])
+        session.conversation.add_user_text("one more " + text_of(50))
+        await engine.run_turn(session)
+        await writer.flush()
+        store.conn.execute("PRAGMA max_page_count = 1000000")  # space again
+        await recorder.commit()
+        await client.close()
+
+    asyncio.run(scenario())
+    assert recorder.failed is None
+    writer.close()
+    loaded, records, _ = Store.open(tmp_path).load(session.id)
+    assert len(loaded.messages) == len(session.conversation.messages) == 6
+    assert len(records) == 1 and records[0]["usage"]["write_5m"] > 0
+
+
+def test_reopening_restores_records_prefix_maps_and_the_ledger(tmp_path, sim):
+    store = Store.open(tmp_path)
+    writer = Writer(store)
+    client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0)
+    engine = Engine(client, EngineSettings(warming=False))
+    session = Session(Conversation(model=OPUS_41))
+    session.conversation.set_system_text(text_of(2000, "system"))
+    Recorder(writer, engine, session)
+
+    async def scenario():
+        for question in ("first", "second", "third"):
+            session.conversation.add_user_text(question)
+            await engine.run_turn(session)
+        await writer.flush()
+        await client.close()
+
+    asyncio.run(scenario())
+    writer.close()
+    conv, records, ledger = Store.open(tmp_path).load(session.id)
+    fresh = Engine(anthropic.AsyncAnthropic(api_key="k"), EngineSettings(warming=False))
+    restored = restore_session(fresh, conv, records, ledger)
+    before = session.totals.records
+    after = restored.totals.records
+    assert [r.usage for r in after] == [r.usage for r in before]
+    assert [r.prefix for r in after] == [r.prefix for r in before]
+    assert records[1]["prefix"]["shared"] > 0  # stored against the previous map
+    assert {e.fingerprint for e in fresh.ledger.live()} == {
+        e.fingerprint for e in engine.ledger.live()
+    }
+    assert conv.title == "first"

@@ -1,0 +1,172 @@
+"""The conversation list in the window: new, reopen, rename, delete with undo, search that jumps
+to the message, export and import, and a history that cannot be written."""
+
+from app.conversation.blocks import TextBlock
+from app.conversation.conversation import Conversation
+from app.storage.store import Store
+from app.storage.writer import Writer
+from app.ui.library import CONVERSATION_ROLE, Library
+from tests.helpers import OPUS_41, text_of
+from tests.uikit import make_window, until
+
+
+def with_library(sim, folder, **kwargs):
+    window, client = make_window(sim.base_url, **kwargs)
+    writer = Writer(Store.open(folder))
+    library = Library(window, writer, folder)
+    return window, client, library
+
+
+async def send(window, text):
+    window.composer.edit.setPlainText(text)
+    window.send()
+    await until(lambda: window.turn_task is not None and window.turn_task.done())
+
+
+def listed(library):
+    return [
+        library.panel.list.item(i).text().splitlines()[0] for i in range(library.panel.list.count())
+    ]
+
+
+def test_conversations_are_listed_reopened_with_their_records_and_searchable(
+    qtbot, loop, sim, tmp_path
+):
+    window, client, library = with_library(sim, tmp_path)
+    qtbot.addWidget(window)
+    window.show()
+
+    async def scenario():
+        await send(window, "Tell me about lighthouses")
+        await send(window, "And about their keepers")
+        first = window.session.id
+        library.new_conversation()
+        await send(window, "Something about volcanoes")
+        await library.refresh()
+        names = listed(library)
+        assert await library.open(first)
+        reopened = window.session
+        library.panel.search.setText("keep")
+        await until(
+            lambda: library.panel.list.count() and "keepers" in library.panel.list.item(0).text()
+        )
+        library.new_conversation()
+        library._activated(library.panel.list.item(0))
+        await until(lambda: window.session.id == first)
+        await client.close()
+        await library.writer.flush()
+        return names, reopened
+
+    names, reopened = loop.run_until_complete(scenario())
+    assert names == ["Something about volcanoes", "Tell me about lighthouses"]
+    assert [r.kind for r in reopened.totals.records] == ["turn", "turn"]
+    assert reopened.totals.records[1].usage.read > 3000  # the inspector's data came back
+    assert window.inspector.picker.count() == 2
+    # The search result jumped to its message: the third one, "And about their keepers".
+    assert window.view.textCursor().block().blockNumber() == window.view._starts[2]
+    assert window.windowTitle().startswith("Tell me about lighthouses")
+
+
+def test_rename_delete_and_undo(qtbot, loop, sim, tmp_path):
+    window, client, library = with_library(sim, tmp_path)
+    qtbot.addWidget(window)
+
+    async def scenario():
+        await send(window, "first chat")
+        library.new_conversation()
+        await send(window, "second chat")
+        await library.refresh()
+        library.rename(window.session.id, "Renamed")
+        await until(lambda: "Renamed" in listed(library))
+        target = next(
+            library.panel.list.item(i)
+            for i in range(library.panel.list.count())
+            if library.panel.list.item(i).text().startswith("first chat")
+        )
+        library.panel.list.setCurrentItem(target)
+        library.delete_selected()
+        await until(lambda: listed(library) == ["Renamed"])
+        assert library.undo_button.isVisibleTo(window)
+        library.undo_delete()
+        await until(lambda: len(listed(library)) == 2)
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    assert sorted(listed(library)) == ["Renamed", "first chat"]
+    assert window.windowTitle().startswith("Renamed")
+
+
+def test_export_and_import_from_the_window_keep_the_cache_hitting(qtbot, loop, sim, tmp_path):
+    window, client, library = with_library(sim, tmp_path / "data")
+    qtbot.addWidget(window)
+
+    async def scenario():
+        await send(window, "a question worth keeping")
+        original = window.engine.builder.build(window.session.conversation, "smart").json_bytes
+        await library.export("json", tmp_path / "chat.json")
+        await library.export("md", tmp_path / "chat.md")
+        assert await library.import_file(tmp_path / "chat.json")
+        imported = window.session
+        again = window.engine.builder.build(imported.conversation, "smart").json_bytes
+        await send(window, "a follow-up on the imported copy")
+        await library.writer.flush()
+        await client.close()
+        return original, again, imported
+
+    original, again, imported = loop.run_until_complete(scenario())
+    assert original == again
+    assert imported.totals.records[-1].usage.read > 3000  # the imported copy read the cache
+    assert "(imported)" in imported.conversation.title
+    assert (tmp_path / "chat.md").read_text().count("## ") >= 3
+
+
+def test_a_history_that_cannot_be_written_keeps_the_conversation_and_says_so(
+    qtbot, loop, sim, tmp_path
+):
+    window, client, library = with_library(sim, tmp_path)
+    qtbot.addWidget(window)
+    store = library.writer.store
+    store.conn.execute("PRAGMA query_only = ON")  # every write now fails as on a read-only disk
+
+    async def scenario():
+        await send(window, "a message while nothing can be written " + text_of(200))
+        await until(lambda: "cannot write" in window.status_label.text())
+        assert "kept in memory" in window.status_label.text()
+        await library.writer.flush()
+        store.conn.execute("PRAGMA query_only = OFF")
+        library._retry_save()
+        await until(lambda: window.status_label.text() == "Saved again.")
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    assert "kept in memory" not in window.status_label.text()
+    conv, records, _ = Store.open(tmp_path).load(window.session.id)
+    assert len(conv.messages) == 2 and len(records) == 1
+
+
+def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path):
+    store = Store.open(tmp_path)
+    conv = Conversation(model=OPUS_41, title="Long one")
+    for i in range(200):
+        conv.add_user_text(f"question {i}")
+        conv.add("assistant", TextBlock(f"answer {i} with `code`"))
+    store.save_conversation(conv)
+    store.save_messages(conv.id, list(enumerate(conv.messages)))
+    store.close()
+    window, client, library = with_library(sim, tmp_path)
+    qtbot.addWidget(window)
+
+    async def scenario():
+        await library.refresh()
+        (item,) = [
+            library.panel.list.item(i)
+            for i in range(library.panel.list.count())
+            if library.panel.list.item(i).data(CONVERSATION_ROLE) == conv.id
+        ]
+        library._activated(item)
+        await until(lambda: window.session.id == conv.id)
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    assert len(window.session.conversation.messages) == 400
+    assert "answer 199" in window.view.toPlainText()
