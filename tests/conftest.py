@@ -45,12 +45,20 @@ def advance(sim, seconds: float) -> None:
     assert status == 200
 
 
+_CLOSED_LOOPS = []
+
+
 @pytest.fixture
 def loop(qapp):
-    """A qasync event loop on the test's QApplication."""
+    """A qasync event loop on the test's QApplication.
+
+    Closed loops are kept alive: if the last reference went away in a worker thread (a future's
+    callback), its Qt timer object would be destroyed off the GUI thread and a later timer event
+    would reach freed memory. The app has one loop for its whole life, so it never meets this."""
     import qasync
 
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     yield loop
     loop.close()
+    _CLOSED_LOOPS.append(loop)

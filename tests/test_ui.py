@@ -11,7 +11,7 @@ from app.conversation.blocks import TextBlock
 from app.simulator.runner import SimulatorThread
 from app.simulator.server import SimulatorConfig
 from tests.helpers import text_of
-from tests.uikit import drop_files, make_window, until
+from tests.uikit import drop_files, make_window, turn_over, until
 
 
 def test_type_drop_send_and_see_a_write_then_a_read(qtbot, loop, sim, tmp_path):
@@ -24,12 +24,12 @@ def test_type_drop_send_and_see_a_write_then_a_read(qtbot, loop, sim, tmp_path):
         await until(lambda: window.composer.attachments)
         qtbot.keyClicks(window.composer.edit, "what is this?")
         qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
-        await until(lambda: window.turn_task and window.turn_task.done())
+        await until(lambda: turn_over(window))
         first = window.last_usage()
         first_read = window.sidebar.fields["read"].text()
         window.composer.edit.setPlainText("and now?")
         window.send()
-        await until(lambda: window.turn_task.done() and window.last_usage() is not first)
+        await until(lambda: turn_over(window) and window.last_usage() is not first)
         await client.close()
         return first, first_read, window.last_usage()
 
@@ -107,7 +107,7 @@ def test_esc_stops_a_reply_and_keeps_its_text(qtbot, loop):
             window.send()
             await until(lambda: len(window.view.tail_text()) > 20)
             qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
-            await until(lambda: window.turn_task.done())
+            await until(lambda: turn_over(window))
             await client.close()
 
         loop.run_until_complete(scenario())

@@ -1,26 +1,39 @@
 """The conversation list in the window: new, reopen, rename, delete with undo, search that jumps
 to the message, export and import, and a history that cannot be written."""
 
+import pytest
+
 from app.conversation.blocks import TextBlock
 from app.conversation.conversation import Conversation
 from app.storage.store import Store
 from app.storage.writer import Writer
 from app.ui.library import CONVERSATION_ROLE, Library
 from tests.helpers import OPUS_41, text_of
-from tests.uikit import make_window, until
+from tests.uikit import make_window, turn_over, until
 
 
-def with_library(sim, folder, **kwargs):
+@pytest.fixture
+def libraries(loop):
+    """Windows with a history; their writers are drained and closed while the loop runs."""
+    made = []
+    yield made
+    for library in made:
+        loop.run_until_complete(library.writer.flush())
+        library.writer.close()
+
+
+def with_library(sim, folder, made, **kwargs):
     window, client = make_window(sim.base_url, **kwargs)
     writer = Writer(Store.open(folder))
     library = Library(window, writer, folder)
+    made.append(library)
     return window, client, library
 
 
 async def send(window, text):
     window.composer.edit.setPlainText(text)
     window.send()
-    await until(lambda: window.turn_task is not None and window.turn_task.done())
+    await until(lambda: turn_over(window))
 
 
 def listed(library):
@@ -30,9 +43,9 @@ def listed(library):
 
 
 def test_conversations_are_listed_reopened_with_their_records_and_searchable(
-    qtbot, loop, sim, tmp_path
+    qtbot, loop, sim, tmp_path, libraries
 ):
-    window, client, library = with_library(sim, tmp_path)
+    window, client, library = with_library(sim, tmp_path, libraries)
     qtbot.addWidget(window)
     window.show()
 
@@ -67,8 +80,8 @@ def test_conversations_are_listed_reopened_with_their_records_and_searchable(
     assert window.windowTitle().startswith("Tell me about lighthouses")
 
 
-def test_rename_delete_and_undo(qtbot, loop, sim, tmp_path):
-    window, client, library = with_library(sim, tmp_path)
+def test_rename_delete_and_undo(qtbot, loop, sim, tmp_path, libraries):
+    window, client, library = with_library(sim, tmp_path, libraries)
     qtbot.addWidget(window)
 
     async def scenario():
@@ -96,8 +109,10 @@ def test_rename_delete_and_undo(qtbot, loop, sim, tmp_path):
     assert window.windowTitle().startswith("Renamed")
 
 
-def test_export_and_import_from_the_window_keep_the_cache_hitting(qtbot, loop, sim, tmp_path):
-    window, client, library = with_library(sim, tmp_path / "data")
+def test_export_and_import_from_the_window_keep_the_cache_hitting(
+    qtbot, loop, sim, tmp_path, libraries
+):
+    window, client, library = with_library(sim, tmp_path / "data", libraries)
     qtbot.addWidget(window)
 
     async def scenario():
@@ -121,9 +136,9 @@ def test_export_and_import_from_the_window_keep_the_cache_hitting(qtbot, loop, s
 
 
 def test_a_history_that_cannot_be_written_keeps_the_conversation_and_says_so(
-    qtbot, loop, sim, tmp_path
+    qtbot, loop, sim, tmp_path, libraries
 ):
-    window, client, library = with_library(sim, tmp_path)
+    window, client, library = with_library(sim, tmp_path, libraries)
     qtbot.addWidget(window)
     store = library.writer.store
     store.conn.execute("PRAGMA query_only = ON")  # every write now fails as on a read-only disk
@@ -144,7 +159,7 @@ def test_a_history_that_cannot_be_written_keeps_the_conversation_and_says_so(
     assert len(conv.messages) == 2 and len(records) == 1
 
 
-def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path):
+def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path, libraries):
     store = Store.open(tmp_path)
     conv = Conversation(model=OPUS_41, title="Long one")
     for i in range(200):
@@ -153,7 +168,7 @@ def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path):
     store.save_conversation(conv)
     store.save_messages(conv.id, list(enumerate(conv.messages)))
     store.close()
-    window, client, library = with_library(sim, tmp_path)
+    window, client, library = with_library(sim, tmp_path, libraries)
     qtbot.addWidget(window)
 
     async def scenario():

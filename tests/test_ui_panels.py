@@ -11,14 +11,14 @@ from app.conversation.blocks import TextBlock
 from app.storage.preferences import FILE_NAME, Preferences
 from app.ui.dialogs import ImageViewer
 from tests.helpers import text_of
-from tests.uikit import make_window, until
+from tests.uikit import make_window, turn_over, until
 
 
 def run_turn(window, text):
     async def turn():
         window.composer.edit.setPlainText(text)
         window.send()
-        await until(lambda: window.turn_task is not None and window.turn_task.done())
+        await until(lambda: turn_over(window))
 
     return turn()
 

@@ -43,3 +43,12 @@ def drop_files(widget, paths):
         Qt.KeyboardModifier.NoModifier,
     )
     widget.dropEvent(event)
+
+
+def turn_over(window) -> bool:
+    """The turn ended and the window has shown its outcome (its done-callback ran)."""
+    return (
+        window.turn_task is not None
+        and window.turn_task.done()
+        and window.composer.send_button.isEnabled()
+    )

@@ -14,8 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-
-import anthropic
+from typing import TYPE_CHECKING
 
 from app.caching.builder import BuiltRequest, RequestBuilder
 from app.caching.costs import RequestRecord, cost_of
@@ -39,6 +38,9 @@ from app.engine.session import Session, WarmRecord
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
 
+if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
+    import anthropic
+
 log = logging.getLogger(__name__)
 WARM_TAIL = "."
 
@@ -59,7 +61,7 @@ class EngineSettings:
 class Engine:
     def __init__(
         self,
-        client: anthropic.AsyncAnthropic,
+        client: anthropic.AsyncAnthropic | None,
         settings: EngineSettings | None = None,
         catalogue: Catalogue | None = None,
         ledger: CacheLedger | None = None,
@@ -269,6 +271,8 @@ class Engine:
     def _warm_blocker(self, session: Session) -> str | None:
         if not self.settings.warming:
             return "warming is off"
+        if self.client is None:
+            return "not connected yet"
         if (
             not session.conversation.messages
             and not session.conversation.system

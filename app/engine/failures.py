@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-import anthropic
+if TYPE_CHECKING:  # the SDK takes a second or more to import: only when a request fails
+    import anthropic
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class Failure:
     api_message: str = ""  # the API's own words, when it sent any
 
 
+@cache
 def _http_errors() -> tuple[type, type]:
     for name in ("httpx2", "httpx"):
         try:
@@ -26,9 +30,6 @@ def _http_errors() -> tuple[type, type]:
         except ImportError:
             continue
     return TimeoutError, ConnectionError
-
-
-TIMEOUT_ERRORS, TRANSPORT_ERRORS = _http_errors()
 
 
 def _api_message(exc: anthropic.APIStatusError) -> str:
@@ -50,6 +51,9 @@ def _retry_after(exc: anthropic.APIStatusError) -> float | None:
 
 def classify(exc: BaseException) -> Failure:
     """Turn an SDK or transport exception (raised after the SDK's retries) into a Failure."""
+    import anthropic
+
+    timeout_errors, transport_errors = _http_errors()
     if isinstance(exc, anthropic.APIStatusError):
         status, said = exc.status_code, _api_message(exc)
         body_type = ""
@@ -93,8 +97,8 @@ def classify(exc: BaseException) -> Failure:
                 "server", f"The API failed ({status}). Try again shortly.", status, None, said
             )
         return Failure("unknown", f"The API answered {status}: {said}", status, None, said)
-    if isinstance(exc, anthropic.APITimeoutError | TIMEOUT_ERRORS):
+    if isinstance(exc, anthropic.APITimeoutError | timeout_errors):
         return Failure("timeout", "The API stopped answering (timed out).")
-    if isinstance(exc, anthropic.APIConnectionError | TRANSPORT_ERRORS | ConnectionError):
+    if isinstance(exc, anthropic.APIConnectionError | transport_errors | ConnectionError):
         return Failure("network", "The connection to the API failed or dropped. Check the network.")
     return Failure("unknown", f"Unexpected error: {type(exc).__name__}: {exc}")

@@ -36,7 +36,12 @@ def _when_done(future: Future, callback: Callable[[Future], object]) -> None:
     except RuntimeError:
         future.add_done_callback(callback)
         return
-    future.add_done_callback(lambda f: loop.call_soon_threadsafe(callback, f))
+
+    def report(f: Future) -> None:
+        if not loop.is_closed():  # a write that ends after the app's loop: nobody to tell
+            loop.call_soon_threadsafe(callback, f)
+
+    future.add_done_callback(report)
 
 
 def auto_title(session: Session) -> str:

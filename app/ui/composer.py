@@ -228,7 +228,7 @@ class Composer(QWidget):
         for i in range(self._chips.count()):
             widget = self._chips.itemAt(i).widget()
             if isinstance(widget, AttachmentChip) and widget.image is image:
-                widget.setParent(None)
+                self._chips.removeWidget(widget)
                 widget.deleteLater()
                 break
         if image in self.attachments:

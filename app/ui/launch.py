@@ -107,65 +107,85 @@ def open_history(folder: Path):
     return Writer(store), ""
 
 
-async def _main(app, args, folder: Path) -> int:
+def _rss_mb() -> float:
+    """Resident memory now (Linux), else the peak so far."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def connect(key: str | None, where: str, base_url: str | None, time_scale: float):
+    """(client, mode, simulator): runs in a worker thread, as the SDK takes a while to import."""
     import anthropic
 
+    simulator = None
+    if key is None and not base_url:
+        from app.simulator.runner import SimulatorThread
+        from app.simulator.server import SimulatorConfig
+
+        simulator = SimulatorThread(SimulatorConfig(time_scale=time_scale)).start()
+        base_url, key, mode = simulator.base_url, "offline-simulator", f"Offline simulator: {where}"
+    else:
+        mode = f"Claude API ({where})" if not base_url else f"API at {base_url}"
+        key = key or "none"
+    client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
+    return client, mode, simulator
+
+
+async def _main(app, args, folder: Path) -> int:
     from app.caching.strategies import CacheSettings
     from app.conversation.conversation import Conversation
     from app.engine.engine import Engine, EngineSettings
     from app.engine.session import Session
     from app.facts.catalogue import default_catalogue
-    from app.simulator.runner import SimulatorThread
-    from app.simulator.server import SimulatorConfig
     from app.storage.preferences import Preferences
     from app.ui.keys import find_key
     from app.ui.library import Library
     from app.ui.main_window import MainWindow
 
     started = time.perf_counter()
+    log = logging.getLogger(__name__)
     prefs = Preferences.load(folder)
     catalogue = default_catalogue()
     model = catalogue.resolve(args.model or prefs.model or catalogue.default_model)
     if model is None:
-        print(
-            f"cachescope: unknown model {args.model!r}; known: "
-            + ", ".join(m.id for m in catalogue.models),
-            file=sys.stderr,
-        )
+        known = ", ".join(m.id for m in catalogue.models)
+        print(f"cachescope: unknown model {args.model!r}; known: {known}", file=sys.stderr)
         return 2
-    key, where = (None, "--simulator") if args.simulator else await find_key()
-    base_url = args.base_url or (prefs.base_url if key else None) or None
-    simulator = None
-    if key is None and not base_url:
-        simulator = SimulatorThread(SimulatorConfig(time_scale=args.sim_time_scale)).start()
-        base_url, key, mode = simulator.base_url, "offline-simulator", f"Offline simulator: {where}"
-    else:
-        mode = f"Claude API ({where})" if not base_url else f"API at {base_url}"
-        key = key or "none"
-    client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
     settings = EngineSettings(
         strategy=prefs.strategy,
         cache=CacheSettings(ttl=prefs.ttl),
         warming=prefs.warming,
         keepalive_pings=prefs.keepalive_pings,
     )
-    engine = Engine(client, settings, catalogue=catalogue)
-    window = MainWindow(engine, Session(Conversation(model=model.id)), mode, prefs)
+    engine = Engine(None, settings, catalogue=catalogue)
+    window = MainWindow(engine, Session(Conversation(model=model.id)), "Connecting…", prefs)
     writer, problem = open_history(folder)
     library = Library(window, writer, folder, problem)
     window.show()
-    log = logging.getLogger(__name__)
     log.info("window shown after %.2f s", time.perf_counter() - started)
     if args.exit_when_shown:
         app.processEvents()
-        import resource
-
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"shown {time.perf_counter() - started:.3f} s, peak rss {peak_mb:.0f} MB", flush=True)
+        print(f"shown {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB", flush=True)
+    refreshing = asyncio.get_running_loop().create_task(library.refresh())
+    key, where = (None, "--simulator") if args.simulator else await find_key()
+    base_url = args.base_url or (prefs.base_url if key else None) or None
+    client, mode, simulator = await asyncio.to_thread(
+        connect, key, where, base_url, args.sim_time_scale
+    )
+    window.connected(client, mode)
+    log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
     window._spawn(window.load_models())
-    await library.refresh()
+    await refreshing
     try:
-        if args.exit_when_shown:
+        if args.exit_when_shown:  # for tests/perf/ui.py: memory once connected, then leave
+            print(f"connected {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB")
             return 0
         if args.smoke_test:
             return await _smoke(window, mode)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-import anthropic
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -56,6 +55,9 @@ class MainWindow(QMainWindow):
         self.turn_task: asyncio.Task | None = None
         self.tasks: set[asyncio.Task] = set()
         self.library = None  # the history (app.ui.library), when there is one
+        self.ready = asyncio.Event()  # set once the engine has its API client
+        if engine.client is not None:
+            self.ready.set()
         self.setWindowTitle("Cachescope")
         self.resize(1280, 820)
         self.view = ConversationView()
@@ -189,6 +191,12 @@ class MainWindow(QMainWindow):
             self.model_box.setCurrentIndex(max(0, self.model_box.findData(current.id)))
         self.model_box.blockSignals(False)
 
+    def connected(self, client, mode: str) -> None:
+        """The API client is ready (made off the GUI thread after the window was shown)."""
+        self.engine.client = client
+        self.set_mode(mode)
+        self.ready.set()
+
     def set_mode(self, mode: str) -> None:
         colour = "#f0ad4e" if "simulator" in mode.lower() else "#5cb85c"
         self.badge.setText(mode)
@@ -202,6 +210,9 @@ class MainWindow(QMainWindow):
 
     async def load_models(self) -> None:
         """Offer the models the API lists (those with known prices); keep the file's on failure."""
+        import anthropic
+
+        await self.ready.wait()
         try:
             page = await self.engine.client.models.list(limit=100)
             listed = [m.id for m in page.data]
@@ -286,6 +297,9 @@ class MainWindow(QMainWindow):
         self.turn_task.add_done_callback(self._turn_done)
 
     async def _turn(self, session: Session) -> None:
+        if not self.ready.is_set():
+            self.status_label.setText("Connecting… the message goes out in a moment.")
+            await self.ready.wait()
         if self.library is not None:
             await self.library.before_send()  # the user's message is on disk first
         await self.engine.start_turn(session)
@@ -402,11 +416,14 @@ class MainWindow(QMainWindow):
 
     def use_key(self, key: str, where: str) -> None:
         """Talk to the real API (or the preferred base URL) with this key from now on."""
+        import anthropic
+
         old = self.engine.client
         base_url = self.prefs.base_url or None
         self.engine.client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
         self.set_mode(f"Claude API ({where})" if not base_url else f"API at {base_url}")
-        self._spawn(old.close())
+        if old is not None:
+            self._spawn(old.close())
 
     # -- engine events --------------------------------------------------------------------------
     def _on_event(self, event: ev.Event) -> None:
