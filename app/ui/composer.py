@@ -143,7 +143,8 @@ class Composer(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.edit = ComposerEdit()
-        self.edit.setMaximumHeight(140)
+        self.edit.setMinimumHeight(56)
+        self.edit.setMaximumHeight(120)
         self.attachments: list[LockedImage] = []
         self._chips = QHBoxLayout()
         self._chips.addStretch(1)

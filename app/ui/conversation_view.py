@@ -37,6 +37,7 @@ STATE_MARK = {
 }
 IMAGE_SCHEME = "cachescope-image"
 BATCH_MS = 40
+SYSTEM_PREVIEW_CHARS = 400
 
 
 def _safe(text: str) -> str:
@@ -212,6 +213,12 @@ class ConversationView(SafeBrowser):
 
     def _section(self, title: str, path: str, body: str) -> str:
         head = f"**{title}**{self._marker(path + '.0')}"
+        if len(body) > SYSTEM_PREVIEW_CHARS:  # a long prompt would bury the conversation
+            body = (
+                body[:SYSTEM_PREVIEW_CHARS].rstrip()
+                + f" … *({len(body):,} characters in all; see or edit it with"
+                " Conversation → System prompt and tools, Ctrl+Shift+E)*"
+            )
         return f"{head}\n\n{_safe(body)}"
 
     def _message_markdown(self, index: int, message: Message) -> str:

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.caching.costs import RequestRecord
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap, PrefixRow
+from app.ui.sidebar import usd
 
 STATE_COLOURS = {
     "read": QColor("#3fa34d"),
@@ -156,21 +158,33 @@ class Inspector(QWidget):
             ["read", "written 5m", "written 1h", "paid in full", "total input"]
         )
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMaximumHeight(180)
+        self.table.setMaximumHeight(190)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.explanation = QLabel("")
         self.explanation.setObjectName("missExplanation")
+        font = self.explanation.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        self.explanation.setFont(font)
         self.explanation.setWordWrap(True)
         self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setMinimumWidth(420)
+        self.table.setMaximumWidth(480)
+        self.table.setMinimumHeight(170)
+        top = QHBoxLayout()
+        top.addWidget(self.picker, 1)
+        top.addWidget(self.summary, 2)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.table)
+        bottom.addWidget(self.explanation, 1, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.picker)
+        layout.addLayout(top)
         layout.addWidget(self.strip)
         layout.addLayout(legend)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table)
-        layout.addWidget(self.explanation)
-        layout.addStretch(1)
+        layout.addLayout(bottom, 1)
 
     def show_records(self, records: list[RequestRecord]) -> None:
         """Refill the picker; keep following the newest request unless the user picked another."""
@@ -219,8 +233,8 @@ class Inspector(QWidget):
         marks = sum(1 for r in record.prefix.rows if r.breakpoint_ttl) if record.prefix else 0
         self.summary.setText(
             f"{record.model} · pattern {record.strategy or '–'} · {blocks} blocks, "
-            f"{marks} breakpoint(s) · paid ${record.cost.paid_usd:.4f}, "
-            f"saved ${record.cost.saved_usd:.4f}"
+            f"{marks} breakpoint(s) · paid {usd(record.cost.paid_usd)}, "
+            f"saved {usd(record.cost.saved_usd)}"
         )
         actual, predicted = record.usage, record.predicted
         rows = [

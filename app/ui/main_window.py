@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QToolBar,
@@ -36,6 +37,7 @@ from app.ui.inspector import Inspector
 from app.ui.sidebar import UsageSidebar
 
 APP_ID = "io.github.cachescope.Cachescope"
+INSPECTOR_HEIGHT = 330
 QUIET_SKIPS = ("already warm", "a warm-up of this prefix is in flight")
 BADGE_STYLE = (
     "QLabel#modeBadge {{ padding: 3px 8px; border-radius: 8px; background: {}; color: black; }}"
@@ -77,7 +79,12 @@ class MainWindow(QMainWindow):
         column.addWidget(self.composer)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(self.sidebar)
+        side = QScrollArea()  # lets the window give the inspector room on small screens
+        side.setWidget(self.sidebar)
+        side.setWidgetResizable(True)
+        side.setFrameShape(QScrollArea.Shape.NoFrame)
+        side.setMinimumWidth(300)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
@@ -86,6 +93,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock.setWidget(self.inspector)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.inspector_dock)
         self.inspector_dock.hide()
+        self.inspector_dock.visibilityChanged.connect(self._inspector_shown)
         self.statusBar().addWidget(self.status_label, 1)
         self._build_menus()
         self.composer.send_requested.connect(self.send)
@@ -171,6 +179,10 @@ class MainWindow(QMainWindow):
         self.view_menu = view
         settings = menus.addMenu("&Settings")
         self._action(settings, "&Preferences…", "Ctrl+,", self.edit_preferences)
+
+    def _inspector_shown(self, visible: bool) -> None:
+        if visible and self.inspector_dock.height() < INSPECTOR_HEIGHT:
+            self.resizeDocks([self.inspector_dock], [INSPECTOR_HEIGHT], Qt.Orientation.Vertical)
 
     def _action(self, menu, text: str, shortcut: str, slot) -> QAction:
         action = QAction(text, self)

@@ -86,6 +86,11 @@ class TurnChart(QWidget):
         QToolTip.hideText()
 
 
+def usd(amount: float) -> str:
+    """Dollars to four places, the sign before the symbol: -$0.0032."""
+    return f"-${-amount:.4f}" if amount < 0 else f"${amount:.4f}"
+
+
 class UsageSidebar(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -101,12 +106,18 @@ class UsageSidebar(QWidget):
             ("ttft", "First token"),
             ("cost", "Cost"),
             ("saved", "Saved"),
-            ("why", "Why"),
         ):
             self.fields[key] = QLabel("–")
             self.fields[key].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.fields[key].setWordWrap(True)
             last_form.addRow(label, self.fields[key])
+        why = QLabel("–")
+        why.setObjectName("missReason")
+        why.setWordWrap(True)
+        why.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        why.setMinimumHeight(why.fontMetrics().lineSpacing() * 5)
+        self.fields["why"] = why
+        last_form.addRow(QLabel("Why"))
+        last_form.addRow(why)
         totals = QGroupBox("This conversation")
         totals_form = QFormLayout(totals)
         for key, label in (("paid", "Paid"), ("total_saved", "Saved"), ("hit", "Hit rate")):
@@ -137,11 +148,11 @@ class UsageSidebar(QWidget):
             self.fields["uncached"].setText(f"{u.uncached:,} tokens")
             self.fields["output"].setText(f"{u.output:,} tokens")
             self.fields["ttft"].setText(f"{r.ttft_s:.2f} s" if r.ttft_s is not None else "–")
-            self.fields["cost"].setText(f"${r.cost.paid_usd:.4f}")
-            self.fields["saved"].setText(f"${r.cost.saved_usd:.4f}")
+            self.fields["cost"].setText(usd(r.cost.paid_usd))
+            self.fields["saved"].setText(usd(r.cost.saved_usd))
             self.fields["why"].setText(r.explanation or "–")
-        self.fields["paid"].setText(f"${totals.paid_usd:.4f}")
-        self.fields["total_saved"].setText(f"${totals.saved_usd:.4f} (net of warm-ups)")
+        self.fields["paid"].setText(usd(totals.paid_usd))
+        self.fields["total_saved"].setText(f"{usd(totals.saved_usd)} (net of warm-ups)")
         self.fields["hit"].setText(f"{totals.hit_rate:.0%}")
         self.chart.set_records(totals.records)
         self.requests.clear()
@@ -151,7 +162,7 @@ class UsageSidebar(QWidget):
             elif record.kind != "turn":
                 self.requests.addItem(
                     f"{record.kind}: read {record.usage.read:,}, wrote "
-                    f"{record.usage.write:,}, ${record.cost.paid_usd:.4f}"
+                    f"{record.usage.write:,}, {usd(record.cost.paid_usd)}"
                 )
 
     def show_entries(self, ledger: CacheLedger) -> None:
