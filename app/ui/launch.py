@@ -84,10 +84,20 @@ def run(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Cachescope")
     app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
         return loop.run_until_complete(_main(app, args, folder))
+
+
+def app_icon():
+    """The window icon from the shipped SVG (a null icon if the SVG support is missing)."""
+    from PySide6.QtGui import QIcon
+
+    from app.facts.catalogue import resources_dir
+
+    return QIcon(str(resources_dir() / "icons" / "cachescope.svg"))
 
 
 def open_history(folder: Path):
@@ -215,5 +225,9 @@ async def _smoke(window, mode: str) -> int:
         return 1
     usage = window.last_usage()
     reply = window.session.conversation.messages[-1]
-    print(f"smoke test: mode={mode!r}; reply of {len(reply.text)} characters; usage {usage}")
+    icon = "ok" if not window.windowIcon().pixmap(64, 64).isNull() else "missing"
+    print(
+        f"smoke test: mode={mode!r}; reply of {len(reply.text)} characters; usage {usage}; "
+        f"icon {icon}"
+    )
     return 0 if usage is not None and reply.role == "assistant" else 1
