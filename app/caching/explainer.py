@@ -26,7 +26,8 @@ class Explanation:
         return self.cause != "none"
 
 
-def _common_blocks(a: BuiltRequest, b: BuiltRequest) -> int:
+def common_blocks(a: BuiltRequest, b: BuiltRequest) -> int:
+    """How many blocks two requests share from the start (same fingerprints)."""
     count = 0
     for x, y in zip(a.flat.blocks, b.flat.blocks, strict=False):
         if x.fingerprint != y.fingerprint:
@@ -84,7 +85,7 @@ def explain(
     blocks = current.flat.blocks
     model = current.model
     read = usage.read
-    common = _common_blocks(previous, current) if previous else 0
+    common = common_blocks(previous, current) if previous else 0
     matching = blocks[common - 1].cumulative if common else 0
     known = max(
         (b.cumulative for b in blocks if ledger.find(model.id, b.fingerprint) is not None),

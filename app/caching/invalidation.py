@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.caching.builder import BuiltRequest
+from app.caching.explainer import common_blocks
 from app.caching.ledger import CacheLedger
 from app.facts.catalogue import Multipliers
 
@@ -22,15 +23,6 @@ class Invalidation:
     sentence: str
 
 
-def _first_difference(before: BuiltRequest, after: BuiltRequest) -> int:
-    count = 0
-    for x, y in zip(before.flat.blocks, after.flat.blocks, strict=False):
-        if x.fingerprint != y.fingerprint:
-            break
-        count += 1
-    return count
-
-
 def _label(path: str) -> str:
     head = path.split(".")[0]
     if head == "tools":
@@ -44,7 +36,7 @@ def preview_change(
     before: BuiltRequest, after: BuiltRequest, ledger: CacheLedger, multipliers: Multipliers
 ) -> Invalidation:
     model = before.model.id
-    common = _first_difference(before, after)
+    common = common_blocks(before, after)
     cached = 0
     kept = 0
     for i, block in enumerate(before.flat.blocks):

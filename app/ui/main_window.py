@@ -237,9 +237,9 @@ class MainWindow(QMainWindow):
             self.model_box.setToolTip(f"{len(known)} models from /v1/models with known prices")
 
     def set_session(self, session: Session) -> None:
-        """Show another conversation (from the history, new or imported)."""
+        """Show another conversation (from the history, new or imported). The draft in the
+        composer stays: it is the user's, and may be meant for the conversation just opened."""
         self.session = session
-        self.composer.clear()
         self.composer.set_warm("idle", "idle")
         self.view.set_cache_view(session.last_turn, None)
         self.model_box.blockSignals(True)
