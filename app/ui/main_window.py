@@ -4,39 +4,37 @@ inspector to the engine. It decides nothing itself: the core and the engine do."
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDockWidget,
     QLabel,
     QMainWindow,
     QScrollArea,
-    QSpinBox,
     QSplitter,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from app.caching.invalidation import preview_change
 from app.caching.ledger import Usage
-from app.caching.strategies import STRATEGIES, CacheSettings
-from app.conversation.blocks import ImageBlock, Message, TextBlock
+from app.caching.strategies import CacheSettings
+from app.conversation.blocks import ImageBlock, TextBlock
 from app.engine import events as ev
-from app.engine.engine import WARM_TAIL, Engine
+from app.engine.engine import Engine
 from app.engine.session import Session
 from app.storage.preferences import Preferences
 from app.ui.composer import Composer
 from app.ui.conversation_view import ConversationView
-from app.ui.dialogs import ConversationSettingsDialog, ImageViewer, PreferencesDialog
+from app.ui.dialogs import ImageViewer
 from app.ui.inspector import Inspector
 from app.ui.sidebar import UsageSidebar
+from app.ui.toolbar import CachingToolbar
+from app.ui.window_settings import SettingsDialogs
 
 APP_ID = "io.github.cachescope.Cachescope"
+INSPECTOR_HEIGHT = 330
+QUIET_SKIPS = ("already warm", "a warm-up of this prefix is in flight")
 INSPECTOR_HEIGHT = 330
 QUIET_SKIPS = ("already warm", "a warm-up of this prefix is in flight")
 BADGE_STYLE = (
@@ -44,7 +42,7 @@ BADGE_STYLE = (
 )
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SettingsDialogs, QMainWindow):
     turn_finished = Signal()
 
     def __init__(
@@ -67,11 +65,9 @@ class MainWindow(QMainWindow):
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
         self.sidebar = UsageSidebar()
         self.inspector = Inspector()
-        self.badge = QLabel()
-        self.badge.setObjectName("modeBadge")
-        self.set_mode(mode)
         self.status_label = QLabel("")
         self._build_toolbar()
+        self.set_mode(mode)
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(6, 6, 6, 6)
@@ -114,54 +110,19 @@ class MainWindow(QMainWindow):
 
     # -- building -------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Caching")
-        bar.setObjectName("cachingToolbar")
-        bar.setMovable(False)
+        bar = CachingToolbar(self.engine.settings, self)
         self.addToolBar(bar)
-        self.model_box = QComboBox()
-        self.model_box.setToolTip("Models from the bundled data file")
+        self.toolbar = bar
+        self.model_box, self.pattern_box, self.ttl_box = bar.model_box, bar.pattern_box, bar.ttl_box
+        self.warm_box, self.pings, self.badge = bar.warm_box, bar.pings, bar.badge
         self._fill_models([m.id for m in self.engine.catalogue.models])
         self.model_box.currentIndexChanged.connect(self._model_changed)
-        self.pattern_box = QComboBox()
-        for strategy in STRATEGIES.values():
-            self.pattern_box.addItem(strategy.label, strategy.name)
-            self.pattern_box.setItemData(
-                self.pattern_box.count() - 1, strategy.explanation, Qt.ItemDataRole.ToolTipRole
-            )
-        self.pattern_box.setCurrentIndex(self.pattern_box.findData(self.engine.settings.strategy))
         self.pattern_box.currentIndexChanged.connect(self._pattern_changed)
-        self.ttl_box = QComboBox()
-        for ttl in ("5m", "1h", "adaptive"):
-            self.ttl_box.addItem(ttl, ttl)
-        self.ttl_box.setCurrentIndex(self.ttl_box.findData(self.engine.settings.cache.ttl))
         self.ttl_box.currentIndexChanged.connect(self._ttl_changed)
-        self.warm_box = QCheckBox("Warm while typing")
-        self.warm_box.setChecked(self.engine.settings.warming)
         self.warm_box.toggled.connect(lambda on: setattr(self.engine.settings, "warming", on))
-        self.pings = QSpinBox()
-        self.pings.setRange(0, 12)
-        self.pings.setValue(self.engine.settings.keepalive_pings)
-        self.pings.setToolTip("Keep-alive pings after each turn")
         self.pings.valueChanged.connect(
             lambda n: setattr(self.engine.settings, "keepalive_pings", n)
         )
-        for label, widget in (
-            ("Model", self.model_box),
-            ("Pattern", self.pattern_box),
-            ("TTL", self.ttl_box),
-        ):
-            bar.addWidget(QLabel(f" {label} "))
-            bar.addWidget(widget)
-        bar.addSeparator()
-        bar.addWidget(self.warm_box)
-        bar.addWidget(QLabel(" Keep-alive "))
-        bar.addWidget(self.pings)
-        spacer = QWidget()
-        spacer.setSizePolicy(
-            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
-        )
-        bar.addWidget(spacer)
-        bar.addWidget(self.badge)
 
     def _build_menus(self) -> None:
         menus = self.menuBar()
@@ -192,16 +153,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _fill_models(self, ids: list[str]) -> None:
-        current = self.engine.catalogue.resolve(self.session.conversation.model)
-        self.model_box.blockSignals(True)
-        self.model_box.clear()
-        for model_id in ids:
-            model = self.engine.catalogue.resolve(model_id)
-            if model is not None:
-                self.model_box.addItem(model.display_name, model.id)
-        if current is not None:
-            self.model_box.setCurrentIndex(max(0, self.model_box.findData(current.id)))
-        self.model_box.blockSignals(False)
+        self.toolbar.fill_models(self.engine.catalogue, ids, self.session.conversation.model)
 
     def connected(self, client, mode: str) -> None:
         """The API client is ready (made off the GUI thread after the window was shown)."""
@@ -210,9 +162,7 @@ class MainWindow(QMainWindow):
         self.ready.set()
 
     def set_mode(self, mode: str) -> None:
-        colour = "#f0ad4e" if "simulator" in mode.lower() else "#5cb85c"
-        self.badge.setText(mode)
-        self.badge.setStyleSheet(BADGE_STYLE.format(colour))
+        self.toolbar.set_mode(mode)
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_event_loop().create_task(coro)
@@ -375,67 +325,6 @@ class MainWindow(QMainWindow):
         """The conversation's settings or messages changed outside a turn: keep the history."""
         if self.library is not None:
             self.library.changed()
-
-    # -- dialogs --------------------------------------------------------------------------------
-    def preview_change(self, system_text: str, tools) -> str:
-        conv = self.session.conversation
-        edited = replace(conv, system=(TextBlock(system_text),) if system_text else (), tools=tools)
-        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
-        strategy, cache = self.engine.settings.strategy, self.engine.settings.cache
-        before = self.engine.builder.build(conv, strategy, cache, extra_user=tail)
-        after = self.engine.builder.build(edited, strategy, cache, extra_user=tail)
-        found = preview_change(before, after, self.engine.ledger, self.engine.catalogue.multipliers)
-        return found.sentence
-
-    def edit_conversation_settings(self) -> ConversationSettingsDialog:
-        conv = self.session.conversation
-        dialog = ConversationSettingsDialog(conv.system_text, conv.tools, self.preview_change, self)
-        dialog.accepted.connect(lambda: self.apply_conversation_settings(dialog))
-        dialog.open()
-        return dialog
-
-    def apply_conversation_settings(self, dialog: ConversationSettingsDialog) -> None:
-        conv = self.session.conversation
-        conv.set_system_text(dialog.system_text)
-        conv.tools = dialog.tools
-        self.conversation_changed()
-        self._refresh_markers()
-        self.status_label.setText(dialog.impact.text())
-
-    def edit_preferences(self) -> PreferencesDialog:
-        models = [(m.display_name, m.id) for m in self.engine.catalogue.models]
-        dialog = PreferencesDialog(self.prefs, models, self)
-        dialog.accepted.connect(lambda: self.apply_preferences(dialog))
-        dialog.open()
-        return dialog
-
-    def apply_preferences(self, dialog: PreferencesDialog) -> None:
-        self.prefs = dialog.values()
-        self.composer.edit.set_enter_sends(self.prefs.enter_sends)
-        self.warm_box.setChecked(self.prefs.warming)
-        self.pings.setValue(self.prefs.keepalive_pings)
-        self.preferences_changed()
-        if dialog.session_key:
-            self.use_key(dialog.session_key, "key from preferences")
-
-    def preferences_changed(self) -> None:
-        if self.library is None:
-            return
-        try:
-            self.prefs.save(self.library.folder)
-        except OSError as exc:
-            self.status_label.setText(f"Preferences not saved: {exc.strerror or exc}.")
-
-    def use_key(self, key: str, where: str) -> None:
-        """Talk to the real API (or the preferred base URL) with this key from now on."""
-        import anthropic
-
-        old = self.engine.client
-        base_url = self.prefs.base_url or None
-        self.engine.client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
-        self.set_mode(f"Claude API ({where})" if not base_url else f"API at {base_url}")
-        if old is not None:
-            self._spawn(old.close())
 
     # -- engine events --------------------------------------------------------------------------
     def _on_event(self, event: ev.Event) -> None:

@@ -1,0 +1,75 @@
+"""The toolbar: model, cache pattern, TTL, warming, keep-alive pings and the mode badge."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSizePolicy, QSpinBox, QToolBar, QWidget
+
+from app.caching.strategies import STRATEGIES
+from app.engine.engine import EngineSettings
+from app.facts.catalogue import Catalogue
+
+BADGE_STYLE = (
+    "QLabel#modeBadge {{ padding: 3px 8px; border-radius: 8px; background: {}; color: black; }}"
+)
+
+
+class CachingToolbar(QToolBar):
+    def __init__(self, settings: EngineSettings, parent=None):
+        super().__init__("Caching", parent)
+        self.setObjectName("cachingToolbar")
+        self.setMovable(False)
+        self.model_box = QComboBox()
+        self.model_box.setToolTip("Models from the bundled data file")
+        self.pattern_box = QComboBox()
+        for strategy in STRATEGIES.values():
+            self.pattern_box.addItem(strategy.label, strategy.name)
+            self.pattern_box.setItemData(
+                self.pattern_box.count() - 1, strategy.explanation, Qt.ItemDataRole.ToolTipRole
+            )
+        self.pattern_box.setCurrentIndex(self.pattern_box.findData(settings.strategy))
+        self.ttl_box = QComboBox()
+        for ttl in ("5m", "1h", "adaptive"):
+            self.ttl_box.addItem(ttl, ttl)
+        self.ttl_box.setCurrentIndex(self.ttl_box.findData(settings.cache.ttl))
+        self.warm_box = QCheckBox("Warm while typing")
+        self.warm_box.setChecked(settings.warming)
+        self.pings = QSpinBox()
+        self.pings.setRange(0, 12)
+        self.pings.setValue(settings.keepalive_pings)
+        self.pings.setToolTip("Keep-alive pings after each turn")
+        self.badge = QLabel()
+        self.badge.setObjectName("modeBadge")
+        for label, widget in (
+            ("Model", self.model_box),
+            ("Pattern", self.pattern_box),
+            ("TTL", self.ttl_box),
+        ):
+            self.addWidget(QLabel(f" {label} "))
+            self.addWidget(widget)
+        self.addSeparator()
+        self.addWidget(self.warm_box)
+        self.addWidget(QLabel(" Keep-alive "))
+        self.addWidget(self.pings)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.addWidget(spacer)
+        self.addWidget(self.badge)
+
+    def fill_models(self, catalogue: Catalogue, ids: list[str], current: str) -> None:
+        """Offer these models (those the catalogue prices), keeping ``current`` selected."""
+        chosen = catalogue.resolve(current)
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for model_id in ids:
+            model = catalogue.resolve(model_id)
+            if model is not None:
+                self.model_box.addItem(model.display_name, model.id)
+        if chosen is not None:
+            self.model_box.setCurrentIndex(max(0, self.model_box.findData(chosen.id)))
+        self.model_box.blockSignals(False)
+
+    def set_mode(self, mode: str) -> None:
+        colour = "#f0ad4e" if "simulator" in mode.lower() else "#5cb85c"
+        self.badge.setText(mode)
+        self.badge.setStyleSheet(BADGE_STYLE.format(colour))

@@ -1,0 +1,77 @@
+"""The main window's settings dialogs: the conversation's system prompt and tools (with what an
+edit invalidates), and the preferences (with the API key). Mixed into ``MainWindow``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from app.caching.invalidation import preview_change
+from app.conversation.blocks import Message, TextBlock
+from app.engine.engine import WARM_TAIL
+from app.ui.dialogs import ConversationSettingsDialog, PreferencesDialog
+
+
+class SettingsDialogs:
+    """Needs ``engine``, ``session``, ``prefs``, ``library``, ``status_label``, ``composer``,
+    ``warm_box``, ``pings``, ``set_mode``, ``_spawn`` and ``_refresh_markers`` from the window."""
+
+    # -- dialogs --------------------------------------------------------------------------------
+    def preview_change(self, system_text: str, tools) -> str:
+        conv = self.session.conversation
+        edited = replace(conv, system=(TextBlock(system_text),) if system_text else (), tools=tools)
+        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
+        strategy, cache = self.engine.settings.strategy, self.engine.settings.cache
+        before = self.engine.builder.build(conv, strategy, cache, extra_user=tail)
+        after = self.engine.builder.build(edited, strategy, cache, extra_user=tail)
+        found = preview_change(before, after, self.engine.ledger, self.engine.catalogue.multipliers)
+        return found.sentence
+
+    def edit_conversation_settings(self) -> ConversationSettingsDialog:
+        conv = self.session.conversation
+        dialog = ConversationSettingsDialog(conv.system_text, conv.tools, self.preview_change, self)
+        dialog.accepted.connect(lambda: self.apply_conversation_settings(dialog))
+        dialog.open()
+        return dialog
+
+    def apply_conversation_settings(self, dialog: ConversationSettingsDialog) -> None:
+        conv = self.session.conversation
+        conv.set_system_text(dialog.system_text)
+        conv.tools = dialog.tools
+        self.conversation_changed()
+        self._refresh_markers()
+        self.status_label.setText(dialog.impact.text())
+
+    def edit_preferences(self) -> PreferencesDialog:
+        models = [(m.display_name, m.id) for m in self.engine.catalogue.models]
+        dialog = PreferencesDialog(self.prefs, models, self)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog))
+        dialog.open()
+        return dialog
+
+    def apply_preferences(self, dialog: PreferencesDialog) -> None:
+        self.prefs = dialog.values()
+        self.composer.edit.set_enter_sends(self.prefs.enter_sends)
+        self.warm_box.setChecked(self.prefs.warming)
+        self.pings.setValue(self.prefs.keepalive_pings)
+        self.preferences_changed()
+        if dialog.session_key:
+            self.use_key(dialog.session_key, "key from preferences")
+
+    def preferences_changed(self) -> None:
+        if self.library is None:
+            return
+        try:
+            self.prefs.save(self.library.folder)
+        except OSError as exc:
+            self.status_label.setText(f"Preferences not saved: {exc.strerror or exc}.")
+
+    def use_key(self, key: str, where: str) -> None:
+        """Talk to the real API (or the preferred base URL) with this key from now on."""
+        import anthropic
+
+        old = self.engine.client
+        base_url = self.prefs.base_url or None
+        self.engine.client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
+        self.set_mode(f"Claude API ({where})" if not base_url else f"API at {base_url}")
+        if old is not None:
+            self._spawn(old.close())
