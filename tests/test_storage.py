@@ -212,3 +212,29 @@ def test_reopening_restores_records_prefix_maps_and_the_ledger(tmp_path, sim):
         e.fingerprint for e in engine.ledger.live()
     }
     assert conv.title == "first"
+
+
+def test_a_new_conversation_enters_the_history_with_its_first_message(tmp_path, sim):
+    store = Store.open(tmp_path)
+    writer = Writer(store)
+    client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0)
+    engine = Engine(client, EngineSettings(warming=True))
+    session = Session(Conversation(model=OPUS_41))
+    session.conversation.set_system_text(text_of(2000, "system"))
+    recorder = Recorder(writer, engine, session)
+
+    async def scenario():
+        await engine.draft_activity(session)  # a warm-up while the first message is typed
+        await writer.flush()
+        listed_before = store.conversations()
+        session.conversation.add_user_text("the first message")
+        await recorder.commit()
+        await client.close()
+        return listed_before
+
+    listed_before = asyncio.run(scenario())
+    assert listed_before == []
+    assert [c.title for c in store.conversations()] == ["the first message"]
+    _, records, _ = store.load(session.id)
+    assert [r["kind"] for r in records] == ["warm"]  # the warm-up's record came along
+    writer.close()

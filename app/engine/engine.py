@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
 
 log = logging.getLogger(__name__)
 WARM_TAIL = "."
+ALREADY_WARM = "already warm"
+IN_FLIGHT = "a warm-up of this prefix is in flight"
 
 
 @dataclass
@@ -257,7 +259,7 @@ class Engine:
             built = self._warm_request(session, attachments)
             reason = self._warm_worth(session, built)
         if reason is not None:
-            self.emit(ev.WarmSkipped(session.id, reason))
+            self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))
             return None
         end = built.flat.blocks[built.breakpoints[-1].index]
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative))
@@ -286,10 +288,10 @@ class Engine:
             return "prefix too short to cache" if built.too_short_tokens else "no breakpoint"
         end = built.flat.blocks[built.breakpoints[-1].index]
         if end.fingerprint in session.warm_tasks:
-            return "a warm-up of this prefix is in flight"
+            return IN_FLIGHT
         entry = self.ledger.find(built.model.id, end.fingerprint)
         if entry is not None and entry.expires_at - self.clock() >= self.settings.warm_margin_s:
-            return "already warm"
+            return ALREADY_WARM
         hour_ago = self.clock() - 3600
         spent = sum(
             w.record.cost.paid_usd

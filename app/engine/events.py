@@ -82,6 +82,7 @@ class Cancelled:
 class WarmSkipped:
     conversation_id: str
     reason: str
+    quiet: bool = False  # nothing to tell the user: the prefix is warm or being warmed
 
 
 Event = (

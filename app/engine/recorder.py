@@ -113,9 +113,13 @@ class Recorder:
         if self.on_error is not None:
             self.on_error(error)
 
-    def sync(self) -> Future:
-        """Save whatever changed: settings, title, ledger, messages, request records."""
+    def sync(self) -> Future | None:
+        """Save whatever changed: settings, title, ledger, messages, request records. A
+        conversation without messages yet (warm-ups of a new one) waits for its first message,
+        so the history holds no empty conversations."""
         conv = self.session.conversation
+        if not conv.messages:
+            return None
         if not conv.title:
             conv.title = auto_title(self.session)
         self.failed = None
@@ -130,7 +134,7 @@ class Recorder:
             if record.prefix is not None:
                 self._last_prefix = record.prefix
         self._records_saved = len(records)
-        if self.on_saved is not None:
+        if self.on_saved is not None and changed:  # a warm-up or ping changes no message
             _when_done(future, lambda f: f.exception() is None and self.on_saved())
         return future
 

@@ -110,11 +110,13 @@ def open_history(folder: Path):
     except StorageError as exc:
         logging.getLogger(__name__).warning("history unavailable: %s", exc)
         return None, str(exc)
-    try:
-        store.purge_deleted()  # what was deleted in an earlier session, past its undo
-    except StorageError as exc:
-        logging.getLogger(__name__).warning("purge failed: %s", exc)
-    return Writer(store), ""
+    writer = Writer(store)
+    # What was deleted in an earlier session, past its undo; on the writer, after start-up.
+    purge = writer.submit("purge_deleted")
+    purge.add_done_callback(
+        lambda f: f.exception() and logging.getLogger(__name__).warning("purge: %s", f.exception())
+    )
+    return writer, ""
 
 
 def _rss_mb() -> float:

@@ -188,7 +188,7 @@ class Library(QObject):
             self.show_problem("Saving is slow; the message is sent and will be saved after.")
 
     def changed(self) -> None:
-        if self.recorder is not None and self.window.session.conversation.messages:
+        if self.recorder is not None:
             self.recorder.sync()
 
     def new_conversation(self) -> None:

@@ -34,9 +34,7 @@ from app.ui.window_settings import SettingsDialogs
 
 APP_ID = "io.github.cachescope.Cachescope"
 INSPECTOR_HEIGHT = 330
-QUIET_SKIPS = ("already warm", "a warm-up of this prefix is in flight")
 INSPECTOR_HEIGHT = 330
-QUIET_SKIPS = ("already warm", "a warm-up of this prefix is in flight")
 BADGE_STYLE = (
     "QLabel#modeBadge {{ padding: 3px 8px; border-radius: 8px; background: {}; color: black; }}"
 )
@@ -345,7 +343,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
             prefix = "" if event.kind == "turn" else f"{event.kind} (quiet): "
             self.status_label.setText(prefix + event.failure.message)
             self.inspector.show_records(self.session.totals.records)
-        elif isinstance(event, ev.WarmSkipped) and event.reason not in QUIET_SKIPS:
+        elif isinstance(event, ev.WarmSkipped) and not event.quiet:
             self.composer.set_warm("not warmed", f"not warmed ({event.reason})")
         elif isinstance(event, ev.ToolRan):
             self.status_label.setText(f"Ran {event.name}: {event.result[:80]}")
