@@ -50,10 +50,12 @@ class CodeHighlighter(QSyntaxHighlighter):
         block = self.currentBlock()
         if self.streaming_from is not None and block.blockNumber() >= self.streaming_from:
             return
-        language = block.blockFormat().property(QTextFormat.Property.BlockCodeLanguage)
+        # stringProperty, never property(): PySide6 6.12 returns an unset QVariant as None
+        # without a reference, and Python aborts once None's count drains (see test_soak).
+        language = block.blockFormat().stringProperty(QTextFormat.Property.BlockCodeLanguage)
         if not language:
             return
-        lexer = _lexer(str(language).lower())
+        lexer = _lexer(language.lower())
         if lexer is None:
             return
         position = 0

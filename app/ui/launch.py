@@ -79,8 +79,13 @@ def run(argv: list[str]) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from app.ui.binding_check import binding_problem, none_references_lost
     from app.ui.main_window import APP_ID
 
+    problem = binding_problem(none_references_lost())
+    if problem is not None:
+        print(f"cachescope: {problem}", file=sys.stderr)
+        return 3
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Cachescope")
     app.setDesktopFileName(APP_ID)

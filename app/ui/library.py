@@ -34,6 +34,18 @@ from app.storage.writer import Writer
 log = logging.getLogger(__name__)
 CONVERSATION_ROLE = Qt.ItemDataRole.UserRole
 POSITION_ROLE = Qt.ItemDataRole.UserRole + 1
+NO_POSITION = -1
+
+
+def _item(text: str, conversation_id: str, position: int) -> QListWidgetItem:
+    """A list row with both roles set: reading a role never set hands PySide6 6.12 an unset
+    QVariant, which it returns as None without a reference (see tests/test_soak.py)."""
+    item = QListWidgetItem(text)
+    item.setData(CONVERSATION_ROLE, conversation_id)
+    item.setData(POSITION_ROLE, position)
+    return item
+
+
 SEARCH_DELAY_MS = 200
 UNDO_S = 10_000
 RETRY_MS = 10_000
@@ -250,17 +262,18 @@ class Library(QObject):
         box.clear()
         if rows is None:
             for hit in hits:
-                item = QListWidgetItem(f"{hit.title or 'Untitled'}\n{hit.snippet}")
-                item.setData(CONVERSATION_ROLE, hit.conversation_id)
-                item.setData(POSITION_ROLE, hit.position)
+                item = _item(
+                    f"{hit.title or 'Untitled'}\n{hit.snippet}", hit.conversation_id, hit.position
+                )
                 box.addItem(item)
             if not hits:
-                box.addItem(QListWidgetItem("No message matches."))
+                box.addItem(_item("No message matches.", "", NO_POSITION))
             return
         for row in rows:
             when = datetime.fromtimestamp(row.updated_at).strftime("%d %b %H:%M")
-            item = QListWidgetItem(f"{row.title or 'Untitled'}\n{row.messages} messages · {when}")
-            item.setData(CONVERSATION_ROLE, row.id)
+            item = _item(
+                f"{row.title or 'Untitled'}\n{row.messages} messages · {when}", row.id, NO_POSITION
+            )
             box.addItem(item)
             if row.id == self.window.session.id:
                 box.setCurrentItem(item)
@@ -268,7 +281,8 @@ class Library(QObject):
     def _activated(self, item: QListWidgetItem) -> None:
         conversation_id = item.data(CONVERSATION_ROLE)
         if conversation_id:
-            self._spawn(self.open(conversation_id, item.data(POSITION_ROLE)))
+            position = item.data(POSITION_ROLE)
+            self._spawn(self.open(conversation_id, None if position == NO_POSITION else position))
 
     def _selected_id(self) -> str | None:
         item = self.panel.list.currentItem()
