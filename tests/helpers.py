@@ -9,8 +9,8 @@ import urllib.request
 
 from app.facts.tokens import BYTES_PER_TOKEN, MESSAGE_OVERHEAD_TOKENS
 
-OPUS_41 = "claude-opus-4-1-20250805"  # minimum 1024
-SONNET_46 = "claude-sonnet-4-6"  # minimum 2048
+SONNET_46 = "claude-sonnet-4-6"  # minimum 1024, the base tokenizer
+OPUS_47 = "claude-opus-4-7"  # minimum 2048, the newer tokenizer (about 1.3x the tokens)
 HAIKU_45 = "claude-haiku-4-5-20251001"  # minimum 4096
 
 

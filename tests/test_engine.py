@@ -16,7 +16,7 @@ from app.engine.session import Session
 from app.engine.tools import CALCULATOR, CLOCK
 from app.simulator.runner import SimulatorThread
 from app.simulator.server import SimulatorConfig
-from tests.helpers import HAIKU_45, OPUS_41, raw_post, text_of
+from tests.helpers import HAIKU_45, SONNET_46, raw_post, text_of
 from tests.scripted import FakeClock
 
 
@@ -44,7 +44,7 @@ class Harness:
         return [e for e in self.events if isinstance(e, kind)]
 
 
-def conversation(model=OPUS_41, tokens=3000, tools=()):
+def conversation(model=SONNET_46, tokens=3000, tools=()):
     conv = Conversation(model=model, max_tokens=400)
     conv.set_system_text(text_of(tokens, "system"))
     conv.tools = tuple(tools)
@@ -214,8 +214,8 @@ def test_warming_is_skipped_under_the_minimum_when_off_and_over_the_cap(sim):
         reasons = []
         for settings, model, tokens in (
             (EngineSettings(), HAIKU_45, 500),
-            (EngineSettings(warming=False), OPUS_41, 3000),
-            (EngineSettings(warm_cap_usd_per_hour=0.0), OPUS_41, 3000),
+            (EngineSettings(warming=False), SONNET_46, 3000),
+            (EngineSettings(warm_cap_usd_per_hour=0.0), SONNET_46, 3000),
         ):
             h = Harness(sim.base_url, settings)
             session = Session(conversation(model=model, tokens=tokens))

@@ -13,13 +13,13 @@ from app.caching.builder import RequestBuilder
 from app.conversation.blocks import TextBlock, ToolResultBlock, ToolUseBlock
 from app.conversation.conversation import Conversation
 from app.conversation.images import lock_image
-from tests.helpers import OPUS_41, text_of
+from tests.helpers import SONNET_46, text_of
 
 
 def sample() -> Conversation:
     buf = io.BytesIO()
     Image.new("RGB", (320, 240), "teal").save(buf, "PNG")
-    conv = Conversation(model=OPUS_41, title="sample")
+    conv = Conversation(model=SONNET_46, title="sample")
     conv.set_system_text("Système: réponds brièvement. " + text_of(1500))
     conv.add_user_text("what is this? ünïcödé", lock_image(buf.getvalue()), created_at=1.5)
     conv.add(

@@ -8,9 +8,9 @@ import anthropic
 import pytest
 from PIL import Image
 
-from tests.helpers import OPUS_41, api_message, block, raw_post
+from tests.helpers import SONNET_46, api_message, block, raw_post
 
-GOOD = {"model": OPUS_41, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
+GOOD = {"model": SONNET_46, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
 
 
 def png(size=(20, 20), fmt="PNG"):
@@ -32,7 +32,7 @@ def with_content(*blocks, role="user"):
     [
         ({**GOOD, "temprature": 1}, "temprature: Extra inputs are not permitted"),
         ({k: v for k, v in GOOD.items() if k != "max_tokens"}, "max_tokens: Field required"),
-        ({**GOOD, "max_tokens": 999999}, "max_tokens: 999999 > 32000"),
+        ({**GOOD, "max_tokens": 999999}, "max_tokens: 999999 > 128000"),
         ({**GOOD, "messages": []}, "messages: at least one message is required"),
         ({**GOOD, "messages": [{"role": "system", "content": "x"}]}, "messages.0.role"),
         (
@@ -206,7 +206,7 @@ def test_non_streaming_message_has_the_real_shape(sim):
 
 def test_max_tokens_cuts_the_reply(client):
     msg = client.messages.create(
-        model=OPUS_41, max_tokens=3, messages=[{"role": "user", "content": "hi"}]
+        model=SONNET_46, max_tokens=3, messages=[{"role": "user", "content": "hi"}]
     )
     assert (msg.stop_reason, msg.usage.output_tokens) == ("max_tokens", 3)
     assert len(msg.content[0].text) <= 12
@@ -214,7 +214,7 @@ def test_max_tokens_cuts_the_reply(client):
 
 def test_stop_sequence_ends_the_reply(client):
     msg = client.messages.create(
-        model=OPUS_41,
+        model=SONNET_46,
         max_tokens=500,
         stop_sequences=["read from"],
         messages=[{"role": "user", "content": "hi"}],
@@ -226,7 +226,7 @@ def test_stop_sequence_ends_the_reply(client):
 def test_streaming_events_and_usage_in_message_start_and_final(client):
     msgs = [{"role": "user", "content": [block(1500, cache=True)]}]
     events = []
-    with client.messages.stream(model=OPUS_41, max_tokens=300, messages=msgs) as stream:
+    with client.messages.stream(model=SONNET_46, max_tokens=300, messages=msgs) as stream:
         for event in stream:
             events.append(event)
         final = stream.get_final_message()
@@ -249,7 +249,7 @@ def test_async_client_streams_text(sim):
     async def run():
         async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k") as c:
             async with c.messages.stream(
-                model=OPUS_41, max_tokens=200, messages=[{"role": "user", "content": "hello"}]
+                model=SONNET_46, max_tokens=200, messages=[{"role": "user", "content": "hello"}]
             ) as s:
                 text = "".join([t async for t in s.text_stream])
                 return text, await s.get_final_message()
@@ -273,7 +273,7 @@ CALC = [
 
 def test_naming_a_tool_gets_tool_use_and_a_result_gets_text(client):
     first = client.messages.create(
-        model=OPUS_41,
+        model=SONNET_46,
         max_tokens=200,
         tools=CALC,
         messages=[{"role": "user", "content": "use calculator: 2+3*4"}],
@@ -286,7 +286,7 @@ def test_naming_a_tool_gets_tool_use_and_a_result_gets_text(client):
         {"expression": "2+3*4"},
     )
     second = client.messages.create(
-        model=OPUS_41,
+        model=SONNET_46,
         max_tokens=300,
         tools=CALC,
         messages=[
@@ -306,7 +306,7 @@ def test_naming_a_tool_gets_tool_use_and_a_result_gets_text(client):
 
 def test_streamed_tool_use_assembles_its_input(client):
     with client.messages.stream(
-        model=OPUS_41,
+        model=SONNET_46,
         max_tokens=200,
         tools=CALC,
         messages=[{"role": "user", "content": "calculator 7*6"}],
@@ -317,7 +317,7 @@ def test_streamed_tool_use_assembles_its_input(client):
 
 def test_thinking_enabled_adds_a_thinking_block(client):
     msg = client.messages.create(
-        model=OPUS_41,
+        model=SONNET_46,
         max_tokens=2000,
         thinking={"type": "enabled", "budget_tokens": 1024},
         messages=[{"role": "user", "content": "hi"}],
@@ -327,7 +327,7 @@ def test_thinking_enabled_adds_a_thinking_block(client):
 
 def test_count_tokens_matches_the_total_input_of_a_message(client):
     kw = {
-        "model": OPUS_41,
+        "model": SONNET_46,
         "system": "be brief",
         "messages": [{"role": "user", "content": "x" * 401}],
     }

@@ -8,13 +8,14 @@ import anthropic
 import pytest
 from PIL import Image
 
+from app.facts.catalogue import default_catalogue
 from app.simulator.runner import SimulatorThread
 from app.simulator.server import SimulatorConfig
 from tests.conftest import advance
 from tests.helpers import (
     HAIKU_45,
-    OPUS_41,
     SONNET_46,
+    OPUS_47,
     api_message,
     block,
     blocks_message,
@@ -25,7 +26,7 @@ from tests.helpers import (
 EACH = 400  # tokens per numbered block: block 4's prefix (1604) is over Opus 4.1's minimum
 
 
-def send(client, messages, model=OPUS_41, **kw):
+def send(client, messages, model=SONNET_46, **kw):
     kw.setdefault("max_tokens", 50)
     return client.messages.create(model=model, messages=messages, **kw).usage
 
@@ -45,47 +46,53 @@ def test_first_request_writes_and_identical_second_reads(client):
     assert first.cache_creation.ephemeral_5m_input_tokens == prefix_tokens(3, EACH)
 
 
-def test_documented_lookback_example_block_25_modified_hits_through_24(client):
+def test_a_change_before_the_only_entry_misses_even_with_unchanged_blocks_before_it(client):
+    """No phantom hits: block 25 changed, blocks 1-24 are the same, but the first request wrote
+    only at block 30, so there is nothing to read (prompt-caching.md, principle 1)."""
     send(client, [blocks_message(30, EACH, marks={30: None})])
     usage = send(client, [blocks_message(30, EACH, marks={30: None}, changed={25})])
-    assert usage.cache_read_input_tokens == prefix_tokens(24, EACH)
-    assert usage.cache_creation_input_tokens == 6 * EACH
-
-
-def test_documented_lookback_example_block_5_modified_misses(client):
-    send(client, [blocks_message(30, EACH, marks={30: None})])
-    usage = send(client, [blocks_message(30, EACH, marks={30: None}, changed={5})])
     assert usage.cache_read_input_tokens == 0
     assert usage.cache_creation_input_tokens == prefix_tokens(30, EACH)
 
 
-def test_extra_breakpoint_within_20_blocks_of_change_finds_prefix_through_block_4(client):
-    send(client, [blocks_message(30, EACH, marks={30: None})])
-    usage = send(client, [blocks_message(30, EACH, marks={24: None, 30: None}, changed={5})])
-    assert usage.cache_read_input_tokens == prefix_tokens(4, EACH)
+def test_a_second_breakpoint_written_earlier_is_found_after_a_later_change(client):
+    send(client, [blocks_message(30, EACH, marks={24: None, 30: None})])
+    usage = send(client, [blocks_message(30, EACH, marks={24: None, 30: None}, changed={25})])
+    assert usage.cache_read_input_tokens == prefix_tokens(24, EACH)
+    assert usage.cache_creation_input_tokens == 6 * EACH
 
 
-def test_breakpoint_21_blocks_after_change_cannot_reach_back(client):
-    send(client, [blocks_message(30, EACH, marks={30: None})])
-    usage = send(client, [blocks_message(30, EACH, marks={25: None, 30: None}, changed={5})])
-    assert usage.cache_read_input_tokens == 0
+def test_the_window_counts_the_breakpoint_itself(client):
+    """An entry at block 11 is position 20 from a breakpoint at 30 (hit); at 10 it is the 21st."""
+    send(client, [blocks_message(30, EACH, marks={10: None, 11: None})])
+    reach = send(client, [blocks_message(30, EACH, marks={30: None}, changed={12})])
+    assert reach.cache_read_input_tokens == prefix_tokens(11, EACH)
+    send(client, [blocks_message(31, EACH, marks={10: None})])
+    beyond = send(client, [blocks_message(31, EACH, marks={30: None}, changed={11})])
+    assert beyond.cache_read_input_tokens == 0
 
 
 @pytest.mark.parametrize(
     ("model", "tokens", "cached"),
-    [
-        (OPUS_41, 1500, True),
-        (SONNET_46, 1500, False),
-        (SONNET_46, 2500, True),
+    [  # minimums from prompt-caching.md, "Cache limitations"
+        (SONNET_46, 1000, False),
+        (SONNET_46, 1500, True),
+        (OPUS_47, 1500, False),  # 1,504 x 1.3 = 1,956 tokens with its tokenizer: under 2,048
+        (OPUS_47, 2500, True),
         (HAIKU_45, 2500, False),
         (HAIKU_45, 4500, True),
+        ("claude-opus-5", 480, True),  # 512 for Opus 5 (484 x 1.3 = 630)
+        ("claude-opus-4-8", 700, False),  # 1,024 for Opus 4.8 (704 x 1.3 = 916)
+        ("claude-opus-4-8", 800, True),  # (804 x 1.3 = 1,046)
     ],
 )
 def test_breakpoint_under_the_models_minimum_is_ignored_silently(client, model, tokens, cached):
     msgs = [{"role": "user", "content": [block(tokens, cache=True)]}]
+    total = client.messages.count_tokens(model=model, messages=msgs).input_tokens
+    minimum = default_catalogue().require(model).min_cacheable_tokens
+    assert cached == (total >= minimum)
     first = send(client, msgs, model=model)
     second = send(client, msgs, model=model)
-    total = tokens + 4
     if cached:
         assert (first.cache_creation_input_tokens, second.cache_read_input_tokens) == (total, total)
     else:
@@ -94,9 +101,9 @@ def test_breakpoint_under_the_models_minimum_is_ignored_silently(client, model, 
 
 
 def test_alias_and_dated_id_share_entries_but_other_models_do_not(client):
-    msgs = [{"role": "user", "content": [block(3000, cache=True)]}]
-    send(client, msgs, model="claude-opus-4-1")
-    assert send(client, msgs, model=OPUS_41).cache_read_input_tokens == 3004
+    msgs = [{"role": "user", "content": [block(5000, cache=True)]}]
+    send(client, msgs, model="claude-haiku-4-5")
+    assert send(client, msgs, model=HAIKU_45).cache_read_input_tokens == 5004
     assert send(client, msgs, model=SONNET_46).cache_read_input_tokens == 0
 
 
@@ -167,9 +174,9 @@ def test_identical_requests_sent_together_both_miss(sim):
         msgs = [{"role": "user", "content": [block(20000, cache=True)]}]
         async with anthropic.AsyncAnthropic(base_url=base_url, api_key="k") as c:
             pair = await asyncio.gather(
-                *[c.messages.create(model=OPUS_41, max_tokens=5, messages=msgs) for _ in range(2)]
+                *[c.messages.create(model=SONNET_46, max_tokens=5, messages=msgs) for _ in range(2)]
             )
-            after = await c.messages.create(model=OPUS_41, max_tokens=5, messages=msgs)
+            after = await c.messages.create(model=SONNET_46, max_tokens=5, messages=msgs)
         return [m.usage for m in pair], after.usage
 
     with SimulatorThread(SimulatorConfig(time_scale=0.05)) as slow:
@@ -267,7 +274,7 @@ class TestLevelInvalidation:
     def tools_tokens(self, client):
         return (
             client.messages.count_tokens(
-                model=OPUS_41, tools=TOOLS, messages=[{"role": "user", "content": "x"}]
+                model=SONNET_46, tools=TOOLS, messages=[{"role": "user", "content": "x"}]
             ).input_tokens
             - 5
         )
@@ -326,8 +333,22 @@ class TestLevelInvalidation:
 
         send(client, **self.base(messages=turn("red")))
         usage = send(client, **self.base(messages=turn("blue")))
-        # The lookback stops at the end of the assistant's "ok" (1 token + 4 overhead).
-        assert usage.cache_read_input_tokens == self.tools_tokens(client) + 600 + 1204 + 5
+        # The nearest entry before the changed image is the one written at the intro's
+        # breakpoint; the assistant's "ok" was never an entry.
+        assert usage.cache_read_input_tokens == self.tools_tokens(client) + 600 + 1204
+
+    def test_the_first_image_anywhere_invalidates_the_messages(self, client):
+        """prompt-caching.md: adding or removing images anywhere affects message blocks, even
+        when the earlier messages are unchanged."""
+        intro = {"role": "user", "content": [block(1200, "intro", cache=True)]}
+        send(client, **self.base(messages=[intro]))
+        with_image = [
+            intro,
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": [png_block("red"), block(50, cache=True)]},
+        ]
+        usage = send(client, **self.base(messages=with_image))
+        assert usage.cache_read_input_tokens == self.tools_tokens(client) + 600
 
 
 def png_block(color):
@@ -345,7 +366,7 @@ def png_block(color):
 
 def test_image_tokens_follow_width_times_height_over_750(client):
     count = client.messages.count_tokens(
-        model=OPUS_41, messages=[{"role": "user", "content": [png_block("red")]}]
+        model=SONNET_46, messages=[{"role": "user", "content": [png_block("red")]}]
     )
     assert count.input_tokens == 40 + 4  # 200 x 150 / 750 = 40, plus the message overhead
 

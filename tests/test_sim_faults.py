@@ -10,7 +10,7 @@ import pytest
 
 from app.simulator.runner import SimulatorThread
 from app.simulator.server import SimulatorConfig
-from tests.helpers import OPUS_41, http_library, raw_post
+from tests.helpers import SONNET_46, http_library, raw_post
 
 MSGS = [{"role": "user", "content": "hi"}]
 
@@ -39,7 +39,7 @@ def test_fault_yields_sdk_exception_after_its_retries(sim, fault, exc, status):
         ) as client,
         pytest.raises(exc) as err,
     ):
-        client.messages.create(model=OPUS_41, max_tokens=5, messages=MSGS)
+        client.messages.create(model=SONNET_46, max_tokens=5, messages=MSGS)
     assert err.value.status_code == status
     assert stats(sim)["requests"] == 1 + retries
     if fault == "rate_limit":
@@ -51,7 +51,7 @@ def test_fault_on_first_attempt_only_is_retried_to_success(sim):
     with anthropic.Anthropic(
         base_url=sim.base_url, api_key="k", max_retries=2, default_headers=headers
     ) as client:
-        msg = client.messages.create(model=OPUS_41, max_tokens=500, messages=MSGS)
+        msg = client.messages.create(model=SONNET_46, max_tokens=500, messages=MSGS)
     assert msg.stop_reason == "end_turn"
     assert stats(sim)["requests"] == 2
 
@@ -61,7 +61,7 @@ def test_stream_error_event_mid_stream_raises_with_the_partial_text_seen(client)
     with (
         pytest.raises(anthropic.APIStatusError) as err,
         client.messages.stream(
-            model=OPUS_41,
+            model=SONNET_46,
             max_tokens=500,
             messages=MSGS,
             extra_headers={"x-sim-fault": "stream_error"},
@@ -80,7 +80,7 @@ def test_dropped_connection_mid_stream_raises_a_connection_error(client):
     with (
         pytest.raises(http_library().RemoteProtocolError),
         client.messages.stream(
-            model=OPUS_41,
+            model=SONNET_46,
             max_tokens=500,
             messages=MSGS,
             extra_headers={"x-sim-fault": "disconnect"},
@@ -96,7 +96,7 @@ def test_stalled_stream_times_out_on_the_client(sim):
         anthropic.Anthropic(base_url=sim.base_url, api_key="k", max_retries=0, timeout=1.0) as c,
         pytest.raises(http_library().ReadTimeout),
         c.messages.stream(
-            model=OPUS_41, max_tokens=500, messages=MSGS, extra_headers={"x-sim-fault": "stall"}
+            model=SONNET_46, max_tokens=500, messages=MSGS, extra_headers={"x-sim-fault": "stall"}
         ) as stream,
     ):
         for _ in stream.text_stream:
@@ -118,7 +118,7 @@ def test_global_fault_rate_hits_about_that_share(sim):
         outcomes = []
         for _ in range(60):
             try:
-                c.messages.create(model=OPUS_41, max_tokens=5, messages=MSGS)
+                c.messages.create(model=SONNET_46, max_tokens=5, messages=MSGS)
                 outcomes.append("ok")
             except anthropic.OverloadedError:
                 outcomes.append("529")
@@ -131,7 +131,7 @@ def test_fifty_concurrent_streams_complete_and_leave_no_task(sim):
 
             async def one(i):
                 async with c.messages.stream(
-                    model=OPUS_41,
+                    model=SONNET_46,
                     max_tokens=300,
                     messages=[{"role": "user", "content": f"stream {i}"}],
                 ) as s:
@@ -147,7 +147,7 @@ def test_fifty_concurrent_streams_complete_and_leave_no_task(sim):
 def test_client_leaving_mid_stream_leaves_no_stuck_task(sim):
     async def run(base_url):
         async with anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0) as c:
-            async with c.messages.stream(model=OPUS_41, max_tokens=2000, messages=MSGS) as s:
+            async with c.messages.stream(model=SONNET_46, max_tokens=2000, messages=MSGS) as s:
                 async for _ in s.text_stream:
                     break
 
@@ -171,7 +171,7 @@ def test_cli_prints_its_url_and_serves(tmp_path):
         assert url.startswith("http://127.0.0.1:")
         with anthropic.Anthropic(base_url=url, api_key="k") as c:
             assert (
-                c.messages.create(model=OPUS_41, max_tokens=500, messages=MSGS).stop_reason
+                c.messages.create(model=SONNET_46, max_tokens=500, messages=MSGS).stop_reason
                 == "end_turn"
             )
     finally:

@@ -19,12 +19,12 @@ from app.storage.export import ExportFileError, export_json, export_markdown, im
 from app.storage.schema import MIGRATIONS, VERSION, migrate
 from app.storage.store import DB_NAME, StorageError, Store
 from app.storage.writer import Writer
-from tests.helpers import OPUS_41, text_of
+from tests.helpers import SONNET_46, text_of
 
 
 def sample(tmp_path) -> Conversation:
     Image.new("RGB", (640, 480), "orange").save(tmp_path / "photo.png")
-    conv = Conversation(model=OPUS_41, title="Holiday photos")
+    conv = Conversation(model=SONNET_46, title="Holiday photos")
     conv.set_system_text(text_of(1500, "system"))
     conv.add_user_text("what colour is this photo?", lock_image(tmp_path / "photo.png"))
     conv.add("assistant", TextBlock("It is orange."), ToolUseBlock.create("t1", "clock", {}))
@@ -55,7 +55,7 @@ def test_search_finds_words_in_old_messages_and_hides_deleted_ones(tmp_path):
     store.save_conversation(old)
     store.save_messages(old.id, list(enumerate(old.messages)))
     for i in range(30):
-        conv = Conversation(model=OPUS_41, title=f"chat {i}")
+        conv = Conversation(model=SONNET_46, title=f"chat {i}")
         conv.add_user_text(f"filler message number {i} about nothing")
         store.save_conversation(conv)
         store.save_messages(conv.id, list(enumerate(conv.messages)))
@@ -84,10 +84,10 @@ def test_a_database_of_the_first_schema_version_is_migrated(tmp_path):
         "created_at": 1.0,
         "blocks": [{"type": "text", "text": "an early message about lighthouses"}],
     }
-    meta = Conversation(model=OPUS_41, id="c_old", title="From version one").meta_dict()
+    meta = Conversation(model=SONNET_46, id="c_old", title="From version one").meta_dict()
     conn.execute(
         "INSERT INTO conversations VALUES ('c_old', 'From version one', 1, 2, ?, ?, '{}')",
-        (OPUS_41, json.dumps(meta)),
+        (SONNET_46, json.dumps(meta)),
     )
     conn.execute(
         "INSERT INTO messages VALUES ('m1', 'c_old', 0, 'user', 1.0, 0, ?, ?)",
@@ -148,7 +148,7 @@ def test_failures_say_what_is_wrong(tmp_path):
     other.execute("BEGIN EXCLUSIVE")
     store.conn.execute("PRAGMA busy_timeout = 100")
     with pytest.raises(StorageError) as locked:
-        store.save_conversation(Conversation(model=OPUS_41))
+        store.save_conversation(Conversation(model=SONNET_46))
     assert locked.value.kind == "locked"
     other.rollback()
 
@@ -187,7 +187,7 @@ def test_reopening_restores_records_prefix_maps_and_the_ledger(tmp_path, sim):
     writer = Writer(store)
     client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0)
     engine = Engine(client, EngineSettings(warming=False))
-    session = Session(Conversation(model=OPUS_41))
+    session = Session(Conversation(model=SONNET_46))
     session.conversation.set_system_text(text_of(2000, "system"))
     Recorder(writer, engine, session)
 
@@ -219,7 +219,7 @@ def test_a_new_conversation_enters_the_history_with_its_first_message(tmp_path, 
     writer = Writer(store)
     client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0)
     engine = Engine(client, EngineSettings(warming=True))
-    session = Session(Conversation(model=OPUS_41))
+    session = Session(Conversation(model=SONNET_46))
     session.conversation.set_system_text(text_of(2000, "system"))
     recorder = Recorder(writer, engine, session)
 

@@ -22,7 +22,7 @@ from app.facts.catalogue import default_catalogue
 from app.facts.prefix import flatten_request
 from app.facts.rules import resolve_breakpoints
 from app.simulator.validation import validate_request
-from tests.helpers import HAIKU_45, OPUS_41, SONNET_46, text_of
+from tests.helpers import HAIKU_45, SONNET_46, OPUS_47, text_of
 
 BUILDER = RequestBuilder()
 
@@ -38,7 +38,7 @@ IMAGES = [_png(c) for c in ("red", "green")]
 
 @st.composite
 def conversations(draw):
-    conv = Conversation(model=draw(st.sampled_from([OPUS_41, SONNET_46, HAIKU_45])))
+    conv = Conversation(model=draw(st.sampled_from([SONNET_46, OPUS_47, HAIKU_45])))
     if draw(st.booleans()):
         conv.set_system_text(text_of(draw(st.integers(1, 3000)), "system"))
     if draw(st.booleans()):
@@ -98,10 +98,11 @@ def test_every_strategy_keeps_the_hard_rules(conv, strategy, ttl):
         assert block.cumulative >= model.min_cacheable_tokens
     # The simulator (the real rules) accepts the request as built.
     validate_request(built.body, default_catalogue())
-    served = resolve_breakpoints(flatten_request(built.body), built.body.get("cache_control"))
+    served_flat = flatten_request(built.body, model=model)
+    served = resolve_breakpoints(served_flat, built.body.get("cache_control"))
     assert [(b.index, b.ttl) for b in served] == [(b.index, b.ttl) for b in points]
     # The flattened prefix the builder computed is the one the service sees.
-    assert flatten_request(built.body) == built.flat
+    assert served_flat == built.flat
     # Pins are kept while they fit and are long enough.
     pinned = [i for i, m in enumerate(conv.messages) if m.pinned]
     slots = 4 - (1 if built.body.get("cache_control") else 0)
@@ -180,7 +181,7 @@ def our_marks(conv: Conversation, pattern: str) -> set:
 
 @st.composite
 def plain_conversations(draw):
-    conv = Conversation(model=OPUS_41)
+    conv = Conversation(model=SONNET_46)
     if draw(st.booleans()):
         conv.set_system_text(text_of(draw(st.integers(1100, 2000)), "system"))
     if draw(st.booleans()):
@@ -208,7 +209,7 @@ def test_lm_deluge_patterns_place_identical_breakpoints(pattern, conv):
 
 
 def test_smart_marks_stable_part_and_newest_content():
-    conv = Conversation(model=OPUS_41)
+    conv = Conversation(model=SONNET_46)
     conv.set_system_text(text_of(2000))
     conv.add_user_text("hello")
     built = BUILDER.build(conv, "smart")
@@ -217,7 +218,7 @@ def test_smart_marks_stable_part_and_newest_content():
 
 
 def test_smart_keeps_a_breakpoint_where_the_last_turn_ended_when_over_20_blocks_arrive():
-    conv = Conversation(model=OPUS_41)
+    conv = Conversation(model=SONNET_46)
     conv.add_user_text(text_of(1500))
     conv.add(
         "assistant",
@@ -231,7 +232,7 @@ def test_smart_keeps_a_breakpoint_where_the_last_turn_ended_when_over_20_blocks_
 
 
 def test_smart_marks_after_large_attachments_so_an_edited_question_reuses_them():
-    conv = Conversation(model=OPUS_41)
+    conv = Conversation(model=SONNET_46)
     big = [lock_image(_big_png(c)) for c in ("red", "blue")]
     conv.add_user_text("what is in these?", *big)
     built = BUILDER.build(conv, "smart")
@@ -246,7 +247,7 @@ def _big_png(color):
 
 
 def test_adaptive_ttl_turns_to_one_hour_after_a_long_pause():
-    conv = Conversation(model=OPUS_41)
+    conv = Conversation(model=SONNET_46)
     conv.add_user_text(text_of(1500), created_at=1000.0)
     conv.add("assistant", TextBlock("ok"), created_at=1001.0)
     conv.add_user_text("quick", created_at=1030.0)
@@ -259,7 +260,7 @@ def test_adaptive_ttl_turns_to_one_hour_after_a_long_pause():
 
 
 def test_pins_come_first_and_the_strategy_fills_the_rest():
-    conv = Conversation(model=OPUS_41)
+    conv = Conversation(model=SONNET_46)
     for i in range(6):
         conv.add_user_text(text_of(1200, f"q{i}"))
         conv.add("assistant", TextBlock(f"a{i}"))
@@ -275,7 +276,7 @@ def test_pins_come_first_and_the_strategy_fills_the_rest():
 
 
 def test_one_hour_setting_with_pins_never_puts_one_hour_after_five_minutes():
-    conv = Conversation(model=OPUS_41)
+    conv = Conversation(model=SONNET_46)
     conv.set_system_text(text_of(1500))
     conv.add_user_text("a")
     built = BUILDER.build(conv, "system_and_tools", CacheSettings(ttl="1h"))

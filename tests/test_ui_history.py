@@ -8,7 +8,7 @@ from app.conversation.conversation import Conversation
 from app.storage.store import Store
 from app.storage.writer import Writer
 from app.ui.library import CONVERSATION_ROLE, Library
-from tests.helpers import OPUS_41, text_of
+from tests.helpers import SONNET_46, text_of
 from tests.uikit import make_window, turn_over, until
 
 
@@ -161,7 +161,7 @@ def test_a_history_that_cannot_be_written_keeps_the_conversation_and_says_so(
 
 def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path, libraries):
     store = Store.open(tmp_path)
-    conv = Conversation(model=OPUS_41, title="Long one")
+    conv = Conversation(model=SONNET_46, title="Long one")
     for i in range(200):
         conv.add_user_text(f"question {i}")
         conv.add("assistant", TextBlock(f"answer {i} with `code`"))

@@ -13,13 +13,13 @@ from app.conversation.conversation import Conversation  # noqa: E402
 from app.engine.engine import Engine, EngineSettings  # noqa: E402
 from app.engine.session import Session  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
-from tests.helpers import OPUS_41, text_of  # noqa: E402
+from tests.helpers import SONNET_46, text_of  # noqa: E402
 
 
 def make_window(base_url, strategy="smart", system_tokens=3000, warming=False):
     client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0)
     engine = Engine(client, EngineSettings(strategy=strategy, warming=warming))
-    conv = Conversation(model=OPUS_41, max_tokens=400)
+    conv = Conversation(model=SONNET_46, max_tokens=400)
     conv.set_system_text(text_of(system_tokens, "system"))
     return MainWindow(engine, Session(conv), "Offline simulator: test"), client
 

@@ -26,9 +26,11 @@ from app.facts.prefix import (
     BlockFacts,
     FlatRequest,
     assemble,
+    counted_tokens,
     message_facts,
-    messages_context,
-    system_context,
+    request_contexts,
+    strip,
+    stripped_thinking,
     system_facts,
     tool_facts,
 )
@@ -115,6 +117,10 @@ class RequestBuilder:
         per_message = [self._message_facts(i, m) for i, m in enumerate(messages)]
         for chunk in per_message:
             facts.extend(chunk)
+        turns = [
+            (m.role, tuple(f.kind for f in c)) for m, c in zip(messages, per_message, strict=True)
+        ]
+        facts = strip(facts, stripped_thinking(turns, model))
 
         layout = _layout(facts, len(tools_api), len(system_api), per_message, model)
         placement = STRATEGIES[strategy].place(view, settings, layout)
@@ -133,13 +139,15 @@ class RequestBuilder:
         marked_facts = [
             replace(f, ttl=ttl_at[i]) if i in ttl_at else f for i, f in enumerate(facts)
         ]
-        body_ctx = {
+        settings_ctx = {
             "tools": tools_api,
             "tool_choice": conversation.tool_choice,
             "thinking": conversation.thinking,
-            "messages": [{"content": m.api_content} for m in messages],
         }
-        flat = assemble(marked_facts, system_context(body_ctx), messages_context(body_ctx))
+        has_images = any(_image_sizes(m) for m in messages)
+        flat = assemble(
+            marked_facts, request_contexts(settings_ctx, model, has_images), model.token_scale
+        )
         top_level = _cc(automatic) if automatic else None
         breakpoints = tuple(resolve_breakpoints(flat, top_level))
         auto_short = [
@@ -177,7 +185,7 @@ class RequestBuilder:
         ]
         head: dict = {
             "model": conversation.model,
-            "max_tokens": max_tokens or conversation.max_tokens,
+            "max_tokens": conversation.max_tokens if max_tokens is None else max_tokens,
         }
         if system_out:
             head["system"] = system_out
@@ -264,6 +272,7 @@ def _layout(
     positions = []
     cumulative = 0
     for index, (spot, fact) in enumerate(zip(spots, facts, strict=True)):
-        cumulative += fact.tokens
-        positions.append(Position(spot, index, cumulative, fact.tokens, fact.can_carry, fact.kind))
+        tokens = counted_tokens(fact, model.token_scale)
+        cumulative += tokens
+        positions.append(Position(spot, index, cumulative, tokens, fact.can_carry, fact.kind))
     return Layout(tuple(positions), model.min_cacheable_tokens)

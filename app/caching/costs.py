@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
-from app.facts.catalogue import ModelInfo, Multipliers
+from app.facts.catalogue import ModelInfo
 
 PER_MILLION = 1_000_000
 
@@ -15,26 +15,33 @@ PER_MILLION = 1_000_000
 class Cost:
     paid_usd: float
     without_cache_usd: float
+    known: bool = True  # False when the model's prices are unknown (both figures are then 0)
 
     @property
     def saved_usd(self) -> float:
         return self.without_cache_usd - self.paid_usd
 
 
-def input_cost_usd(usage: Usage, model: ModelInfo, mult: Multipliers) -> float:
-    base = model.input_usd_per_mtok / PER_MILLION
-    return base * (
-        usage.uncached
-        + usage.read * mult.read
-        + usage.write_5m * mult.write_5m
-        + usage.write_1h * mult.write_1h
-    )
+def input_cost_usd(usage: Usage, model: ModelInfo) -> float:
+    """The input side of a request at the model's own five prices (0 when unknown)."""
+    p = model.prices
+    if p is None:
+        return 0.0
+    return (
+        usage.uncached * p.input
+        + usage.read * p.read
+        + usage.write_5m * p.write_5m
+        + usage.write_1h * p.write_1h
+    ) / PER_MILLION
 
 
-def cost_of(usage: Usage, model: ModelInfo, mult: Multipliers) -> Cost:
-    output = usage.output * model.output_usd_per_mtok / PER_MILLION
-    full_input = usage.input_total * model.input_usd_per_mtok / PER_MILLION
-    return Cost(input_cost_usd(usage, model, mult) + output, full_input + output)
+def cost_of(usage: Usage, model: ModelInfo) -> Cost:
+    p = model.prices
+    if p is None:
+        return Cost(0.0, 0.0, known=False)
+    output = usage.output * p.output / PER_MILLION
+    full_input = usage.input_total * p.input / PER_MILLION
+    return Cost(input_cost_usd(usage, model) + output, full_input + output)
 
 
 @dataclass
@@ -52,6 +59,7 @@ class RequestRecord:
     prefix: PrefixMap | None = None  # the request's blocks, sizes and breakpoints
     error: str = ""  # why the request failed; its usage is then all zeros
     id: str = ""
+    server_reason: str = ""  # the API's own cache diagnosis of this turn, when it gave one
 
     def to_dict(self, base: PrefixMap | None = None) -> dict:
         """JSON-able; the prefix map is stored against ``base`` (the previous record's)."""
@@ -59,7 +67,7 @@ class RequestRecord:
             "id": self.id,
             "kind": self.kind,
             "usage": asdict(self.usage),
-            "cost": [self.cost.paid_usd, self.cost.without_cache_usd],
+            "cost": [self.cost.paid_usd, self.cost.without_cache_usd, self.cost.known],
             "at": self.at,
             "model": self.model,
             "strategy": self.strategy,
@@ -69,6 +77,7 @@ class RequestRecord:
             "cause": self.cause,
             "prefix": self.prefix.to_dict(base) if self.prefix else None,
             "error": self.error,
+            "server_reason": self.server_reason,
         }
 
     @classmethod
@@ -89,6 +98,7 @@ class RequestRecord:
             PrefixMap.from_dict(prefix, base) if prefix else None,
             data.get("error", ""),
             data.get("id", ""),
+            data.get("server_reason", ""),
         )
 
 

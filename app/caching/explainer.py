@@ -36,11 +36,17 @@ def common_blocks(a: BuiltRequest, b: BuiltRequest) -> int:
     return count
 
 
-def _written_end(built: BuiltRequest) -> int:
+def _written_at(built: BuiltRequest) -> list[int]:
+    """The blocks whose prefixes a request writes: its effective breakpoints."""
     plan = plan_request(
         built.flat, list(built.breakpoints), built.model.min_cacheable_tokens, lambda fp: False
     )
-    return plan.write_until if plan.write_until is not None else -1
+    return [p.index for p in plan.effective]
+
+
+def _written_end(built: BuiltRequest) -> int:
+    written = _written_at(built)
+    return written[-1] if written else -1
 
 
 def _classify(previous: BuiltRequest, current: BuiltRequest, index: int) -> tuple[str, str]:
@@ -141,8 +147,23 @@ def explain(
             f"{model.display_name}; each model has its own cache.",
         )
     if previous is not None and common <= previous_end:
-        cause, what = _classify(previous, current, common)
         path = blocks[common].path if common < len(blocks) else None
+        written = _written_at(previous)
+        if (
+            common in written
+            and not any(i < common for i in written)
+            and matching >= model.min_cacheable_tokens
+            and blocks[common].facts.level == "messages"
+        ):
+            return result(
+                "volatile_breakpoint",
+                f"The breakpoint is on content that changes every request ({path}): entries "
+                f"are written only at breakpoints, so the {matching:,} tokens before it that "
+                "stayed the same were never cached. Put the breakpoint on the last block that "
+                "stays the same.",
+                first_difference=path,
+            )
+        cause, what = _classify(previous, current, common)
         return result(
             cause,
             f"Only {matching:,} tokens matched the previous request: {what}, "
@@ -172,13 +193,14 @@ def explain(
             f"The prefix is under {model.display_name}'s minimum of "
             f"{model.min_cacheable_tokens:,} tokens, so the breakpoints were ignored.",
         )
-    lowest = min((b.index for b in predicted.effective), default=0) - LOOKBACK_BLOCKS
-    for block in blocks[: max(0, lowest)]:
+    lowest = min((b.index for b in predicted.effective), default=0) - (LOOKBACK_BLOCKS - 1)
+    for block in reversed(blocks[: max(0, lowest)]):
         if block.cumulative > read and ledger.is_cached(model.id, block.fingerprint):
             return result(
                 "lookback",
-                f"A cached prefix of {block.cumulative:,} tokens ends more "
-                "than 20 blocks before the nearest breakpoint, past the service's lookback.",
+                f"No entry was written within {LOOKBACK_BLOCKS} blocks of the breakpoint: the "
+                f"nearest, {block.cumulative:,} tokens at {block.path}, is past the service's "
+                "lookback. A breakpoint nearer to it (or fewer new blocks a turn) reads it.",
             )
     if sent_while_writing:
         return result("in_flight", "Sent before the request that writes this prefix had answered.")

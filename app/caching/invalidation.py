@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from app.caching.builder import BuiltRequest
 from app.caching.explainer import common_blocks
 from app.caching.ledger import CacheLedger
-from app.facts.catalogue import Multipliers
 
 PER_MILLION = 1_000_000
 
@@ -32,26 +31,20 @@ def _label(path: str) -> str:
     return f"message {int(path.split('.')[1]) + 1}"
 
 
-def preview_change(
-    before: BuiltRequest, after: BuiltRequest, ledger: CacheLedger, multipliers: Multipliers
-) -> Invalidation:
-    model = before.model.id
+def preview_change(before: BuiltRequest, after: BuiltRequest, ledger: CacheLedger) -> Invalidation:
+    """What the edited request can still read, by the same rules the service applies: entries
+    exist only where breakpoints wrote them, and each breakpoint looks back 20 positions."""
     common = common_blocks(before, after)
-    cached = 0
-    kept = 0
-    for i, block in enumerate(before.flat.blocks):
-        if ledger.is_cached(model, block.fingerprint):
-            cached = block.cumulative
-            if i < common:
-                kept = block.cumulative
+    cached = ledger.predict(before).read_tokens
+    kept = min(cached, ledger.predict(after).read_tokens)
     same_length = len(before.flat.blocks) == len(after.flat.blocks)
     if common == len(before.flat.blocks) and same_length:
         return Invalidation(None, cached, cached, 0, 0.0, "Nothing changes in the request.")
     index = min(common, len(after.flat.blocks) - 1)
     path = after.flat.blocks[index].path if after.flat.blocks else "system.0"
     lost = cached - kept
-    rate = before.model.input_usd_per_mtok / PER_MILLION
-    extra = lost * rate * (multipliers.write_5m - multipliers.read)
+    prices = before.model.prices
+    extra = lost * (prices.write_5m - prices.read) / PER_MILLION if prices else 0.0
     where = _label(path)
     if cached == 0:
         sentence = f"The request changes from {where} on; nothing of it is cached now."

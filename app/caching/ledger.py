@@ -132,52 +132,76 @@ class CacheLedger:
         )
 
     def live(self) -> list[LedgerEntry]:
-        """Live entries that end at a breakpoint, longest first (for countdowns)."""
+        """Live entries, longest first (for countdowns); every entry ends at a breakpoint."""
         self._sweep()
-        out = [e for e in self.entries.values() if e.breakpoint]
-        return sorted(out, key=lambda e: -e.tokens)
+        return sorted(self.entries.values(), key=lambda e: -e.tokens)
 
     # -- updates --------------------------------------------------------------------------------
     def begin(self, request_id: str, built: BuiltRequest, plan: CachePlan) -> None:
-        minimum = built.model.min_cacheable_tokens
-        fps = {fp for fp, _, _ in stored_entries(built.flat, plan, minimum)}
+        fps = {fp for fp, _, _ in stored_entries(built.flat, plan)}
         self.pending[request_id] = (built.model.id, fps, self.clock())
 
     def finish(self, request_id: str) -> None:
         self.pending.pop(request_id, None)
 
-    def record(self, built: BuiltRequest, usage: Usage) -> None:
-        """The response has begun with this usage: refresh what was read, store what was written."""
+    def record(self, built: BuiltRequest, usage: Usage, started: float | None = None) -> None:
+        """The response has begun with this usage: refresh what was read, store what was written.
+
+        As the service does: the read refreshes the entry it hit (and this request's breakpoints
+        inside it), each breakpoint past the hit writes one entry, and lifetimes run from
+        ``started``, the request's start (default: now)."""
         self._sweep()
-        now = self.clock()
+        now = self.clock() if started is None else started
         model = built.model.id
-        minimum = built.model.min_cacheable_tokens
+        flat = built.flat
+        plan = plan_request(
+            flat, list(built.breakpoints), built.model.min_cacheable_tokens, lambda fp: False
+        )
+        hit = None
         if usage.read:
-            for block in built.flat.blocks:
+            for block in flat.blocks:
                 if block.cumulative > usage.read:
                     break
-                entry = self.entries.get((model, block.fingerprint))
-                if entry is not None:
-                    entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[entry.ttl])
-                    entry.last_used_at = now
-                    if block.cumulative == usage.read:
-                        entry.hits += 1
-        plan = plan_request(built.flat, list(built.breakpoints), minimum, lambda fp: False)
-        ends = {built.flat.blocks[p.index].fingerprint for p in plan.effective}
-        for fp, tokens, ttl in stored_entries(built.flat, plan, minimum):
-            key = (model, fp)
+                if (model, block.fingerprint) in self.entries:
+                    hit = block.index
+        refreshed = {
+            flat.blocks[p.index].fingerprint
+            for p in plan.effective
+            if hit is not None and p.index < hit
+        }
+        if hit is not None:
+            refreshed.add(flat.blocks[hit].fingerprint)
+        for fp in refreshed:
+            entry = self.entries.get((model, fp))
+            if entry is not None:
+                entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[entry.ttl])
+                entry.last_used_at = now
+        if hit is not None:
+            self.entries[(model, flat.blocks[hit].fingerprint)].hits += 1
+        for point in plan.effective:
+            block = flat.blocks[point.index]
+            if hit is not None and point.index <= hit:
+                continue
+            key = (model, block.fingerprint)
             entry = self.entries.get(key)
             if entry is None:
                 self.expired.pop(key, None)
                 self.entries[key] = LedgerEntry(
-                    model, fp, tokens, ttl, now, now + TTL_SECONDS[ttl], now, 0, fp in ends
+                    model,
+                    block.fingerprint,
+                    block.cumulative,
+                    point.ttl,
+                    now,
+                    now + TTL_SECONDS[point.ttl],
+                    now,
+                    0,
+                    True,
                 )
                 continue
-            if TTL_SECONDS[ttl] > TTL_SECONDS[entry.ttl]:
-                entry.ttl = ttl
-            entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[ttl])
+            if TTL_SECONDS[point.ttl] > TTL_SECONDS[entry.ttl]:
+                entry.ttl = point.ttl
+            entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[point.ttl])
             entry.last_used_at = now
-            entry.breakpoint = entry.breakpoint or fp in ends
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -152,7 +152,9 @@ def _smart(conversation, settings, layout) -> Placement:
         previous_end = _previous_request_end(conversation, layout)
         if previous_end is not None and end is not None:
             end_position = next(p for p in layout.positions if p.spot == end.spot)
-            if end_position.flat_index - previous_end.flat_index > LOOKBACK_BLOCKS:
+            # The window counts the breakpoint itself: an entry 20 or more positions back is
+            # out of reach (prompt-caching.md, "The lookback window is 20 blocks").
+            if end_position.flat_index - previous_end.flat_index >= LOOKBACK_BLOCKS:
                 marks.append(
                     Mark(
                         previous_end.spot,

@@ -1,8 +1,10 @@
 """The engine: owns the asyncio tasks that talk to the API and reports to its listeners.
 
-A turn streams (``async with client.messages.stream``) and runs the tool loop; a warm-up is a
-``max_tokens: 1`` request for the prefix the next send will use, sent while the user types; a
-keep-alive ping re-reads the prefix shortly before it expires. Warm-ups and pings never raise:
+A turn streams (``async with client.messages.stream``) and runs the tool loop, asking the API
+for its own cache diagnosis against the previous turn (cache-diagnostics.md); a warm-up is a
+``max_tokens: 0`` request (prompt-caching.md, "Pre-warming the cache") for the prefix the next
+send will use, sent while the user types, with its breakpoint on the last block the send shares;
+a keep-alive ping re-reads the prefix shortly before it expires. Warm-ups and pings never raise:
 their failures are reported quietly.
 """
 
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 WARM_TAIL = "."
 ALREADY_WARM = "already warm"
 IN_FLIGHT = "a warm-up of this prefix is in flight"
+DIAGNOSIS_BETA = (
+    "cache-diagnosis-2026-04-07"  # the August 2026 docs' header; the field is in the SDK
+)
 
 
 @dataclass
@@ -91,6 +96,11 @@ class Engine:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def adopt_models(self, listed: list[dict]) -> None:
+        """Take the models an API lists into the catalogue (see ``Catalogue.adopt``)."""
+        self.catalogue = self.catalogue.adopt(listed)
+        self.builder.catalogue = self.catalogue
+
     def emit(self, event: ev.Event) -> None:
         for listener in list(self._listeners):
             try:
@@ -114,7 +124,7 @@ class Engine:
     def _record(
         self, session: Session, kind: str, built: BuiltRequest, usage: Usage, **extra
     ) -> RequestRecord:
-        cost = cost_of(usage, built.model, self.catalogue.multipliers)
+        cost = cost_of(usage, built.model)
         record = RequestRecord(
             kind,
             usage,
@@ -172,18 +182,25 @@ class Engine:
         writing_elsewhere = self.ledger.pending_covers(built)
         self.ledger.begin(request_id, built, plan)
         started = time.perf_counter()
+        sent_at = self.clock()
         texts: list[str] = []
         ttft = None
         explanation = None
+        diagnosis = ""
         try:
-            async with self.client.messages.stream(**built.body) as stream:
+            async with self.client.messages.stream(
+                **built.body,
+                diagnostics={"previous_message_id": session.last_message_id},
+                extra_headers={"anthropic-beta": DIAGNOSIS_BETA},
+            ) as stream:
                 async for event in stream:
                     if event.type == "message_start":
                         begun = Usage.from_api(event.message.usage)
                         explanation = explain(
                             built, begun, plan, session.last_turn, self.ledger, writing_elsewhere
                         )
-                        self.ledger.record(built, begun)
+                        diagnosis = describe_diagnosis(getattr(event.message, "diagnostics", None))
+                        self.ledger.record(built, begun, sent_at)
                         self.ledger.finish(request_id)
                     elif event.type == "content_block_delta":
                         if ttft is None:
@@ -218,7 +235,9 @@ class Engine:
             predicted=Usage.from_plan(plan, usage.output),
             explanation=explanation.sentence if explanation else "",
             cause=explanation.cause if explanation else "",
+            server_reason=diagnosis,
         )
+        session.last_message_id = final.id
         for warm in session.warms:
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens
@@ -245,7 +264,7 @@ class Engine:
             session.conversation,
             self.settings.strategy,
             self.settings.cache,
-            max_tokens=1,
+            max_tokens=0,
             extra_user=tail,
         )
 
@@ -275,6 +294,13 @@ class Engine:
             return "warming is off"
         if self.client is None:
             return "not connected yet"
+        if self.settings.strategy == "none":
+            return "the pattern caches nothing"
+        conv = session.conversation
+        if (conv.thinking or {}).get("type") == "enabled":
+            return "extended thinking cannot pre-warm (max_tokens 0 is refused with it)"
+        if (conv.tool_choice or {}).get("type") in ("any", "tool"):
+            return "a forced tool choice cannot pre-warm (max_tokens 0 is refused with it)"
         if (
             not session.conversation.messages
             and not session.conversation.system
@@ -299,7 +325,7 @@ class Engine:
             if w.record is not None and w.at >= hour_ago
         )
         plan = self.ledger.predict(built)
-        estimate = cost_of(Usage.from_plan(plan, 1), built.model, self.catalogue.multipliers)
+        estimate = cost_of(Usage.from_plan(plan, 0), built.model)
         if spent + estimate.paid_usd > self.settings.warm_cap_usd_per_hour:
             return f"warm-up spending cap of ${self.settings.warm_cap_usd_per_hour:.2f}/h reached"
         return None
@@ -320,6 +346,7 @@ class Engine:
         )
         request_id = f"{kind}-{next(self._ids)}"
         self.ledger.begin(request_id, built, plan)
+        sent_at = self.clock()
         try:
             response = await self.client.messages.create(**built.body)
         except asyncio.CancelledError:
@@ -333,9 +360,9 @@ class Engine:
         finally:
             self.ledger.finish(request_id)
         usage = Usage.from_api(response.usage)
-        self.ledger.record(built, usage)
+        self.ledger.record(built, usage, sent_at)
         session.last_request = built
-        record = self._record(session, kind, built, usage, predicted=Usage.from_plan(plan, 1))
+        record = self._record(session, kind, built, usage, predicted=Usage.from_plan(plan, 0))
         if warm is not None:
             warm.record = record
         self.emit(ev.UsageReported(session.id, kind, usage, None))
@@ -365,6 +392,25 @@ class Engine:
                 await self.sleep(delay)
             session.pings_left -= 1
             await self._send_quiet(session, "keepalive", built)
+
+
+def describe_diagnosis(diagnostics) -> str:
+    """The API's own cache diagnosis (cache-diagnostics.md) as one line, "" when there is none."""
+    reason = getattr(diagnostics, "cache_miss_reason", None) if diagnostics else None
+    if reason is None:
+        return ""
+    kind = getattr(reason, "type", "")
+    missed = getattr(reason, "cache_missed_input_tokens", None)
+    words = {
+        "model_changed": "the model changed",
+        "system_changed": "the system prompt changed",
+        "tools_changed": "the tools changed",
+        "messages_changed": "an earlier message changed",
+        "previous_message_not_found": "it could not find the previous request",
+        "unavailable": "no diagnosis (another setting such as thinking or tool_choice differs)",
+    }.get(kind, kind)
+    tail = f" ({missed:,} tokens after the divergence)" if missed is not None else ""
+    return f"The API's diagnosis: {words}{tail} [{kind}]."
 
 
 def _blocks_of(content) -> list:

@@ -30,6 +30,7 @@ class Session:
     warm_tasks: dict[str, asyncio.Task] = field(default_factory=dict)  # by prefix fingerprint
     pings_left: int = 0
     keepalive_task: asyncio.Task | None = None
+    last_message_id: str | None = None  # the last turn's response id, for cache diagnostics
 
     @property
     def id(self) -> str:

@@ -1,18 +1,46 @@
-"""The model catalogue: ids, aliases, cache minimums and prices, read from a data file.
+"""The model catalogue: ids, aliases, lifecycle, limits, cache minimums, tokenizers and prices,
+read from a data file.
 
-The data lives in ``resources/models.json`` so a user can update prices or minimums without a
-code change; ``CACHESCOPE_MODELS_FILE`` points at another copy.
+The data lives in ``resources/models.json`` so a user can update a price, a minimum or a
+lifecycle without a code change; ``CACHESCOPE_MODELS_FILE`` points at another copy. Every model
+carries its own five prices (the cache rates are not the same multiple of the input price for
+every model); a model whose prices are unknown has ``prices = None`` and stays usable.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 MODELS_FILE_ENV = "CACHESCOPE_MODELS_FILE"
+LIFECYCLES = ("active", "deprecated", "retired")
+ASSUMED_MINIMUM = 1024  # the cache minimum of a model the data file does not know
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Dollars per million tokens."""
+
+    input: float
+    write_5m: float
+    write_1h: float
+    read: float
+    output: float
+
+
+@dataclass(frozen=True)
+class ThinkingSupport:
+    accepts: tuple[str, ...]  # thinking types the model accepts ("disabled" included)
+    default: str  # what omitting ``thinking`` means: "adaptive" or "disabled"
+
+
+@dataclass(frozen=True)
+class EffortSupport:
+    levels: tuple[str, ...]
+    default: str
 
 
 @dataclass(frozen=True)
@@ -22,30 +50,48 @@ class ModelInfo:
     display_name: str
     created_at: str
     min_cacheable_tokens: int
-    input_usd_per_mtok: float
-    output_usd_per_mtok: float
     max_output_tokens: int
     context_window: int
+    prices: Prices | None = None
+    line: str | None = None
+    lifecycle: str = "active"
+    deprecated_at: str | None = None
+    retires_at: str | None = None
+    tokenizer: str = "claude-4"
+    token_scale: float = 1.0  # this tokenizer's tokens per token of the base estimate
+    thinking: ThinkingSupport | None = None
+    effort: EffortSupport | None = None
+    keeps_thinking: bool = True  # prior turns' thinking blocks stay in the prompt
+    system_messages: bool = False  # accepts role "system" messages mid-conversation
+    thinking_invalidates: tuple[str, ...] = ("messages",)  # levels a thinking/effort change hits
     uncertain: tuple[str, ...] = ()
 
+    @property
+    def retired(self) -> bool:
+        return self.lifecycle == "retired"
 
-@dataclass(frozen=True)
-class Multipliers:
-    """Multipliers on a model's base input price."""
+    @property
+    def label(self) -> str:
+        """The name to show, with what a user must know before choosing it."""
+        label = self.display_name
+        if self.lifecycle == "deprecated":
+            label += f" (deprecated, retires {(self.retires_at or '?')[:10]})"
+        if self.prices is None:
+            label += " (prices unknown)"
+        return label
 
-    write_5m: float
-    write_1h: float
-    read: float
+    @property
+    def usable(self) -> bool:
+        return not self.retired
 
 
 @dataclass(frozen=True)
 class Catalogue:
     models: tuple[ModelInfo, ...]
-    multipliers: Multipliers
     default_model: str
 
     def resolve(self, name: str) -> ModelInfo | None:
-        """The model for an id or an alias, or None when unknown."""
+        """The model for an id or an alias (retired ones included), or None when unknown."""
         for model in self.models:
             if name == model.id or name in model.aliases:
                 return model
@@ -56,6 +102,50 @@ class Catalogue:
         if model is None:
             raise KeyError(f"unknown model {name!r}")
         return model
+
+    @property
+    def usable(self) -> tuple[ModelInfo, ...]:
+        """The models a request may name today (active and deprecated)."""
+        return tuple(m for m in self.models if m.usable)
+
+    def adopt(self, listed: list[dict]) -> Catalogue:
+        """This catalogue plus the models an API lists that it does not know (``/v1/models``
+        entries as dicts). They stay usable with unknown prices; their cache minimum is
+        assumed (``ASSUMED_MINIMUM``) until the data file says otherwise. Known models take
+        the listing's lifecycle, which is newer than the file."""
+        models = list(self.models)
+        by_id = {m.id: i for i, m in enumerate(models)}
+        for raw in listed:
+            known = self.resolve(raw["id"])
+            lifecycle = raw.get("lifecycle") or "active"
+            if known is not None:
+                if lifecycle in LIFECYCLES and lifecycle != known.lifecycle:
+                    models[by_id[known.id]] = replace(
+                        known,
+                        lifecycle=lifecycle,
+                        deprecated_at=raw.get("deprecated_at") or known.deprecated_at,
+                        retires_at=raw.get("retires_at") or known.retires_at,
+                    )
+                continue
+            models.append(
+                ModelInfo(
+                    id=raw["id"],
+                    aliases=(),
+                    display_name=raw.get("display_name") or raw["id"],
+                    created_at=str(raw.get("created_at") or "1970-01-01T00:00:00Z"),
+                    min_cacheable_tokens=ASSUMED_MINIMUM,
+                    max_output_tokens=int(raw.get("max_tokens") or 32000),
+                    context_window=int(raw.get("max_input_tokens") or 200000),
+                    lifecycle=lifecycle if lifecycle in LIFECYCLES else "active",
+                    deprecated_at=raw.get("deprecated_at"),
+                    retires_at=raw.get("retires_at"),
+                    uncertain=(
+                        "listed by the API but not in models.json: prices unknown, "
+                        f"minimum assumed {ASSUMED_MINIMUM}",
+                    ),
+                )
+            )
+        return Catalogue(tuple(models), self.default_model)
 
 
 def resources_dir() -> Path:
@@ -68,30 +158,44 @@ def resources_dir() -> Path:
     raise FileNotFoundError("Cachescope's data files (models.json) are missing from this install")
 
 
-def parse_catalogue(data: dict) -> Catalogue:
-    mult = data["multipliers"]
-    models = tuple(
-        ModelInfo(
-            id=m["id"],
-            aliases=tuple(m.get("aliases", ())),
-            display_name=m["display_name"],
-            created_at=m["created_at"],
-            min_cacheable_tokens=int(m["min_cacheable_tokens"]),
-            input_usd_per_mtok=float(m["input_usd_per_mtok"]),
-            output_usd_per_mtok=float(m["output_usd_per_mtok"]),
-            max_output_tokens=int(m["max_output_tokens"]),
-            context_window=int(m["context_window"]),
-            uncertain=tuple(m.get("uncertain", ())),
-        )
-        for m in data["models"]
+def _model(raw: dict, scales: dict[str, float]) -> ModelInfo:
+    prices = raw.get("prices")
+    thinking = raw.get("thinking")
+    effort = raw.get("effort")
+    lifecycle = raw.get("lifecycle", "active")
+    if lifecycle not in LIFECYCLES:
+        raise ValueError(f"{raw['id']}: lifecycle must be one of {', '.join(LIFECYCLES)}")
+    tokenizer = raw.get("tokenizer", "claude-4")
+    return ModelInfo(
+        id=raw["id"],
+        aliases=tuple(raw.get("aliases", ())),
+        display_name=raw["display_name"],
+        created_at=raw["created_at"],
+        min_cacheable_tokens=int(raw["min_cacheable_tokens"]),
+        max_output_tokens=int(raw["max_output_tokens"]),
+        context_window=int(raw["context_window"]),
+        prices=Prices(**{k: float(v) for k, v in prices.items()}) if prices else None,
+        line=raw.get("line"),
+        lifecycle=lifecycle,
+        deprecated_at=raw.get("deprecated_at"),
+        retires_at=raw.get("retires_at"),
+        tokenizer=tokenizer,
+        token_scale=float(scales.get(tokenizer, 1.0)),
+        thinking=ThinkingSupport(tuple(thinking["accepts"]), thinking["default"])
+        if thinking
+        else None,
+        effort=EffortSupport(tuple(effort["levels"]), effort["default"]) if effort else None,
+        keeps_thinking=bool(raw.get("keeps_thinking", True)),
+        system_messages=bool(raw.get("system_messages", False)),
+        thinking_invalidates=tuple(raw.get("thinking_invalidates", ("messages",))),
+        uncertain=tuple(raw.get("uncertain", ())),
     )
+
+
+def parse_catalogue(data: dict) -> Catalogue:
+    scales = {k: float(v) for k, v in (data.get("tokenizers") or {}).items()}
     return Catalogue(
-        models=models,
-        multipliers=Multipliers(
-            write_5m=float(mult["cache_write_5m"]),
-            write_1h=float(mult["cache_write_1h"]),
-            read=float(mult["cache_read"]),
-        ),
+        models=tuple(_model(m, scales) for m in data["models"]),
         default_model=data["default_model"],
     )
 

@@ -4,8 +4,11 @@ Order is ``tools`` -> ``system`` -> ``messages``. Each block gets its token esti
 total and a fingerprint of the whole prefix through it. ``cache_control`` is left out of every
 hash (moving a breakpoint does not change the prefix), a plain string body counts as one text
 block, and the settings that invalidate a whole level are folded into the chain where that level
-starts: web search or citations at the system level, ``tool_choice`` and ``thinking`` at the
-messages level.
+starts (prompt-caching.md, "What invalidates the cache"): web search, citations and ``speed`` at
+the system level; ``tool_choice``, whether the prompt holds any image, and the thinking and
+effort configuration (compared with the model's defaults) at the messages level, or earlier on
+models whose data says so. Token counts follow the model's tokenizer, and thinking blocks the
+model drops from earlier turns count for nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ import base64
 import binascii
 import hashlib
 import io
+import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from app.facts.catalogue import ModelInfo
+from app.facts.documents import DOCUMENT_OVERHEAD_TOKENS, pdf_source_tokens
 from app.facts.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
+    SERVICE_MAX_IMAGE_TOKENS,
     TOOL_BLOCK_OVERHEAD_TOKENS,
     TOOL_USE_PREAMBLE_TOKENS,
     canonical_json,
@@ -29,8 +36,10 @@ from app.facts.tokens import (
 
 LEVELS = ("tools", "system", "messages")
 NOT_CARRIERS = frozenset({"thinking", "redacted_thinking"})
+THINKING_KINDS = NOT_CARRIERS
 
 ImageSizer = Callable[[dict], tuple[int, int]]
+DocumentSizer = Callable[[dict], int]
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class BlockFacts:
     can_carry: bool
     message_index: int | None = None
     role: str | None = None
+    stripped: bool = False  # dropped by the service (earlier-turn thinking): no tokens, no hash
 
 
 @dataclass(frozen=True)
@@ -107,11 +117,15 @@ def image_size_from_base64(block: dict) -> tuple[int, int]:
         return (0, 0)
 
 
-def content_tokens(block: dict, image_size: ImageSizer) -> int:
+def content_tokens(
+    block: dict, image_size: ImageSizer, document_size: DocumentSizer = pdf_source_tokens
+) -> int:
     kind = block.get("type")
     if kind == "text":
         return text_tokens(block.get("text", ""))
     if kind == "image":
+        if (block.get("source") or {}).get("type") == "url":
+            return SERVICE_MAX_IMAGE_TOKENS  # not fetched here: counted at the most it can be
         return image_tokens(*image_size(block))
     if kind == "tool_use" or kind == "server_tool_use":
         return (
@@ -124,7 +138,7 @@ def content_tokens(block: dict, image_size: ImageSizer) -> int:
         if isinstance(content, str):
             inner = text_tokens(content)
         elif isinstance(content, list):
-            inner = sum(content_tokens(part, image_size) for part in content)
+            inner = sum(content_tokens(part, image_size, document_size) for part in content)
         else:
             inner = 0
         return TOOL_BLOCK_OVERHEAD_TOKENS + inner
@@ -136,31 +150,100 @@ def content_tokens(block: dict, image_size: ImageSizer) -> int:
         source = block.get("source") or {}
         extra = text_tokens(block.get("title") or "") + text_tokens(block.get("context") or "")
         if source.get("type") == "text":
-            return 10 + extra + text_tokens(source.get("data", ""))
+            return DOCUMENT_OVERHEAD_TOKENS + extra + text_tokens(source.get("data", ""))
         if source.get("type") == "content" and isinstance(source.get("content"), list):
-            return 10 + extra + sum(content_tokens(p, image_size) for p in source["content"])
-        # A PDF: a rough figure of one token per 8 characters of base64.
-        return 10 + extra + len(source.get("data", "")) // 8
+            inner = sum(content_tokens(p, image_size, document_size) for p in source["content"])
+            return DOCUMENT_OVERHEAD_TOKENS + extra + inner
+        return DOCUMENT_OVERHEAD_TOKENS + extra + document_size(block)
     return text_tokens(canonical_json(_strip_cc(block)))
 
 
-def system_context(body: dict) -> dict:
+def _has_image(content: object) -> bool:
+    if isinstance(content, dict):
+        if content.get("type") == "image":
+            return True
+        return any(_has_image(v) for k, v in content.items() if k in ("content", "source"))
+    if isinstance(content, list):
+        return any(_has_image(part) for part in content)
+    return False
+
+
+def thinking_key(thinking: dict | None, model: ModelInfo | None) -> dict | None:
+    """The thinking configuration as the prompt renders it: None when it is the model's default.
+
+    ``display`` only changes what the response shows, so it is left out (a choice: the docs
+    name the mode and ``budget_tokens``)."""
+    kind = (thinking or {}).get("type")
+    default = model.thinking.default if model is not None and model.thinking else "disabled"
+    if kind is None or kind == default:
+        return None
+    key = {"type": kind}
+    if kind == "enabled":
+        key["budget_tokens"] = thinking.get("budget_tokens")
+    return key
+
+
+def effort_key(output_config: dict | None, model: ModelInfo | None) -> str | None:
+    """The effort as the prompt renders it: None when omitted or set to the model's default."""
+    effort = (output_config or {}).get("effort")
+    default = model.effort.default if model is not None and model.effort else "high"
+    return None if effort is None or effort == default else effort
+
+
+def request_contexts(
+    body: dict, model: ModelInfo | None = None, has_images: bool | None = None
+) -> dict[str, dict]:
+    """The settings each level's cache depends on besides its blocks (prompt-caching.md, "What
+    invalidates the cache"): folded into the prefix chain where that level starts.
+    ``has_images`` spares a caller that knows it a walk over every message."""
     tools = body.get("tools") or []
+    messages = body.get("messages") or []
+    if has_images is None:
+        has_images = any(_has_image(m.get("content")) for m in messages)
     web_search = any(str(t.get("type", "")).startswith("web_search") for t in tools)
-    citations = False
-    for message in body.get("messages") or []:
-        content = message.get("content")
-        if isinstance(content, list):
-            for block in content:
-                if block.get("type") == "document" and (block.get("citations") or {}).get(
-                    "enabled"
-                ):
-                    citations = True
-    return {"web_search": web_search, "citations": citations}
+    citations = any(
+        block.get("type") == "document" and (block.get("citations") or {}).get("enabled")
+        for message in messages
+        for block in as_blocks(message.get("content"))
+        if isinstance(block, dict)
+    )
+    speed = body.get("speed") if body.get("speed") == "fast" else None
+    contexts: dict[str, dict] = {
+        "tools": {},
+        "system": {"web_search": web_search, "citations": citations, "speed": speed},
+        "messages": {
+            "tool_choice": body.get("tool_choice"),
+            "images": has_images,
+        },
+    }
+    rendered = {
+        "thinking": thinking_key(body.get("thinking"), model),
+        "effort": effort_key(body.get("output_config"), model),
+    }
+    levels = model.thinking_invalidates if model is not None else ("messages",)
+    first = min((LEVELS.index(level) for level in levels), default=LEVELS.index("messages"))
+    contexts[LEVELS[first]].update(rendered)
+    return contexts
 
 
-def messages_context(body: dict) -> dict:
-    return {"tool_choice": body.get("tool_choice"), "thinking": body.get("thinking")}
+def stripped_thinking(
+    turns: list[tuple[str, tuple[str, ...]]], model: ModelInfo | None, counting: bool = False
+) -> frozenset[int]:
+    """Indexes of the messages whose thinking blocks the service drops from the prompt, given
+    each message's role and block kinds.
+
+    Thinking before the last user turn that is not only tool results is dropped on models that
+    keep the last turn only (thinking.md, "Thinking block preservation by model"), and by
+    count_tokens on every model (token-counting.md)."""
+    if not counting and (model is None or model.keeps_thinking):
+        return frozenset()
+    last_human = None
+    for i, (role, kinds) in enumerate(turns):
+        if role == "user" and (not kinds or any(k != "tool_result" for k in kinds)):
+            last_human = i
+    if last_human is None:
+        return frozenset()
+    return frozenset(range(last_human))
 
 
 def as_blocks(content: object) -> list[dict]:
@@ -208,7 +291,10 @@ def system_facts(system: object) -> list[BlockFacts]:
 
 
 def message_facts(
-    index: int, message: dict, image_size: ImageSizer = image_size_from_base64
+    index: int,
+    message: dict,
+    image_size: ImageSizer = image_size_from_base64,
+    document_size: DocumentSizer = pdf_source_tokens,
 ) -> list[BlockFacts]:
     role = message.get("role", "")
     content = message.get("content")
@@ -216,7 +302,8 @@ def message_facts(
     out = []
     for j, block in enumerate(as_blocks(content)):
         kind = block.get("type", "")
-        tokens = content_tokens(block, image_size) + (MESSAGE_OVERHEAD_TOKENS if j == 0 else 0)
+        tokens = content_tokens(block, image_size, document_size)
+        tokens += MESSAGE_OVERHEAD_TOKENS if j == 0 else 0
         can_carry = kind not in NOT_CARRIERS and not (kind == "text" and not block.get("text"))
         out.append(
             BlockFacts(
@@ -234,28 +321,70 @@ def message_facts(
     return out
 
 
-def assemble(facts: Iterable[BlockFacts], system_ctx: dict, messages_ctx: dict) -> FlatRequest:
-    """Place blocks in order, with running totals and prefix fingerprints."""
-    contexts = {"system": canonical_json(system_ctx), "messages": canonical_json(messages_ctx)}
-    state = hashlib.sha256(b"cachescope-prefix-v1").digest()
+def strip(facts: Iterable[BlockFacts], messages: frozenset[int]) -> list[BlockFacts]:
+    """Mark the thinking blocks of these messages as dropped by the service."""
+    return [
+        replace(f, stripped=True) if f.kind in THINKING_KINDS and f.message_index in messages else f
+        for f in facts
+    ]
+
+
+def counted_tokens(fact: BlockFacts, token_scale: float) -> int:
+    """What a block adds to the prompt under a tokenizer: images are counted by pixels, not by
+    the tokenizer; a stripped block adds nothing."""
+    if fact.stripped:
+        return 0
+    if token_scale == 1.0 or fact.kind == "image":
+        return fact.tokens
+    return math.ceil(fact.tokens * token_scale)
+
+
+def assemble(
+    facts: Iterable[BlockFacts], contexts: dict[str, dict], token_scale: float = 1.0
+) -> FlatRequest:
+    """Place blocks in order, with running totals and prefix fingerprints.
+
+    ``token_scale`` is the model's tokenizer against the base estimate (images are counted by
+    pixels, not by the tokenizer). A stripped block adds no tokens and leaves the chain as it
+    was, as if it had never been sent."""
+    texts = {level: canonical_json(contexts.get(level, {})) for level in LEVELS}
+    state = hashlib.sha256(b"cachescope-prefix-v2" + texts["tools"].encode("utf-8")).digest()
     level = "tools"
     cumulative = 0
     blocks: list[FlatBlock] = []
     for fact in facts:
         while LEVELS.index(level) < LEVELS.index(fact.level):
             level = LEVELS[LEVELS.index(level) + 1]
-            state = hashlib.sha256(state + contexts[level].encode("utf-8")).digest()
-        state = hashlib.sha256(state + fact.digest).digest()
+            state = hashlib.sha256(state + texts[level].encode("utf-8")).digest()
+        tokens = counted_tokens(fact, token_scale)
+        if tokens != fact.tokens:
+            fact = replace(fact, tokens=tokens)
+        if not fact.stripped:
+            state = hashlib.sha256(state + fact.digest).digest()
         cumulative += fact.tokens
         blocks.append(FlatBlock(len(blocks), fact, cumulative, state.hex()[:32]))
-    return FlatRequest(tuple(blocks), cumulative, contexts)
+    return FlatRequest(tuple(blocks), cumulative, texts)
 
 
-def flatten_request(body: dict, image_size: ImageSizer = image_size_from_base64) -> FlatRequest:
-    """The blocks of a (valid) Messages API request body, in caching order."""
+def flatten_request(
+    body: dict,
+    image_size: ImageSizer = image_size_from_base64,
+    model: ModelInfo | None = None,
+    document_size: DocumentSizer = pdf_source_tokens,
+    counting: bool = False,
+) -> FlatRequest:
+    """The blocks of a (valid) Messages API request body, in caching order, as ``model``
+    renders it (tokenizer, thinking and effort defaults, thinking kept or dropped)."""
     facts: list[BlockFacts] = tool_facts(body.get("tools") or [])
     if body.get("system"):
         facts.extend(system_facts(body["system"]))
-    for i, message in enumerate(body.get("messages") or []):
-        facts.extend(message_facts(i, message, image_size))
-    return assemble(facts, system_context(body), messages_context(body))
+    messages = body.get("messages") or []
+    for i, message in enumerate(messages):
+        facts.extend(message_facts(i, message, image_size, document_size))
+    turns = [
+        (m.get("role", ""), tuple(b.get("type", "") for b in as_blocks(m.get("content"))))
+        for m in messages
+    ]
+    facts = strip(facts, stripped_thinking(turns, model, counting))
+    scale = model.token_scale if model is not None else 1.0
+    return assemble(facts, request_contexts(body, model), scale)

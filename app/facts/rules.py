@@ -1,7 +1,16 @@
 """Anthropic's prompt-caching rules as pure functions over a flattened request.
 
 The simulator applies them to answer requests; the app applies them to its own ledger to
-predict what the next request will read and write. One implementation serves both.
+predict what the next request will read and write. One implementation serves both. The rules
+are those of prompt-caching.md ("How automatic prefix checking works"):
+
+- a breakpoint writes exactly one entry, for the prefix ending at its block; nothing is written
+  for any earlier position, and a breakpoint whose prefix is under the model's minimum writes
+  nothing;
+- reading looks for entries earlier requests wrote: from each breakpoint back one block at a
+  time, 20 positions counting the breakpoint itself; the longest match found is the hit;
+- read = the hit's tokens, creation = from the hit to the last breakpoint (1h part first),
+  input = what follows the last breakpoint.
 """
 
 from __future__ import annotations
@@ -111,10 +120,13 @@ def plan_request(
 
     hit: int | None = None
     for point in effective:
-        lowest = max(0, point.index - LOOKBACK_BLOCKS)
-        for i in range(point.index, lowest - 1, -1):
-            if blocks[i].cumulative < minimum_tokens:
+        checked = 0
+        for i in range(point.index, -1, -1):
+            if blocks[i].facts.stripped:
+                continue  # not in the prompt: not a position
+            if checked == LOOKBACK_BLOCKS or blocks[i].cumulative < minimum_tokens:
                 break
+            checked += 1
             if is_cached(blocks[i].fingerprint):
                 if hit is None or i > hit:
                     hit = i
@@ -146,16 +158,23 @@ def plan_request(
     )
 
 
-def stored_entries(
-    flat: FlatRequest, plan: CachePlan, minimum_tokens: int
-) -> list[tuple[str, int, str]]:
-    """The prefixes a request leaves readable: (fingerprint, tokens, ttl) for each boundary."""
-    if plan.write_until is None:
-        return []
+def stored_entries(flat: FlatRequest, plan: CachePlan) -> list[tuple[str, int, str]]:
+    """The entries a request writes: (fingerprint, tokens, ttl), one per effective breakpoint
+    past the hit. Breakpoints at or before the hit write nothing: their part was read."""
     out = []
-    for block in flat.blocks[: plan.write_until + 1]:
-        if block.cumulative < minimum_tokens:
+    for point in plan.effective:
+        if plan.hit_index is not None and point.index <= plan.hit_index:
             continue
-        in_hour = plan.one_hour_until is not None and block.index <= plan.one_hour_until
-        out.append((block.fingerprint, block.cumulative, "1h" if in_hour else "5m"))
+        block = flat.blocks[point.index]
+        out.append((block.fingerprint, block.cumulative, point.ttl))
     return out
+
+
+def refreshed_entries(flat: FlatRequest, plan: CachePlan) -> list[str]:
+    """Fingerprints a request reads, and so refreshes: the hit and the effective breakpoints
+    within it (their content was used from the cache). A choice: the docs say a read refreshes
+    the cached content, without saying which entries."""
+    if plan.hit_index is None:
+        return []
+    points = [flat.blocks[p.index].fingerprint for p in plan.effective if p.index < plan.hit_index]
+    return [*points, flat.blocks[plan.hit_index].fingerprint]

@@ -22,12 +22,55 @@ def add_control_routes(app: web.Application, sim) -> None:
     app.router.add_post("/_sim/clock/advance", partial(sim_advance, sim))
 
 
+def _yes(flag: bool) -> dict:
+    return {"supported": bool(flag)}
+
+
+def capabilities(model: ModelInfo) -> dict:
+    """The model's ``capabilities`` object: every key present, as the SDK's ModelCapabilities."""
+    thinking = model.thinking.accepts if model.thinking else ()
+    levels = model.effort.levels if model.effort else ()
+    return {
+        "batch": _yes(True),
+        "citations": _yes(True),
+        "code_execution": _yes(True),
+        "context_management": {
+            "supported": True,
+            "clear_thinking_20251015": _yes(bool(thinking)),
+            "clear_tool_uses_20250919": _yes(True),
+            "compact_20260112": _yes(model.token_scale > 1.0),
+        },
+        "effort": {
+            "supported": bool(levels),
+            **{level: _yes(level in levels) for level in ("low", "medium", "high", "xhigh", "max")},
+        },
+        "image_input": _yes(True),
+        "pdf_input": _yes(True),
+        "server_tools": {"supported": True, "web_search": _yes(True), "code_execution": _yes(True)},
+        "structured_outputs": _yes(True),
+        "thinking": {
+            "supported": any(t != "disabled" for t in thinking),
+            "types": {
+                t: _yes(t in thinking) for t in ("adaptive", "between_tools", "disabled", "enabled")
+            },
+        },
+    }
+
+
 def _model_object(model: ModelInfo) -> dict:
+    """The fields of the SDK's ``ModelInfo``."""
     return {
         "type": "model",
         "id": model.id,
         "display_name": model.display_name,
         "created_at": model.created_at,
+        "lifecycle": model.lifecycle,
+        "deprecated_at": model.deprecated_at,
+        "retires_at": None if model.lifecycle == "active" else model.retires_at,
+        "line": model.line,
+        "max_input_tokens": model.context_window,
+        "max_tokens": model.max_output_tokens,
+        "capabilities": capabilities(model),
     }
 
 
@@ -72,13 +115,7 @@ async def get_model(sim, request: web.Request) -> web.Response:
 
 async def sim_cache(sim, request: web.Request) -> web.Response:
     sim._check_sim_caller(request)
-    everything = request.query.get("all") in ("1", "true")
-    return web.json_response(
-        {
-            "entries": sim.store.snapshot(include_boundaries=everything),
-            "now": sim.store.clock.now(),
-        }
-    )
+    return web.json_response({"entries": sim.store.snapshot(), "now": sim.store.clock.now()})
 
 
 async def sim_stats(sim, request: web.Request) -> web.Response:

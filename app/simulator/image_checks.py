@@ -6,7 +6,7 @@ import base64
 import binascii
 import io
 
-from app.simulator.errors import invalid
+from app.simulator.errors import ApiError, invalid
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -21,20 +21,39 @@ class ImageCounter:
         self.blocks: list[tuple[str, tuple[int, int]]] = []
 
 
-def check_image(path: str, block: dict, images: ImageCounter) -> None:
+def check_file_source(path: str, source: dict, files, media_prefix: str) -> None:
+    """A ``file`` source names a file this workspace uploaded, of a type the block takes."""
+    file_id = source.get("file_id")
+    if not isinstance(file_id, str) or not file_id:
+        raise invalid(f"{path}.source.file_id: Field required")
+    found = files(file_id) if files is not None else None
+    if found is None:
+        raise ApiError(404, "not_found_error", f"File not found: {file_id}")
+    if not found.mime_type.startswith(media_prefix) and found.mime_type != media_prefix:
+        raise invalid(
+            f"{path}.source.file_id: the file's type ({found.mime_type}) does not match the "
+            "content block type"
+        )
+
+
+def check_image(path: str, block: dict, images: ImageCounter, files=None) -> None:
     from PIL import Image, UnidentifiedImageError
 
     source = block.get("source")
     if not isinstance(source, dict):
         raise invalid(f"{path}.source: Field required")
     kind = source.get("type")
-    if kind == "url":
-        raise invalid(
-            f"{path}.source.url: the offline simulator cannot fetch images from URLs; "
-            "send the image as base64"
-        )
+    if kind == "url":  # not fetched here: the estimator counts it at the most an image costs
+        if not isinstance(source.get("url"), str) or not source["url"].startswith(
+            ("http://", "https://")
+        ):
+            raise invalid(f"{path}.source.url: Input should be a valid URL")
+        return
+    if kind == "file":
+        check_file_source(path, source, files, "image/")
+        return
     if kind != "base64":
-        raise invalid(f"{path}.source.type: Input should be 'base64' or 'url'")
+        raise invalid(f"{path}.source.type: Input should be 'base64', 'url' or 'file'")
     for key in source:
         if key not in ("type", "media_type", "data"):
             raise invalid(f"{path}.source.{key}: Extra inputs are not permitted")

@@ -24,6 +24,7 @@ class Reply:
     stop_reason: str
     stop_sequence: str | None
     output_tokens: int
+    thinking_tokens: int = 0
 
 
 def _last_user(body: dict) -> dict | None:
@@ -169,26 +170,36 @@ def _cut(text: str, body: dict) -> tuple[str, str, str | None]:
     return text, stop_reason, stop_sequence
 
 
+def _thinks(body: dict) -> bool:
+    """Thinking is asked for explicitly (with adaptive thinking on by a model's default the
+    simulator, like Claude on an easy question, decides not to think)."""
+    return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive", "between_tools")
+
+
 def compose(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> Reply:
+    if body.get("max_tokens") == 0:  # pre-warming: the prompt is read, nothing is generated
+        return Reply((), "max_tokens", None, 0)
     content: list[dict] = []
-    thinking = body.get("thinking") or {}
-    if thinking.get("type") in ("enabled", "adaptive"):
-        words = "The simulator does not think; this block stands in for extended thinking."
+    thinking_tokens = 0
+    if _thinks(body):
+        words = "The simulator does not think; this block stands in for Claude's thinking."
+        omitted = (body.get("thinking") or {}).get("display") == "omitted"
         content.append(
             {
                 "type": "thinking",
-                "thinking": words,
+                "thinking": "" if omitted else words,
                 "signature": hashlib.sha256(words.encode()).hexdigest(),
             }
         )
+        thinking_tokens = text_tokens(words)
     call = _tool_call(body)
     if call is not None:
         content.append({"type": "text", "text": f"Calling `{call['name']}`."})
         content.append(call)
         output = sum(text_tokens(canonical_json(b)) for b in content)
-        return Reply(tuple(content), "tool_use", None, output)
+        return Reply(tuple(content), "tool_use", None, output, thinking_tokens)
     text, stop_reason, stop_sequence = _cut(_report(body, plan, flat, model), body)
     if text:
         content.append({"type": "text", "text": text})
-    output = sum(text_tokens(b.get("text") or b.get("thinking") or "") for b in content)
-    return Reply(tuple(content), stop_reason, stop_sequence, max(output, 1))
+    output = sum(text_tokens(b.get("text") or "") for b in content) + thinking_tokens
+    return Reply(tuple(content), stop_reason, stop_sequence, max(output, 1), thinking_tokens)

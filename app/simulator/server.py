@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import itertools
 import json
@@ -14,17 +15,22 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
-from app.facts.prefix import FlatRequest, flatten_request
+from app.facts.documents import DocumentError, pdf_facts, pdf_source_tokens
+from app.facts.prefix import FlatRequest, flatten_request, image_size_from_base64
 from app.facts.rules import (
     CachePlan,
     RuleViolation,
     plan_request,
+    refreshed_entries,
     resolve_breakpoints,
     stored_entries,
 )
+from app.facts.tokens import text_tokens
 from app.simulator.controls import add_control_routes, add_models_routes
+from app.simulator.diagnostics import Diagnostician, fingerprint
 from app.simulator.errors import ApiError, error_body, invalid
 from app.simulator.faults import FaultPlan
+from app.simulator.files import FileStore, add_file_routes
 from app.simulator.latency import LatencyModel
 from app.simulator.replies import Reply, compose
 from app.simulator.store import CacheStore, key_hash
@@ -65,6 +71,8 @@ class Simulator:
         self.config = config or SimulatorConfig()
         self.catalogue = self.config.catalogue or default_catalogue()
         self.store = CacheStore()
+        self.files = FileStore()
+        self.diagnostics = Diagnostician()
         self.latency = LatencyModel(scale=self.config.time_scale)
         self.stats: Counter[str] = Counter()
         self.active_streams = 0
@@ -80,6 +88,7 @@ class Simulator:
         app.router.add_post("/v1/messages", self.messages)
         app.router.add_post("/v1/messages/count_tokens", self.count_tokens)
         add_models_routes(app, self)
+        add_file_routes(app, self)
         add_control_routes(app, self)
         return app
 
@@ -149,11 +158,47 @@ class Simulator:
             raise ApiError(403, "permission_error", "simulator controls answer loopback only")
 
     # -- the Messages API -----------------------------------------------------------------------
+    def _flatten(self, body: dict, model: ModelInfo, owner: str, counting: bool = False):
+        """The request as ``model`` renders it, with ``file`` sources read from the store."""
+
+        def image_size(block: dict) -> tuple[int, int]:
+            source = block.get("source") or {}
+            if source.get("type") == "file":
+                found = self.files.get(owner, source.get("file_id", ""))
+                if found is not None:
+                    from PIL import Image
+
+                    try:
+                        with Image.open(io.BytesIO(found.data)) as img:
+                            return img.size
+                    except OSError:
+                        return (0, 0)
+            return image_size_from_base64(block)
+
+        def document_size(block: dict) -> int:
+            source = block.get("source") or {}
+            if source.get("type") != "file":
+                return pdf_source_tokens(block)
+            found = self.files.get(owner, source.get("file_id", ""))
+            if found is None:
+                return 0
+            if found.mime_type == "application/pdf":
+                try:
+                    return pdf_facts(found.data).tokens
+                except DocumentError:
+                    return 0
+            return text_tokens(found.data.decode("utf-8", "replace"))
+
+        return flatten_request(body, image_size, model, document_size, counting)
+
+    def _file_lookup(self, owner: str):
+        return lambda file_id: self.files.get(owner, file_id)
+
     async def count_tokens(self, request: web.Request) -> web.Response:
-        self._api_key(request)
+        owner = key_hash(self._api_key(request))
         body = await self._json_body(request)
-        validate_request(body, self.catalogue, count_only=True)
-        flat = flatten_request(body)
+        model = validate_request(body, self.catalogue, True, self._file_lookup(owner))
+        flat = self._flatten(body, model, owner, counting=True)
         try:
             resolve_breakpoints(flat, body.get("cache_control"))
         except RuleViolation as exc:
@@ -161,11 +206,13 @@ class Simulator:
         return web.json_response({"input_tokens": flat.total_tokens})
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
+        started = self.store.clock.now()  # lifetimes run from the request's start
         self.stats["requests"] += 1
         key = self._api_key(request)
+        owner = key_hash(key)
         body = await self._json_body(request)
-        model = validate_request(body, self.catalogue)
-        flat = flatten_request(body)
+        model = validate_request(body, self.catalogue, files=self._file_lookup(owner))
+        flat = self._flatten(body, model, owner)
         try:
             points = resolve_breakpoints(flat, body.get("cache_control"))
         except RuleViolation as exc:
@@ -178,7 +225,6 @@ class Simulator:
         )
         self._raise_early_fault(fault)
 
-        owner = key_hash(key)
         plan = plan_request(
             flat,
             points,
@@ -186,11 +232,19 @@ class Simulator:
             lambda fp: self.store.is_cached(owner, model.id, fp),
         )
         reply = compose(body, plan, flat, model)
+        message_id = self._new_id("msg")
+        print_ = fingerprint(owner, model.id, body, flat, request.headers.get("anthropic-beta", ""))
+        diagnosis = None
+        if "diagnostics" in body:
+            previous = (body.get("diagnostics") or {}).get("previous_message_id")
+            diagnosis = self.diagnostics.compare(previous, print_)
+        self.diagnostics.remember(message_id, print_)
         ttft = self.latency.time_to_first_token(
             plan.write_tokens + plan.uncached_tokens, plan.read_tokens
         )
+        shape = Shape(body, plan, reply, message_id, diagnosis)
         if body.get("stream"):
-            return await self._stream(request, body, model, flat, plan, reply, owner, ttft, fault)
+            return await self._stream(request, shape, model, flat, owner, ttft, fault, started)
         if fault in ("disconnect", "stall"):
             await self._sleep(ttft)
             await self._hang_up(request, stall=fault == "stall")
@@ -198,10 +252,9 @@ class Simulator:
         if fault == "stream_error":
             raise ApiError(500, "api_error", "Internal server error")
         await self._sleep(ttft)
-        self._apply(flat, plan, model, owner)
+        self._apply(flat, plan, model, owner, started)
         await self._sleep(self.latency.output_time(reply.output_tokens))
-        message = self._message(body, plan, reply, with_content=True)
-        return web.json_response(message)
+        return web.json_response(self._message(shape, with_content=True))
 
     def _raise_early_fault(self, fault: str | None) -> None:
         if fault == "overloaded":
@@ -222,41 +275,31 @@ class Simulator:
         if seconds > 0:
             await asyncio.sleep(seconds)
 
-    def _apply(self, flat: FlatRequest, plan: CachePlan, model: ModelInfo, owner: str) -> None:
-        """The response has begun: the read refreshes its entries and the writes become usable."""
-        minimum = model.min_cacheable_tokens
-        if plan.hit_index is not None:
-            read = [
-                b.fingerprint for b in flat.blocks[: plan.hit_index + 1] if b.cumulative >= minimum
-            ]
-            self.store.read(owner, model.id, read)
-        ends = {flat.blocks[p.index].fingerprint for p in plan.effective}
-        self.store.write(owner, model.id, stored_entries(flat, plan, minimum), ends)
+    def _apply(
+        self, flat: FlatRequest, plan: CachePlan, model: ModelInfo, owner: str, started: float
+    ) -> None:
+        """The response has begun: the read refreshes its entries and the writes become usable,
+        each living from the request's start."""
+        self.store.read(owner, model.id, refreshed_entries(flat, plan), started)
+        self.store.write(owner, model.id, stored_entries(flat, plan), started)
 
-    def _usage(self, plan: CachePlan, output_tokens: int) -> dict:
-        return {
-            "input_tokens": plan.uncached_tokens,
-            "cache_creation_input_tokens": plan.write_tokens,
-            "cache_read_input_tokens": plan.read_tokens,
-            "cache_creation": {
-                "ephemeral_5m_input_tokens": plan.write_5m_tokens,
-                "ephemeral_1h_input_tokens": plan.write_1h_tokens,
-            },
-            "output_tokens": output_tokens,
-            "service_tier": "standard",
-        }
-
-    def _message(self, body: dict, plan: CachePlan, reply: Reply, with_content: bool) -> dict:
-        return {
-            "id": self._new_id("msg"),
+    def _message(self, shape: Shape, with_content: bool) -> dict:
+        reply, body = shape.reply, shape.body
+        message = {
+            "id": shape.message_id,
             "type": "message",
             "role": "assistant",
             "model": body["model"],
             "content": list(reply.content) if with_content else [],
             "stop_reason": reply.stop_reason if with_content else None,
             "stop_sequence": reply.stop_sequence if with_content else None,
-            "usage": self._usage(plan, reply.output_tokens if with_content else 1),
+            "stop_details": None,
+            "container": None,
+            "usage": usage_of(body, shape.plan, reply, reply.output_tokens if with_content else 1),
         }
+        if "diagnostics" in body:
+            message["diagnostics"] = shape.diagnosis
+        return message
 
     async def _hang_up(self, request: web.Request, stall: bool) -> None:
         transport = request.transport
@@ -270,7 +313,8 @@ class Simulator:
         if transport is not None:
             transport.abort()
 
-    async def _stream(self, request, body, model, flat, plan, reply, owner, ttft, fault):
+    async def _stream(self, request, shape, model, flat, owner, ttft, fault, started):
+        plan, reply = shape.plan, shape.reply
         response = web.StreamResponse(
             headers={
                 "content-type": "text/event-stream",
@@ -282,14 +326,14 @@ class Simulator:
         try:
             await response.prepare(request)
             await self._sleep(ttft)
-            self._apply(flat, plan, model, owner)
+            self._apply(flat, plan, model, owner, started)
 
             async def send(event: str, data: dict) -> None:
                 await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
 
             await send(
                 "message_start",
-                {"type": "message_start", "message": self._message(body, plan, reply, False)},
+                {"type": "message_start", "message": self._message(shape, False)},
             )
             await send("ping", {"type": "ping"})
             chunks_sent = 0
@@ -321,7 +365,7 @@ class Simulator:
             if fault:
                 await self._stream_fault(request, send, fault)
                 return response
-            usage = self._usage(plan, reply.output_tokens)
+            usage = usage_of(shape.body, plan, reply, reply.output_tokens)
             await send(
                 "message_delta",
                 {
@@ -329,6 +373,7 @@ class Simulator:
                     "delta": {
                         "stop_reason": reply.stop_reason,
                         "stop_sequence": reply.stop_sequence,
+                        "stop_details": None,
                     },
                     "usage": usage,
                 },
@@ -352,6 +397,36 @@ class Simulator:
                 request.transport.close()
             return
         await self._hang_up(request, stall=fault == "stall")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a response says, decided before it is sent."""
+
+    body: dict
+    plan: CachePlan
+    reply: Reply
+    message_id: str
+    diagnosis: dict | None
+
+
+def usage_of(body: dict, plan: CachePlan, reply: Reply, output_tokens: int) -> dict:
+    """Every field of the SDK's ``Usage``."""
+    return {
+        "input_tokens": plan.uncached_tokens,
+        "cache_creation_input_tokens": plan.write_tokens,
+        "cache_read_input_tokens": plan.read_tokens,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": plan.write_5m_tokens,
+            "ephemeral_1h_input_tokens": plan.write_1h_tokens,
+        },
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"thinking_tokens": min(reply.thinking_tokens, output_tokens)},
+        "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0},
+        "service_tier": "standard",
+        "inference_geo": body.get("inference_geo") or "global",
+        "speed": body.get("speed") or "standard",
+    }
 
 
 def _deltas(block: dict):

@@ -37,12 +37,16 @@ class Entry:
     tokens: int
     ttl: str
     expires_at: float
-    breakpoint: bool
     hits: int = 0
 
 
 @dataclass
 class CacheStore:
+    """Entries written at breakpoints, by (workspace key, model, prefix fingerprint).
+
+    Lifetimes run from the start of the request that wrote or last read an entry
+    (prompt-caching.md: "measured from the start of the request")."""
+
     clock: SimClock = field(default_factory=SimClock)
     entries: dict[tuple[str, str, str], Entry] = field(default_factory=dict)
 
@@ -58,51 +62,38 @@ class CacheStore:
     def is_cached(self, key_hash: str, model: str, fingerprint: str) -> bool:
         return self._live((key_hash, model, fingerprint)) is not None
 
-    def read(self, key_hash: str, model: str, fingerprints: list[str]) -> None:
-        """Refresh the entries of a prefix that was just read (reads cost nothing extra)."""
-        now = self.clock.now()
+    def read(self, key_hash: str, model: str, fingerprints: list[str], started: float) -> None:
+        """Refresh the entries a request read (reads cost nothing extra); the last is the hit."""
         for fp in fingerprints:
             entry = self._live((key_hash, model, fp))
             if entry is not None:
-                entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[entry.ttl])
+                entry.expires_at = max(entry.expires_at, started + TTL_SECONDS[entry.ttl])
         if fingerprints:
             last = self._live((key_hash, model, fingerprints[-1]))
             if last is not None:
                 last.hits += 1
 
     def write(
-        self,
-        key_hash: str,
-        model: str,
-        items: list[tuple[str, int, str]],
-        breakpoint_fingerprints: set[str],
+        self, key_hash: str, model: str, items: list[tuple[str, int, str]], started: float
     ) -> None:
-        now = self.clock.now()
         for fp, tokens, ttl in items:
             key = (key_hash, model, fp)
             entry = self._live(key)
             if entry is None:
                 self.entries[key] = Entry(
-                    model,
-                    key_hash,
-                    fp,
-                    tokens,
-                    ttl,
-                    now + TTL_SECONDS[ttl],
-                    fp in breakpoint_fingerprints,
+                    model, key_hash, fp, tokens, ttl, started + TTL_SECONDS[ttl]
                 )
                 continue
             if TTL_SECONDS[ttl] > TTL_SECONDS[entry.ttl]:
                 entry.ttl = ttl
-            entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[ttl])
-            entry.breakpoint = entry.breakpoint or fp in breakpoint_fingerprints
+            entry.expires_at = max(entry.expires_at, started + TTL_SECONDS[ttl])
 
-    def snapshot(self, include_boundaries: bool = False) -> list[dict]:
+    def snapshot(self) -> list[dict]:
         now = self.clock.now()
         out = []
         for key in list(self.entries):
             entry = self._live(key)
-            if entry is None or not (entry.breakpoint or include_boundaries):
+            if entry is None:
                 continue
             out.append(
                 {
@@ -113,7 +104,6 @@ class CacheStore:
                     "ttl": entry.ttl,
                     "seconds_left": round(entry.expires_at - now, 3),
                     "hits": entry.hits,
-                    "breakpoint": entry.breakpoint,
                 }
             )
         out.sort(key=lambda e: (e["key_hash"], e["model"], e["tokens"]))

@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
+from functools import lru_cache
 
-from app.facts.catalogue import Catalogue, ModelInfo
+from app.facts.catalogue import Catalogue, ModelInfo, resources_dir
+from app.facts.documents import DocumentError, pdf_facts
 from app.simulator.errors import ApiError, invalid
 from app.simulator.image_checks import (
     MAX_IMAGE_EDGE,
     MAX_IMAGE_EDGE_MANY,
     MAX_IMAGES,
     ImageCounter,
+    check_file_source,
     check_image,
 )
-
-MESSAGE_FIELDS = frozenset(
-    {
-        "model",
-        "messages",
-        "max_tokens",
-        "system",
-        "tools",
-        "tool_choice",
-        "thinking",
-        "temperature",
-        "top_p",
-        "top_k",
-        "stop_sequences",
-        "metadata",
-        "service_tier",
-        "stream",
-        "cache_control",
-        "container",
-        "mcp_servers",
-        "context_management",
-    }
+from app.simulator.request_fields import (
+    check_max_tokens,
+    check_misc,
+    check_output_config,
+    check_system_messages,
+    check_thinking,
 )
+
 COUNT_FIELDS = frozenset(
     {
         "model",
@@ -45,22 +36,34 @@ COUNT_FIELDS = frozenset(
         "tool_choice",
         "thinking",
         "cache_control",
+        "output_config",
+        "speed",
         "mcp_servers",
         "context_management",
+        "user_profile_id",
     }
 )
-# Betas that are now generally available: accepted and ignored.
-ACCEPTED_BETAS = frozenset(
-    {
-        "prompt-caching-2024-07-31",
-        "extended-cache-ttl-2025-04-11",
-        "token-counting-2024-11-01",
-        "message-batches-2024-09-24",
-        "pdfs-2024-09-25",
-        "max-tokens-3-5-sonnet-2024-07-15",
-        "messages-2023-12-15",
-    }
-)
+MESSAGE_FIELDS = COUNT_FIELDS | {
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "metadata",
+    "service_tier",
+    "stream",
+    "container",
+    "diagnostics",
+    "inference_geo",
+}
+
+
+@lru_cache(maxsize=1)
+def known_betas() -> frozenset[str]:
+    """Beta names the API knows (resources/betas.json): accepted and ignored, since the
+    simulator models none of them differently; an unknown name gets the API's 400."""
+    with open(resources_dir() / "betas.json", encoding="utf-8") as fh:
+        return frozenset(json.load(fh)["betas"])
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 SERVER_TOOL_PREFIXES = (
     "web_search_",
@@ -70,39 +73,67 @@ SERVER_TOOL_PREFIXES = (
     "code_execution_",
     "computer_",
     "memory_",
+    "browser_",
+    "tool_search_tool_",
+    "mcp_toolset",
 )
+CUSTOM_TOOL_KEYS = {
+    "type",
+    "name",
+    "description",
+    "input_schema",
+    "cache_control",
+    "strict",
+    "defer_loading",
+    "input_examples",
+    "allowed_callers",
+    "eager_input_streaming",
+}
+RESULT_KEYS = {"type", "tool_use_id", "content", "cache_control", "caller"}
 BLOCK_KEYS = {
     "text": {"type", "text", "cache_control", "citations"},
-    "image": {"type", "source", "cache_control"},
+    "image": {"type", "source", "cache_control", "transformations"},
     "document": {"type", "source", "cache_control", "title", "context", "citations"},
-    "tool_use": {"type", "id", "name", "input", "cache_control"},
-    "server_tool_use": {"type", "id", "name", "input", "cache_control"},
+    "search_result": {"type", "source", "title", "content", "cache_control", "citations"},
+    "tool_use": {"type", "id", "name", "input", "cache_control", "caller"},
+    "server_tool_use": {"type", "id", "name", "input", "cache_control", "caller"},
     "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control"},
     "thinking": {"type", "thinking", "signature"},
     "redacted_thinking": {"type", "data"},
-    "web_search_tool_result": {"type", "tool_use_id", "content", "cache_control"},
+    "web_search_tool_result": RESULT_KEYS,
+    "web_fetch_tool_result": RESULT_KEYS,
+    "code_execution_tool_result": RESULT_KEYS,
+    "bash_code_execution_tool_result": RESULT_KEYS,
+    "text_editor_code_execution_tool_result": RESULT_KEYS,
+    "tool_search_tool_result": RESULT_KEYS,
+    "container_upload": {"type", "file_id", "cache_control"},
+    "tool_addition": {"type", "tool"},
+    "tool_removal": {"type", "tool"},
 }
-USER_BLOCKS = ("text", "image", "document", "tool_result")
+SERVER_RESULTS = tuple(k for k in BLOCK_KEYS if k.endswith("_tool_result") and k != "tool_result")
+USER_BLOCKS = ("text", "image", "document", "search_result", "tool_result", "container_upload")
 ASSISTANT_BLOCKS = (
     "text",
     "tool_use",
     "server_tool_use",
     "thinking",
     "redacted_thinking",
-    "web_search_tool_result",
+    *SERVER_RESULTS,
 )
+SYSTEM_BLOCKS = ("text", "tool_addition", "tool_removal")
+NESTED_BLOCKS = ("text", "image", "document", "search_result", "tool_reference")
+DOCUMENT_SOURCES = ("base64", "text", "content", "url", "file")
 
 
 def check_betas(header: str | None) -> None:
     if not header:
         return
-    unknown = [
-        b.strip() for b in header.split(",") if b.strip() and b.strip() not in ACCEPTED_BETAS
-    ]
+    names = [b.strip() for b in header.split(",") if b.strip()]
+    unknown = [b for b in names if b not in known_betas()]
     if unknown:
         raise invalid(
             f"Unexpected value(s) `{', '.join(unknown)}` for the `anthropic-beta` header. "
-            "The offline simulator accepts only betas that are now generally available."
+            "Please consult our documentation at docs.claude.com or try again without the header."
         )
 
 
@@ -131,18 +162,26 @@ def check_cache_control(path: str, cc: object) -> None:
         raise invalid(f"{path}.ttl: Input should be '5m' or '1h'")
 
 
-def _check_block(path: str, block: object, role: str, images: ImageCounter, nested: bool) -> None:
+def _allowed(role: str, nested: bool) -> tuple[str, ...]:
+    if nested:
+        return NESTED_BLOCKS
+    return {"user": USER_BLOCKS, "assistant": ASSISTANT_BLOCKS, "system": SYSTEM_BLOCKS}[role]
+
+
+def _check_block(
+    path: str, block: object, role: str, images: ImageCounter, nested: bool, files=None
+) -> None:
     if not isinstance(block, dict):
         raise invalid(f"{path}: Input should be a valid dictionary")
     kind = block.get("type")
-    allowed = ("text", "image") if nested else (USER_BLOCKS if role == "user" else ASSISTANT_BLOCKS)
+    allowed = _allowed(role, nested)
     if kind not in allowed:
         tags = ", ".join(f"'{t}'" for t in allowed)
         raise invalid(
             f"{path}.type: Input tag '{kind}' found using 'type' does not match any of the "
             f"expected tags: {tags}"
         )
-    _extra(path, block, BLOCK_KEYS[kind])
+    _extra(path, block, BLOCK_KEYS.get(kind, {"type", "tool_name", "cache_control"}))
     if "cache_control" in block:
         if nested:
             raise invalid(
@@ -160,7 +199,7 @@ def _check_block(path: str, block: object, role: str, images: ImageCounter, nest
                 )
             raise invalid(f"{path}.text: text content blocks must be non-empty")
     elif kind == "image":
-        check_image(path, block, images)
+        check_image(path, block, images, files)
     elif kind in ("tool_use", "server_tool_use"):
         for field in ("id", "name"):
             if not isinstance(block.get(field), str) or not block[field]:
@@ -173,7 +212,7 @@ def _check_block(path: str, block: object, role: str, images: ImageCounter, nest
         content = block.get("content", "")
         if isinstance(content, list):
             for k, part in enumerate(content):
-                _check_block(f"{path}.content.{k}", part, role, images, nested=True)
+                _check_block(f"{path}.content.{k}", part, role, images, True, files)
         elif not isinstance(content, str):
             raise invalid(f"{path}.content: Input should be a valid string or list")
         if "is_error" in block and not isinstance(block["is_error"], bool):
@@ -184,12 +223,50 @@ def _check_block(path: str, block: object, role: str, images: ImageCounter, nest
         ):
             raise invalid(f"{path}: thinking blocks need `thinking` and `signature` strings")
     elif kind == "document":
-        source = block.get("source")
-        if not isinstance(source, dict) or source.get("type") not in ("base64", "text", "content"):
-            raise invalid(f"{path}.source.type: Input should be 'base64', 'text' or 'content'")
+        _check_document(path, block, files)
+    elif kind in ("tool_addition", "tool_removal"):
+        tool = block.get("tool")
+        if not isinstance(tool, dict) or tool.get("type") not in (
+            "tool_reference",
+            "mcp_tool_reference",
+            "mcp_toolset_reference",
+        ):
+            raise invalid(f"{path}.tool.type: Input should be 'tool_reference'")
 
 
-def _check_messages(messages: object, images: ImageCounter) -> None:
+def _check_document(path: str, block: dict, files) -> None:
+    source = block.get("source")
+    kinds = ", ".join(f"'{k}'" for k in DOCUMENT_SOURCES)
+    if not isinstance(source, dict) or source.get("type") not in DOCUMENT_SOURCES:
+        raise invalid(f"{path}.source.type: Input should be {kinds}")
+    kind = source["type"]
+    if kind == "base64":
+        if source.get("media_type") != "application/pdf":
+            raise invalid(f"{path}.source.media_type: Input should be 'application/pdf'")
+        data = source.get("data")
+        if not isinstance(data, str) or not data:
+            raise invalid(f"{path}.source.data: Field required")
+        try:
+            raw = base64.b64decode(data, validate=True)
+            pdf_facts(raw)
+        except (binascii.Error, ValueError) as exc:
+            reason = exc if isinstance(exc, DocumentError) else "Invalid base64 data"
+            raise invalid(f"{path}.source.data: {reason}") from None
+    elif kind == "text":
+        if not isinstance(source.get("data"), str):
+            raise invalid(f"{path}.source.data: Field required")
+        if source.get("media_type", "text/plain") != "text/plain":
+            raise invalid(f"{path}.source.media_type: Input should be 'text/plain'")
+    elif kind == "url":
+        if not str(source.get("url", "")).startswith(("http://", "https://")):
+            raise invalid(f"{path}.source.url: Input should be a valid URL")
+    elif kind == "file":
+        check_file_source(path, source, files, "application/pdf")
+    elif not isinstance(source.get("content"), str | list):
+        raise invalid(f"{path}.source.content: Field required")
+
+
+def _check_messages(messages: object, images: ImageCounter, files=None) -> None:
     if not isinstance(messages, list):
         raise invalid("messages: Input should be a valid list")
     if not messages:
@@ -200,8 +277,8 @@ def _check_messages(messages: object, images: ImageCounter) -> None:
             raise invalid(f"{path}: Input should be a valid dictionary")
         _extra(path, message, {"role", "content"})
         role = message.get("role")
-        if role not in ("user", "assistant"):
-            raise invalid(f"{path}.role: Input should be 'user' or 'assistant'")
+        if role not in ("user", "assistant", "system"):
+            raise invalid(f"{path}.role: Input should be 'user', 'assistant' or 'system'")
         content = message.get("content")
         if isinstance(content, str):
             if not content and i != len(messages) - 1:
@@ -210,7 +287,7 @@ def _check_messages(messages: object, images: ImageCounter) -> None:
             if not content and not (role == "assistant" and i == len(messages) - 1):
                 raise invalid(f"{path}.content: messages must have non-empty content")
             for j, block in enumerate(content):
-                _check_block(f"{path}.content.{j}", block, role, images, nested=False)
+                _check_block(f"{path}.content.{j}", block, role, images, False, files)
         else:
             raise invalid(f"{path}.content: Field required")
 
@@ -248,7 +325,10 @@ def _check_tools(tools: object) -> list[str]:
             if not isinstance(kind, str) or not kind.startswith(SERVER_TOOL_PREFIXES):
                 raise invalid(f"{path}.type: unknown tool type '{kind}'")
         else:
-            _extra(path, tool, {"type", "name", "description", "input_schema", "cache_control"})
+            _extra(path, tool, CUSTOM_TOOL_KEYS)
+            for flag in ("strict", "defer_loading", "eager_input_streaming"):
+                if flag in tool and not isinstance(tool[flag], bool | None):
+                    raise invalid(f"{path}.custom.{flag}: Input should be a valid boolean")
             name = tool.get("name")
             if not isinstance(name, str) or not TOOL_NAME.match(name):
                 raise invalid(
@@ -282,18 +362,7 @@ def _check_tool_choice(choice: object, tool_names: list[str] | None) -> None:
         raise invalid(f"tool_choice.name: Tool '{choice.get('name')}' not found in tools")
 
 
-def _check_sampling(body: dict, model: ModelInfo, needs_max_tokens: bool) -> None:
-    if needs_max_tokens:
-        if "max_tokens" not in body:
-            raise invalid("max_tokens: Field required")
-        max_tokens = body["max_tokens"]
-        if not _is_int(max_tokens) or max_tokens < 1:
-            raise invalid("max_tokens: Input should be greater than or equal to 1")
-        if max_tokens > model.max_output_tokens:
-            raise invalid(
-                f"max_tokens: {max_tokens} > {model.max_output_tokens}, which is the maximum "
-                f"allowed number of output tokens for {model.id}"
-            )
+def _check_sampling(body: dict) -> None:
     for field in ("temperature", "top_p"):
         if field in body and (not _is_number(body[field]) or not 0 <= body[field] <= 1):
             raise invalid(f"{field}: Input should be a number between 0 and 1")
@@ -314,26 +383,14 @@ def _check_sampling(body: dict, model: ModelInfo, needs_max_tokens: bool) -> Non
         raise invalid("service_tier: Input should be 'auto' or 'standard_only'")
     if "stream" in body and not isinstance(body["stream"], bool):
         raise invalid("stream: Input should be a valid boolean")
-    thinking = body.get("thinking")
-    if thinking is not None:
-        if not isinstance(thinking, dict) or thinking.get("type") not in (
-            "enabled",
-            "disabled",
-            "adaptive",
-        ):
-            raise invalid("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'")
-        if thinking["type"] == "enabled":
-            budget = thinking.get("budget_tokens")
-            if not _is_int(budget) or budget < 1024:
-                raise invalid(
-                    "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
-                )
-            if needs_max_tokens and budget >= body["max_tokens"]:
-                raise invalid("`max_tokens` must be greater than `thinking.budget_tokens`.")
 
 
-def validate_request(body: object, catalogue: Catalogue, count_only: bool = False) -> ModelInfo:
-    """Raise ApiError for anything the real API rejects; return the resolved model."""
+def validate_request(
+    body: object, catalogue: Catalogue, count_only: bool = False, files=None
+) -> ModelInfo:
+    """Raise ApiError for anything the real API rejects; return the resolved model.
+
+    ``files(file_id)`` finds a file this workspace uploaded (for ``file`` sources)."""
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object")
     _extra("", body, COUNT_FIELDS if count_only else MESSAGE_FIELDS)
@@ -343,10 +400,18 @@ def validate_request(body: object, catalogue: Catalogue, count_only: bool = Fals
     model = catalogue.resolve(model_name)
     if model is None:
         raise ApiError(404, "not_found_error", f"model: {model_name}")
+    if model.retired:
+        raise ApiError(
+            404,
+            "not_found_error",
+            f"model: {model_name} was retired on {(model.retires_at or '')[:10]} and is no "
+            "longer available",
+        )
     if "messages" not in body:
         raise invalid("messages: Field required")
     images = ImageCounter()
-    _check_messages(body["messages"], images)
+    _check_messages(body["messages"], images, files)
+    check_system_messages(body["messages"], model)
     if "system" in body:
         _check_system(body["system"])
     tool_names = _check_tools(body["tools"]) if "tools" in body else None
@@ -354,7 +419,12 @@ def validate_request(body: object, catalogue: Catalogue, count_only: bool = Fals
         _check_tool_choice(body["tool_choice"], tool_names)
     if "cache_control" in body:
         check_cache_control("cache_control", body["cache_control"])
-    _check_sampling(body, model, needs_max_tokens=not count_only)
+    _check_sampling(body)
+    if not count_only:
+        check_max_tokens(body, model)
+    effort = check_output_config(body, model)
+    check_thinking(body, model, effort, needs_max=not count_only)
+    check_misc(body)
     if len(images.blocks) > MAX_IMAGES:
         raise invalid(f"messages: Too many images: {len(images.blocks)} > {MAX_IMAGES} per request")
     limit = MAX_IMAGE_EDGE_MANY if len(images.blocks) > 20 else MAX_IMAGE_EDGE

@@ -233,8 +233,8 @@ class Inspector(QWidget):
         marks = sum(1 for r in record.prefix.rows if r.breakpoint_ttl) if record.prefix else 0
         self.summary.setText(
             f"{record.model} · pattern {record.strategy or '–'} · {blocks} blocks, "
-            f"{marks} breakpoint(s) · paid {usd(record.cost.paid_usd)}, "
-            f"saved {usd(record.cost.saved_usd)}"
+            f"{marks} breakpoint(s) · paid {usd(record.cost.paid_usd, record.cost.known)}, "
+            f"saved {usd(record.cost.saved_usd, record.cost.known)}"
         )
         actual, predicted = record.usage, record.predicted
         rows = [
@@ -259,7 +259,9 @@ class Inspector(QWidget):
         if record.error:
             self.explanation.setText(f"Failed: {record.error}")
         elif record.explanation:
-            self.explanation.setText(record.explanation)
+            self.explanation.setText(
+                "\n".join(t for t in (record.explanation, record.server_reason) if t)
+            )
         else:
             self.explanation.setText(
                 f"{STATE_WORDS['read'].capitalize()}: {actual.read:,} tokens; "

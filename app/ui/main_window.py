@@ -169,20 +169,22 @@ class MainWindow(SettingsDialogs, QMainWindow):
         return task
 
     async def load_models(self) -> None:
-        """Offer the models the API lists (those with known prices); keep the file's on failure."""
+        """Offer every model the API lists that a request may name (deprecated ones marked,
+        unknown prices marked); keep the data file's list when the API does not answer."""
         import anthropic
 
         await self.ready.wait()
         try:
-            page = await self.engine.client.models.list(limit=100)
-            listed = [m.id for m in page.data]
+            page = await self.engine.client.models.list(limit=1000)
+            listed = [m.model_dump(mode="json") for m in page.data]
         except anthropic.APIError as exc:
             self.model_box.setToolTip(f"Models from the bundled data file ({type(exc).__name__})")
             return
-        known = [i for i in listed if self.engine.catalogue.resolve(i) is not None]
-        if known:
-            self._fill_models(known)
-            self.model_box.setToolTip(f"{len(known)} models from /v1/models with known prices")
+        self.engine.adopt_models(listed)
+        usable = [m["id"] for m in listed if m.get("lifecycle", "active") != "retired"]
+        if usable:
+            self._fill_models(usable)
+            self.model_box.setToolTip(f"{len(usable)} models from /v1/models")
 
     def set_session(self, session: Session) -> None:
         """Show another conversation (from the history, new or imported). The draft in the

@@ -86,8 +86,10 @@ class TurnChart(QWidget):
         QToolTip.hideText()
 
 
-def usd(amount: float) -> str:
-    """Dollars to four places, the sign before the symbol: -$0.0032."""
+def usd(amount: float, known: bool = True) -> str:
+    """Dollars to four places, the sign before the symbol: -$0.0032 ("unknown" without prices)."""
+    if not known:
+        return "unknown (no prices for this model)"
     return f"-${-amount:.4f}" if amount < 0 else f"${amount:.4f}"
 
 
@@ -148,9 +150,10 @@ class UsageSidebar(QWidget):
             self.fields["uncached"].setText(f"{u.uncached:,} tokens")
             self.fields["output"].setText(f"{u.output:,} tokens")
             self.fields["ttft"].setText(f"{r.ttft_s:.2f} s" if r.ttft_s is not None else "–")
-            self.fields["cost"].setText(usd(r.cost.paid_usd))
-            self.fields["saved"].setText(usd(r.cost.saved_usd))
-            self.fields["why"].setText(r.explanation or "–")
+            self.fields["cost"].setText(usd(r.cost.paid_usd, r.cost.known))
+            self.fields["saved"].setText(usd(r.cost.saved_usd, r.cost.known))
+            why = "\n".join(t for t in (r.explanation, r.server_reason) if t)
+            self.fields["why"].setText(why or "–")
         self.fields["paid"].setText(usd(totals.paid_usd))
         self.fields["total_saved"].setText(f"{usd(totals.saved_usd)} (net of warm-ups)")
         self.fields["hit"].setText(f"{totals.hit_rate:.0%}")

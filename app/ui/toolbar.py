@@ -64,7 +64,7 @@ class CachingToolbar(QToolBar):
         for model_id in ids:
             model = catalogue.resolve(model_id)
             if model is not None:
-                self.model_box.addItem(model.display_name, model.id)
+                self.model_box.addItem(model.label, model.id)
         if chosen is not None:
             self.model_box.setCurrentIndex(max(0, self.model_box.findData(chosen.id)))
         self.model_box.blockSignals(False)

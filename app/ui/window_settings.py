@@ -23,7 +23,7 @@ class SettingsDialogs:
         strategy, cache = self.engine.settings.strategy, self.engine.settings.cache
         before = self.engine.builder.build(conv, strategy, cache, extra_user=tail)
         after = self.engine.builder.build(edited, strategy, cache, extra_user=tail)
-        found = preview_change(before, after, self.engine.ledger, self.engine.catalogue.multipliers)
+        found = preview_change(before, after, self.engine.ledger)
         return found.sentence
 
     def edit_conversation_settings(self) -> ConversationSettingsDialog:
@@ -42,7 +42,7 @@ class SettingsDialogs:
         self.status_label.setText(dialog.impact.text())
 
     def edit_preferences(self) -> PreferencesDialog:
-        models = [(m.display_name, m.id) for m in self.engine.catalogue.models]
+        models = [(m.label, m.id) for m in self.engine.catalogue.usable]
         dialog = PreferencesDialog(self.prefs, models, self)
         dialog.accepted.connect(lambda: self.apply_preferences(dialog))
         dialog.open()

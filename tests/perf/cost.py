@@ -170,7 +170,7 @@ def run(steps, strategy: str, base_url: str) -> tuple[list[tuple[float, BuiltReq
             elif kind == "send":
                 built = builder.build(conv, strategy, settings)
                 usage = Usage.from_api(client.messages.create(**built.body).usage)
-                dollars += input_cost_usd(usage, model, catalogue.multipliers)
+                dollars += input_cost_usd(usage, model)
                 sent.append((now, built))
     return sent, dollars
 
@@ -178,7 +178,6 @@ def run(steps, strategy: str, base_url: str) -> tuple[list[tuple[float, BuiltReq
 def hindsight_bound(sent: list[tuple[float, BuiltRequest]]) -> float:
     catalogue = default_catalogue()
     model = catalogue.require(MODEL)
-    mult = catalogue.multipliers
     uses: dict[str, list[float]] = {}
     for at, built in sent:
         for block in built.flat.blocks:
@@ -209,7 +208,7 @@ def hindsight_bound(sent: list[tuple[float, BuiltRequest]]) -> float:
                 w5 += block.tokens
             else:
                 w1 += block.tokens
-        total += input_cost_usd(Usage(usage_read, w5, w1, full), model, mult)
+        total += input_cost_usd(Usage(usage_read, w5, w1, full), model)
         for block in blocks:
             last_use[block.fingerprint] = at
     return total

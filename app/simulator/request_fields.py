@@ -1,0 +1,191 @@
+"""Checks of today's top-level request fields, per model: max_tokens (0 included), thinking,
+output_config (effort, format), speed, inference_geo, diagnostics, and where a mid-conversation
+``role: "system"`` message may stand.
+
+Sources: prompt-caching.md ("Pre-warming the cache": what max_tokens 0 refuses),
+thinking-troubleshooting.md (the thinking types each model rejects, with their messages),
+effort.md (levels per model), mid-conversation-system-messages.md (models and placement),
+cache-diagnostics.md, api/messages/create.md.
+"""
+
+from __future__ import annotations
+
+from app.facts.catalogue import ModelInfo
+from app.facts.prefix import as_blocks
+from app.simulator.errors import invalid
+
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+THINKING_TYPES = ("enabled", "disabled", "adaptive", "between_tools")
+SERVER_RESULT_BLOCKS = frozenset(
+    {
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+    }
+)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_max_tokens(body: dict, model: ModelInfo) -> None:
+    if "max_tokens" not in body:
+        raise invalid("max_tokens: Field required")
+    max_tokens = body["max_tokens"]
+    if not _is_int(max_tokens) or max_tokens < 0:
+        raise invalid("max_tokens: Input should be greater than or equal to 0")
+    if max_tokens > model.max_output_tokens:
+        raise invalid(
+            f"max_tokens: {max_tokens} > {model.max_output_tokens}, which is the maximum "
+            f"allowed number of output tokens for {model.id}"
+        )
+    if max_tokens == 0:
+        check_prewarm(body)
+
+
+def check_prewarm(body: dict) -> None:
+    """What a ``max_tokens: 0`` request may not ask for: each implies output."""
+    if body.get("stream"):
+        raise invalid("max_tokens: 0 is not supported with `stream: true`")
+    if (body.get("thinking") or {}).get("type") == "enabled":
+        raise invalid(
+            "max_tokens: 0 is not supported with extended thinking (thinking.type: enabled)"
+        )
+    if (body.get("output_config") or {}).get("format"):
+        raise invalid(
+            "max_tokens: 0 is not supported with structured outputs (output_config.format)"
+        )
+    if (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+        raise invalid("max_tokens: 0 is not supported with a tool_choice that forces a tool call")
+
+
+def check_output_config(body: dict, model: ModelInfo) -> str | None:
+    """The effort asked for (None when not set)."""
+    config = body.get("output_config")
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        raise invalid("output_config: Input should be a valid dictionary")
+    for key in config:
+        if key not in ("effort", "format"):
+            raise invalid(f"output_config.{key}: Extra inputs are not permitted")
+    effort = config.get("effort")
+    if effort is not None:
+        if effort not in EFFORTS:
+            raise invalid(
+                "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
+            )
+        if model.effort is None:
+            raise invalid(f"output_config.effort: effort is not supported on {model.id}")
+        if effort not in model.effort.levels:
+            raise invalid(f"output_config.effort: '{effort}' is not supported on {model.id}")
+    fmt = config.get("format")
+    if fmt is not None:
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+            raise invalid("output_config.format.type: Input should be 'json_schema'")
+        if not isinstance(fmt.get("schema"), dict):
+            raise invalid("output_config.format.schema: Field required")
+    return effort
+
+
+def check_thinking(body: dict, model: ModelInfo, effort: str | None, needs_max: bool) -> None:
+    thinking = body.get("thinking")
+    if thinking is None:
+        return
+    if not isinstance(thinking, dict) or thinking.get("type") not in THINKING_TYPES:
+        raise invalid("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'")
+    kind = thinking["type"]
+    for key in thinking:
+        if key not in ("type", "budget_tokens", "display"):
+            raise invalid(f"thinking.{kind}.{key}: Extra inputs are not permitted")
+    if "display" in thinking and thinking["display"] not in ("summarized", "omitted"):
+        raise invalid(f"thinking.{kind}.display: Input should be 'summarized' or 'omitted'")
+    accepts = model.thinking.accepts if model.thinking else ("disabled",)
+    if kind not in accepts:
+        if kind == "enabled":
+            raise invalid(
+                '"thinking.type.enabled" is not supported for this model. Use '
+                '"thinking.type.adaptive" and "output_config.effort" to control thinking '
+                "behavior."
+            )
+        if kind == "disabled":
+            raise invalid(
+                '"thinking.type.disabled" is not supported for this model. Thinking defaults '
+                "to adaptive mode when not specified."
+            )
+        if kind == "adaptive":
+            raise invalid("adaptive thinking is not supported on this model")
+        raise invalid(f'"thinking.type.{kind}" is not supported for this model.')
+    if kind == "disabled" and effort in ("xhigh", "max") and model.thinking.default == "adaptive":
+        raise invalid(f"thinking cannot be disabled at effort '{effort}' on {model.id}")
+    if kind == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not _is_int(budget) or budget < 1024:
+            raise invalid(
+                "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+            )
+        if needs_max and body.get("max_tokens", 0) and budget >= body["max_tokens"]:
+            raise invalid("`max_tokens` must be greater than `thinking.budget_tokens`.")
+
+
+def check_misc(body: dict) -> None:
+    if "speed" in body and body["speed"] not in ("standard", "fast", None):
+        raise invalid("speed: Input should be 'standard' or 'fast'")
+    if "inference_geo" in body and not isinstance(body["inference_geo"], str | None):
+        raise invalid("inference_geo: Input should be a valid string")
+    if "diagnostics" in body and body["diagnostics"] is not None:
+        diag = body["diagnostics"]
+        if not isinstance(diag, dict):
+            raise invalid("diagnostics: Input should be a valid dictionary")
+        for key in diag:
+            if key != "previous_message_id":
+                raise invalid(f"diagnostics.{key}: Extra inputs are not permitted")
+        previous = diag.get("previous_message_id")
+        if previous is not None and not isinstance(previous, str):
+            raise invalid("diagnostics.previous_message_id: Input should be a valid string")
+
+
+def _ends_in_server_result(message: dict) -> bool:
+    blocks = as_blocks(message.get("content"))
+    return bool(blocks) and blocks[-1].get("type") in SERVER_RESULT_BLOCKS
+
+
+def check_system_messages(messages: list[dict], model: ModelInfo) -> None:
+    """Where ``role: "system"`` may stand: after a user turn (or an assistant turn ending in a
+    server tool result), before an assistant turn or last; never first; consecutive system
+    messages count as one section."""
+    for i, message in enumerate(messages):
+        if message.get("role") != "system":
+            continue
+        path = f"messages.{i}"
+        if not model.system_messages:
+            raise invalid(
+                f"{path}.role: system messages in `messages` are not supported on {model.id}; "
+                "use the top-level `system` field"
+            )
+        if i == 0:
+            raise invalid(f"{path}.role: a system message cannot be the first message")
+        before = i - 1
+        while before >= 0 and messages[before].get("role") == "system":
+            before -= 1
+        after = i + 1
+        while after < len(messages) and messages[after].get("role") == "system":
+            after += 1
+        prev = messages[before] if before >= 0 else None
+        if prev is None or not (
+            prev.get("role") == "user"
+            or (prev.get("role") == "assistant" and _ends_in_server_result(prev))
+        ):
+            raise invalid(
+                f"{path}: a system message must immediately follow a user turn (or an assistant "
+                "turn ending in a server tool result)"
+            )
+        if after < len(messages) and messages[after].get("role") != "assistant":
+            raise invalid(
+                f"{path}: a system message must be the last message or be immediately followed "
+                "by an assistant turn"
+            )
