@@ -56,9 +56,7 @@ def test_totals_count_warms_as_cost_but_not_as_savings():
         ("warm", Usage(write_5m=10_000, output=1)),
         ("turn", Usage(read=10_000, uncached=100, output=50)),
     ):
-        totals.add(
-            RequestRecord(kind, usage, cost_of(usage, haiku), 0.0, haiku.id)
-        )
+        totals.add(RequestRecord(kind, usage, cost_of(usage, haiku), 0.0, haiku.id))
     assert totals.hit_rate == pytest.approx(10_000 / 10_100)
     turn_full = (10_100 * 1 + 50 * 5) / 1e6
     assert totals.without_cache_usd == pytest.approx(turn_full)

@@ -16,7 +16,7 @@ from app.conversation.conversation import Conversation
 from app.conversation.images import lock_image
 from app.simulator.runner import SimulatorThread
 from app.simulator.server import SimulatorConfig
-from tests.helpers import HAIKU_45, SONNET_46, OPUS_47, raw_post, text_of
+from tests.helpers import HAIKU_45, OPUS_47, SONNET_46, raw_post, text_of
 from tests.scripted import Session
 
 STRATEGY_NAMES = list(STRATEGIES)  # every strategy the selector offers

@@ -14,8 +14,8 @@ from app.simulator.server import SimulatorConfig
 from tests.conftest import advance
 from tests.helpers import (
     HAIKU_45,
-    SONNET_46,
     OPUS_47,
+    SONNET_46,
     api_message,
     block,
     blocks_message,
@@ -23,7 +23,7 @@ from tests.helpers import (
     raw_post,
 )
 
-EACH = 400  # tokens per numbered block: block 4's prefix (1604) is over Opus 4.1's minimum
+EACH = 400  # tokens per numbered block: block 4's prefix (1604) is over Sonnet 4.6's minimum
 
 
 def send(client, messages, model=SONNET_46, **kw):

@@ -22,7 +22,7 @@ from app.facts.catalogue import default_catalogue
 from app.facts.prefix import flatten_request
 from app.facts.rules import resolve_breakpoints
 from app.simulator.validation import validate_request
-from tests.helpers import HAIKU_45, SONNET_46, OPUS_47, text_of
+from tests.helpers import HAIKU_45, OPUS_47, SONNET_46, text_of
 
 BUILDER = RequestBuilder()
 

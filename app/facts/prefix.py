@@ -55,7 +55,8 @@ class BlockFacts:
     can_carry: bool
     message_index: int | None = None
     role: str | None = None
-    stripped: bool = False  # dropped by the service (earlier-turn thinking): no tokens, no hash
+    stripped: bool = False  # dropped by the service (earlier-turn thinking): no hash
+    overhead: int = 0  # the message's own tokens, carried by its first block
 
 
 @dataclass(frozen=True)
@@ -302,8 +303,8 @@ def message_facts(
     out = []
     for j, block in enumerate(as_blocks(content)):
         kind = block.get("type", "")
-        tokens = content_tokens(block, image_size, document_size)
-        tokens += MESSAGE_OVERHEAD_TOKENS if j == 0 else 0
+        overhead = MESSAGE_OVERHEAD_TOKENS if j == 0 else 0
+        tokens = content_tokens(block, image_size, document_size) + overhead
         can_carry = kind not in NOT_CARRIERS and not (kind == "text" and not block.get("text"))
         out.append(
             BlockFacts(
@@ -316,6 +317,7 @@ def message_facts(
                 can_carry=can_carry,
                 message_index=index,
                 role=role,
+                overhead=overhead,
             )
         )
     return out
@@ -333,7 +335,7 @@ def counted_tokens(fact: BlockFacts, token_scale: float) -> int:
     """What a block adds to the prompt under a tokenizer: images are counted by pixels, not by
     the tokenizer; a stripped block adds nothing."""
     if fact.stripped:
-        return 0
+        return fact.overhead  # the message is still there, without its thinking
     if token_scale == 1.0 or fact.kind == "image":
         return fact.tokens
     return math.ceil(fact.tokens * token_scale)

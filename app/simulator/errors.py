@@ -12,15 +12,15 @@ class ApiError(Exception):
         self.error_type = error_type
         self.message = message
         self.headers = headers or {}
+        self.details: dict | None = None  # the error's machine-readable details, when it has any
 
 
 def invalid(message: str) -> ApiError:
     return ApiError(400, "invalid_request_error", message)
 
 
-def error_body(error_type: str, message: str, request_id: str) -> dict:
-    return {
-        "type": "error",
-        "error": {"type": error_type, "message": message},
-        "request_id": request_id,
-    }
+def error_body(error_type: str, message: str, request_id: str, details: dict | None = None) -> dict:
+    error = {"type": error_type, "message": message}
+    if details:
+        error["details"] = details
+    return {"type": "error", "error": error, "request_id": request_id}

@@ -34,6 +34,7 @@ from app.simulator.files import FileStore, add_file_routes
 from app.simulator.latency import LatencyModel
 from app.simulator.replies import Reply, compose
 from app.simulator.store import CacheStore, key_hash
+from app.simulator.threads import Threads
 from app.simulator.validation import check_betas, validate_request
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Simulator:
         self.catalogue = self.config.catalogue or default_catalogue()
         self.store = CacheStore()
         self.files = FileStore()
+        self.threads = Threads()
         self.diagnostics = Diagnostician()
         self.latency = LatencyModel(scale=self.config.time_scale)
         self.stats: Counter[str] = Counter()
@@ -99,7 +101,9 @@ class Simulator:
         try:
             response = await handler(request)
         except ApiError as exc:
-            response = self._error(exc.status, exc.error_type, exc.message, request_id, exc.headers)
+            response = self._error(
+                exc.status, exc.error_type, exc.message, request_id, exc.headers, exc.details
+            )
         except web.HTTPRequestEntityTooLarge:
             response = self._error(
                 413,
@@ -120,9 +124,9 @@ class Simulator:
             response.headers["request-id"] = request_id
         return response
 
-    def _error(self, status, kind, message, request_id, headers=None) -> web.Response:
+    def _error(self, status, kind, message, request_id, headers=None, details=None):
         return web.json_response(
-            error_body(kind, message, request_id), status=status, headers=headers or {}
+            error_body(kind, message, request_id, details), status=status, headers=headers or {}
         )
 
     # -- request checks -------------------------------------------------------------------------
@@ -211,6 +215,9 @@ class Simulator:
         key = self._api_key(request)
         owner = key_hash(key)
         body = await self._json_body(request)
+        keep_thread = False
+        if isinstance(body, dict):
+            body, keep_thread = self.threads.expand(owner, body)
         model = validate_request(body, self.catalogue, files=self._file_lookup(owner))
         flat = self._flatten(body, model, owner)
         try:
@@ -239,6 +246,8 @@ class Simulator:
             previous = (body.get("diagnostics") or {}).get("previous_message_id")
             diagnosis = self.diagnostics.compare(previous, print_)
         self.diagnostics.remember(message_id, print_)
+        if keep_thread:
+            self.threads.keep(owner, message_id, body["messages"], list(reply.content))
         ttft = self.latency.time_to_first_token(
             plan.write_tokens + plan.uncached_tokens, plan.read_tokens
         )

@@ -64,6 +64,8 @@ def known_betas() -> frozenset[str]:
     simulator models none of them differently; an unknown name gets the API's 400."""
     with open(resources_dir() / "betas.json", encoding="utf-8") as fh:
         return frozenset(json.load(fh)["betas"])
+
+
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 SERVER_TOOL_PREFIXES = (
     "web_search_",
