@@ -30,6 +30,7 @@ class Turn:
     predicted: Usage
     actual: Usage
     explanation: Explanation
+    server: str | None = None  # the API's cache_miss_reason type (cache diagnostics), if any
 
 
 @dataclass
@@ -61,12 +62,19 @@ class Session:
             self.conversation, self.strategy, self.settings, max_tokens=self.max_tokens
         )
         plan = self.ledger.predict(built)
-        message = self.client.messages.create(**built.body)
+        previous_id = self.turns[-1].message_id if self.turns else None
+        message = self.client.messages.create(
+            **built.body, diagnostics={"previous_message_id": previous_id}
+        )
         actual = Usage.from_api(message.usage)
         previous = self.turns[-1].built if self.turns else None
         why = explain(built, actual, plan, previous, self.ledger)
         self.ledger.record(built, actual)
-        turn = Turn(built, Usage.from_plan(plan, actual.output), actual, why)
+        reason = message.diagnostics.cache_miss_reason if message.diagnostics else None
+        turn = Turn(
+            built, Usage.from_plan(plan, actual.output), actual, why, reason and reason.type
+        )
+        turn.message_id = message.id
         self.turns.append(turn)
         blocks = []
         for block in message.content:

@@ -204,6 +204,8 @@ def test_warming_starts_on_typing_is_not_repeated_rewarms_on_attachment_and_pays
     warms = [r for r in session.totals.records if r.kind == "warm"]
     turn = [r for r in session.totals.records if r.kind == "turn"][-1]
     assert len(warms) == 2 and warms[1].usage.write > 0
+    # Pre-warming as the docs say: max_tokens 0, so no output is billed.
+    assert [w.usage.output for w in warms] == [0, 0]
     assert turn.usage.read >= session.warms[1].prefix_tokens
     assert session.warms[1].followed_by_hit is True
     assert turn.usage.write < 60  # only the new question was written
@@ -216,6 +218,7 @@ def test_warming_is_skipped_under_the_minimum_when_off_and_over_the_cap(sim):
             (EngineSettings(), HAIKU_45, 500),
             (EngineSettings(warming=False), SONNET_46, 3000),
             (EngineSettings(warm_cap_usd_per_hour=0.0), SONNET_46, 3000),
+            (EngineSettings(strategy="none"), SONNET_46, 3000),
         ):
             h = Harness(sim.base_url, settings)
             session = Session(conversation(model=model, tokens=tokens))
@@ -228,6 +231,24 @@ def test_warming_is_skipped_under_the_minimum_when_off_and_over_the_cap(sim):
     assert reasons[0] == "prefix too short to cache"
     assert reasons[1] == "warming is off"
     assert "spending cap" in reasons[2]
+    assert reasons[3] == "the pattern caches nothing"
+
+
+def test_each_turn_asks_for_the_apis_diagnosis_and_records_it_beside_its_own(sim):
+    async def scenario():
+        h = Harness(sim.base_url)
+        session = Session(conversation())
+        session.conversation.add_user_text("hello there")
+        await h.engine.run_turn(session)
+        session.conversation.set_system_text(text_of(3000, "edited"))
+        session.conversation.add_user_text("and again")
+        await h.engine.run_turn(session)
+        await h.client.close()
+        return session
+
+    first, second = [r for r in run(scenario()).totals.records if r.kind == "turn"]
+    assert first.server_reason == ""  # the first turn has nothing to compare with
+    assert second.cause == "system_changed" and "[system_changed]" in second.server_reason
 
 
 def test_a_send_during_an_in_flight_warm_waits_and_then_hits():

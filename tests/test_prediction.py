@@ -215,3 +215,56 @@ def test_send_before_the_writing_request_answered_is_explained():
     why = explain(built, usage, plan, built, ledger, sent_while_writing=covered)
     assert usage.read == 0 and covered
     assert why.cause == "in_flight"
+
+
+@pytest.mark.parametrize(
+    ("change", "ours", "theirs"),
+    [
+        (
+            lambda s: s.conversation.set_system_text(text_of(3000, "edited")),
+            "system_changed",
+            "system_changed",
+        ),
+        (
+            lambda s: setattr(
+                s.conversation, "tools", (ToolDefinition.create("other", "x", {"type": "object"}),)
+            ),
+            "tools_changed",
+            "tools_changed",
+        ),
+        (
+            lambda s: setattr(s.conversation, "model", "claude-opus-4-8"),
+            "model_switched",
+            "model_changed",
+        ),
+        (
+            lambda s: setattr(s.conversation, "tool_choice", {"type": "none"}),
+            "tool_choice_changed",
+            "unavailable",
+        ),
+        (
+            lambda s: s.conversation.replace_message(
+                0, type(s.conversation.messages[0])("user", (TextBlock("edited"),), "m-edited")
+            ),
+            "message_edited",
+            "messages_changed",
+        ),
+    ],
+)
+def test_the_explainer_agrees_with_the_apis_cache_diagnosis(session, change, ours, theirs):
+    """cache-diagnostics.md: the API names the level that diverged; Cachescope names the same."""
+    turn = miss_after(session(), change)
+    assert (turn.explanation.cause, turn.server) == (ours, theirs)
+    assert turn.predicted == turn.actual
+
+
+def test_breakpoint_on_content_that_changes_every_request_is_explained(session):
+    """prompt-caching.md's common mistake, as the explainer names it."""
+    s = session(strategy="last_user_message")
+    s.conversation.tools = ()
+    s.ask(f"[{1000}] " + text_of(2000, "context") + " question")
+    s.conversation.truncate(0)
+    turn = s.ask(f"[{1007}] " + text_of(2000, "context") + " question")
+    assert turn.actual.read == 0
+    assert turn.explanation.cause == "volatile_breakpoint"
+    assert "changes every request" in turn.explanation.sentence
