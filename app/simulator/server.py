@@ -217,6 +217,7 @@ class Simulator:
         body = await self._json_body(request)
         keep_thread = False
         if isinstance(body, dict):
+            self.stats.update(f"field:{k}" for k in body)  # which request fields clients send
             body, keep_thread = self.threads.expand(owner, body)
         model = validate_request(body, self.catalogue, files=self._file_lookup(owner))
         flat = self._flatten(body, model, owner)
