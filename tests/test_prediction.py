@@ -268,3 +268,25 @@ def test_breakpoint_on_content_that_changes_every_request_is_explained(session):
     assert turn.actual.read == 0
     assert turn.explanation.cause == "volatile_breakpoint"
     assert "changes every request" in turn.explanation.sentence
+
+
+def test_smart_keeps_an_edited_questions_attachment_cached(session, sim):
+    """A breakpoint belongs on the last block that stays identical: smart marks the end of what
+    precedes the question, so an edited question still reads the attachment."""
+    contract = TextBlock(text_of(5000, "contract"))
+    s = session()
+    s.conversation.add_user_text("Is clause 4 fair?", contract)
+    first = s.send()
+    s.conversation.truncate(0)
+    s.conversation.add_user_text("Is clause 4 fair to the tenant?", contract)
+    edited = s.send()
+    attachment_end = edited.built.flat.blocks[-2].cumulative
+    assert first.actual.write >= attachment_end
+    assert edited.actual.read == attachment_end == edited.predicted.read
+    raw_post(sim.base_url, "/_sim/reset", {})
+    lm_deluge = session(strategy="last_user_message")
+    lm_deluge.conversation.add_user_text("Is clause 4 fair?", contract)
+    lm_deluge.send()
+    lm_deluge.conversation.truncate(0)
+    lm_deluge.conversation.add_user_text("Is clause 4 fair to the tenant?", contract)
+    assert lm_deluge.send().actual.read < attachment_end  # its only entry was on the question

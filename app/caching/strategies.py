@@ -187,13 +187,14 @@ def _previous_request_end(conversation: Conversation, layout: Layout) -> Positio
 
 
 def _large_attachments_end(conversation: Conversation, layout: Layout) -> Position | None:
+    """The last block before the question in the newest user message, when what precedes the
+    question is large: writes happen only at breakpoints, so an edited question can reuse the
+    attachments (images, documents, pasted text) only if an entry ends right after them."""
     if not conversation.messages or conversation.messages[-1].role != "user":
         return None
     positions = layout.of_message(len(conversation.messages) - 1)
-    attached = [p for p in positions if p.kind in ("image", "document")]
-    if not attached or attached[-1] is positions[-1]:
-        return None
-    if sum(p.tokens for p in attached) < LARGE_ATTACHMENT_TOKENS:
+    attached = [p for p in positions[:-1] if p.can_carry]
+    if not attached or sum(p.tokens for p in positions[:-1]) < LARGE_ATTACHMENT_TOKENS:
         return None
     return attached[-1]
 

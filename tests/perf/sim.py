@@ -28,7 +28,7 @@ from app.simulator.runner import SimulatorThread  # noqa: E402
 from app.simulator.server import SimulatorConfig  # noqa: E402
 from app.simulator.validation import validate_request  # noqa: E402
 
-MODEL = "claude-opus-4-1-20250805"
+MODEL = "claude-sonnet-4-6"
 
 
 def big_request(tokens: int = 150_000, chunks: int = 60) -> dict:
