@@ -291,3 +291,51 @@ def test_keepalive_pings_refresh_the_expiry_without_real_waiting(sim):
     assert after - before == pytest.approx(waited, abs=2)
     last = [r for r in session.totals.records if r.kind == "turn"][-1]
     assert last.usage.read > 0  # 560 s after the first turn, the prefix is still warm
+
+
+def test_counts_from_count_tokens_replace_the_estimators_where_the_api_says_otherwise():
+    """With a real key, the numbers shown are the service's: here a simulator whose tokenizer
+    counts 1.3x what the app's estimator says (as Opus 4.7's does) stands in for the API."""
+    import json
+
+    from app.facts.catalogue import parse_catalogue, resources_dir
+    from app.simulator.runner import SimulatorThread
+    from app.simulator.server import SimulatorConfig
+
+    data = json.loads((resources_dir() / "models.json").read_text())
+    data["tokenizers"]["claude-4"] = 1.3
+    server_catalogue = parse_catalogue(data)
+
+    async def scenario(base_url, count):
+        h = Harness(base_url, EngineSettings(count_tokens=count))
+        session = Session(conversation())
+        session.conversation.add_user_text("first question")
+        await h.engine.run_turn(session)
+        await asyncio.gather(*list(h.engine.tasks))  # the counts run in the background
+        session.conversation.add_user_text("second question")
+        await h.engine.run_turn(session)
+        await h.client.close()
+        system_end = h.engine.builder.build(session.conversation).flat.blocks[0]
+        return [r for r in session.totals.records if r.kind == "turn"], system_end
+
+    with SimulatorThread(SimulatorConfig(time_scale=0, catalogue=server_catalogue)) as server:
+        counted, system_end = run(scenario(server.base_url, True))
+        raw_post(server.base_url, "/_sim/reset", {})
+        guessed, estimated_end = run(scenario(server.base_url, False))
+        truth = (
+            anthropic.Anthropic(base_url=server.base_url, api_key="k")
+            .messages.count_tokens(
+                model=SONNET_46,
+                tools=[t.api for t in conversation().tools] or anthropic.NOT_GIVEN,
+                system=text_of(3000, "system"),
+                messages=[{"role": "user", "content": "."}],
+            )
+            .input_tokens
+            - 5
+        )  # the placeholder message: 1 token and 4 of overhead, times 1.3
+    assert system_end.cumulative != estimated_end.cumulative
+    assert abs(system_end.cumulative - truth) <= 2
+    # Each response's total input is the service's count of its whole request, learned for free:
+    # the next turn's read (that prefix) is predicted exactly either way.
+    assert counted[1].predicted.read == counted[1].usage.read > 0
+    assert guessed[1].predicted.read == guessed[1].usage.read

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from app.caching.calibration import TokenCalibration
 from app.caching.strategies import (
     STRATEGIES,
     CacheSettings,
@@ -56,8 +57,11 @@ def _cc(ttl: str) -> dict:
 
 
 class RequestBuilder:
-    def __init__(self, catalogue: Catalogue | None = None):
+    def __init__(
+        self, catalogue: Catalogue | None = None, calibration: TokenCalibration | None = None
+    ):
         self.catalogue = catalogue or default_catalogue()
+        self.calibration = calibration if calibration is not None else TokenCalibration()
         self._facts: dict[tuple[int, int], tuple[Message, list[BlockFacts]]] = {}
         self._fragments: dict[tuple[int, int, tuple], tuple[Message, str]] = {}
 
@@ -148,6 +152,7 @@ class RequestBuilder:
         flat = assemble(
             marked_facts, request_contexts(settings_ctx, model, has_images), model.token_scale
         )
+        flat = self.calibration.apply(flat, model.id)  # the service's counts where known
         top_level = _cc(automatic) if automatic else None
         breakpoints = tuple(resolve_breakpoints(flat, top_level))
         auto_short = [

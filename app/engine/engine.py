@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.caching.builder import BuiltRequest, RequestBuilder
+from app.caching.calibration import TokenCalibration
 from app.caching.costs import RequestRecord, cost_of
 from app.caching.explainer import explain
 from app.caching.ledger import CacheLedger, Usage
@@ -37,6 +38,7 @@ from app.conversation.images import LockedImage
 from app.engine import events as ev
 from app.engine.failures import classify
 from app.engine.session import Session, WarmRecord
+from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
 
@@ -63,6 +65,7 @@ class EngineSettings:
     keepalive_pings: int = 0
     keepalive_margin_s: float = 20.0
     max_tool_rounds: int = 8
+    count_tokens: bool = False  # ask the API's count_tokens (with a real key): see token_counts
 
 
 class Engine:
@@ -79,7 +82,8 @@ class Engine:
         self.client = client
         self.settings = settings or EngineSettings()
         self.catalogue = catalogue or default_catalogue()
-        self.builder = RequestBuilder(self.catalogue)
+        self.calibration = TokenCalibration()
+        self.builder = RequestBuilder(self.catalogue, self.calibration)
         self.clock = clock
         self.ledger = ledger or CacheLedger(clock)
         self.sleep = sleep
@@ -121,9 +125,22 @@ class Engine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _learn(self, built: BuiltRequest, usage: Usage) -> None:
+        """A response's total input is the service's count of the whole request."""
+        if usage.input_total and built.flat.blocks:
+            last = built.flat.blocks[-1].fingerprint
+            self.calibration.learn(built.model.id, last, usage.input_total)
+
+    def count_tokens_of(self, built: BuiltRequest) -> asyncio.Task | None:
+        """Have the API count this request's breakpoints and end (when the setting is on)."""
+        if not self.settings.count_tokens or self.client is None:
+            return None
+        return self._own(count_prefixes(self.client, built, self.calibration), "count tokens")
+
     def _record(
         self, session: Session, kind: str, built: BuiltRequest, usage: Usage, **extra
     ) -> RequestRecord:
+        self._learn(built, usage)
         cost = cost_of(usage, built.model)
         record = RequestRecord(
             kind,
@@ -173,6 +190,7 @@ class Engine:
     async def _stream_once(self, session: Session) -> tuple[Message | None, str | None]:
         conv = session.conversation
         built = self.builder.build(conv, self.settings.strategy, self.settings.cache)
+        self.count_tokens_of(built)
         await self._wait_for_warm(session, built)
         plan = self.ledger.predict(built)
         self.emit(
@@ -280,6 +298,7 @@ class Engine:
         if reason is not None:
             self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))
             return None
+        self.count_tokens_of(built)
         end = built.flat.blocks[built.breakpoints[-1].index]
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative))
         task = self._own(

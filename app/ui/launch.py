@@ -196,6 +196,9 @@ async def _main(app, args, folder: Path) -> int:
     client, mode, simulator = await asyncio.to_thread(
         connect, key, where, base_url, args.sim_time_scale
     )
+    # With the real API the token counts the app shows come from its free count_tokens endpoint;
+    # the built-in simulator counts with the estimator itself, so asking it would add nothing.
+    engine.settings.count_tokens = simulator is None
     window.connected(client, mode)
     log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
     window._spawn(window.load_models())
