@@ -429,7 +429,7 @@ def describe_diagnosis(diagnostics) -> str:
         "unavailable": "no diagnosis (another setting such as thinking or tool_choice differs)",
     }.get(kind, kind)
     tail = f" ({missed:,} tokens after the divergence)" if missed is not None else ""
-    return f"The API's diagnosis: {words}{tail} [{kind}]."
+    return f"The API's diagnosis against the previous turn: {words}{tail} [{kind}]."
 
 
 def _blocks_of(content) -> list:
