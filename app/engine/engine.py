@@ -15,7 +15,6 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.caching.builder import BuiltRequest, RequestBuilder
@@ -24,12 +23,10 @@ from app.caching.costs import RequestRecord, cost_of
 from app.caching.explainer import explain
 from app.caching.ledger import CacheLedger, Usage
 from app.caching.prefix_map import PrefixMap
-from app.caching.strategies import CacheSettings
 from app.conversation.blocks import (
     ImageBlock,
     Message,
     TextBlock,
-    ThinkingBlock,
     ToolResultBlock,
     ToolUseBlock,
 )
@@ -37,7 +34,9 @@ from app.conversation.conversation import new_id
 from app.conversation.images import LockedImage
 from app.engine import events as ev
 from app.engine.failures import classify
+from app.engine.responses import blocks_of, describe_diagnosis
 from app.engine.session import Session, WarmRecord
+from app.engine.settings import EngineSettings
 from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
@@ -52,20 +51,6 @@ IN_FLIGHT = "a warm-up of this prefix is in flight"
 DIAGNOSIS_BETA = (
     "cache-diagnosis-2026-04-07"  # the August 2026 docs' header; the field is in the SDK
 )
-
-
-@dataclass
-class EngineSettings:
-    strategy: str = "smart"
-    cache: CacheSettings = field(default_factory=lambda: CacheSettings(ttl="adaptive"))
-    warming: bool = True
-    warm_margin_s: float = 30.0  # re-warm when the entry has less than this left
-    warm_wait_s: float = 30.0  # how long a send waits for a warm-up of its prefix
-    warm_cap_usd_per_hour: float = 2.0
-    keepalive_pings: int = 0
-    keepalive_margin_s: float = 20.0
-    max_tool_rounds: int = 8
-    count_tokens: bool = False  # ask the API's count_tokens (with a real key): see token_counts
 
 
 class Engine:
@@ -243,7 +228,7 @@ class Engine:
         finally:
             self.ledger.finish(request_id)
         usage = Usage.from_api(final.usage)
-        message = conv.add("assistant", *_blocks_of(final.content), created_at=self.clock())
+        message = conv.add("assistant", *blocks_of(final.content), created_at=self.clock())
         record = self._record(
             session,
             "turn",
@@ -411,34 +396,3 @@ class Engine:
                 await self.sleep(delay)
             session.pings_left -= 1
             await self._send_quiet(session, "keepalive", built)
-
-
-def describe_diagnosis(diagnostics) -> str:
-    """The API's own cache diagnosis (cache-diagnostics.md) as one line, "" when there is none."""
-    reason = getattr(diagnostics, "cache_miss_reason", None) if diagnostics else None
-    if reason is None:
-        return ""
-    kind = getattr(reason, "type", "")
-    missed = getattr(reason, "cache_missed_input_tokens", None)
-    words = {
-        "model_changed": "the model changed",
-        "system_changed": "the system prompt changed",
-        "tools_changed": "the tools changed",
-        "messages_changed": "an earlier message changed",
-        "previous_message_not_found": "it could not find the previous request",
-        "unavailable": "no diagnosis (another setting such as thinking or tool_choice differs)",
-    }.get(kind, kind)
-    tail = f" ({missed:,} tokens after the divergence)" if missed is not None else ""
-    return f"The API's diagnosis against the previous turn: {words}{tail} [{kind}]."
-
-
-def _blocks_of(content) -> list:
-    blocks = []
-    for block in content:
-        if block.type == "text" and block.text:
-            blocks.append(TextBlock(block.text))
-        elif block.type == "tool_use":
-            blocks.append(ToolUseBlock.create(block.id, block.name, block.input))
-        elif block.type == "thinking":
-            blocks.append(ThinkingBlock(block.thinking, block.signature))
-    return blocks or [TextBlock("(empty reply)")]

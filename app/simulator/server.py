@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import ipaddress
 import itertools
 import json
@@ -15,8 +14,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
-from app.facts.documents import DocumentError, pdf_facts, pdf_source_tokens
-from app.facts.prefix import FlatRequest, flatten_request, image_size_from_base64
+from app.facts.prefix import FlatRequest, flatten_request
 from app.facts.rules import (
     CachePlan,
     RuleViolation,
@@ -25,14 +23,15 @@ from app.facts.rules import (
     resolve_breakpoints,
     stored_entries,
 )
-from app.facts.tokens import text_tokens
 from app.simulator.controls import add_control_routes, add_models_routes
 from app.simulator.diagnostics import Diagnostician, fingerprint
 from app.simulator.errors import ApiError, error_body, invalid
 from app.simulator.faults import FaultPlan
 from app.simulator.files import FileStore, add_file_routes
 from app.simulator.latency import LatencyModel
-from app.simulator.replies import Reply, compose
+from app.simulator.replies import compose
+from app.simulator.responses import CHUNK_CHARS, Shape, deltas, usage_of
+from app.simulator.sizing import sizers
 from app.simulator.store import CacheStore, key_hash
 from app.simulator.threads import Threads
 from app.simulator.validation import check_betas, validate_request
@@ -40,7 +39,6 @@ from app.simulator.validation import check_betas, validate_request
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
-CHUNK_CHARS = 16
 PING_EVERY_CHUNKS = 40
 REQUEST_ID = web.RequestKey("request_id", str)
 
@@ -164,35 +162,7 @@ class Simulator:
     # -- the Messages API -----------------------------------------------------------------------
     def _flatten(self, body: dict, model: ModelInfo, owner: str, counting: bool = False):
         """The request as ``model`` renders it, with ``file`` sources read from the store."""
-
-        def image_size(block: dict) -> tuple[int, int]:
-            source = block.get("source") or {}
-            if source.get("type") == "file":
-                found = self.files.get(owner, source.get("file_id", ""))
-                if found is not None:
-                    from PIL import Image
-
-                    try:
-                        with Image.open(io.BytesIO(found.data)) as img:
-                            return img.size
-                    except OSError:
-                        return (0, 0)
-            return image_size_from_base64(block)
-
-        def document_size(block: dict) -> int:
-            source = block.get("source") or {}
-            if source.get("type") != "file":
-                return pdf_source_tokens(block)
-            found = self.files.get(owner, source.get("file_id", ""))
-            if found is None:
-                return 0
-            if found.mime_type == "application/pdf":
-                try:
-                    return pdf_facts(found.data).tokens
-                except DocumentError:
-                    return 0
-            return text_tokens(found.data.decode("utf-8", "replace"))
-
+        image_size, document_size = sizers(self.files, owner)
         return flatten_request(body, image_size, model, document_size, counting)
 
     def _file_lookup(self, owner: str):
@@ -359,7 +329,7 @@ class Simulator:
                     "content_block_start",
                     {"type": "content_block_start", "index": index, "content_block": start},
                 )
-                for delta in _deltas(block):
+                for delta in deltas(block):
                     await send(
                         "content_block_delta",
                         {"type": "content_block_delta", "index": index, "delta": delta},
@@ -407,50 +377,3 @@ class Simulator:
                 request.transport.close()
             return
         await self._hang_up(request, stall=fault == "stall")
-
-
-@dataclass(frozen=True)
-class Shape:
-    """What a response says, decided before it is sent."""
-
-    body: dict
-    plan: CachePlan
-    reply: Reply
-    message_id: str
-    diagnosis: dict | None
-
-
-def usage_of(body: dict, plan: CachePlan, reply: Reply, output_tokens: int) -> dict:
-    """Every field of the SDK's ``Usage``."""
-    return {
-        "input_tokens": plan.uncached_tokens,
-        "cache_creation_input_tokens": plan.write_tokens,
-        "cache_read_input_tokens": plan.read_tokens,
-        "cache_creation": {
-            "ephemeral_5m_input_tokens": plan.write_5m_tokens,
-            "ephemeral_1h_input_tokens": plan.write_1h_tokens,
-        },
-        "output_tokens": output_tokens,
-        "output_tokens_details": {"thinking_tokens": min(reply.thinking_tokens, output_tokens)},
-        "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0},
-        "service_tier": "standard",
-        "inference_geo": body.get("inference_geo") or "global",
-        "speed": body.get("speed") or "standard",
-    }
-
-
-def _deltas(block: dict):
-    kind = block["type"]
-    if kind == "text":
-        text = block["text"]
-        for i in range(0, len(text), CHUNK_CHARS):
-            yield {"type": "text_delta", "text": text[i : i + CHUNK_CHARS]}
-    elif kind == "thinking":
-        text = block["thinking"]
-        for i in range(0, len(text), CHUNK_CHARS):
-            yield {"type": "thinking_delta", "thinking": text[i : i + CHUNK_CHARS]}
-        yield {"type": "signature_delta", "signature": block["signature"]}
-    elif kind == "tool_use":
-        raw = json.dumps(block["input"])
-        for i in range(0, len(raw), CHUNK_CHARS):
-            yield {"type": "input_json_delta", "partial_json": raw[i : i + CHUNK_CHARS]}

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from functools import lru_cache
 
 from app.facts.catalogue import Catalogue, ModelInfo, resources_dir
-from app.facts.documents import DocumentError, pdf_facts
+from app.simulator.block_checks import check_block
 from app.simulator.errors import ApiError, invalid
+from app.simulator.fields_common import check_cache_control, extra_keys
 from app.simulator.image_checks import (
     MAX_IMAGE_EDGE,
     MAX_IMAGE_EDGE_MANY,
     MAX_IMAGES,
     ImageCounter,
-    check_file_source,
-    check_image,
 )
 from app.simulator.request_fields import (
     check_max_tokens,
@@ -91,40 +88,6 @@ CUSTOM_TOOL_KEYS = {
     "allowed_callers",
     "eager_input_streaming",
 }
-RESULT_KEYS = {"type", "tool_use_id", "content", "cache_control", "caller"}
-BLOCK_KEYS = {
-    "text": {"type", "text", "cache_control", "citations"},
-    "image": {"type", "source", "cache_control", "transformations"},
-    "document": {"type", "source", "cache_control", "title", "context", "citations"},
-    "search_result": {"type", "source", "title", "content", "cache_control", "citations"},
-    "tool_use": {"type", "id", "name", "input", "cache_control", "caller"},
-    "server_tool_use": {"type", "id", "name", "input", "cache_control", "caller"},
-    "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control"},
-    "thinking": {"type", "thinking", "signature"},
-    "redacted_thinking": {"type", "data"},
-    "web_search_tool_result": RESULT_KEYS,
-    "web_fetch_tool_result": RESULT_KEYS,
-    "code_execution_tool_result": RESULT_KEYS,
-    "bash_code_execution_tool_result": RESULT_KEYS,
-    "text_editor_code_execution_tool_result": RESULT_KEYS,
-    "tool_search_tool_result": RESULT_KEYS,
-    "container_upload": {"type", "file_id", "cache_control"},
-    "tool_addition": {"type", "tool"},
-    "tool_removal": {"type", "tool"},
-}
-SERVER_RESULTS = tuple(k for k in BLOCK_KEYS if k.endswith("_tool_result") and k != "tool_result")
-USER_BLOCKS = ("text", "image", "document", "search_result", "tool_result", "container_upload")
-ASSISTANT_BLOCKS = (
-    "text",
-    "tool_use",
-    "server_tool_use",
-    "thinking",
-    "redacted_thinking",
-    *SERVER_RESULTS,
-)
-SYSTEM_BLOCKS = ("text", "tool_addition", "tool_removal")
-NESTED_BLOCKS = ("text", "image", "document", "search_result", "tool_reference")
-DOCUMENT_SOURCES = ("base64", "text", "content", "url", "file")
 
 
 def check_betas(header: str | None) -> None:
@@ -139,133 +102,12 @@ def check_betas(header: str | None) -> None:
         )
 
 
-def _extra(path: str, obj: dict, allowed: set | frozenset) -> None:
-    for key in obj:
-        if key not in allowed:
-            prefix = f"{path}." if path else ""
-            raise invalid(f"{prefix}{key}: Extra inputs are not permitted")
-
-
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def check_cache_control(path: str, cc: object) -> None:
-    if not isinstance(cc, dict):
-        raise invalid(f"{path}: Input should be a valid dictionary")
-    _extra(path, cc, {"type", "ttl"})
-    if cc.get("type") != "ephemeral":
-        raise invalid(f"{path}.type: Input should be 'ephemeral'")
-    if "ttl" in cc and cc["ttl"] not in ("5m", "1h"):
-        raise invalid(f"{path}.ttl: Input should be '5m' or '1h'")
-
-
-def _allowed(role: str, nested: bool) -> tuple[str, ...]:
-    if nested:
-        return NESTED_BLOCKS
-    return {"user": USER_BLOCKS, "assistant": ASSISTANT_BLOCKS, "system": SYSTEM_BLOCKS}[role]
-
-
-def _check_block(
-    path: str, block: object, role: str, images: ImageCounter, nested: bool, files=None
-) -> None:
-    if not isinstance(block, dict):
-        raise invalid(f"{path}: Input should be a valid dictionary")
-    kind = block.get("type")
-    allowed = _allowed(role, nested)
-    if kind not in allowed:
-        tags = ", ".join(f"'{t}'" for t in allowed)
-        raise invalid(
-            f"{path}.type: Input tag '{kind}' found using 'type' does not match any of the "
-            f"expected tags: {tags}"
-        )
-    _extra(path, block, BLOCK_KEYS.get(kind, {"type", "tool_name", "cache_control"}))
-    if "cache_control" in block:
-        if nested:
-            raise invalid(
-                f"{path}.cache_control: cache_control is not allowed on blocks nested inside "
-                "another block; set it on the enclosing block"
-            )
-        check_cache_control(f"{path}.cache_control", block["cache_control"])
-    if kind == "text":
-        if not isinstance(block.get("text"), str):
-            raise invalid(f"{path}.text: Input should be a valid string")
-        if not block["text"]:
-            if "cache_control" in block:
-                raise invalid(
-                    f"{path}.cache_control: cache_control cannot be set for empty text blocks"
-                )
-            raise invalid(f"{path}.text: text content blocks must be non-empty")
-    elif kind == "image":
-        check_image(path, block, images, files)
-    elif kind in ("tool_use", "server_tool_use"):
-        for field in ("id", "name"):
-            if not isinstance(block.get(field), str) or not block[field]:
-                raise invalid(f"{path}.{field}: Field required")
-        if not isinstance(block.get("input"), dict):
-            raise invalid(f"{path}.input: Input should be a valid dictionary")
-    elif kind == "tool_result":
-        if not isinstance(block.get("tool_use_id"), str) or not block["tool_use_id"]:
-            raise invalid(f"{path}.tool_use_id: Field required")
-        content = block.get("content", "")
-        if isinstance(content, list):
-            for k, part in enumerate(content):
-                _check_block(f"{path}.content.{k}", part, role, images, True, files)
-        elif not isinstance(content, str):
-            raise invalid(f"{path}.content: Input should be a valid string or list")
-        if "is_error" in block and not isinstance(block["is_error"], bool):
-            raise invalid(f"{path}.is_error: Input should be a valid boolean")
-    elif kind == "thinking":
-        if not isinstance(block.get("thinking"), str) or not isinstance(
-            block.get("signature"), str
-        ):
-            raise invalid(f"{path}: thinking blocks need `thinking` and `signature` strings")
-    elif kind == "document":
-        _check_document(path, block, files)
-    elif kind in ("tool_addition", "tool_removal"):
-        tool = block.get("tool")
-        if not isinstance(tool, dict) or tool.get("type") not in (
-            "tool_reference",
-            "mcp_tool_reference",
-            "mcp_toolset_reference",
-        ):
-            raise invalid(f"{path}.tool.type: Input should be 'tool_reference'")
-
-
-def _check_document(path: str, block: dict, files) -> None:
-    source = block.get("source")
-    kinds = ", ".join(f"'{k}'" for k in DOCUMENT_SOURCES)
-    if not isinstance(source, dict) or source.get("type") not in DOCUMENT_SOURCES:
-        raise invalid(f"{path}.source.type: Input should be {kinds}")
-    kind = source["type"]
-    if kind == "base64":
-        if source.get("media_type") != "application/pdf":
-            raise invalid(f"{path}.source.media_type: Input should be 'application/pdf'")
-        data = source.get("data")
-        if not isinstance(data, str) or not data:
-            raise invalid(f"{path}.source.data: Field required")
-        try:
-            raw = base64.b64decode(data, validate=True)
-            pdf_facts(raw)
-        except (binascii.Error, ValueError) as exc:
-            reason = exc if isinstance(exc, DocumentError) else "Invalid base64 data"
-            raise invalid(f"{path}.source.data: {reason}") from None
-    elif kind == "text":
-        if not isinstance(source.get("data"), str):
-            raise invalid(f"{path}.source.data: Field required")
-        if source.get("media_type", "text/plain") != "text/plain":
-            raise invalid(f"{path}.source.media_type: Input should be 'text/plain'")
-    elif kind == "url":
-        if not str(source.get("url", "")).startswith(("http://", "https://")):
-            raise invalid(f"{path}.source.url: Input should be a valid URL")
-    elif kind == "file":
-        check_file_source(path, source, files, "application/pdf")
-    elif not isinstance(source.get("content"), str | list):
-        raise invalid(f"{path}.source.content: Field required")
 
 
 def _check_messages(messages: object, images: ImageCounter, files=None) -> None:
@@ -277,7 +119,7 @@ def _check_messages(messages: object, images: ImageCounter, files=None) -> None:
         path = f"messages.{i}"
         if not isinstance(message, dict):
             raise invalid(f"{path}: Input should be a valid dictionary")
-        _extra(path, message, {"role", "content"})
+        extra_keys(path, message, {"role", "content"})
         role = message.get("role")
         if role not in ("user", "assistant", "system"):
             raise invalid(f"{path}.role: Input should be 'user', 'assistant' or 'system'")
@@ -289,7 +131,7 @@ def _check_messages(messages: object, images: ImageCounter, files=None) -> None:
             if not content and not (role == "assistant" and i == len(messages) - 1):
                 raise invalid(f"{path}.content: messages must have non-empty content")
             for j, block in enumerate(content):
-                _check_block(f"{path}.content.{j}", block, role, images, False, files)
+                check_block(f"{path}.content.{j}", block, role, images, False, files)
         else:
             raise invalid(f"{path}.content: Field required")
 
@@ -303,7 +145,7 @@ def _check_system(system: object) -> None:
         path = f"system.{i}"
         if not isinstance(block, dict) or block.get("type") != "text":
             raise invalid(f"{path}.type: Input should be 'text'")
-        _extra(path, block, {"type", "text", "cache_control", "citations"})
+        extra_keys(path, block, {"type", "text", "cache_control", "citations"})
         if "cache_control" in block:
             check_cache_control(f"{path}.cache_control", block["cache_control"])
         if not isinstance(block.get("text"), str) or not block["text"]:
@@ -327,7 +169,7 @@ def _check_tools(tools: object) -> list[str]:
             if not isinstance(kind, str) or not kind.startswith(SERVER_TOOL_PREFIXES):
                 raise invalid(f"{path}.type: unknown tool type '{kind}'")
         else:
-            _extra(path, tool, CUSTOM_TOOL_KEYS)
+            extra_keys(path, tool, CUSTOM_TOOL_KEYS)
             for flag in ("strict", "defer_loading", "eager_input_streaming"):
                 if flag in tool and not isinstance(tool[flag], bool | None):
                     raise invalid(f"{path}.custom.{flag}: Input should be a valid boolean")
@@ -357,7 +199,7 @@ def _check_tool_choice(choice: object, tool_names: list[str] | None) -> None:
     kind = choice.get("type")
     if kind not in ("auto", "any", "tool", "none"):
         raise invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
-    _extra("tool_choice", choice, {"type", "name", "disable_parallel_tool_use"})
+    extra_keys("tool_choice", choice, {"type", "name", "disable_parallel_tool_use"})
     if tool_names is None and kind != "none":
         raise invalid("tool_choice: tool_choice may only be specified while providing tools.")
     if kind == "tool" and choice.get("name") not in (tool_names or []):
@@ -380,7 +222,7 @@ def _check_sampling(body: dict) -> None:
         meta = body["metadata"]
         if not isinstance(meta, dict):
             raise invalid("metadata: Input should be a valid dictionary")
-        _extra("metadata", meta, {"user_id"})
+        extra_keys("metadata", meta, {"user_id"})
     if "service_tier" in body and body["service_tier"] not in ("auto", "standard_only"):
         raise invalid("service_tier: Input should be 'auto' or 'standard_only'")
     if "stream" in body and not isinstance(body["stream"], bool):
@@ -395,7 +237,7 @@ def validate_request(
     ``files(file_id)`` finds a file this workspace uploaded (for ``file`` sources)."""
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object")
-    _extra("", body, COUNT_FIELDS if count_only else MESSAGE_FIELDS)
+    extra_keys("", body, COUNT_FIELDS if count_only else MESSAGE_FIELDS)
     model_name = body.get("model")
     if not isinstance(model_name, str) or not model_name:
         raise invalid("model: Field required")

@@ -35,21 +35,18 @@ log = logging.getLogger(__name__)
 CONVERSATION_ROLE = Qt.ItemDataRole.UserRole
 POSITION_ROLE = Qt.ItemDataRole.UserRole + 1
 NO_POSITION = -1
-
-
-def _item(text: str, conversation_id: str, position: int) -> QListWidgetItem:
-    """A list row with both roles set: reading a role never set hands PySide6 6.12 an unset
-    QVariant, which it returns as None without a reference (see tests/test_soak.py)."""
-    item = QListWidgetItem(text)
-    item.setData(CONVERSATION_ROLE, conversation_id)
-    item.setData(POSITION_ROLE, position)
-    return item
-
-
 SEARCH_DELAY_MS = 200
 UNDO_S = 10_000
 RETRY_MS = 10_000
 COMMIT_TIMEOUT_S = 5.0
+
+
+def _item(text: str, conversation_id: str, position: int) -> QListWidgetItem:
+    """A list row with both roles set: a role never set reads as an unset QVariant."""
+    item = QListWidgetItem(text)
+    item.setData(CONVERSATION_ROLE, conversation_id)
+    item.setData(POSITION_ROLE, position)
+    return item
 
 
 class HistoryPanel(QWidget):

@@ -1,0 +1,37 @@
+"""What a response holds, in the app's terms: its content as conversation blocks, and the API's
+own cache diagnosis as a sentence."""
+
+from __future__ import annotations
+
+from app.conversation.blocks import TextBlock, ThinkingBlock, ToolUseBlock
+
+
+def describe_diagnosis(diagnostics) -> str:
+    """The API's own cache diagnosis (cache-diagnostics.md) as one line, "" when there is none."""
+    reason = getattr(diagnostics, "cache_miss_reason", None) if diagnostics else None
+    if reason is None:
+        return ""
+    kind = getattr(reason, "type", "")
+    missed = getattr(reason, "cache_missed_input_tokens", None)
+    words = {
+        "model_changed": "the model changed",
+        "system_changed": "the system prompt changed",
+        "tools_changed": "the tools changed",
+        "messages_changed": "an earlier message changed",
+        "previous_message_not_found": "it could not find the previous request",
+        "unavailable": "no diagnosis (another setting such as thinking or tool_choice differs)",
+    }.get(kind, kind)
+    tail = f" ({missed:,} tokens after the divergence)" if missed is not None else ""
+    return f"The API's diagnosis against the previous turn: {words}{tail} [{kind}]."
+
+
+def blocks_of(content) -> list:
+    blocks = []
+    for block in content:
+        if block.type == "text" and block.text:
+            blocks.append(TextBlock(block.text))
+        elif block.type == "tool_use":
+            blocks.append(ToolUseBlock.create(block.id, block.name, block.input))
+        elif block.type == "thinking":
+            blocks.append(ThinkingBlock(block.thinking, block.signature))
+    return blocks or [TextBlock("(empty reply)")]

@@ -1,0 +1,58 @@
+"""What a response says: its shape decided before it is sent, its usage, its stream deltas."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from app.facts.rules import CachePlan
+from app.simulator.replies import Reply
+
+CHUNK_CHARS = 16
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a response says, decided before it is sent."""
+
+    body: dict
+    plan: CachePlan
+    reply: Reply
+    message_id: str
+    diagnosis: dict | None
+
+
+def usage_of(body: dict, plan: CachePlan, reply: Reply, output_tokens: int) -> dict:
+    """Every field of the SDK's ``Usage``."""
+    return {
+        "input_tokens": plan.uncached_tokens,
+        "cache_creation_input_tokens": plan.write_tokens,
+        "cache_read_input_tokens": plan.read_tokens,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": plan.write_5m_tokens,
+            "ephemeral_1h_input_tokens": plan.write_1h_tokens,
+        },
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"thinking_tokens": min(reply.thinking_tokens, output_tokens)},
+        "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0},
+        "service_tier": "standard",
+        "inference_geo": body.get("inference_geo") or "global",
+        "speed": body.get("speed") or "standard",
+    }
+
+
+def deltas(block: dict):
+    kind = block["type"]
+    if kind == "text":
+        text = block["text"]
+        for i in range(0, len(text), CHUNK_CHARS):
+            yield {"type": "text_delta", "text": text[i : i + CHUNK_CHARS]}
+    elif kind == "thinking":
+        text = block["thinking"]
+        for i in range(0, len(text), CHUNK_CHARS):
+            yield {"type": "thinking_delta", "thinking": text[i : i + CHUNK_CHARS]}
+        yield {"type": "signature_delta", "signature": block["signature"]}
+    elif kind == "tool_use":
+        raw = json.dumps(block["input"])
+        for i in range(0, len(raw), CHUNK_CHARS):
+            yield {"type": "input_json_delta", "partial_json": raw[i : i + CHUNK_CHARS]}
