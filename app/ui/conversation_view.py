@@ -26,6 +26,7 @@ from app.conversation.blocks import (
 )
 from app.conversation.conversation import Conversation
 from app.ui.highlight import CodeHighlighter
+from app.ui.untrusted import literal, prose
 
 MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
 NO_HTML = QTextDocument.MarkdownFeature.MarkdownNoHTML
@@ -38,11 +39,6 @@ STATE_MARK = {
 IMAGE_SCHEME = "cachescope-image"
 BATCH_MS = 40
 SYSTEM_PREVIEW_CHARS = 400
-
-
-def _safe(text: str) -> str:
-    """Keep model text from opening a resource: markdown images become plain text."""
-    return text.replace("![", "!\u200b[")
 
 
 class SafeBrowser(QTextBrowser):
@@ -219,7 +215,7 @@ class ConversationView(SafeBrowser):
                 + f" … *({len(body):,} characters in all; see or edit it with"
                 " Conversation → System prompt and tools, Ctrl+Shift+E)*"
             )
-        return f"{head}\n\n{_safe(body)}"
+        return f"{head}\n\n{prose(body)}"
 
     def _message_markdown(self, index: int, message: Message) -> str:
         who = {"user": "You", "assistant": "Claude"}.get(message.role, message.role)
@@ -232,7 +228,7 @@ class ConversationView(SafeBrowser):
         for j, block in enumerate(message.blocks):
             marker = self._marker(f"messages.{index}.content.{j}")
             if isinstance(block, TextBlock):
-                lines.append(_safe(block.text) + (f"\n\n{marker}" if marker else ""))
+                lines.append(prose(block.text) + (f"\n\n{marker}" if marker else ""))
             elif isinstance(block, ImageBlock):
                 url = self.register_image(block.image.sha256, _thumbnail(block.image))
                 lines.append(
@@ -241,12 +237,13 @@ class ConversationView(SafeBrowser):
                     f"~{block.image.tokens} tokens (double-click to enlarge)*{marker}"
                 )
             elif isinstance(block, ToolUseBlock):
-                lines.append(f"`tool call: {block.name}({block.input_json[:120]})`{marker}")
+                call = literal(f"{block.name}({block.input_json})", limit=120)
+                lines.append(f"*tool call:* {call}{marker}")
             elif isinstance(block, ToolResultBlock):
                 flag = "error" if block.is_error else "result"
-                lines.append(f"`tool {flag}: {block.text[:200]}`{marker}")
+                lines.append(f"*tool {flag}:* {literal(block.text, limit=200)}{marker}")
             elif isinstance(block, ThinkingBlock):
-                lines.append(f"> *thinking:* {_safe(block.thinking[:300])}")
+                lines.append(f"> *thinking:* {literal(block.thinking, limit=300)}")
         return "\n\n".join(lines)
 
     # -- the streaming tail ---------------------------------------------------------------------
@@ -271,7 +268,7 @@ class ConversationView(SafeBrowser):
         cursor.setPosition(min(self._tail_start, self.document().characterCount() - 1))
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
-        cursor.insertMarkdown(_safe(self._tail_text) or "…", FEATURES)
+        cursor.insertMarkdown(prose(self._tail_text) or "…", FEATURES)
         self.moveCursor(QTextCursor.MoveOperation.End)
 
     def tail_text(self) -> str:

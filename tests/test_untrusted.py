@@ -1,0 +1,114 @@
+"""Hostile text in every field the conversation pane shows never loads a file or a URL.
+
+Qt's markdown importer reads an image's file while it builds the fragment, before any view-level
+guard; so the test looks at what the rendered document asks for: no image but the attachments
+the app registered itself. Payloads point at a FIFO too: a read of it would block the GUI, and the
+test's timeout would fail it."""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from app.conversation.blocks import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from app.conversation.conversation import Conversation
+from app.ui.conversation_view import IMAGE_SCHEME, ConversationView
+
+FRAGMENTS = [
+    "![x](",
+    "![y][ref]\n\n[ref]: ",
+    "/tmp/cachescope-secret.png",
+    "/tmp/cachescope-fifo",
+    "file:///etc/passwd",
+    "http://198.51.100.7/pixel.png",
+    ")",
+    "`",
+    "``",
+    "\\",
+    "\\\\",
+    "<img src='/tmp/cachescope-secret.png'>",
+    "[",
+    "]",
+    "\n",
+    "```\n",
+    "~~~",
+    "&#33;",
+    "!",
+    " ",
+    "text",
+]
+hostile = st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=14).map("".join)
+
+
+@pytest.fixture(scope="module")
+def traps():
+    Image.new("RGB", (40, 30), "red").save("/tmp/cachescope-secret.png")
+    if not os.path.exists("/tmp/cachescope-fifo"):
+        os.mkfifo("/tmp/cachescope-fifo")
+    yield
+    os.unlink("/tmp/cachescope-fifo")
+
+
+def images_asked_for(view: ConversationView) -> list[str]:
+    names = []
+    block = view.document().begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fmt = it.fragment().charFormat()
+            if fmt.isImageFormat():
+                names.append(fmt.toImageFormat().name())
+            it += 1
+        block = block.next()
+    return [n for n in names if not n.startswith(IMAGE_SCHEME + "://")]
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=hostile, name=hostile, tool_input=hostile, result=hostile, thinking=hostile)
+def test_no_field_can_load_a_file_or_url(qapp, traps, text, name, tool_input, result, thinking):
+    conv = Conversation(model="claude-sonnet-4-6", title=name)
+    conv.set_system_text(text)
+    conv.add_user_text(text)
+    conv.add(
+        "assistant",
+        ThinkingBlock(thinking, "sig"),
+        TextBlock(text),
+        ToolUseBlock.create("t1", "calc", {"expression": tool_input, name: result}),
+    )
+    conv.add("user", ToolResultBlock("t1", (TextBlock(result),), False))
+    view = ConversationView()
+    view.show_conversation(conv)
+    assert images_asked_for(view) == []
+    view.begin_reply()  # the streaming tail takes the same path
+    view.append_delta(text + result)
+    view._flush_tail()
+    assert images_asked_for(view) == []
+
+
+def test_a_backtick_in_a_tool_result_no_longer_breaks_out_of_its_span(qapp, traps):
+    conv = Conversation(model="claude-sonnet-4-6")
+    conv.add_user_text("hi")
+    conv.add(
+        "assistant",
+        ToolUseBlock.create("t1", "calc", {"x": "a` ![x](/tmp/cachescope-secret.png) `b"}),
+    )
+    conv.add(
+        "user", ToolResultBlock("t1", (TextBlock("ok` ![y](/tmp/cachescope-secret.png)"),), False)
+    )
+    view = ConversationView()
+    view.show_conversation(conv)
+    assert images_asked_for(view) == []
+    assert "![y](/tmp/cachescope-secret.png)" in view.toPlainText()  # shown, as text
+
+
+def test_model_markdown_keeps_its_formatting_and_code(qapp):
+    conv = Conversation(model="claude-sonnet-4-6")
+    conv.add_user_text("hi")
+    conv.add("assistant", TextBlock("**bold** and a list:\n\n- one\n\n```md\n![kept](/x)\n```\n"))
+    view = ConversationView()
+    view.show_conversation(conv)
+    plain = view.toPlainText()
+    assert "bold" in plain and "**" not in plain and "![kept](/x)" in plain
