@@ -161,6 +161,7 @@ def test_a_full_disk_loses_nothing_and_the_next_write_saves_it_all(tmp_path, sim
     session = Session(sample(tmp_path))
     errors = []
     recorder = Recorder(writer, engine, session, on_error=errors.append)
+    store.conn.execute("VACUUM")  # no free pages left over from the migrations
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
     store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
 
@@ -238,3 +239,93 @@ def test_a_new_conversation_enters_the_history_with_its_first_message(tmp_path, 
     _, records, _ = store.load(session.id)
     assert [r["kind"] for r in records] == ["warm"]  # the warm-up's record came along
     writer.close()
+
+
+def save(store, conv, records=()):
+    store.save_conversation(conv)
+    store.save_messages(conv.id, list(enumerate(conv.messages)), len(conv.messages))
+    for seq, record in enumerate(records):
+        store.save_request(conv.id, seq, record)
+
+
+def test_an_imported_copy_keeps_its_messages_and_a_pin_in_it_leaves_the_original(tmp_path):
+    """Message ids are the same in a copy; they are keys only within their conversation."""
+    store = Store.open(tmp_path)
+    original = sample(tmp_path)
+    record = {"id": "r1", "kind": "turn", "at": 1.0, "cost": [0.1, 0.2], "usage": {}}
+    save(store, original, [record])
+    export_json(original, tmp_path / "out.json", [record])
+    copy, records = import_json(tmp_path / "out.json", taken_ids=store.ids())
+    assert copy.id != original.id
+    copy.messages[0] = type(copy.messages[0])(**{**copy.messages[0].__dict__, "pinned": True})
+    save(store, copy, records)
+    mine, my_records, _ = store.load(original.id)
+    theirs, their_records, _ = store.load(copy.id)
+    assert len(mine.messages) == len(theirs.messages) == len(original.messages)
+    assert not mine.messages[0].pinned and theirs.messages[0].pinned
+    assert [r["id"] for r in my_records] == [r["id"] for r in their_records] == ["r1"]
+
+
+def test_a_deleted_conversation_restored_from_its_export_is_visible_and_not_purged(tmp_path):
+    store = Store.open(tmp_path)
+    conv = sample(tmp_path)
+    save(store, conv)
+    export_json(conv, tmp_path / "out.json", [])
+    store.delete(conv.id)
+    restored, _ = import_json(tmp_path / "out.json", taken_ids=store.ids())
+    save(store, restored)
+    store.purge_deleted()
+    rows = store.conversations()
+    assert [r.id for r in rows] == [restored.id] and rows[0].messages == len(conv.messages)
+
+
+def test_a_second_schema_database_is_migrated_with_its_search(tmp_path):
+    path = tmp_path / DB_NAME
+    conn = sqlite3.connect(path)
+    migrate(conn, upto=2)
+    conn.execute(
+        "INSERT INTO conversations (id, title, created_at, updated_at, model, meta)"
+        " VALUES ('c2', 'two', 1, 2, ?, ?)",
+        (SONNET_46, json.dumps(Conversation(model=SONNET_46, id="c2").meta_dict())),
+    )
+    body = {
+        "id": "m1",
+        "role": "user",
+        "created_at": 1.0,
+        "blocks": [{"type": "text", "text": "harbour"}],
+    }
+    conn.execute(
+        "INSERT INTO messages VALUES ('m1', 'c2', 0, 'user', 1.0, 0, ?, 'harbour')",
+        (json.dumps(body),),
+    )
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert store.version == 3 and [h.message_id for h in store.search("harbour")] == ["m1"]
+    copy = Conversation(model=SONNET_46, id="c3")
+    copy.messages = list(store.load("c2")[0].messages)
+    save(store, copy)  # the same message id in another conversation
+    assert len(store.load("c2")[0].messages) == len(store.load("c3")[0].messages) == 1
+
+
+def test_a_second_cachescope_on_the_same_data_folder_says_so_and_stops(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from app.storage.instance_lock import AlreadyRunning, InstanceLock
+
+    first = InstanceLock(tmp_path).acquire()
+    with pytest.raises(AlreadyRunning, match="already running"):
+        InstanceLock(tmp_path).acquire()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--smoke-test", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 4 and "already running" in done.stderr
+    first.release()
+    InstanceLock(tmp_path).acquire().release()  # free again once the first one is gone

@@ -62,6 +62,54 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
     """,
+    # 3: message and request ids are unique within their conversation, not across the history:
+    # an imported copy keeps its messages' ids, and no upsert can move or change another
+    # conversation's rows.
+    """
+    CREATE TABLE messages_v3 (
+        id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        interrupted INTEGER NOT NULL DEFAULT 0,
+        body TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (conversation_id, id)
+    );
+    INSERT INTO messages_v3 (rowid, id, conversation_id, position, role, created_at, interrupted,
+                             body, text)
+        SELECT rowid, id, conversation_id, position, role, created_at, interrupted, body, text
+        FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v3 RENAME TO messages;
+    CREATE INDEX messages_by_position ON messages(conversation_id, position);
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+        INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text);
+    END;
+    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    CREATE TABLE requests_v3 (
+        id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        at REAL NOT NULL,
+        paid_usd REAL NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, id)
+    );
+    INSERT INTO requests_v3 SELECT id, conversation_id, seq, kind, at, paid_usd, body FROM requests;
+    DROP TABLE requests;
+    ALTER TABLE requests_v3 RENAME TO requests;
+    CREATE INDEX requests_by_seq ON requests(conversation_id, seq);
+    """,
 )
 VERSION = len(MIGRATIONS)
 

@@ -194,7 +194,7 @@ class Store:
             conn.executemany(
                 "INSERT INTO messages (id, conversation_id, position, role, created_at,"
                 " interrupted, body, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET position=excluded.position,"
+                " ON CONFLICT(conversation_id, id) DO UPDATE SET position=excluded.position,"
                 " interrupted=excluded.interrupted, body=excluded.body, text=excluded.text",
                 rows,
             )
@@ -203,9 +203,6 @@ class Store:
             )
 
         self._write(work)
-
-    def delete_message(self, message_id: str) -> None:
-        self._write(lambda conn: conn.execute("DELETE FROM messages WHERE id=?", (message_id,)))
 
     def save_request(self, conversation_id: str, seq: int, record: dict) -> None:
         self._write(
@@ -276,6 +273,10 @@ class Store:
         return count[0]
 
     # -- reading --------------------------------------------------------------------------------
+    def ids(self) -> set[str]:
+        """Every conversation id in the file, deleted ones (still undoable or purgeable) too."""
+        return {r[0] for r in self._read("SELECT id FROM conversations")}
+
     def conversations(self, limit: int = 5000) -> list[ConversationRow]:
         rows = self._read(
             "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"

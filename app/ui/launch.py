@@ -72,6 +72,24 @@ def run(argv: list[str]) -> int:
     from app.storage.preferences import data_dir
 
     folder = data_dir(args.data_dir)
+    from app.storage.instance_lock import AlreadyRunning, InstanceLock
+
+    try:
+        lock = InstanceLock(folder).acquire()
+    except AlreadyRunning as exc:
+        print(f"cachescope: {exc}", file=sys.stderr)
+        return 4
+    except OSError as exc:  # an unwritable folder: the history will say so; run without a lock
+        logging.getLogger(__name__).warning("no instance lock in %s: %s", folder, exc)
+        lock = None
+    try:
+        return _run_locked(args, folder)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_locked(args, folder: Path) -> int:
     configure_logging(folder, args.verbose)
     if args.smoke_test:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"

@@ -382,7 +382,7 @@ class Library(QObject):
             return False
         taken = set()
         if self.writer is not None:
-            taken = {row.id for row in await self.writer.run("conversations")}
+            taken = set(await self.writer.run("ids"))
         taken.add(w.session.id)
         try:
             conversation, records = await asyncio.to_thread(import_json, path, taken)
