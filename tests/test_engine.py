@@ -339,3 +339,78 @@ def test_counts_from_count_tokens_replace_the_estimators_where_the_api_says_othe
     # the next turn's read (that prefix) is predicted exactly either way.
     assert counted[1].predicted.read == counted[1].usage.read > 0
     assert guessed[1].predicted.read == guessed[1].usage.read
+
+
+def test_a_lone_surrogate_in_a_streamed_reply_is_saved_and_later_turns_still_work(tmp_path):
+    """A faulty endpoint streams "\\ud800" (valid JSON, not valid text): the reply is kept with
+    U+FFFD in its place, the next request serialises, and the JSON export works."""
+    import json as jsonlib
+
+    from app.storage.export import export_json
+    from tests.helpers import http_library
+
+    httpx = http_library()
+
+    def sse(events):
+        return "".join(f"event: {e['type']}\ndata: {jsonlib.dumps(e)}\n\n" for e in events)
+
+    usage = {
+        "input_tokens": 10,
+        "output_tokens": 3,
+        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": 0,
+    }
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": SONNET_46,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+    events = [
+        {"type": "message_start", "message": message},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": "bad \ud800 text"},
+        },
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 3},
+        },
+        {"type": "message_stop"},
+    ]
+    body = sse(events).encode("utf-8", "surrogatepass").replace(b"\xed\xa0\x80", b"\\ud800")
+    sent = []
+
+    def handler(request):
+        sent.append(request.read())
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    async def scenario():
+        client = anthropic.AsyncAnthropic(
+            api_key="k",
+            base_url="http://faulty.invalid",
+            max_retries=0,
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        )
+        engine = Engine(client, EngineSettings(warming=False))
+        session = Session(conversation(tokens=50))
+        session.conversation.add_user_text("hello")
+        first = await engine.run_turn(session)
+        session.conversation.add_user_text("again")
+        await engine.run_turn(session)
+        await client.close()
+        return session, first
+
+    session, first = run(scenario())
+    assert first.text == "bad \ufffd text"
+    assert len(sent) == 2 and "\ufffd".encode() in sent[1]  # the next request went out
+    export_json(session.conversation, tmp_path / "out.json", [])
+    assert "bad \ufffd text" in (tmp_path / "out.json").read_text(encoding="utf-8")

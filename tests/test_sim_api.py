@@ -365,3 +365,10 @@ def test_loopback_check():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("127.5.0.1")
     assert not is_loopback("10.0.0.1") and not is_loopback("0.0.0.0") and not is_loopback(None)
     assert json.dumps({"ok": True})
+
+
+def test_a_body_nested_100000_deep_gets_400_not_a_500(sim):
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", b"[" * 100_000)
+    assert status == 400 and "nested too deeply" in payload["error"]["message"]
+    status, _, _ = raw_post(sim.base_url, "/v1/messages/count_tokens", b'{"a":' * 50_000)
+    assert status == 400

@@ -34,7 +34,7 @@ from app.conversation.conversation import new_id
 from app.conversation.images import LockedImage
 from app.engine import events as ev
 from app.engine.failures import classify
-from app.engine.responses import blocks_of, describe_diagnosis
+from app.engine.responses import blocks_of, clean, describe_diagnosis
 from app.engine.session import Session, WarmRecord
 from app.engine.settings import EngineSettings
 from app.engine.token_counts import count_prefixes
@@ -210,8 +210,9 @@ class Engine:
                             ttft = time.perf_counter() - started
                             self.emit(ev.FirstToken(session.id, ttft))
                         if event.delta.type == "text_delta":
-                            texts.append(event.delta.text)
-                            self.emit(ev.TextDelta(session.id, event.delta.text))
+                            text = clean(event.delta.text)
+                            texts.append(text)
+                            self.emit(ev.TextDelta(session.id, text))
                         elif event.delta.type == "input_json_delta":
                             self.emit(ev.ToolInputDelta(session.id, event.delta.partial_json))
                 final = await stream.get_final_message()

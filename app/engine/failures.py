@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from app.facts.redact import redact
+
 if TYPE_CHECKING:  # the SDK takes a second or more to import: only when a request fails
     import anthropic
 
@@ -19,6 +21,11 @@ class Failure:
     status: int | None = None
     retry_after_s: float | None = None
     api_message: str = ""  # the API's own words, when it sent any
+
+    def __post_init__(self) -> None:
+        # Whatever a failure says is shown and logged: never with a URL's password or a key.
+        object.__setattr__(self, "message", redact(self.message))
+        object.__setattr__(self, "api_message", redact(self.api_message))
 
 
 @cache

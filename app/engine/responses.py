@@ -25,13 +25,25 @@ def describe_diagnosis(diagnostics) -> str:
     return f"The API's diagnosis against the previous turn: {words}{tail} [{kind}]."
 
 
+def clean(value):
+    """Text from the wire as text that can be saved and sent again: a lone surrogate (a faulty or
+    non-Anthropic endpoint can put one in JSON) becomes U+FFFD, in strings, lists and dicts."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    return value
+
+
 def blocks_of(content) -> list:
     blocks = []
     for block in content:
         if block.type == "text" and block.text:
-            blocks.append(TextBlock(block.text))
+            blocks.append(TextBlock(clean(block.text)))
         elif block.type == "tool_use":
-            blocks.append(ToolUseBlock.create(block.id, block.name, block.input))
+            blocks.append(ToolUseBlock.create(block.id, clean(block.name), clean(block.input)))
         elif block.type == "thinking":
-            blocks.append(ThinkingBlock(block.thinking, block.signature))
+            blocks.append(ThinkingBlock(clean(block.thinking), block.signature))
     return blocks or [TextBlock("(empty reply)")]

@@ -154,6 +154,10 @@ class Simulator:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise invalid(f"There was an error parsing the body of your request: {exc}") from None
+        except RecursionError:  # a body nested deeper than any request can be
+            raise invalid(
+                "There was an error parsing the body of your request: nested too deeply"
+            ) from None
 
     def _check_sim_caller(self, request: web.Request) -> None:
         if not is_loopback(request.remote):

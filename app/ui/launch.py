@@ -49,10 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging(folder: Path, verbose: bool) -> Path | None:
     """Warnings (or everything, with -v) to stderr; a rotating log file in the data folder.
     Nothing the app logs holds the API key: requests are logged by kind and size only."""
+    from app.facts.redact import RedactingFilter
+
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     console = logging.StreamHandler()
     console.setLevel(logging.INFO if verbose else logging.WARNING)
+    console.addFilter(RedactingFilter())
     root.addHandler(console)
     path = folder / LOG_NAME
     try:
@@ -61,8 +64,9 @@ def configure_logging(folder: Path, verbose: bool) -> Path | None:
     except OSError:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
     root.addHandler(handler)
-    for noisy in ("httpx", "httpcore", "anthropic", "aiohttp.access"):
+    for noisy in ("httpx", "httpx2", "httpcore", "anthropic", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return path
 
@@ -159,6 +163,8 @@ def connect(key: str | None, where: str, base_url: str | None, time_scale: float
     """(client, mode, simulator): runs in a worker thread, as the SDK takes a while to import."""
     import anthropic
 
+    from app.facts.redact import redact
+
     simulator = None
     if key is None and not base_url:
         from app.simulator.runner import SimulatorThread
@@ -167,7 +173,7 @@ def connect(key: str | None, where: str, base_url: str | None, time_scale: float
         simulator = SimulatorThread(SimulatorConfig(time_scale=time_scale)).start()
         base_url, key, mode = simulator.base_url, "offline-simulator", f"Offline simulator: {where}"
     else:
-        mode = f"Claude API ({where})" if not base_url else f"API at {base_url}"
+        mode = f"Claude API ({where})" if not base_url else f"API at {redact(base_url)}"
         key = key or "none"
     client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
     return client, mode, simulator
