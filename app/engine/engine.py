@@ -36,7 +36,7 @@ from app.engine import events as ev
 from app.engine.failures import classify
 from app.engine.responses import blocks_of, clean, describe_diagnosis
 from app.engine.session import Session, WarmRecord
-from app.engine.settings import EngineSettings
+from app.engine.settings import MAX_PINGS, EngineSettings
 from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
@@ -378,7 +378,7 @@ class Engine:
     def schedule_keepalive(self, session: Session) -> asyncio.Task | None:
         if session.keepalive_task is not None:
             session.keepalive_task.cancel()
-        session.pings_left = self.settings.keepalive_pings
+        session.pings_left = max(0, min(self.settings.keepalive_pings, MAX_PINGS))
         if session.pings_left <= 0:
             return None
         session.keepalive_task = self._own(self._keepalive(session), f"keep-alive {session.id}")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from app.caching.strategies import CacheSettings
 
+MAX_PINGS = 12  # keep-alive pings after a turn, whatever a preference file says: each is billed
+
 
 @dataclass
 class EngineSettings:

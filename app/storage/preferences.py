@@ -12,6 +12,8 @@ import platformdirs
 
 FILE_NAME = "preferences.json"
 APP_DIR_NAME = "cachescope"
+MAX_PINGS = 12  # keep-alive pings after a turn (each one is billed)
+TTLS = ("5m", "1h", "adaptive")
 
 
 def data_dir(override: str | os.PathLike | None = None) -> Path:
@@ -38,7 +40,7 @@ class Preferences:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return cls()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             try:
                 path.replace(path.with_suffix(".json.broken"))
             except OSError:
@@ -47,8 +49,11 @@ class Preferences:
         known = {f.name for f in fields(cls)}
         prefs = cls()
         for name, value in data.items() if isinstance(data, dict) else ():
-            if name in known and isinstance(value, type(getattr(prefs, name))):
+            if name in known and type(value) is type(getattr(prefs, name)):
                 setattr(prefs, name, value)
+        prefs.keepalive_pings = max(0, min(prefs.keepalive_pings, MAX_PINGS))
+        if prefs.ttl not in TTLS:
+            prefs.ttl = "adaptive"
         return prefs
 
     def save(self, folder: Path) -> None:

@@ -180,7 +180,7 @@ def connect(key: str | None, where: str, base_url: str | None, time_scale: float
 
 
 async def _main(app, args, folder: Path) -> int:
-    from app.caching.strategies import CacheSettings
+    from app.caching.strategies import STRATEGIES, CacheSettings
     from app.conversation.conversation import Conversation
     from app.engine.engine import Engine, EngineSettings
     from app.engine.session import Session
@@ -194,13 +194,14 @@ async def _main(app, args, folder: Path) -> int:
     log = logging.getLogger(__name__)
     prefs = Preferences.load(folder)
     catalogue = default_catalogue()
-    model = catalogue.resolve(args.model or prefs.model or catalogue.default_model)
+    model, notice = choose_model(catalogue, args.model, prefs.model)
     if model is None:
-        known = ", ".join(m.id for m in catalogue.models)
-        print(f"cachescope: unknown model {args.model!r}; known: {known}", file=sys.stderr)
+        print(f"cachescope: {notice}", file=sys.stderr)
         return 2
+    if notice:
+        log.warning("%s", notice)
     settings = EngineSettings(
-        strategy=prefs.strategy,
+        strategy=prefs.strategy if prefs.strategy in STRATEGIES else "smart",
         cache=CacheSettings(ttl=prefs.ttl),
         warming=prefs.warming,
         keepalive_pings=prefs.keepalive_pings,
@@ -210,6 +211,8 @@ async def _main(app, args, folder: Path) -> int:
     writer, problem = open_history(folder)
     library = Library(window, writer, folder, problem)
     window.show()
+    if notice:
+        window.status_label.setText(notice)
     log.info("window shown after %.2f s", time.perf_counter() - started)
     if args.exit_when_shown:
         app.processEvents()
@@ -245,6 +248,34 @@ async def _main(app, args, folder: Path) -> int:
         await client.close()
         if simulator is not None:
             simulator.stop()
+
+
+def choose_model(catalogue, asked: str | None, preferred: str):
+    """(model, notice): the model to start with, and what to tell the user about the choice.
+    A model named on the command line must be usable (None and why, else); one from the
+    preferences that is unknown or retired falls back to the default with a notice."""
+    usable = ", ".join(m.id for m in catalogue.usable)
+    if asked:
+        model = catalogue.resolve(asked)
+        if model is None:
+            return None, f"unknown model {asked!r}; models: {usable}"
+        if model.retired:
+            return (
+                None,
+                f"{asked} was retired on {(model.retires_at or '?')[:10]}; models: {usable}",
+            )
+        return model, ""
+    default = catalogue.require(catalogue.default_model)
+    if not preferred:
+        return default, ""
+    model = catalogue.resolve(preferred)
+    if model is not None and not model.retired:
+        return model, ""
+    why = "retired" if model is not None else "unknown"
+    return default, (
+        f"The default model in your preferences ({preferred}) is {why}; using "
+        f"{default.display_name}. Choose another in Settings → Preferences."
+    )
 
 
 async def _smoke(window, mode: str) -> int:
