@@ -129,3 +129,24 @@ def test_smoke_test_command_runs_one_turn_offscreen():
     assert done.returncode == 0, done.stderr[-2000:]
     assert "smoke test: mode='Offline simulator" in done.stdout
     assert "write_5m=" in done.stdout
+
+
+def test_a_damaged_image_in_a_drop_is_refused_and_the_valid_one_still_attaches(
+    qtbot, loop, sim, tmp_path
+):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    Image.new("RGB", (300, 200), "teal").save(tmp_path / "good.webp", "WEBP")
+    Image.new("RGB", (300, 200), "teal").save(tmp_path / "whole.png")
+    data = (tmp_path / "whole.png").read_bytes()
+    (tmp_path / "partial.png").write_bytes(data[: len(data) // 3])  # a partial download
+
+    async def scenario():
+        drop_files(window.composer.edit, [tmp_path / "partial.png", tmp_path / "good.webp"])
+        await until(lambda: not window.composer.pending)
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    assert [a.width for a in window.composer.attachments] == [300]
+    notice = window.composer.notice.text()
+    assert "partial.png" in notice and "Preparing" not in notice

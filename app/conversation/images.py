@@ -176,6 +176,8 @@ def lock_image(source: str | Path | bytes, settings: LockSettings | None = None)
         raise ImageError(f"{name} is not an image Cachescope can read.") from None
     except Image.DecompressionBombError:
         raise ImageError(f"{name} declares too many pixels to decode safely.") from None
+    except Exception as exc:  # a damaged header: Pillow's decoders raise many kinds
+        raise ImageError(f"{name} could not be read as an image ({type(exc).__name__}).") from None
     try:
         width, height = img.size
         if width * height > MAX_INPUT_PIXELS:
@@ -213,8 +215,10 @@ def lock_image(source: str | Path | bytes, settings: LockSettings | None = None)
         raise
     except Image.DecompressionBombError:
         raise ImageError(f"{name} declares too many pixels to decode safely.") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"{name} could not be decoded ({exc}); is the file complete?") from None
+    except Exception as exc:  # truncated or damaged data: OSError, IndexError, struct.error...
+        raise ImageError(
+            f"{name} could not be decoded ({type(exc).__name__}: {exc}); is the file complete?"
+        ) from None
     finally:
         img.close()
     return LockedImage(data, media_type, clean.size[0], clean.size[1], name, len(raw), tuple(notes))

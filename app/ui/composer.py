@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal
@@ -19,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.conversation.images import ImageError, LockedImage, lock_image
+
+log = logging.getLogger(__name__)
 
 MAX_PASTE_CHARS = 2_000_000
 
@@ -220,6 +223,10 @@ class Composer(QWidget):
                 image = await asyncio.to_thread(lock_image, source)
             except ImageError as exc:
                 problems.append(str(exc))
+                continue
+            except Exception as exc:  # never leave the composer "preparing", nor drop the rest
+                log.exception("locking an attachment failed")
+                problems.append(f"{source} could not be attached ({type(exc).__name__}).")
                 continue
             self._add_chip(image)
         self.notice.setText("\n".join(problems))
