@@ -127,21 +127,25 @@ class Conversation:
             raise ValueError(f"unsupported conversation format {data.get('format')!r}")
         pool: dict[str, bytes] = dict(images or {})
         loaded: dict[str, LockedImage] = {}
-        for sha, b64 in (data.get("images") or {}).items():
-            pool[sha] = base64.b64decode(b64)
+        for sha, b64 in _typed(data.get("images") or {}, dict, "images").items():
+            pool[sha] = base64.b64decode(_typed(b64, str, "an image"))
         return cls(
-            model=data["model"],
-            system=tuple(TextBlock(t) for t in data.get("system", [])),
+            model=_typed(data["model"], str, "model"),
+            system=tuple(TextBlock(_typed(t, str, "system")) for t in _list(data, "system")),
             tools=tuple(
-                ToolDefinition(t["name"], t["description"], t["input_schema"])
-                for t in data.get("tools", [])
+                ToolDefinition(
+                    _typed(t["name"], str, "a tool name"),
+                    _typed(t["description"], str, "a tool description"),
+                    _typed(t["input_schema"], dict, "a tool schema"),
+                )
+                for t in _list(data, "tools")
             ),
-            messages=[_message_from_dict(m, pool, loaded) for m in data.get("messages", [])],
-            tool_choice=data.get("tool_choice"),
-            thinking=data.get("thinking"),
-            max_tokens=int(data.get("max_tokens", 1024)),
-            title=data.get("title", ""),
-            id=data.get("id") or new_id("c"),
+            messages=[_message_from_dict(m, pool, loaded) for m in _list(data, "messages")],
+            tool_choice=_typed(data.get("tool_choice"), dict | None, "tool_choice"),
+            thinking=_typed(data.get("thinking"), dict | None, "thinking"),
+            max_tokens=_typed(data.get("max_tokens", 1024), int, "max_tokens"),
+            title=_typed(data.get("title", ""), str, "title"),
+            id=_typed(data.get("id") or new_id("c"), str, "id"),
         )
 
 
@@ -199,9 +203,9 @@ def _block_to_dict(block: Block, store: dict[str, LockedImage]) -> dict:
 def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, LockedImage]) -> Block:
     kind = data["type"]
     if kind == "text":
-        return TextBlock(data["text"])
+        return TextBlock(_typed(data["text"], str, "a text"))
     if kind == "image":
-        sha = data["sha256"]
+        sha = _typed(data["sha256"], str, "an image hash")
         image = loaded.get(sha)
         if image is None:
             if sha not in pool:
@@ -210,17 +214,29 @@ def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, Locke
                 raise ValueError(f"image {sha[:12]} is damaged (its bytes do not match)")
             try:
                 image = LockedImage.from_bytes(pool[sha], data["media_type"], data.get("name", ""))
-            except OSError as exc:
-                raise ValueError(f"image {sha[:12]} cannot be read: {exc}") from None
+            except ValueError as exc:  # ImageError: damaged, mislabelled or over the API's limits
+                raise ValueError(f"image {sha[:12]}: {exc}") from None
             loaded[sha] = image  # one object per image, shared by every message that shows it
         return ImageBlock(image)
     if kind == "tool_use":
-        return ToolUseBlock(data["id"], data["name"], data["input"])
+        return ToolUseBlock(
+            _typed(data["id"], str, "a tool call id"),
+            _typed(data["name"], str, "a tool name"),
+            _typed(data["input"], str, "a tool input"),
+        )
     if kind == "tool_result":
-        content = tuple(_block_from_dict(p, pool, loaded) for p in data.get("content", []))
-        return ToolResultBlock(data["tool_use_id"], content, bool(data.get("is_error")))
+        parts = (_typed(p, dict, "a result block") for p in _list(data, "content"))
+        content = tuple(_block_from_dict(p, pool, loaded) for p in parts)
+        return ToolResultBlock(
+            _typed(data["tool_use_id"], str, "a tool result id"),
+            content,
+            bool(data.get("is_error")),
+        )
     if kind == "thinking":
-        return ThinkingBlock(data["thinking"], data["signature"])
+        return ThinkingBlock(
+            _typed(data["thinking"], str, "a thinking text"),
+            _typed(data["signature"], str, "a signature"),
+        )
     raise ValueError(f"unknown block type {kind!r}")
 
 
@@ -235,12 +251,29 @@ def _message_to_dict(message: Message, store: dict[str, LockedImage]) -> dict:
     }
 
 
+def _typed(value, kind, what: str):
+    """``value`` if it is of ``kind``; else the ValueError a damaged file deserves."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"{what} is not what it should be ({type(value).__name__})")
+    return value
+
+
+def _list(data: dict, key: str) -> list:
+    return _typed(data.get(key, []), list, key)
+
+
 def _message_from_dict(data: dict, pool: dict[str, bytes], loaded: dict) -> Message:
+    _typed(data, dict, "a message")
+    if data["role"] not in ("user", "assistant"):
+        raise ValueError(f"a message's role is {data['role']!r}")
     return Message(
         role=data["role"],
-        blocks=tuple(_block_from_dict(b, pool, loaded) for b in data["blocks"]),
-        id=data["id"],
-        created_at=float(data.get("created_at", 0.0)),
+        blocks=tuple(
+            _block_from_dict(_typed(b, dict, "a block"), pool, loaded)
+            for b in _list(data, "blocks")
+        ),
+        id=_typed(data["id"], str, "a message id"),
+        created_at=float(_typed(data.get("created_at", 0.0), int | float, "a message time")),
         pinned=bool(data.get("pinned")),
         interrupted=bool(data.get("interrupted")),
     )

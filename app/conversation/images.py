@@ -26,6 +26,7 @@ API_MAX_EDGE = 8000
 TARGET_MAX_PIXELS = 1_150_000  # about 1.15 megapixels: the service never downscales it
 JPEG_QUALITIES = (90, 82, 74, 66)
 URL_TIMEOUT_S = 20
+PIL_TO_MEDIA = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
 class ImageError(ValueError):
@@ -75,8 +76,18 @@ class LockedImage:
         """Re-create a locked image from stored bytes (no re-encoding: the bytes must not move)."""
         from PIL import Image
 
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                width, height, fmt = *img.size, img.format or ""
+        except Exception as exc:  # damaged bytes: Pillow raises many kinds
+            raise ImageError(f"the image cannot be read ({type(exc).__name__})") from None
+        if PIL_TO_MEDIA.get(fmt) != media_type:
+            raise ImageError(f"the image is {fmt or 'unknown'}, not {media_type}")
+        if max(width, height) > API_MAX_EDGE or len(data) > API_MAX_BYTES:
+            raise ImageError(
+                f"the image ({width} x {height} px, {len(data):,} bytes) is over what the API "
+                f"takes ({API_MAX_EDGE} px a side, {API_MAX_BYTES:,} bytes)"
+            )
         return cls(data, media_type, width, height, source_name, len(data))
 
 

@@ -51,18 +51,23 @@ def import_json(path: Path, taken_ids: set[str] = frozenset()) -> tuple[Conversa
         raise ExportFileError(f"Cannot read {path}: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise ExportFileError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}.") from exc
+    except RecursionError:
+        raise ExportFileError(f"{path} is nested too deeply to be an export.") from None
     if not isinstance(payload, dict) or payload.get("format") != EXPORT_FORMAT:
         raise ExportFileError(f"{path} is not a Cachescope conversation export.")
-    if payload.get("version", 0) > EXPORT_VERSION:
+    version = payload.get("version", 0)
+    if not isinstance(version, int) or version > EXPORT_VERSION:
         raise ExportFileError(f"{path} comes from a newer Cachescope; update to import it.")
     try:
         conversation = Conversation.from_dict(payload["conversation"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ExportFileError(f"{path} is damaged: {exc}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+        raise ExportFileError(f"{path} is damaged ({what}); nothing was imported.") from None
     if conversation.id in taken_ids:
         conversation.id = new_id("c")
         conversation.title = (conversation.title or "Imported") + " (imported)"
-    records = [r for r in payload.get("records", []) if isinstance(r, dict)]
+    records = payload.get("records")
+    records = [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
     return conversation, records
 
 
