@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from app.simulator.errors import ApiError, invalid
 
-KEEP = 2_000
+KEEP = 200  # conversations held (each can carry megabytes of images)
 
 
 class Threads:
