@@ -37,14 +37,17 @@ class TokenCalibration:
         return (model, fingerprint) in self._real
 
     def apply(self, flat: FlatRequest, model: str) -> FlatRequest:
-        if not self._real or not any((model, b.fingerprint) in self._real for b in flat.blocks):
-            return flat
+        real = self._real
+        if not real or all(
+            real.get((model, b.fingerprint), b.cumulative) == b.cumulative for b in flat.blocks
+        ):
+            return flat  # nothing known differs from the estimate (always so on the simulator)
         out = []
         offset = previous = 0
         for block in flat.blocks:
-            real = self._real.get((model, block.fingerprint))
-            if real is not None:
-                offset = real - block.cumulative
+            known = real.get((model, block.fingerprint))
+            if known is not None:
+                offset = known - block.cumulative
             cumulative = max(previous, block.cumulative + offset)
             tokens = cumulative - previous
             out.append(

@@ -105,10 +105,14 @@ def _run_locked(args, folder: Path) -> int:
     from app.ui.main_window import APP_ID
 
     problem = binding_problem(none_references_lost())
-    if problem is not None:
-        print(f"cachescope: {problem}", file=sys.stderr)
-        return 3
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    if problem is not None:  # said on stderr and in a box: a menu launch has no terminal
+        print(f"cachescope: {problem}", file=sys.stderr)
+        if not args.smoke_test:
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "Cachescope cannot start", problem)
+        return 3
     app.setApplicationName("Cachescope")
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
