@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from app.caching.builder import BuiltRequest
-from app.facts.rules import TTL_SECONDS, CachePlan, plan_request, stored_entries
+from app.facts.rules import (
+    TTL_SECONDS,
+    CachePlan,
+    plan_request,
+    refreshed_entries,
+    stored_entries,
+)
 
 TOMBSTONE_S = 6 * 3600.0
 
@@ -154,53 +160,39 @@ class CacheLedger:
         now = self.clock() if started is None else started
         model = built.model.id
         flat = built.flat
-        plan = plan_request(
-            flat, list(built.breakpoints), built.model.min_cacheable_tokens, lambda fp: False
-        )
-        hit = None
+        hit_fp = None  # the entry the server read: the longest one of ours within usage.read
         if usage.read:
             for block in flat.blocks:
                 if block.cumulative > usage.read:
                     break
                 if (model, block.fingerprint) in self.entries:
-                    hit = block.index
-        refreshed = {
-            flat.blocks[p.index].fingerprint
-            for p in plan.effective
-            if hit is not None and p.index < hit
-        }
-        if hit is not None:
-            refreshed.add(flat.blocks[hit].fingerprint)
-        for fp in refreshed:
+                    hit_fp = block.fingerprint
+        # The same plan, refresh and writes the simulator applies (app.facts.rules).
+        plan = plan_request(
+            flat,
+            list(built.breakpoints),
+            built.model.min_cacheable_tokens,
+            lambda fp: fp == hit_fp,
+        )
+        for fp in refreshed_entries(flat, plan):
             entry = self.entries.get((model, fp))
             if entry is not None:
                 entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[entry.ttl])
                 entry.last_used_at = now
-        if hit is not None:
-            self.entries[(model, flat.blocks[hit].fingerprint)].hits += 1
-        for point in plan.effective:
-            block = flat.blocks[point.index]
-            if hit is not None and point.index <= hit:
-                continue
-            key = (model, block.fingerprint)
+        if plan.hit_index is not None:
+            self.entries[(model, flat.blocks[plan.hit_index].fingerprint)].hits += 1
+        for fp, tokens, ttl in stored_entries(flat, plan):
+            key = (model, fp)
             entry = self.entries.get(key)
             if entry is None:
                 self.expired.pop(key, None)
                 self.entries[key] = LedgerEntry(
-                    model,
-                    block.fingerprint,
-                    block.cumulative,
-                    point.ttl,
-                    now,
-                    now + TTL_SECONDS[point.ttl],
-                    now,
-                    0,
-                    True,
+                    model, fp, tokens, ttl, now, now + TTL_SECONDS[ttl], now, 0, True
                 )
                 continue
-            if TTL_SECONDS[point.ttl] > TTL_SECONDS[entry.ttl]:
-                entry.ttl = point.ttl
-            entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[point.ttl])
+            if TTL_SECONDS[ttl] > TTL_SECONDS[entry.ttl]:
+                entry.ttl = ttl
+            entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[ttl])
             entry.last_used_at = now
 
     # -- persistence ----------------------------------------------------------------------------
