@@ -15,6 +15,7 @@ from PIL import Image
 from app.conversation.blocks import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 from app.conversation.conversation import Conversation
 from app.ui.conversation_view import IMAGE_SCHEME, ConversationView
+from app.ui.untrusted import unbreak
 
 FRAGMENTS = [
     "![x](",
@@ -111,4 +112,26 @@ def test_model_markdown_keeps_its_formatting_and_code(qapp):
     view = ConversationView()
     view.show_conversation(conv)
     plain = view.toPlainText()
-    assert "bold" in plain and "**" not in plain and "![kept](/x)" in plain
+    assert "bold" in plain and "**" not in plain and "![kept](/x)" in unbreak(plain)
+    view.selectAll()
+    assert "![kept](/x)" in view.createMimeDataFromSelection().text()  # copied as written
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A backtick fence may not have a backtick in its info string: this opens no code block.
+        "```![x](`\n![y](/tmp/cachescope-secret.png)",
+        # A fence inside a list item closes there; the line after it is prose again.
+        "1. ```\n   ```\n![y](/tmp/cachescope-secret.png)",
+        # A closing fence is at least as long as the opening one: this one closes nothing.
+        "~~~~\n~~~\n![y](/tmp/cachescope-secret.png)\n",
+    ],
+)
+def test_fences_the_importer_reads_differently_are_no_way_around_the_guard(qapp, traps, text):
+    conv = Conversation(model="claude-sonnet-4-6")
+    conv.add_user_text("hi")
+    conv.add("assistant", TextBlock(text))
+    view = ConversationView()
+    view.show_conversation(conv)
+    assert images_asked_for(view) == []

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QTextOption
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -20,10 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.conversation.images import ImageError, LockedImage, lock_image
+from app.ui.untrusted import RUN
 
 log = logging.getLogger(__name__)
 
-MAX_PASTE_CHARS = 2_000_000
+MAX_PASTE_CHARS = 2_000_000  # ~500k tokens: more than a model reads at once
 
 
 class ComposerEdit(QPlainTextEdit):
@@ -32,12 +33,30 @@ class ComposerEdit(QPlainTextEdit):
     activity = Signal()
     files_dropped = Signal(list)
     image_pasted = Signal(bytes)
+    refused = Signal(str)  # why a paste was not taken, for the composer's notice
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.set_enter_sends(True)
         self.setAcceptDrops(True)
         self.setTabChangesFocus(True)
+
+    def setPlainText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        if text:
+            self._wrap_for(text)
+            super().setPlainText(text)
+        else:  # empty first: a new wrap mode would lay the old text out again
+            super().setPlainText(text)
+            self._wrap_for(text)
+
+    def _wrap_for(self, text: str) -> None:
+        """Wrap anywhere once the draft holds a long unbroken run (minified JSON, base64):
+        Qt lays such a run out in time quadratic in its length at word boundaries (2,000,000
+        characters: 65 s), and linear when it may break anywhere."""
+        if not text:
+            self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        elif RUN.search(text):
+            self.setWordWrapMode(QTextOption.WrapMode.WrapAnywhere)
 
     def set_enter_sends(self, enter_sends: bool) -> None:
         self.enter_sends = enter_sends
@@ -84,8 +103,15 @@ class ComposerEdit(QPlainTextEdit):
             self.image_pasted.emit(bytes(buffer.data()))
             return
         text = source.text()
-        if len(text) > MAX_PASTE_CHARS:
-            text = text[:MAX_PASTE_CHARS]
+        room = MAX_PASTE_CHARS - len(self.toPlainText())
+        if len(text) > room:  # never cut silently: the clipboard still holds all of it
+            self.refused.emit(
+                f"Nothing was pasted: the text has {len(text):,} characters and the message"
+                f" can hold {max(room, 0):,} more (up to {MAX_PASTE_CHARS:,}, about 500,000"
+                " tokens). Split it, or paste a part."
+            )
+            return
+        self._wrap_for(text)
         self.insertPlainText(text)
 
     def dragEnterEvent(self, event):  # noqa: N802
@@ -185,6 +211,7 @@ class Composer(QWidget):
         self.edit.activity.connect(self.activity)
         self.edit.files_dropped.connect(self.add_files)
         self.edit.image_pasted.connect(lambda data: self.add_sources([data]))
+        self.edit.refused.connect(self.notice.setText)
         self.attach_button.clicked.connect(self._pick)
         self.pending: set[asyncio.Task] = set()
 
@@ -192,7 +219,7 @@ class Composer(QWidget):
         return self.edit.toPlainText().strip()
 
     def clear(self) -> None:
-        self.edit.clear()
+        self.edit.setPlainText("")  # also resets the wrap mode
         for image in list(self.attachments):
             self._remove_image(image)
         self.notice.setText("")

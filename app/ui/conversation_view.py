@@ -8,8 +8,9 @@ network; only images this app registered itself (attachments) are shown.
 from __future__ import annotations
 
 import bisect
+import time
 
-from PySide6.QtCore import QByteArray, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QMimeData, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPalette, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QMessageBox, QTextBrowser
 
@@ -26,7 +27,7 @@ from app.conversation.blocks import (
 )
 from app.conversation.conversation import Conversation
 from app.ui.highlight import CodeHighlighter
-from app.ui.untrusted import literal, prose
+from app.ui.untrusted import FENCE, literal, prose, unbreak
 
 MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
 NO_HTML = QTextDocument.MarkdownFeature.MarkdownNoHTML
@@ -38,7 +39,9 @@ STATE_MARK = {
 }
 IMAGE_SCHEME = "cachescope-image"
 BATCH_MS = 40
+FLUSH_SHARE = 4  # the streaming tail may keep the GUI thread busy 1/FLUSH_SHARE of the time
 SYSTEM_PREVIEW_CHARS = 400
+SHOWN_CHARS = 100_000  # of one text block; the rest is kept, saved and sent, but not drawn
 
 
 class SafeBrowser(QTextBrowser):
@@ -57,6 +60,16 @@ class SafeBrowser(QTextBrowser):
         self.document().addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
         self._registered.add(url)
         return url
+
+    def createMimeDataFromSelection(self):  # noqa: N802 (Qt's name)
+        """Copy gives the text as written: without the break points added for layout."""
+        mime = super().createMimeDataFromSelection()
+        text = mime.text()
+        if text:
+            clean = QMimeData()
+            clean.setText(unbreak(text))
+            return clean
+        return mime
 
     def loadResource(self, kind, url: QUrl):  # noqa: N802 (Qt's name)
         if url.toString() in self._registered:
@@ -228,7 +241,7 @@ class ConversationView(SafeBrowser):
         for j, block in enumerate(message.blocks):
             marker = self._marker(f"messages.{index}.content.{j}")
             if isinstance(block, TextBlock):
-                lines.append(prose(block.text) + (f"\n\n{marker}" if marker else ""))
+                lines.append(shown(block.text) + (f"\n\n{marker}" if marker else ""))
             elif isinstance(block, ImageBlock):
                 url = self.register_image(block.image.sha256, _thumbnail(block.image))
                 lines.append(
@@ -255,6 +268,7 @@ class ConversationView(SafeBrowser):
         self._tail_start = cursor.position()
         self.highlighter.streaming_from = cursor.block().blockNumber()
         self._tail_text = ""
+        self._timer.setInterval(BATCH_MS)
 
     def append_delta(self, text: str) -> None:
         self._tail_text += text
@@ -267,12 +281,32 @@ class ConversationView(SafeBrowser):
         cursor = QTextCursor(self.document())
         cursor.setPosition(min(self._tail_start, self.document().characterCount() - 1))
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        started = time.perf_counter()
         cursor.removeSelectedText()
-        cursor.insertMarkdown(prose(self._tail_text) or "…", FEATURES)
+        cursor.insertMarkdown(shown(self._tail_text) or "…", FEATURES)
         self.moveCursor(QTextCursor.MoveOperation.End)
+        # Each flush redraws the whole tail: space them out as it grows, so typing, scrolling
+        # and Esc stay responsive however long the reply gets.
+        spent_ms = (time.perf_counter() - started) * 1000
+        self._timer.setInterval(max(BATCH_MS, int(spent_ms * (FLUSH_SHARE - 1))))
 
     def tail_text(self) -> str:
         return self._tail_text
+
+
+def shown(text: str) -> str:
+    """A text block as drawn: safe markdown, cut at ``SHOWN_CHARS`` with a note saying so."""
+    if len(text) <= SHOWN_CHARS:
+        return prose(text)
+    rest = len(text) - SHOWN_CHARS
+    head = text[:SHOWN_CHARS]
+    close = "\n```" if len(FENCE.findall(head)) % 2 else ""  # cut inside code: end the block
+    return (
+        prose(head)
+        + close
+        + f"\n\n*… {rest:,} more characters not shown here (a {len(text):,}-character text);"
+        " they are kept, saved and sent in full.*"
+    )
 
 
 def _is_dark(widget) -> bool:

@@ -10,6 +10,9 @@
 - max_stall_ms: the longest event-loop stall while a reply streams at 200 tokens/s (4 tokens
   every 20 ms, markdown with code) into that conversation, over 5 s; p99_stall_ms beside it.
 - finish_render_ms: redrawing the whole conversation when that reply ends (tints move).
+- huge_line_render_ms: drawing a conversation whose reply is one 1,000,000-character line with
+  no space (minified JSON, base64); huge_paste_ms: putting 2,000,000 such characters in the
+  composer (the most a paste may bring).
 Targets from the issue: start < 1.5 s, memory < 250 MB, open < 500 ms, stall < 16 ms.
 """
 
@@ -151,6 +154,29 @@ async def in_window(folder: Path, big_id: str) -> dict:
     }
 
 
+def huge_content() -> dict:
+    from app.conversation.blocks import TextBlock
+    from app.conversation.conversation import Conversation
+    from app.ui.composer import Composer
+    from app.ui.conversation_view import ConversationView
+
+    view = ConversationView()
+    view.resize(900, 700)
+    view.show()
+    conversation = Conversation(model="claude-sonnet-4-6")
+    conversation.add_user_text("Show me the blob.")
+    conversation.add("assistant", TextBlock("x" * 1_000_000))
+    started = time.perf_counter()
+    view.show_conversation(conversation)
+    render_ms = (time.perf_counter() - started) * 1000
+    composer = Composer()
+    composer.show()
+    started = time.perf_counter()
+    composer.edit.setPlainText("y" * 2_000_000)
+    paste_ms = (time.perf_counter() - started) * 1000
+    return {"huge_line_render_ms": round(render_ms, 1), "huge_paste_ms": round(paste_ms, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -166,6 +192,7 @@ def main() -> None:
         big = fill_history(Path(folder))
         with loop:
             found = loop.run_until_complete(in_window(Path(folder), big))
+    found.update(huge_content())
     result = {"startup_s": round(startup_s, 3), "rss_mb": round(rss_mb), **found}
     if args.json:
         print(json.dumps(result))
