@@ -113,9 +113,8 @@ def test_cancel_keeps_the_partial_reply_marked_interrupted():
 )
 def test_each_fault_becomes_a_typed_failure_and_loses_nothing(sim, fault, kind, attempts):
     async def scenario():
-        h = Harness(
-            sim.base_url, max_retries=2, timeout=1.5, default_headers={"x-sim-fault": fault}
-        )
+        quick = EngineSettings(timeout_floor_s=1.0, timeout_factor=0.5)  # a stall fails fast
+        h = Harness(sim.base_url, quick, max_retries=2, default_headers={"x-sim-fault": fault})
         session = Session(conversation())
         session.conversation.add_user_text("my precious question")
         result = await h.engine.run_turn(session)

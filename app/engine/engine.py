@@ -40,6 +40,7 @@ from app.engine.settings import MAX_PINGS, EngineSettings
 from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
+from app.facts.timing import expected_ttft_s
 
 if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
     import anthropic
@@ -195,6 +196,7 @@ class Engine:
                 **built.body,
                 diagnostics={"previous_message_id": session.last_message_id},
                 extra_headers={"anthropic-beta": DIAGNOSIS_BETA},
+                timeout=self.time_limit(plan),
             ) as stream:
                 async for event in stream:
                     if event.type == "message_start":
@@ -286,7 +288,13 @@ class Engine:
             return None
         self.count_tokens_of(built)
         end = built.flat.blocks[built.breakpoints[-1].index]
-        session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative))
+        expected = self.expected_s(self.ledger.predict(built))
+        due = (
+            asyncio.get_running_loop().time()
+            + self.settings.warm_wait_factor * expected
+            + self.settings.warm_grace_s
+        )
+        session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
         task = self._own(
             self._send_quiet(session, "warm", built, session.warms[-1]), f"warm {session.id}"
         )
@@ -336,10 +344,31 @@ class Engine:
         return None
 
     async def _wait_for_warm(self, session: Session, built: BuiltRequest) -> None:
+        """Wait for a warm-up of this send's prefix while it is on time, never for a stalled one."""
         fingerprints = {b.fingerprint for b in built.flat.blocks}
-        waiting = [t for fp, t in session.warm_tasks.items() if fp in fingerprints and not t.done()]
-        if waiting:
-            await asyncio.wait(waiting, timeout=self.settings.warm_wait_s)
+        waiting = {fp: t for fp, t in session.warm_tasks.items() if fp in fingerprints}
+        waiting = {fp: t for fp, t in waiting.items() if not t.done()}
+        if not waiting:
+            return
+        due = max(w.due for w in session.warms if w.prefix_fingerprint in waiting)
+        now = asyncio.get_running_loop().time()
+        await asyncio.wait(
+            waiting.values(), timeout=max(0.0, min(self.settings.warm_wait_s, due - now))
+        )
+        if not all(t.done() for t in waiting.values()):
+            late = asyncio.get_running_loop().time() - due
+            reason = f"the warm-up is late ({late:.0f} s past its expected time): sent without it"
+            log.info(reason)
+            self.emit(ev.WarmSkipped(session.id, reason, False))
+
+    def expected_s(self, plan) -> float:
+        """The published time to read this request's prompt (``app.facts.timing``)."""
+        usage = Usage.from_plan(plan)
+        return expected_ttft_s(usage.uncached + usage.write, usage.read)
+
+    def time_limit(self, plan) -> float:
+        """How long any one read from the API may take before the request fails as a timeout."""
+        return self.settings.timeout_floor_s + self.settings.timeout_factor * self.expected_s(plan)
 
     async def _send_quiet(
         self, session: Session, kind: str, built: BuiltRequest, warm: WarmRecord | None = None
@@ -353,7 +382,9 @@ class Engine:
         self.ledger.begin(request_id, built, plan)
         sent_at = self.clock()
         try:
-            response = await self.client.messages.create(**built.body)
+            response = await self.client.messages.create(
+                **built.body, timeout=self.time_limit(plan)
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

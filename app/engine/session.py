@@ -18,6 +18,7 @@ class WarmRecord:
     prefix_tokens: int
     record: RequestRecord | None = None
     followed_by_hit: bool | None = None  # set when the next send reads the warmed prefix
+    due: float = 0.0  # event-loop time by which a send stops waiting for it
 
 
 @dataclass

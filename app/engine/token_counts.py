@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 COUNTED_FIELDS = ("model", "system", "tools", "tool_choice", "thinking", "output_config")
 MAX_CALLS = 5  # per request built: its breakpoints and its end
 PLACEHOLDER = {"role": "user", "content": "."}
+COUNT_TIMEOUT_S = 30.0  # counting is a nicety: a silent API must not hold a task for 600 s
 
 
 def prefix_body(body: dict, path: str) -> tuple[dict, bool]:
@@ -52,11 +53,15 @@ async def count_prefixes(client, built: BuiltRequest, calibration: TokenCalibrat
     for block in todo[:MAX_CALLS]:
         body, placeholder = prefix_body(built.body, block.path)
         try:
-            tokens = (await client.messages.count_tokens(**body)).input_tokens
+            tokens = (
+                await client.messages.count_tokens(**body, timeout=COUNT_TIMEOUT_S)
+            ).input_tokens
             if placeholder:
                 if placeholder_tokens is None:
                     alone = {"model": body["model"], "messages": [PLACEHOLDER]}
-                    placeholder_tokens = (await client.messages.count_tokens(**alone)).input_tokens
+                    placeholder_tokens = (
+                        await client.messages.count_tokens(**alone, timeout=COUNT_TIMEOUT_S)
+                    ).input_tokens
                 tokens -= placeholder_tokens
         except Exception as exc:  # counting is a nicety: the estimate stands
             log.info("count_tokens failed: %s", exc)
