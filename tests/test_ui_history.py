@@ -143,10 +143,16 @@ def test_a_history_that_cannot_be_written_keeps_the_conversation_and_says_so(
     store = library.writer.store
     store.conn.execute("PRAGMA query_only = ON")  # every write now fails as on a read-only disk
 
+    problem = library.problem_label
+
     async def scenario():
         await send(window, "a message while nothing can be written " + text_of(200))
-        await until(lambda: "cannot write" in window.status_label.text())
-        assert "kept in memory" in window.status_label.text()
+        await until(lambda: "cannot write" in problem.text() and problem.isVisibleTo(window))
+        assert "kept in memory" in problem.text()
+        await until(lambda: turn_over(window))
+        await send(window, "a second message: the warning must stay")  # sends clear the status
+        await until(lambda: turn_over(window))
+        assert problem.isVisibleTo(window) and "cannot write" in problem.text()
         await library.writer.flush()
         store.conn.execute("PRAGMA query_only = OFF")
         library._retry_save()
@@ -154,9 +160,9 @@ def test_a_history_that_cannot_be_written_keeps_the_conversation_and_says_so(
         await client.close()
 
     loop.run_until_complete(scenario())
-    assert "kept in memory" not in window.status_label.text()
+    assert not problem.isVisibleTo(window)
     conv, records, _ = Store.open(tmp_path).load(window.session.id)
-    assert len(conv.messages) == 2 and len(records) == 1
+    assert len(conv.messages) == 4 and len(records) == 2
 
 
 def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path, libraries):

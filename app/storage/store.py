@@ -42,7 +42,7 @@ def describe(exc: BaseException, path: Path) -> StorageError:
             "locked", f"The history file {path} is in use by another program (locked)."
         )
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return StorageError("corrupt", f"The history file {path} is damaged ({exc}).")
+        return damaged(path, str(exc))
     if "full" in text or "no space" in text:
         return StorageError("full", f"The disk holding {path} is full; nothing more was saved.")
     if "readonly" in text or "read-only" in text or "unable to open" in text:
@@ -50,6 +50,16 @@ def describe(exc: BaseException, path: Path) -> StorageError:
     if isinstance(exc, OSError):  # the folder cannot be made or written
         return StorageError("read_only", f"Cachescope cannot write to {path.parent} ({exc}).")
     return StorageError("other", f"The history could not be saved: {exc}")
+
+
+def damaged(path: Path, detail: str) -> StorageError:
+    return StorageError(
+        "corrupt",
+        f"The history file {path} is damaged ({detail}). Cachescope no longer writes to it, so"
+        " nothing more in it is lost, and this session is not saved (File → Export keeps a"
+        " conversation). To start a new history, quit and move the file aside;"
+        f" `sqlite3 {path.name} .recover` can often rescue what it holds.",
+    )
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,8 @@ class Store:
             self.conn = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
+            self.damaged: StorageError | None = None
+            self._check_integrity()  # before anything (WAL mode, migrations) writes to it
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -108,20 +120,37 @@ class Store:
         with self._lock:
             self.conn.close()
 
+    def _check_integrity(self) -> None:
+        problems = [row[0] for row in self.conn.execute("PRAGMA quick_check(3)").fetchall()]
+        if problems != ["ok"]:
+            self.conn.close()
+            first = problems[0].splitlines()
+            raise damaged(self.path, first[-1] if first else "integrity check failed")
+
+    def _failed(self, exc: sqlite3.Error) -> StorageError:
+        error = describe(exc, self.path)
+        if error.kind == "corrupt":
+            self.damaged = error  # from now on nothing touches the file
+        return error
+
     def _write(self, work) -> None:
         with self._lock:
+            if self.damaged is not None:
+                raise self.damaged
             try:
                 with self.conn:
                     work(self.conn)
             except sqlite3.Error as exc:
-                raise describe(exc, self.path) from exc
+                raise self._failed(exc) from exc
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
+            if self.damaged is not None:
+                raise self.damaged
             try:
                 return self.conn.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                raise describe(exc, self.path) from exc
+                raise self._failed(exc) from exc
 
     # -- writing --------------------------------------------------------------------------------
     def save_conversation(self, conversation: Conversation, ledger: dict | None = None) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -98,6 +99,14 @@ class Library(QObject):
         self.undo_button.hide()
         self.undo_button.clicked.connect(self.undo_delete)
         window.statusBar().addPermanentWidget(self.undo_button)
+        # The history's state has a label of its own: no other message (a send clears the status
+        # line) may hide that nothing is being saved.
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("storageProblem")
+        self.problem_label.setStyleSheet("color: #d9534f;")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
+        window.statusBar().addPermanentWidget(self.problem_label, 1)
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self.undo_button.hide)
@@ -149,20 +158,20 @@ class Library(QObject):
         self.panel.search.selectAll()
 
     def show_problem(self, text: str) -> None:
-        w = self.window
-        w.status_label.setStyleSheet("color: #d9534f;")
-        w.status_label.setText(
+        self.problem_label.setText(
             text + " This conversation is kept in memory; File → Export saves it elsewhere."
         )
+        self.problem_label.setToolTip(self.problem_label.text())
+        self.problem_label.show()
 
     def _clear_problem(self) -> None:
         self._retry.stop()
-        self.window.status_label.setStyleSheet("")
+        self.problem_label.hide()
         self.window.status_label.setText("Saved again.")
 
     def _on_error(self, error: StorageError) -> None:
         self.show_problem(str(error))
-        if not self._retry.isActive():
+        if error.kind != "corrupt" and not self._retry.isActive():  # a damaged file stays so
             self._retry.start()
 
     def _on_saved(self) -> None:
