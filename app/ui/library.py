@@ -14,15 +14,10 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
-    QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
-    QVBoxLayout,
-    QWidget,
 )
 
 from app.conversation.conversation import Conversation
@@ -31,47 +26,19 @@ from app.engine.session import Session
 from app.storage.export import ExportFileError, export_json, export_markdown, import_json
 from app.storage.store import StorageError
 from app.storage.writer import Writer
+from app.ui.history_panel import (
+    CONVERSATION_ROLE,
+    NO_POSITION,
+    POSITION_ROLE,
+    HistoryPanel,
+    list_row,
+)
 
 log = logging.getLogger(__name__)
-CONVERSATION_ROLE = Qt.ItemDataRole.UserRole
-POSITION_ROLE = Qt.ItemDataRole.UserRole + 1
-NO_POSITION = -1
 SEARCH_DELAY_MS = 200
 UNDO_S = 10_000
 RETRY_MS = 10_000
 COMMIT_TIMEOUT_S = 5.0
-
-
-def _item(text: str, conversation_id: str, position: int) -> QListWidgetItem:
-    """A list row with both roles set: a role never set reads as an unset QVariant."""
-    item = QListWidgetItem(text)
-    item.setData(CONVERSATION_ROLE, conversation_id)
-    item.setData(POSITION_ROLE, position)
-    return item
-
-
-class HistoryPanel(QWidget):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search all messages (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        self.list = QListWidget()
-        self.list.setObjectName("conversationList")
-        self.new_button = QPushButton("New")
-        self.new_button.setToolTip("New conversation (Ctrl+N)")
-        self.rename_button = QPushButton("Rename")
-        self.rename_button.setToolTip("Rename the selected conversation (F2)")
-        self.delete_button = QPushButton("Delete")
-        self.delete_button.setToolTip("Delete the selected conversation (Del); undo follows")
-        buttons = QHBoxLayout()
-        for button in (self.new_button, self.rename_button, self.delete_button):
-            buttons.addWidget(button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.search)
-        layout.addWidget(self.list, 1)
-        layout.addLayout(buttons)
 
 
 class Library(QObject):
@@ -268,16 +235,16 @@ class Library(QObject):
         box.clear()
         if rows is None:
             for hit in hits:
-                item = _item(
+                item = list_row(
                     f"{hit.title or 'Untitled'}\n{hit.snippet}", hit.conversation_id, hit.position
                 )
                 box.addItem(item)
             if not hits:
-                box.addItem(_item("No message matches.", "", NO_POSITION))
+                box.addItem(list_row("No message matches.", "", NO_POSITION))
             return
         for row in rows:
             when = datetime.fromtimestamp(row.updated_at).strftime("%d %b %H:%M")
-            item = _item(
+            item = list_row(
                 f"{row.title or 'Untitled'}\n{row.messages} messages · {when}", row.id, NO_POSITION
             )
             box.addItem(item)
