@@ -57,18 +57,31 @@ def test_switching_the_pattern_moves_the_breakpoint_markers(qtbot, loop, sim):
     loop.run_until_complete(client.close())
 
 
-def test_a_dropped_text_file_is_refused_with_a_message(qtbot, loop, sim, tmp_path):
+FRENCH = (
+    "Le café de la gare est fermé le dimanche. Les élèves doivent être à l'école à huit heures.\n"
+    "Où sont les clés ? Dans le tiroir à côté de la fenêtre, près du réfrigérateur.\n"
+    "Noël approche : les rues sont décorées et les enfants préparent leurs lettres.\n"
+)
+
+
+def test_dropped_text_becomes_a_document_and_a_binary_is_refused_with_a_message(
+    qtbot, loop, sim, tmp_path
+):
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
-    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "notes.txt").write_bytes(FRENCH.encode("latin-1"))
+    (tmp_path / "blob.bin").write_bytes(bytes(range(256)) * 40)
 
     async def scenario():
-        drop_files(window.composer.edit, [tmp_path / "notes.txt"])
-        await until(lambda: "not an image" in window.composer.notice.text())
+        drop_files(window.composer.edit, [tmp_path / "blob.bin", tmp_path / "notes.txt"])
+        await until(lambda: "binary" in window.composer.notice.text())
         await client.close()
 
     loop.run_until_complete(scenario())
-    assert window.composer.attachments == []
+    [document] = window.composer.attachments
+    assert document.name == "notes.txt" and document.data.decode() == FRENCH
+    assert "blob.bin is a binary file" in window.composer.notice.text()
+    assert "~" in window.composer.summary.text() and "tokens" in window.composer.summary.text()
 
 
 def test_model_text_cannot_load_files_or_open_file_links(qtbot, loop, sim):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from app.conversation.documents import LockedDocument
 from app.conversation.images import LockedImage
 from app.facts.tokens import canonical_json
 
@@ -27,6 +28,15 @@ class ImageBlock:
 
     def to_api(self) -> dict:
         return self.image.api_block
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentBlock:
+    document: LockedDocument
+    kind = "document"
+
+    def to_api(self) -> dict:
+        return self.document.api_block
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ class ThinkingBlock:
         return {"type": "thinking", "thinking": self.thinking, "signature": self.signature}
 
 
-Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock
+Block = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock
 
 
 def can_carry_breakpoint(block: Block) -> bool:

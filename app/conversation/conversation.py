@@ -15,6 +15,7 @@ from typing import Any
 
 from app.conversation.blocks import (
     Block,
+    DocumentBlock,
     ImageBlock,
     Message,
     TextBlock,
@@ -23,6 +24,7 @@ from app.conversation.blocks import (
     ToolResultBlock,
     ToolUseBlock,
 )
+from app.conversation.documents import LockedDocument
 from app.conversation.images import LockedImage
 
 FORMAT_VERSION = 1
@@ -51,10 +53,13 @@ class Conversation:
         return message
 
     def add_user_text(
-        self, text: str, *attachments: Block | LockedImage, created_at: float | None = None
+        self,
+        text: str,
+        *attachments: Block | LockedImage | LockedDocument,
+        created_at: float | None = None,
     ) -> Message:
-        """A user turn: attachments first (images as locked bytes), then the text."""
-        parts = tuple(ImageBlock(a) if isinstance(a, LockedImage) else a for a in attachments)
+        """A user turn: attachments first (images and documents as locked bytes), then the text."""
+        parts = tuple(attachment_block(a) for a in attachments)
         blocks = (*parts, TextBlock(text)) if text else parts
         return self.add("user", *blocks, created_at=created_at)
 
@@ -89,13 +94,14 @@ class Conversation:
 
     # -- save / load ----------------------------------------------------------------------------
     def to_dict(self, images: dict[str, str] | None = None) -> dict[str, Any]:
-        """A complete JSON-able form; images go by sha256 into ``images`` (sha -> base64)."""
-        found: dict[str, LockedImage] = {}
+        """A complete JSON-able form; images and documents go by sha256 into ``images``
+        (sha -> base64)."""
+        found: dict[str, LockedImage | LockedDocument] = {}
         data = {
             **self.meta_dict(),
             "messages": [_message_to_dict(m, found) for m in self.messages],
         }
-        encoded = {sha: image.base64 for sha, image in found.items()}
+        encoded = {sha: base64.b64encode(item.data).decode("ascii") for sha, item in found.items()}
         if images is None:
             data["images"] = encoded
         else:
@@ -162,11 +168,20 @@ def message_from_dict(
     return _message_from_dict(data, images, {} if loaded is None else loaded)
 
 
+def attachment_block(item) -> Block:
+    """The block that carries a locked image or document (blocks pass through)."""
+    if isinstance(item, LockedImage):
+        return ImageBlock(item)
+    if isinstance(item, LockedDocument):
+        return DocumentBlock(item)
+    return item
+
+
 def message_images(data: dict) -> list[str]:
-    """The sha256 of every image a message's dict refers to."""
+    """The sha256 of every stored attachment (image or document) a message's dict refers to."""
     out = []
     for block in data.get("blocks", []):
-        if block.get("type") == "image":
+        if block.get("type") in ("image", "document"):
             out.append(block["sha256"])
         for part in block.get("content", []) if block.get("type") == "tool_result" else []:
             if part.get("type") == "image":
@@ -185,6 +200,15 @@ def _block_to_dict(block: Block, store: dict[str, LockedImage]) -> dict:
             "sha256": image.sha256,
             "media_type": image.media_type,
             "name": image.source_name,
+        }
+    if isinstance(block, DocumentBlock):
+        document = block.document
+        store.setdefault(document.sha256, document)
+        return {
+            "type": "document",
+            "sha256": document.sha256,
+            "media_type": document.media_type,
+            "name": document.name,
         }
     if isinstance(block, ToolUseBlock):
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input_json}
@@ -218,6 +242,8 @@ def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, Locke
                 raise ValueError(f"image {sha[:12]}: {exc}") from None
             loaded[sha] = image  # one object per image, shared by every message that shows it
         return ImageBlock(image)
+    if kind == "document":
+        return DocumentBlock(_document(data, pool, loaded))
     if kind == "tool_use":
         return ToolUseBlock(
             _typed(data["id"], str, "a tool call id"),
@@ -238,6 +264,24 @@ def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, Locke
             _typed(data["signature"], str, "a signature"),
         )
     raise ValueError(f"unknown block type {kind!r}")
+
+
+def _document(data: dict, pool: dict[str, bytes], loaded: dict) -> LockedDocument:
+    sha = _typed(data["sha256"], str, "a document hash")
+    document = loaded.get(sha)
+    if document is None:
+        if sha not in pool:
+            raise ValueError(f"document {sha[:12]} is missing from the saved conversation")
+        if hashlib.sha256(pool[sha]).hexdigest() != sha:
+            raise ValueError(f"document {sha[:12]} is damaged (its bytes do not match)")
+        name = _typed(data.get("name", ""), str, "a document name")
+        media = _typed(data["media_type"], str, "a document type")
+        try:
+            document = LockedDocument.from_bytes(pool[sha], media, name)
+        except ValueError as exc:  # DocumentError: damaged, or over the API's limits
+            raise ValueError(f"document {sha[:12]}: {exc}") from None
+        loaded[sha] = document
+    return document
 
 
 def _message_to_dict(message: Message, store: dict[str, LockedImage]) -> dict:

@@ -23,15 +23,14 @@ from app.caching.costs import RequestRecord, cost_of
 from app.caching.explainer import explain
 from app.caching.ledger import CacheLedger, Usage
 from app.caching.prefix_map import PrefixMap
+from app.conversation.attachments import Attachment
 from app.conversation.blocks import (
-    ImageBlock,
     Message,
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
 )
-from app.conversation.conversation import new_id
-from app.conversation.images import LockedImage
+from app.conversation.conversation import attachment_block, new_id
 from app.engine import events as ev
 from app.engine.failures import classify
 from app.engine.responses import blocks_of, clean, describe_diagnosis
@@ -261,10 +260,13 @@ class Engine:
         return message
 
     # -- speculative warming --------------------------------------------------------------------
-    def _warm_request(self, session: Session, attachments: tuple[LockedImage, ...] = ()):
+    def _warm_request(self, session: Session, attachments: tuple[Attachment, ...] = ()):
         # No timestamp: the tail is not the user pausing, so adaptive TTLs ignore it.
         tail = Message(
-            "user", (*[ImageBlock(a) for a in attachments], TextBlock(WARM_TAIL)), "warm-tail", 0.0
+            "user",
+            (*[attachment_block(a) for a in attachments], TextBlock(WARM_TAIL)),
+            "warm-tail",
+            0.0,
         )
         return self.builder.build(
             session.conversation,
@@ -275,7 +277,7 @@ class Engine:
         )
 
     def draft_activity(
-        self, session: Session, attachments: tuple[LockedImage, ...] = ()
+        self, session: Session, attachments: tuple[Attachment, ...] = ()
     ) -> asyncio.Task | None:
         """The user typed, focused the composer or attached something: warm if it pays."""
         reason = self._warm_blocker(session)

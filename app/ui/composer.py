@@ -1,4 +1,5 @@
-"""The composer: multi-line input, Enter sends (Shift+Enter: new line), drop or paste images."""
+"""The composer: multi-line input, Enter sends (Shift+Enter: new line); drop, paste or pick images,
+PDFs, text files and folders."""
 
 from __future__ import annotations
 
@@ -7,19 +8,29 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap, QTextOption
+from PySide6.QtGui import QImage, QTextOption
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.conversation.images import ImageError, LockedImage, lock_image
+from app.caching.costs import cost_of
+from app.caching.ledger import Usage
+from app.conversation.attachments import (
+    AttachedFolder,
+    AttachmentError,
+    flatten,
+    lock_file,
+    lock_whole_folder,
+)
+from app.facts.catalogue import ModelInfo
+from app.ui.attachment_chip import AttachmentChip
+from app.ui.folder_dialog import FolderDialog
 from app.ui.untrusted import RUN
 
 log = logging.getLogger(__name__)
@@ -134,32 +145,6 @@ class ComposerEdit(QPlainTextEdit):
             super().dropEvent(event)
 
 
-class AttachmentChip(QWidget):
-    removed = Signal(object)
-
-    def __init__(self, image: LockedImage, parent=None):
-        super().__init__(parent)
-        self.image = image
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        thumb = QLabel()
-        pix = QPixmap()
-        pix.loadFromData(image.data)
-        thumb.setPixmap(pix.scaledToHeight(40, Qt.TransformationMode.SmoothTransformation))
-        layout.addWidget(thumb)
-        info = QLabel(
-            f"{image.source_name[:24]}\n{image.width}x{image.height}, "
-            f"{image.size_bytes // 1024} KB, ~{image.tokens} tok"
-        )
-        info.setToolTip("\n".join(image.notes) or "used as it was")
-        layout.addWidget(info)
-        remove = QToolButton()
-        remove.setText("✕")
-        remove.setToolTip("Remove this attachment")
-        remove.clicked.connect(lambda: self.removed.emit(self))
-        layout.addWidget(remove)
-
-
 class Composer(QWidget):
     """The input area: text, attachments being locked, their chips, and messages about them."""
 
@@ -174,19 +159,30 @@ class Composer(QWidget):
         self.edit = ComposerEdit()
         self.edit.setMinimumHeight(56)
         self.edit.setMaximumHeight(120)
-        self.attachments: list[LockedImage] = []
+        self.attachments: list = []  # LockedImage, LockedDocument or AttachedFolder, in order
         self._chips = QHBoxLayout()
         self._chips.addStretch(1)
         self.notice = QLabel("")
         self.notice.setObjectName("composerNotice")
         self.notice.setWordWrap(True)
+        self.summary = QLabel("")
+        self.summary.setObjectName("draftSummary")
+        self.summary.setToolTip(
+            "The attachments' tokens for this model, and what sending them costs when the cache"
+            " is cold (written) and once it is warm (read)"
+        )
         self.warm_label = QLabel("cache: idle")
         self.warm_label.setObjectName("warmIndicator")
         self.warm_label.setToolTip("Speculative warming: the cache state of the next send's prefix")
         self.warm_state = "idle"
         self.attach_button = QPushButton("Attach…")
-        self.attach_button.setToolTip("Attach images (Ctrl+O)")
+        self.attach_button.setToolTip("Attach images, PDFs or text and code files (Ctrl+O)")
         self.attach_button.setShortcut("Ctrl+O")
+        self.folder_button = QPushButton("Folder…")
+        self.folder_button.setToolTip(
+            "Attach a folder: a code base, one document per file (Ctrl+Shift+A)"
+        )
+        self.folder_button.setShortcut("Ctrl+Shift+A")
         self.send_button = QPushButton("Send")
         self.send_button.setDefault(True)
         self.send_button.setToolTip("Send (Enter)")
@@ -195,6 +191,7 @@ class Composer(QWidget):
         self.stop_button.setEnabled(False)
         row = QHBoxLayout()
         row.addWidget(self.attach_button)
+        row.addWidget(self.folder_button)
         row.addWidget(self.warm_label, 1)
         row.addWidget(self.stop_button)
         row.addWidget(self.send_button)
@@ -203,6 +200,7 @@ class Composer(QWidget):
         layout.addLayout(self._chips)
         layout.addWidget(self.edit)
         layout.addWidget(self.notice)
+        layout.addWidget(self.summary)
         layout.addLayout(row)
         self.edit.send_requested.connect(self.send_requested)
         self.send_button.clicked.connect(self.send_requested)
@@ -213,31 +211,50 @@ class Composer(QWidget):
         self.edit.image_pasted.connect(lambda data: self.add_sources([data]))
         self.edit.refused.connect(self.notice.setText)
         self.attach_button.clicked.connect(self._pick)
+        self.folder_button.clicked.connect(self._pick_folder)
         self.pending: set[asyncio.Task] = set()
+        self.confirm_folders = True  # show the folder chooser (off for the smoke test)
+        self.model: ModelInfo | None = None  # prices and tokenizer for the draft's summary
+        self.attachments_changed.connect(self._summarise)
 
     def text(self) -> str:
         return self.edit.toPlainText().strip()
 
+    def items(self) -> list:
+        """What the next message carries, in order: a folder's files in its place."""
+        return flatten(self.attachments)
+
     def clear(self) -> None:
         self.edit.setPlainText("")  # also resets the wrap mode
-        for image in list(self.attachments):
-            self._remove_image(image)
+        for item in list(self.attachments):
+            self._remove(item)
         self.notice.setText("")
 
     def _pick(self) -> None:
-        dialog = QFileDialog(self, "Attach images")
+        dialog = QFileDialog(self, "Attach files")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilter(
-            "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff);;All files (*)"
+        dialog.setNameFilters(
+            [
+                "Anything Claude can read (*)",
+                "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)",
+                "PDF documents (*.pdf)",
+            ]
         )
         dialog.filesSelected.connect(self.add_files)
+        dialog.open()
+
+    def _pick_folder(self) -> None:
+        dialog = QFileDialog(self, "Attach a folder")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda path: self.add_files([path]))
         dialog.open()
 
     def add_files(self, paths: list) -> None:
         self.add_sources([Path(p) if not str(p).startswith("http") else str(p) for p in paths])
 
     def add_sources(self, sources: list) -> None:
-        """Lock each image off the GUI thread; refused files get a clear inline message."""
+        """Lock each attachment off the GUI thread; refused ones get a clear inline message."""
         self.notice.setText("Preparing attachment…")
         task = asyncio.get_event_loop().create_task(self._lock_all(sources))
         self.pending.add(task)
@@ -247,28 +264,73 @@ class Composer(QWidget):
         problems = []
         for source in sources:
             try:
-                image = await asyncio.to_thread(lock_image, source)
-            except ImageError as exc:
+                if isinstance(source, Path) and source.is_dir():
+                    item = await self._read_folder(source)
+                    if item is None:
+                        continue
+                else:
+                    item = await asyncio.to_thread(lock_file, source)
+            except AttachmentError as exc:
                 problems.append(str(exc))
                 continue
             except Exception as exc:  # never leave the composer "preparing", nor drop the rest
                 log.exception("locking an attachment failed")
                 problems.append(f"{source} could not be attached ({type(exc).__name__}).")
                 continue
-            self._add_chip(image)
+            self._add_chip(item)
         self.notice.setText("\n".join(problems))
         self.attachments_changed.emit()
 
-    def _remove_image(self, image: LockedImage) -> None:
+    async def _read_folder(self, path: Path) -> AttachedFolder | None:
+        """Read a folder off the GUI thread with progress, then let the user choose its files."""
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int) -> None:
+            if done % 25 == 0:
+                text = f"Reading {path.name}: {done:,} of {total:,} files…"
+                loop.call_soon_threadsafe(self.notice.setText, text)
+
+        folder = await asyncio.to_thread(lock_whole_folder, path, progress)
+        if not self.confirm_folders:
+            return folder
+        dialog = FolderDialog(folder, self)
+        answer = loop.create_future()
+        dialog.finished.connect(lambda code: answer.done() or answer.set_result(code))
+        dialog.open()
+        if await answer != FolderDialog.DialogCode.Accepted:
+            return None
+        chosen = dialog.chosen()
+        return chosen if chosen.documents else None
+
+    def _remove(self, item) -> None:
         for i in range(self._chips.count()):
             widget = self._chips.itemAt(i).widget()
-            if isinstance(widget, AttachmentChip) and widget.image is image:
+            if isinstance(widget, AttachmentChip) and widget.item is item:
                 self._chips.removeWidget(widget)
                 widget.deleteLater()
                 break
-        if image in self.attachments:
-            self.attachments.remove(image)
+        if item in self.attachments:
+            self.attachments.remove(item)
         self.attachments_changed.emit()
+
+    def set_model(self, model: ModelInfo) -> None:
+        self.model = model
+        self._summarise()
+
+    def _summarise(self) -> None:
+        items = self.items()
+        if not items or self.model is None:
+            self.summary.setText("")
+            return
+        tokens = round(sum(item.tokens for item in items) * self.model.token_scale)
+        cold = cost_of(Usage(write_5m=tokens), self.model)
+        warm = cost_of(Usage(read=tokens), self.model)
+        price = (
+            f": about ${cold.paid_usd:.4f} to send cold, ${warm.paid_usd:.4f} once cached"
+            if cold.known
+            else " (prices unknown for this model)"
+        )
+        self.summary.setText(f"Attachments: {len(items):,} blocks, ~{tokens:,} tokens{price}")
 
     def set_warm(self, state: str, text: str) -> None:
         self.warm_label.setText(f"cache: {text}")
@@ -276,19 +338,19 @@ class Composer(QWidget):
             self.warm_state = state
             self.warm_state_changed.emit(state)
 
-    def set_draft(self, text: str, images: list[LockedImage]) -> None:
+    def set_draft(self, text: str, items: list) -> None:
         """Put a message back into the composer (edit and resend)."""
         self.clear()
         self.edit.setPlainText(text)
-        for image in images:
-            self._add_chip(image)
+        for item in items:
+            self._add_chip(item)
         self.attachments_changed.emit()
         self.edit.setFocus()
 
-    def _add_chip(self, image: LockedImage) -> None:
-        self.attachments.append(image)
-        chip = AttachmentChip(image)
-        chip.removed.connect(lambda c: self._remove_image(c.image))
+    def _add_chip(self, item) -> None:
+        self.attachments.append(item)
+        chip = AttachmentChip(item)
+        chip.removed.connect(lambda c: self._remove(c.item))
         self._chips.insertWidget(self._chips.count() - 1, chip)
 
     def set_streaming(self, streaming: bool) -> None:

@@ -18,6 +18,7 @@ from app.caching.builder import BuiltRequest
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
 from app.conversation.blocks import (
+    DocumentBlock,
     ImageBlock,
     Message,
     TextBlock,
@@ -238,9 +239,32 @@ class ConversationView(SafeBrowser):
         if message.pinned:
             title += " · 📌 *cached up to here*"
         lines = [title]
+        folders = _folder_runs(message.blocks)
         for j, block in enumerate(message.blocks):
             marker = self._marker(f"messages.{index}.content.{j}")
-            if isinstance(block, TextBlock):
+            if j in folders:  # a folder's files: one card for the run
+                end, name = folders[j]
+                run = [b.document for b in message.blocks[j:end]]
+                marks = "".join(
+                    self._marker(f"messages.{index}.content.{k}") for k in range(j, end)
+                )
+                tokens = sum(d.tokens for d in run)
+                lines.append(
+                    f"**Folder** {literal(name)}/ · {len(run)} files · ~{tokens:,} tokens{marks}"
+                )
+            elif isinstance(block, DocumentBlock) and any(
+                start < j < end for start, (end, _) in folders.items()
+            ):
+                continue
+            elif isinstance(block, DocumentBlock):
+                doc = block.document
+                size = (
+                    f"{doc.pages} pages" if doc.is_pdf else f"{doc.size_bytes // 1024 or 1} KB text"
+                )
+                lines.append(
+                    f"**Document** {literal(doc.name)} · {size} · ~{doc.tokens:,} tokens{marker}"
+                )
+            elif isinstance(block, TextBlock):
                 lines.append(shown(block.text) + (f"\n\n{marker}" if marker else ""))
             elif isinstance(block, ImageBlock):
                 url = self.register_image(block.image.sha256, _thumbnail(block.image))
@@ -292,6 +316,30 @@ class ConversationView(SafeBrowser):
 
     def tail_text(self) -> str:
         return self._tail_text
+
+
+FOLDER_RUN = 3  # consecutive documents from one folder shown as one card from this many
+
+
+def _folder_runs(blocks) -> dict[int, tuple[int, str]]:
+    """Runs of documents from one attached folder: start index -> (end index, folder name)."""
+    runs: dict[int, tuple[int, str]] = {}
+    j = 0
+    while j < len(blocks):
+        block = blocks[j]
+        folder = block.document.name.split("/", 1)[0] if isinstance(block, DocumentBlock) else ""
+        end = j
+        while (
+            folder
+            and end < len(blocks)
+            and isinstance(blocks[end], DocumentBlock)
+            and blocks[end].document.name.startswith(folder + "/")
+        ):
+            end += 1
+        if end - j >= FOLDER_RUN:
+            runs[j] = (end, folder)
+        j = max(end, j + 1)
+    return runs
 
 
 def shown(text: str) -> str:

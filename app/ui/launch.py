@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the window offscreen, run one turn, print what it saw, exit",
     )
+    parser.add_argument(
+        "--attach",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="with --smoke-test: attach these files or folders as the composer would, send a"
+        " turn and a follow-up, print one JSON line",
+    )
     parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more, to stderr too")
     return parser
@@ -239,7 +247,9 @@ async def _main(app, args, folder: Path) -> int:
             print(f"connected {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB")
             return 0
         if args.smoke_test:
-            return await _smoke(window, mode)
+            from app.ui.smoke import smoke_test
+
+            return await smoke_test(window, mode, args.attach or [])
         closed = asyncio.Event()
         app.lastWindowClosed.connect(closed.set)
         await closed.wait()
@@ -280,23 +290,3 @@ def choose_model(catalogue, asked: str | None, preferred: str):
         f"The default model in your preferences ({preferred}) is {why}; using "
         f"{default.display_name}. Choose another in Settings → Preferences."
     )
-
-
-async def _smoke(window, mode: str) -> int:
-    window.composer.edit.setPlainText("Hello from the smoke test")
-    finished = asyncio.Event()
-    window.turn_finished.connect(finished.set)
-    window.send()
-    try:
-        await asyncio.wait_for(finished.wait(), 60)
-    except TimeoutError:
-        print("smoke test: no reply within 60 s", file=sys.stderr)
-        return 1
-    usage = window.last_usage()
-    reply = window.session.conversation.messages[-1]
-    icon = "ok" if not window.windowIcon().pixmap(64, 64).isNull() else "missing"
-    print(
-        f"smoke test: mode={mode!r}; reply of {len(reply.text)} characters; usage {usage}; "
-        f"icon {icon}"
-    )
-    return 0 if usage is not None and reply.role == "assistant" else 1

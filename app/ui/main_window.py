@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.caching.ledger import Usage
 from app.caching.strategies import CacheSettings
-from app.conversation.blocks import ImageBlock, TextBlock
+from app.conversation.blocks import DocumentBlock, ImageBlock, TextBlock
 from app.engine import events as ev
 from app.engine.engine import Engine
 from app.engine.session import Session
@@ -205,7 +205,13 @@ class MainWindow(SettingsDialogs, QMainWindow):
         title = self.session.conversation.title
         self.setWindowTitle(f"{title} — Cachescope" if title else "Cachescope")
 
+    def _price_draft(self) -> None:
+        model = self.engine.catalogue.resolve(self.session.conversation.model)
+        if model is not None:
+            self.composer.set_model(model)
+
     def show_session(self) -> None:
+        self._price_draft()
         self.view.show_conversation(self.session.conversation)
         self.sidebar.show_totals(self.session.totals)
         self.sidebar.show_entries(self.engine.ledger)
@@ -214,6 +220,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
     # -- toolbar --------------------------------------------------------------------------------
     def _model_changed(self) -> None:
         self.session.conversation.model = self.model_box.currentData()
+        self._price_draft()
         self._refresh_markers()
 
     def _pattern_changed(self) -> None:
@@ -242,14 +249,14 @@ class MainWindow(SettingsDialogs, QMainWindow):
         if self.busy():
             return
         text = self.composer.text()
-        images = list(self.composer.attachments)
-        if not text and not images:
+        items = self.composer.items()
+        if not text and not items:
             self.status_label.setText("Type a message or attach an image first.")
             return
         if self.composer.pending:
             self.status_label.setText("Wait a moment: an attachment is still being prepared.")
             return
-        self.session.conversation.add_user_text(text, *images, created_at=self.engine.clock())
+        self.session.conversation.add_user_text(text, *items, created_at=self.engine.clock())
         self.composer.clear()
         self.view.show_conversation(self.session.conversation)
         self.view.begin_reply()
@@ -281,7 +288,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.turn_finished.emit()
 
     def _draft_activity(self) -> None:
-        self.engine.draft_activity(self.session, tuple(self.composer.attachments))
+        self.engine.draft_activity(self.session, tuple(self.composer.items()))
 
     # -- message actions ------------------------------------------------------------------------
     def pin_message(self, index: int, pinned: bool) -> None:
@@ -301,11 +308,15 @@ class MainWindow(SettingsDialogs, QMainWindow):
             return
         message = self.session.conversation.messages[index]
         text = "\n".join(b.text for b in message.blocks if isinstance(b, TextBlock))
-        images = [b.image for b in message.blocks if isinstance(b, ImageBlock)]
+        items = [
+            b.image if isinstance(b, ImageBlock) else b.document
+            for b in message.blocks
+            if isinstance(b, ImageBlock | DocumentBlock)
+        ]
         later = len(self.session.conversation.messages) - index - 1
         self.session.conversation.truncate(index)
         self.conversation_changed()
-        self.composer.set_draft(text, images)
+        self.composer.set_draft(text, items)
         self.view.show_conversation(self.session.conversation)
         self.status_label.setText(
             f"Editing message {index + 1}; {later} later message(s) removed. Send to resend."

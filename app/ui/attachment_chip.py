@@ -1,0 +1,59 @@
+"""A chip in the composer for one attachment: an image's thumbnail, a document's pages, a folder's
+files, with the token estimate and a remove button."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+
+from app.conversation.attachments import AttachedFolder
+from app.conversation.documents import LockedDocument
+from app.conversation.images import LockedImage
+
+
+def describe(item) -> tuple[str, str]:
+    """(two short lines for the chip, a tooltip) for an image, a document or a folder."""
+    if isinstance(item, LockedImage):
+        return (
+            f"{item.source_name[:24]}\n{item.width}x{item.height}, "
+            f"{item.size_bytes // 1024} KB, ~{item.tokens:,} tok",
+            "\n".join(item.notes) or "used as it was",
+        )
+    if isinstance(item, LockedDocument):
+        size = f"{item.pages} pages" if item.is_pdf else f"{item.size_bytes // 1024 or 1} KB text"
+        tip = [item.name, *item.notes, "locked: the same bytes are sent every turn"]
+        return f"{item.name[-28:]}\n{size}, ~{item.tokens:,} tok", "\n".join(tip)
+    if isinstance(item, AttachedFolder):
+        skipped = ", ".join(f"{n} {reason}" for reason, n in item.skipped) or "nothing"
+        return (
+            f"{item.name[:24]}/\n{len(item.documents)} files, ~{item.tokens:,} tok",
+            f"{len(item.documents)} files attached, one document each; skipped: {skipped}",
+        )
+    raise TypeError(f"not an attachment: {item!r}")
+
+
+class AttachmentChip(QWidget):
+    removed = Signal(object)
+
+    def __init__(self, item, parent=None):
+        super().__init__(parent)
+        self.item = item
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        if isinstance(item, LockedImage):
+            thumb = QLabel()
+            pix = QPixmap()
+            pix.loadFromData(item.data)
+            thumb.setPixmap(pix.scaledToHeight(40, Qt.TransformationMode.SmoothTransformation))
+            layout.addWidget(thumb)
+        text, tip = describe(item)
+        info = QLabel(text)
+        info.setTextFormat(Qt.TextFormat.PlainText)  # file names are untrusted text
+        info.setToolTip(tip)
+        layout.addWidget(info)
+        remove = QToolButton()
+        remove.setText("✕")
+        remove.setToolTip("Remove this attachment")
+        remove.clicked.connect(lambda: self.removed.emit(self))
+        layout.addWidget(remove)

@@ -1,0 +1,81 @@
+"""``cachescope --smoke-test [--attach PATH ...]``: the window offscreen, one full turn (and, with
+attachments, a follow-up) on the embedded simulator, what it saw printed, exit status 0 if it
+worked. With ``--attach`` the last line is JSON:
+``{"attachments": [{"path", "kind", "blocks", "tokens", "pages"|"files"}], "turns": [{"read",
+"written", "uncached"}]}``; a refused path exits 2 with its message on stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from app.conversation.attachments import AttachedFolder, kind_of
+from app.conversation.documents import LockedDocument
+
+TURN_TIMEOUT_S = 120
+
+
+async def smoke_test(window, mode: str, paths: list[Path]) -> int:
+    attached = []
+    if paths:
+        composer = window.composer
+        composer.confirm_folders = False  # a folder is attached whole, as the chooser would
+        composer.add_files([str(p) for p in paths])
+        await asyncio.gather(*composer.pending)
+        if composer.notice.text():
+            print(f"smoke test: refused: {composer.notice.text()}", file=sys.stderr)
+            return 2
+        attached = [
+            _describe(path, item) for path, item in zip(paths, composer.attachments, strict=True)
+        ]
+    turns = []
+    questions = ["Hello from the smoke test"]
+    if paths:
+        questions = ["Summarise the attachments.", "And what stands out in them?"]
+    for question in questions:
+        if not await _turn(window, question):
+            return 1
+        usage = window.last_usage()
+        turns.append({"read": usage.read, "written": usage.write, "uncached": usage.uncached})
+    reply = window.session.conversation.messages[-1]
+    icon = "ok" if not window.windowIcon().pixmap(64, 64).isNull() else "missing"
+    print(
+        f"smoke test: mode={mode!r}; reply of {len(reply.text)} characters; "
+        f"usage {window.last_usage()}; icon {icon}"
+    )
+    if paths:
+        print(json.dumps({"attachments": attached, "turns": turns}))
+    return 0 if reply.role == "assistant" else 1
+
+
+async def _turn(window, text: str) -> bool:
+    window.composer.edit.setPlainText(text)
+    finished = asyncio.Event()
+    window.turn_finished.connect(finished.set)
+    window.send()
+    try:
+        await asyncio.wait_for(finished.wait(), TURN_TIMEOUT_S)
+    except TimeoutError:
+        print(f"smoke test: no reply within {TURN_TIMEOUT_S} s", file=sys.stderr)
+        return False
+    finally:
+        window.turn_finished.disconnect(finished.set)
+    if window.last_usage() is None or window.session.conversation.messages[-1].role != "assistant":
+        print(f"smoke test: the turn failed: {window.status_label.text()}", file=sys.stderr)
+        return False
+    return True
+
+
+def _describe(path: Path, item) -> dict:
+    out: dict = {"path": str(path), "kind": kind_of(Path(path))}
+    if isinstance(item, AttachedFolder):
+        out.update(blocks=len(item.documents), tokens=item.tokens, files=len(item.documents))
+    elif isinstance(item, LockedDocument):
+        out.update(blocks=1, tokens=item.tokens)
+        if item.is_pdf:
+            out["pages"] = item.pages
+    else:
+        out.update(blocks=1, tokens=item.tokens)
+    return out
