@@ -61,15 +61,16 @@ def kind_of(source) -> str:
         return "image"
 
 
-def lock_file(source) -> Attachment:
-    """An image or a document, locked; AttachmentError with the user's message otherwise."""
+def lock_file(source, apart: bool = False) -> Attachment:
+    """An image or a document, locked; AttachmentError with the user's message otherwise.
+    ``apart``: read a PDF in a process of its own (the window does; see ``pdf_process``)."""
     try:
         kind = kind_of(source)
         if kind == "image":
             return lock_image(source)
         if kind == "folder":
             raise AttachmentError(f"{source.name} is a folder: attach it with Attach folder.")
-        return lock_document(source)
+        return lock_document(source, apart=apart)
     except (ImageError, DocumentError) as exc:
         raise AttachmentError(str(exc)) from None
 

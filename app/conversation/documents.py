@@ -108,15 +108,22 @@ class FolderScan:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
-def _pdf(data: bytes, name: str) -> LockedDocument:
+def _pdf(data: bytes, name: str, apart: bool = False) -> LockedDocument:
     if len(data) > MAX_PDF_BYTES:
         raise DocumentError(
             f"{name} is {len(data) / 2**20:.1f} MB; a request can carry at most 32 MB of PDF."
         )
     try:
-        facts = pdf_facts(data)
+        if apart:
+            from app.conversation.pdf_process import read_pdf_apart
+
+            facts = read_pdf_apart(data)
+        else:
+            facts = pdf_facts(data)
     except DocumentError as exc:
         raise DocumentError(f"{name}: {exc}.") from None
+    if facts.pages == 0:
+        raise DocumentError(f"{name}: the PDF has no pages that can be read (is it damaged?).")
     if facts.pages > MAX_PDF_PAGES:
         raise DocumentError(
             f"{name} has {facts.pages} pages; Claude reads at most {MAX_PDF_PAGES} per request."
@@ -160,8 +167,9 @@ def decode_text(data: bytes, name: str) -> str:
     return str(best)
 
 
-def lock_document(path: Path, name: str | None = None) -> LockedDocument:
-    """A PDF or a text file from disk, locked; DocumentError with a message otherwise."""
+def lock_document(path: Path, name: str | None = None, apart: bool = False) -> LockedDocument:
+    """A PDF or a text file from disk, locked; DocumentError with a message otherwise. With
+    ``apart`` a PDF is read in a process of its own (``pdf_process``: the window's way)."""
     path = Path(path)
     name = name or path.name
     try:
@@ -172,7 +180,7 @@ def lock_document(path: Path, name: str | None = None) -> LockedDocument:
     except OSError as exc:
         raise DocumentError(f"{name} could not be read ({exc.strerror or exc}).") from None
     if data.startswith(b"%PDF-"):
-        return _pdf(data, name)
+        return _pdf(data, name, apart)
     if len(data) > MAX_TEXT_BYTES:
         raise DocumentError(_too_big(name, len(data)))
     return _text(decode_text(data, name), name)

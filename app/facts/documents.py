@@ -14,8 +14,8 @@ import binascii
 import hashlib
 import io
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 from app.facts.tokens import SERVICE_MAX_LONG_EDGE, image_tokens, text_tokens
 
@@ -47,12 +47,23 @@ def page_image_tokens(width_pt: float, height_pt: float) -> int:
     return image_tokens(max(1, round(width_pt * scale)), max(1, round(height_pt * scale)))
 
 
-@lru_cache(maxsize=64)
-def _read(digest: str, data: bytes) -> PdfFacts:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+KNOWN_PDFS = 256  # facts kept by hash (not the bytes): a document sent every turn is read once
+_known: OrderedDict[str, PdfFacts] = OrderedDict()
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+def remember(digest: str, facts: PdfFacts) -> None:
+    """Keep what a reader found (here or in another process) for the PDF with this sha256."""
+    _known[digest] = facts
+    _known.move_to_end(digest)
+    while len(_known) > KNOWN_PDFS:
+        _known.popitem(last=False)
+
+
+def read_pdf(data: bytes) -> PdfFacts:
+    """Pages and token estimate of a PDF, read now; DocumentError when it cannot be read."""
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # damage is reported as DocumentError
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -68,15 +79,21 @@ def _read(digest: str, data: bytes) -> PdfFacts:
         return PdfFacts(len(reader.pages), text, image)
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, IndexError) as exc:
-        raise DocumentError(f"the PDF is damaged ({exc})") from None
+    except Exception as exc:  # pypdf raises many kinds on damaged input (loops, limits, types)
+        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise DocumentError(f"the PDF is damaged ({detail})") from None
 
 
 def pdf_facts(data: bytes) -> PdfFacts:
     """Pages and token estimate of a PDF; DocumentError when it cannot be read."""
     if not data.startswith(b"%PDF-"):
         raise DocumentError("the data is not a PDF")
-    return _read(hashlib.sha256(data).hexdigest(), data)
+    digest = hashlib.sha256(data).hexdigest()
+    facts = _known.get(digest)
+    if facts is None:
+        facts = read_pdf(data)
+        remember(digest, facts)
+    return facts
 
 
 def pdf_source_tokens(block: dict) -> int:

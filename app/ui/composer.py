@@ -269,7 +269,7 @@ class Composer(QWidget):
                     if item is None:
                         continue
                 else:
-                    item = await asyncio.to_thread(lock_file, source)
+                    item = await asyncio.to_thread(lock_file, source, True)
             except AttachmentError as exc:
                 problems.append(str(exc))
                 continue
@@ -330,7 +330,13 @@ class Composer(QWidget):
             if cold.known
             else " (prices unknown for this model)"
         )
-        self.summary.setText(f"Attachments: {len(items):,} blocks, ~{tokens:,} tokens{price}")
+        over = (
+            f". That is more than {self.model.display_name}'s context window"
+            f" ({self.model.context_window:,} tokens): it would be refused"
+            if tokens > self.model.context_window
+            else ""
+        )
+        self.summary.setText(f"Attachments: {len(items):,} blocks, ~{tokens:,} tokens{price}{over}")
 
     def set_warm(self, state: str, text: str) -> None:
         self.warm_label.setText(f"cache: {text}")

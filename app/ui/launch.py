@@ -256,6 +256,9 @@ async def _main(app, args, folder: Path) -> int:
         return 0
     finally:
         await engine.shutdown()
+        from app.conversation.pdf_process import shutdown as stop_pdf_reader
+
+        stop_pdf_reader()
         if writer is not None:
             await writer.flush()
             writer.close()
