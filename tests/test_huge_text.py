@@ -78,7 +78,26 @@ def test_a_huge_paste_is_refused_with_a_message_and_a_long_run_wraps_anywhere(qa
     blob = QMimeData()
     blob.setText("b" * 300_000)
     composer.edit.insertFromMimeData(blob)
+    composer.paste_box.button(composer.paste_box.StandardButton.No).click()  # as text
     assert "b" * 300_000 in composer.edit.toPlainText()
     assert composer.edit.wordWrapMode() == QTextOption.WrapMode.WrapAnywhere
     composer.clear()
     assert composer.edit.wordWrapMode() == QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
+
+
+def test_a_long_paste_is_offered_as_an_attachment_and_either_answer_keeps_it(qapp):
+    composer = Composer()
+    text = "A clause of the contract, long enough to matter. " * 500  # 25,000 characters
+    paste = QMimeData()
+    paste.setText(text)
+    composer.edit.insertFromMimeData(paste)
+    assert composer.edit.toPlainText() == ""  # nothing yet: the user is asked
+    box = composer.paste_box
+    box.button(box.StandardButton.Yes).click()
+    [document] = composer.attachments
+    assert document.name == "pasted text 1" and document.data.decode() == text
+    assert composer.edit.toPlainText() == ""
+
+    composer.edit.insertFromMimeData(paste)
+    composer.paste_box.button(box.StandardButton.No).click()
+    assert composer.edit.toPlainText() == text and len(composer.attachments) == 1

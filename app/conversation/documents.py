@@ -141,6 +141,11 @@ def _text(text: str, name: str) -> LockedDocument:
     return LockedDocument(text.encode("utf-8"), TEXT_MEDIA, name, 0, tokens)
 
 
+def document_from_text(text: str, name: str) -> LockedDocument:
+    """Text the user pasted, locked as a document of its own."""
+    return _text(text, name)
+
+
 def decode_text(data: bytes, name: str) -> str:
     """The text of a file, in the encoding it was written in; DocumentError if it is binary."""
     if b"\x00" in data[:SNIFF_BYTES]:

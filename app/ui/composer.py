@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -28,7 +29,9 @@ from app.conversation.attachments import (
     lock_file,
     lock_whole_folder,
 )
+from app.conversation.documents import document_from_text
 from app.facts.catalogue import ModelInfo
+from app.facts.tokens import text_tokens
 from app.ui.attachment_chip import AttachmentChip
 from app.ui.folder_dialog import FolderDialog
 from app.ui.untrusted import RUN
@@ -36,6 +39,7 @@ from app.ui.untrusted import RUN
 log = logging.getLogger(__name__)
 
 MAX_PASTE_CHARS = 2_000_000  # ~500k tokens: more than a model reads at once
+LONG_PASTE_CHARS = 20_000  # ~5k tokens: past this a paste is offered as an attachment
 
 
 class ComposerEdit(QPlainTextEdit):
@@ -45,12 +49,15 @@ class ComposerEdit(QPlainTextEdit):
     files_dropped = Signal(list)
     image_pasted = Signal(bytes)
     refused = Signal(str)  # why a paste was not taken, for the composer's notice
+    long_paste = Signal(str)  # a paste long enough to be better as an attachment
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.set_enter_sends(True)
         self.setAcceptDrops(True)
         self.setTabChangesFocus(True)
+
+    offer_attachments = True
 
     def setPlainText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         if text:
@@ -122,6 +129,12 @@ class ComposerEdit(QPlainTextEdit):
                 " tokens). Split it, or paste a part."
             )
             return
+        if len(text) >= LONG_PASTE_CHARS and self.offer_attachments:
+            self.long_paste.emit(text)
+            return
+        self.paste_as_text(text)
+
+    def paste_as_text(self, text: str) -> None:
         self._wrap_for(text)
         self.insertPlainText(text)
 
@@ -210,11 +223,13 @@ class Composer(QWidget):
         self.edit.files_dropped.connect(self.add_files)
         self.edit.image_pasted.connect(lambda data: self.add_sources([data]))
         self.edit.refused.connect(self.notice.setText)
+        self.edit.long_paste.connect(self._offer_attachment)
         self.attach_button.clicked.connect(self._pick)
         self.folder_button.clicked.connect(self._pick_folder)
         self.pending: set[asyncio.Task] = set()
         self.confirm_folders = True  # show the folder chooser (off for the smoke test)
         self.model: ModelInfo | None = None  # prices and tokenizer for the draft's summary
+        self.pasted = 0  # pasted texts attached so far, for their names
         self.attachments_changed.connect(self._summarise)
 
     def text(self) -> str:
@@ -301,6 +316,33 @@ class Composer(QWidget):
             return None
         chosen = dialog.chosen()
         return chosen if chosen.documents else None
+
+    def _offer_attachment(self, text: str) -> None:
+        """A long paste: as an attachment it is shown as a card, cached as one block and kept
+        out of the message's text; the user chooses."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Attach the pasted text?",
+            f"The pasted text has {len(text):,} characters (about {text_tokens(text):,} tokens)."
+            " Attach it as a document instead of putting it in your message?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.button(QMessageBox.StandardButton.Yes).setText("Attach as document")
+        box.button(QMessageBox.StandardButton.No).setText("Paste as text")
+        box.finished.connect(
+            lambda code: self._pasted(text, code == QMessageBox.StandardButton.Yes)
+        )
+        self.paste_box = box
+        box.open()
+
+    def _pasted(self, text: str, as_document: bool) -> None:
+        if not as_document:
+            self.edit.paste_as_text(text)
+            return
+        self.pasted += 1
+        self._add_chip(document_from_text(text, f"pasted text {self.pasted}"))
+        self.attachments_changed.emit()
 
     def _remove(self, item) -> None:
         for i in range(self._chips.count()):

@@ -201,6 +201,12 @@ class ConversationView(SafeBrowser):
             pin.toggled.connect(lambda on: self.pin_requested.emit(index, on))
             if message.role == "user" and not message.is_tool_result:
                 menu.addAction("Edit and resend", lambda: self.edit_requested.emit(index))
+            documents = [b.document for b in message.blocks if isinstance(b, DocumentBlock)]
+            for document in documents[:OPENABLE]:
+                menu.addAction(
+                    f"Open {document.name.rsplit('/', 1)[-1]}",
+                    lambda d=document: open_document(d),
+                )
         menu.exec(event.globalPos())
 
     def set_cache_view(self, built: BuiltRequest | None, usage: Usage | None) -> None:
@@ -318,6 +324,7 @@ class ConversationView(SafeBrowser):
         return self._tail_text
 
 
+OPENABLE = 8  # documents of one message offered in its context menu
 FOLDER_RUN = 3  # consecutive documents from one folder shown as one card from this many
 
 
@@ -355,6 +362,22 @@ def shown(text: str) -> str:
         + f"\n\n*… {rest:,} more characters not shown here (a {len(text):,}-character text);"
         " they are kept, saved and sent in full.*"
     )
+
+
+def open_document(document) -> None:
+    """Show a document in the system's viewer: a copy of its locked bytes in a temporary
+    folder (the user asked; nothing a model says opens anything)."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.gettempdir()) / "cachescope-documents"
+    folder.mkdir(mode=0o700, exist_ok=True)  # the documents are the user's alone
+    stem = Path(document.name).name or "document"
+    suffix = "" if Path(stem).suffix else (".pdf" if document.is_pdf else ".txt")
+    path = folder / f"{document.sha256[:12]}-{stem}{suffix}"
+    if not path.exists():
+        path.write_bytes(document.data)
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
 def _is_dark(widget) -> bool:
