@@ -218,3 +218,21 @@ def test_the_window_reads_pdfs_in_a_process_it_can_stop_and_remembers_the_result
     monkeypatch.setattr(facts, "read_pdf", never)
     assert facts.pdf_facts(data) == found  # building a request later reads nothing
     pdf_process.shutdown()
+
+
+def test_the_pane_shows_cards_not_the_documents_text(qapp, tmp_path):
+    from app.ui.conversation_view import ConversationView
+    from app.ui.untrusted import unbreak
+
+    pdf = lock_file(make_pdf(tmp_path / "contract.pdf", 3))
+    root = make_project(tmp_path / "project")
+    (root / "src" / "extra.py").write_text("SECRET_BODY = 'not shown inline'\n")
+    folder = lock_whole_folder(root)
+    conv = Conversation(model=SONNET_46)
+    conv.add_user_text("Compare them.", pdf, *folder.documents)
+    view = ConversationView()
+    view.show_conversation(conv)
+    shown = unbreak(view.toPlainText())
+    assert "Document contract.pdf · 3 pages" in shown
+    assert f"Folder project/ · {len(folder.documents)} files" in shown
+    assert "SECRET_BODY" not in shown and "Read me first" not in shown

@@ -251,9 +251,8 @@ class ConversationView(SafeBrowser):
             if j in folders:  # a folder's files: one card for the run
                 end, name = folders[j]
                 run = [b.document for b in message.blocks[j:end]]
-                marks = "".join(
-                    self._marker(f"messages.{index}.content.{k}") for k in range(j, end)
-                )
+                found = (self._marker(f"messages.{index}.content.{k}") for k in range(j, end))
+                marks = "".join(dict.fromkeys(m for m in found if m))  # each state once
                 tokens = sum(d.tokens for d in run)
                 lines.append(
                     f"**Folder** {literal(name)}/ · {len(run)} files · ~{tokens:,} tokens{marks}"
