@@ -229,21 +229,9 @@ def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, Locke
     if kind == "text":
         return TextBlock(_typed(data["text"], str, "a text"))
     if kind == "image":
-        sha = _typed(data["sha256"], str, "an image hash")
-        image = loaded.get(sha)
-        if image is None:
-            if sha not in pool:
-                raise ValueError(f"image {sha[:12]} is missing from the saved conversation")
-            if hashlib.sha256(pool[sha]).hexdigest() != sha:
-                raise ValueError(f"image {sha[:12]} is damaged (its bytes do not match)")
-            try:
-                image = LockedImage.from_bytes(pool[sha], data["media_type"], data.get("name", ""))
-            except ValueError as exc:  # ImageError: damaged, mislabelled or over the API's limits
-                raise ValueError(f"image {sha[:12]}: {exc}") from None
-            loaded[sha] = image  # one object per image, shared by every message that shows it
-        return ImageBlock(image)
+        return ImageBlock(_pooled("image", LockedImage.from_bytes, data, pool, loaded))
     if kind == "document":
-        return DocumentBlock(_document(data, pool, loaded))
+        return DocumentBlock(_pooled("document", LockedDocument.from_bytes, data, pool, loaded))
     if kind == "tool_use":
         return ToolUseBlock(
             _typed(data["id"], str, "a tool call id"),
@@ -266,22 +254,24 @@ def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, Locke
     raise ValueError(f"unknown block type {kind!r}")
 
 
-def _document(data: dict, pool: dict[str, bytes], loaded: dict) -> LockedDocument:
-    sha = _typed(data["sha256"], str, "a document hash")
-    document = loaded.get(sha)
-    if document is None:
+def _pooled(what: str, make, data: dict, pool: dict[str, bytes], loaded: dict):
+    """A stored attachment (image or document) by hash: checked against its bytes, re-created
+    with ``make(bytes, media_type, name)`` once, and shared by every message that shows it."""
+    sha = _typed(data["sha256"], str, f"the {what}'s hash")
+    item = loaded.get(sha)
+    if item is None:
         if sha not in pool:
-            raise ValueError(f"document {sha[:12]} is missing from the saved conversation")
+            raise ValueError(f"{what} {sha[:12]} is missing from the saved conversation")
         if hashlib.sha256(pool[sha]).hexdigest() != sha:
-            raise ValueError(f"document {sha[:12]} is damaged (its bytes do not match)")
-        name = _typed(data.get("name", ""), str, "a document name")
-        media = _typed(data["media_type"], str, "a document type")
+            raise ValueError(f"{what} {sha[:12]} is damaged (its bytes do not match)")
+        media = _typed(data["media_type"], str, f"the {what}'s type")
+        name = _typed(data.get("name", ""), str, f"the {what}'s name")
         try:
-            document = LockedDocument.from_bytes(pool[sha], media, name)
-        except ValueError as exc:  # DocumentError: damaged, or over the API's limits
-            raise ValueError(f"document {sha[:12]}: {exc}") from None
-        loaded[sha] = document
-    return document
+            item = make(pool[sha], media, name)
+        except ValueError as exc:  # damaged, mislabelled or over the API's limits
+            raise ValueError(f"{what} {sha[:12]}: {exc}") from None
+        loaded[sha] = item
+    return item
 
 
 def _message_to_dict(message: Message, store: dict[str, LockedImage]) -> dict:
