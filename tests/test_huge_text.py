@@ -14,7 +14,8 @@ from PySide6.QtGui import QTextOption
 
 from app.conversation.blocks import TextBlock, ToolResultBlock
 from app.conversation.conversation import Conversation
-from app.ui.composer import MAX_PASTE_CHARS, Composer
+from app.ui.composer import Composer
+from app.ui.composer_edit import MAX_PASTE_CHARS
 from app.ui.conversation_view import SHOWN_CHARS, ConversationView
 from app.ui.untrusted import LONG_RUN, ZWSP, breakable, literal, unbreak
 from tests.helpers import SONNET_46

@@ -35,7 +35,7 @@ from app.engine import events as ev
 from app.engine.failures import classify
 from app.engine.responses import blocks_of, clean, describe_diagnosis
 from app.engine.session import Session, WarmRecord
-from app.engine.settings import MAX_PINGS, EngineSettings
+from app.engine.settings import MAX_PINGS, EngineSettings, warm_blocker
 from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
@@ -48,12 +48,10 @@ log = logging.getLogger(__name__)
 WARM_TAIL = "."
 ALREADY_WARM = "already warm"
 IN_FLIGHT = "a warm-up of this prefix is in flight"
-DIAGNOSIS_BETA = (
-    "cache-diagnosis-2026-04-07"  # the August 2026 docs' header; the field is in the SDK
-)
+DIAGNOSIS_BETA = "cache-diagnosis-2026-04-07"  # the August 2026 docs' header; field in the SDK
 
 
-class Engine:
+class Engine(ev.Listeners):
     def __init__(
         self,
         client: anthropic.AsyncAnthropic | None,
@@ -73,29 +71,15 @@ class Engine:
         self.ledger = ledger or CacheLedger(clock)
         self.sleep = sleep
         self.tools = BUILT_IN if tools is None else tools
+        super().__init__()
         self.tasks: set[asyncio.Task] = set()
-        self._listeners: list[Callable[[ev.Event], None]] = []
         self._ids = itertools.count(1)
 
     # -- plumbing -------------------------------------------------------------------------------
-    def subscribe(self, listener: Callable[[ev.Event], None]) -> None:
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: Callable[[ev.Event], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
     def adopt_models(self, listed: list[dict]) -> None:
         """Take the models an API lists into the catalogue (see ``Catalogue.adopt``)."""
         self.catalogue = self.catalogue.adopt(listed)
         self.builder.catalogue = self.catalogue
-
-    def emit(self, event: ev.Event) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("a listener failed on %s", type(event).__name__)
 
     def _own(self, coro, name: str) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -195,7 +179,7 @@ class Engine:
                 **built.body,
                 diagnostics={"previous_message_id": session.last_message_id},
                 extra_headers={"anthropic-beta": DIAGNOSIS_BETA},
-                timeout=self.time_limit(plan),
+                timeout=self.settings.time_limit(self.expected_s(plan)),
             ) as stream:
                 async for event in stream:
                     if event.type == "message_start":
@@ -280,7 +264,9 @@ class Engine:
         self, session: Session, attachments: tuple[Attachment, ...] = ()
     ) -> asyncio.Task | None:
         """The user typed, focused the composer or attached something: warm if it pays."""
-        reason = self._warm_blocker(session)
+        reason = (
+            "not connected yet" if self.client is None else warm_blocker(self.settings, session)
+        )
         built = None
         if reason is None:
             built = self._warm_request(session, attachments)
@@ -291,11 +277,7 @@ class Engine:
         self.count_tokens_of(built)
         end = built.flat.blocks[built.breakpoints[-1].index]
         expected = self.expected_s(self.ledger.predict(built))
-        due = (
-            asyncio.get_running_loop().time()
-            + self.settings.warm_wait_factor * expected
-            + self.settings.warm_grace_s
-        )
+        due = asyncio.get_running_loop().time() + self.settings.warm_patience(expected)
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
         task = self._own(
             self._send_quiet(session, "warm", built, session.warms[-1]), f"warm {session.id}"
@@ -303,26 +285,6 @@ class Engine:
         session.warm_tasks[end.fingerprint] = task
         task.add_done_callback(lambda _: session.warm_tasks.pop(end.fingerprint, None))
         return task
-
-    def _warm_blocker(self, session: Session) -> str | None:
-        if not self.settings.warming:
-            return "warming is off"
-        if self.client is None:
-            return "not connected yet"
-        if self.settings.strategy == "none":
-            return "the pattern caches nothing"
-        conv = session.conversation
-        if (conv.thinking or {}).get("type") == "enabled":
-            return "extended thinking cannot pre-warm (max_tokens 0 is refused with it)"
-        if (conv.tool_choice or {}).get("type") in ("any", "tool"):
-            return "a forced tool choice cannot pre-warm (max_tokens 0 is refused with it)"
-        if (
-            not session.conversation.messages
-            and not session.conversation.system
-            and not session.conversation.tools
-        ):
-            return "nothing to warm yet"
-        return None
 
     def _warm_worth(self, session: Session, built: BuiltRequest) -> str | None:
         if not built.breakpoints:
@@ -348,8 +310,8 @@ class Engine:
     async def _wait_for_warm(self, session: Session, built: BuiltRequest) -> None:
         """Wait for a warm-up of this send's prefix while it is on time, never for a stalled one."""
         fingerprints = {b.fingerprint for b in built.flat.blocks}
-        waiting = {fp: t for fp, t in session.warm_tasks.items() if fp in fingerprints}
-        waiting = {fp: t for fp, t in waiting.items() if not t.done()}
+        tasks = session.warm_tasks.items()
+        waiting = {fp: t for fp, t in tasks if fp in fingerprints and not t.done()}
         if not waiting:
             return
         due = max(w.due for w in session.warms if w.prefix_fingerprint in waiting)
@@ -360,17 +322,12 @@ class Engine:
         if not all(t.done() for t in waiting.values()):
             late = asyncio.get_running_loop().time() - due
             reason = f"the warm-up is late ({late:.0f} s past its expected time): sent without it"
-            log.info(reason)
             self.emit(ev.WarmSkipped(session.id, reason, False))
 
     def expected_s(self, plan) -> float:
         """The published time to read this request's prompt (``app.facts.timing``)."""
         usage = Usage.from_plan(plan)
         return expected_ttft_s(usage.uncached + usage.write, usage.read)
-
-    def time_limit(self, plan) -> float:
-        """How long any one read from the API may take before the request fails as a timeout."""
-        return self.settings.timeout_floor_s + self.settings.timeout_factor * self.expected_s(plan)
 
     async def _send_quiet(
         self, session: Session, kind: str, built: BuiltRequest, warm: WarmRecord | None = None
@@ -385,7 +342,7 @@ class Engine:
         sent_at = self.clock()
         try:
             response = await self.client.messages.create(
-                **built.body, timeout=self.time_limit(plan)
+                **built.body, timeout=self.settings.time_limit(self.expected_s(plan))
             )
         except asyncio.CancelledError:
             raise

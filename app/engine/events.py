@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.caching.builder import BuiltRequest
@@ -97,3 +99,27 @@ Event = (
     | Cancelled
     | WarmSkipped
 )
+
+
+class Listeners:
+    """Who hears the events: listeners are called in order; one that fails is logged, and the
+    others still hear the event."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[Event], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                logging.getLogger(__name__).exception(
+                    "a listener failed on %s", type(event).__name__
+                )

@@ -1,4 +1,5 @@
-"""What the engine may do and spend: the pattern, warming, keep-alive and token counting."""
+"""What the engine may do and spend: the pattern, warming, keep-alive, time limits and token
+counting."""
 
 from __future__ import annotations
 
@@ -29,3 +30,27 @@ class EngineSettings:
     keepalive_margin_s: float = 20.0
     max_tool_rounds: int = 8
     count_tokens: bool = False  # ask the API's count_tokens (with a real key): see token_counts
+
+    def time_limit(self, expected_s: float) -> float:
+        """How long one read from the API may take before the request fails as a timeout."""
+        return self.timeout_floor_s + self.timeout_factor * expected_s
+
+    def warm_patience(self, expected_s: float) -> float:
+        """How long after a warm-up starts a send still waits for it."""
+        return self.warm_wait_factor * expected_s + self.warm_grace_s
+
+
+def warm_blocker(settings: EngineSettings, session) -> str | None:
+    """Why no warm-up may run for this session now (None: it may, if it pays)."""
+    if not settings.warming:
+        return "warming is off"
+    if settings.strategy == "none":
+        return "the pattern caches nothing"
+    conv = session.conversation
+    if (conv.thinking or {}).get("type") == "enabled":
+        return "extended thinking cannot pre-warm (max_tokens 0 is refused with it)"
+    if (conv.tool_choice or {}).get("type") in ("any", "tool"):
+        return "a forced tool choice cannot pre-warm (max_tokens 0 is refused with it)"
+    if not conv.messages and not conv.system and not conv.tools:
+        return "nothing to warm yet"
+    return None
