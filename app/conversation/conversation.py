@@ -192,23 +192,18 @@ def message_images(data: dict) -> list[str]:
 def _block_to_dict(block: Block, store: dict[str, LockedImage]) -> dict:
     if isinstance(block, TextBlock):
         return {"type": "text", "text": block.text}
-    if isinstance(block, ImageBlock):
-        image = block.image
-        store.setdefault(image.sha256, image)
+    if isinstance(block, ImageBlock | DocumentBlock):
+        item, name = (
+            (block.image, block.image.source_name)
+            if isinstance(block, ImageBlock)
+            else (block.document, block.document.name)
+        )
+        store.setdefault(item.sha256, item)  # stored once, by hash (see _pooled)
         return {
-            "type": "image",
-            "sha256": image.sha256,
-            "media_type": image.media_type,
-            "name": image.source_name,
-        }
-    if isinstance(block, DocumentBlock):
-        document = block.document
-        store.setdefault(document.sha256, document)
-        return {
-            "type": "document",
-            "sha256": document.sha256,
-            "media_type": document.media_type,
-            "name": document.name,
+            "type": block.kind,
+            "sha256": item.sha256,
+            "media_type": item.media_type,
+            "name": name,
         }
     if isinstance(block, ToolUseBlock):
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input_json}

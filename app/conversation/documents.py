@@ -67,6 +67,11 @@ class LockedDocument:
     def is_pdf(self) -> bool:
         return self.media_type == PDF_MEDIA
 
+    @property
+    def size_label(self) -> str:
+        """ "12 pages" for a PDF, "36 KB text" for text: what the chip and the card say."""
+        return f"{self.pages} pages" if self.is_pdf else f"{self.size_bytes // 1024 or 1} KB text"
+
     @cached_property
     def api_block(self) -> dict:
         if self.is_pdf:

@@ -21,9 +21,8 @@ def describe(item) -> tuple[str, str]:
             "\n".join(item.notes) or "used as it was",
         )
     if isinstance(item, LockedDocument):
-        size = f"{item.pages} pages" if item.is_pdf else f"{item.size_bytes // 1024 or 1} KB text"
         tip = [item.name, *item.notes, "locked: the same bytes are sent every turn"]
-        return f"{item.name[-28:]}\n{size}, ~{item.tokens:,} tok", "\n".join(tip)
+        return f"{item.name[-28:]}\n{item.size_label}, ~{item.tokens:,} tok", "\n".join(tip)
     if isinstance(item, AttachedFolder):
         skipped = ", ".join(f"{n} {reason}" for reason, n in item.skipped) or "nothing"
         return (

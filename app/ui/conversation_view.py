@@ -246,6 +246,7 @@ class ConversationView(SafeBrowser):
             title += " · 📌 *cached up to here*"
         lines = [title]
         folders = _folder_runs(message.blocks)
+        inside = {k for start, (end, _) in folders.items() for k in range(start + 1, end)}
         for j, block in enumerate(message.blocks):
             marker = self._marker(f"messages.{index}.content.{j}")
             if j in folders:  # a folder's files: one card for the run
@@ -257,17 +258,13 @@ class ConversationView(SafeBrowser):
                 lines.append(
                     f"**Folder** {literal(name)}/ · {len(run)} files · ~{tokens:,} tokens{marks}"
                 )
-            elif isinstance(block, DocumentBlock) and any(
-                start < j < end for start, (end, _) in folders.items()
-            ):
+            elif j in inside:  # shown by its folder's card
                 continue
             elif isinstance(block, DocumentBlock):
                 doc = block.document
-                size = (
-                    f"{doc.pages} pages" if doc.is_pdf else f"{doc.size_bytes // 1024 or 1} KB text"
-                )
                 lines.append(
-                    f"**Document** {literal(doc.name)} · {size} · ~{doc.tokens:,} tokens{marker}"
+                    f"**Document** {literal(doc.name)} · {doc.size_label} · ~{doc.tokens:,} tokens"
+                    + marker
                 )
             elif isinstance(block, TextBlock):
                 lines.append(shown(block.text) + (f"\n\n{marker}" if marker else ""))
