@@ -7,6 +7,7 @@ import anthropic
 import pytest
 from PIL import Image
 
+from app.caching.pauses import PauseModel
 from app.conversation.blocks import ToolDefinition, ToolResultBlock
 from app.conversation.conversation import Conversation
 from app.conversation.images import lock_image
@@ -179,30 +180,34 @@ def photo():
     return lock_image(buf.getvalue())
 
 
-def test_warming_starts_on_typing_is_not_repeated_rewarms_on_attachment_and_pays_off(sim):
+def test_warming_runs_only_where_it_pays_and_is_not_repeated(sim):
     async def scenario():
         h = Harness(sim.base_url)
         session = Session(conversation())
+        cold = h.engine.draft_activity(session)  # nothing cached: the send would write it all
+        assert cold is not None
+        await cold
+        again = h.engine.draft_activity(session)
         session.conversation.add_user_text("first")
         await h.engine.run_turn(session)
-        warm = h.engine.draft_activity(session)
-        assert warm is not None
-        await warm
-        again = h.engine.draft_activity(session)
+        # Only the ~150-token reply is new: re-reading 3,000 tokens to save 0.02 s does not pay.
+        follow_up = h.engine.draft_activity(session)
         image = photo()
-        rewarm = h.engine.draft_activity(session, (image,))
+        rewarm = h.engine.draft_activity(session, (image,))  # ~1,070 new tokens: it pays
         await rewarm
         session.conversation.add_user_text("what is in this picture?", image)
         await h.engine.run_turn(session)
         await h.client.close()
-        return h, session, again
+        return h, session, again, follow_up
 
-    h, session, again = run(scenario())
-    assert again is None
-    assert [s.reason for s in h.of(ev.WarmSkipped)] == ["already warm"]
+    h, session, again, follow_up = run(scenario())
+    assert again is None and follow_up is None
+    reasons = [s.reason for s in h.of(ev.WarmSkipped)]
+    assert reasons[0] == "already warm" and reasons[1].startswith("not worth it: it would save")
+    assert len(reasons) == 2
     warms = [r for r in session.totals.records if r.kind == "warm"]
     turn = [r for r in session.totals.records if r.kind == "turn"][-1]
-    assert len(warms) == 2 and warms[1].usage.write > 0
+    assert len(warms) == 2 and warms[0].usage.write >= 3000 and warms[1].usage.write > 1000
     # Pre-warming as the docs say: max_tokens 0, so no output is billed.
     assert [w.usage.output for w in warms] == [0, 0]
     assert turn.usage.read >= session.warms[1].prefix_tokens
@@ -286,10 +291,35 @@ def test_keepalive_pings_refresh_the_expiry_without_real_waiting(sim):
     session, before, after, waited = run(scenario())
     pings = [r for r in session.totals.records if r.kind == "keepalive"]
     assert len(pings) == 2 and all(p.usage.read > 0 for p in pings)
-    assert waited == pytest.approx(2 * (300 - 20), abs=2)
-    assert after - before == pytest.approx(waited, abs=2)
+    # The first ping, 280 s in, also writes the reply, for an hour: its 1h premium on ~150
+    # tokens is less than the chance of a long pause times a rewrite of all 3,000. The second
+    # waits for that hour to run out.
+    assert pings[0].usage.write_1h > 0
+    assert waited == pytest.approx((300 - 20) + (3600 - 20), abs=2)
+    assert after - before == pytest.approx(waited + 3600 - 300, abs=2)  # 1h from the last ping
     last = [r for r in session.totals.records if r.kind == "turn"][-1]
-    assert last.usage.read > 0  # 560 s after the first turn, the prefix is still warm
+    assert last.usage.read > 0  # over an hour after the first turn, the prefix is still warm
+
+
+def test_keepalive_stops_when_the_user_is_unlikely_to_be_back_in_time(sim):
+    """Rent or buy: a user who always answers within a minute and has been away for ten is
+    probably gone; a ping would cost more than the chance of sparing a rewrite is worth."""
+
+    async def scenario():
+        pauses = PauseModel([30.0] * 200)
+        h = Harness(sim.base_url, EngineSettings(keepalive_pings=5))
+        h.engine.pauses = pauses
+        session = Session(conversation())
+        session.conversation.add_user_text("hello", created_at=h.clock() - 600)
+        await h.engine.run_turn(session)
+        await session.keepalive_task
+        await h.client.close()
+        return h, session
+
+    h, session = run(scenario())
+    assert not [r for r in session.totals.records if r.kind == "keepalive"]
+    stopped = [s.reason for s in h.of(ev.WarmSkipped) if s.reason.startswith("keep-alive")]
+    assert len(stopped) == 1 and "does not pay for re-reading" in stopped[0]
 
 
 def test_counts_from_count_tokens_replace_the_estimators_where_the_api_says_otherwise():

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from app.caching.builder import RequestBuilder
+from app.caching.strategies import CacheSettings
 from app.conversation.blocks import TextBlock, ToolResultBlock, ToolUseBlock
 from app.conversation.conversation import Conversation
 from app.conversation.images import lock_image
@@ -187,7 +188,8 @@ def test_reopening_restores_records_prefix_maps_and_the_ledger(tmp_path, sim):
     store = Store.open(tmp_path)
     writer = Writer(store)
     client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0)
-    engine = Engine(client, EngineSettings(warming=False))
+    # A fixed TTL: the maps are stored against each other only while their marks agree.
+    engine = Engine(client, EngineSettings(warming=False, cache=CacheSettings(ttl="5m")))
     session = Session(Conversation(model=SONNET_46))
     session.conversation.set_system_text(text_of(2000, "system"))
     Recorder(writer, engine, session)

@@ -22,7 +22,9 @@ from app.caching.calibration import TokenCalibration
 from app.caching.costs import RequestRecord, cost_of
 from app.caching.explainer import explain
 from app.caching.ledger import CacheLedger, Usage
+from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
+from app.caching.strategies import LONG_GAP_S, ONE_HOUR_S, CacheSettings, user_turn_gaps
 from app.conversation.attachments import Attachment
 from app.conversation.blocks import (
     Message,
@@ -39,7 +41,8 @@ from app.engine.settings import MAX_PINGS, EngineSettings, warm_blocker
 from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
-from app.facts.timing import expected_ttft_s
+from app.facts.rules import TTL_SECONDS
+from app.facts.timing import PROCESSED_S_PER_TOKEN, READ_S_PER_TOKEN, expected_ttft_s
 
 if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
     import anthropic
@@ -61,6 +64,7 @@ class Engine(ev.Listeners):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         tools: dict[str, LocalTool] | None = None,
+        pauses: PauseModel | None = None,
     ):
         self.client = client
         self.settings = settings or EngineSettings()
@@ -71,6 +75,7 @@ class Engine(ev.Listeners):
         self.ledger = ledger or CacheLedger(clock)
         self.sleep = sleep
         self.tools = BUILT_IN if tools is None else tools
+        self.pauses = pauses or PauseModel()
         super().__init__()
         self.tasks: set[asyncio.Task] = set()
         self._ids = itertools.count(1)
@@ -125,11 +130,38 @@ class Engine(ev.Listeners):
         session.totals.add(record)
         return record
 
+    def build(self, session: Session, **extra) -> BuiltRequest:
+        """The next request under the pattern; an "adaptive" TTL is chosen per request by
+        ``choose_ttl``."""
+        conv, strategy, cache = session.conversation, self.settings.strategy, self.settings.cache
+        if cache.ttl != "adaptive":
+            return self.builder.build(conv, strategy, cache, **extra)
+        built = self.builder.build(conv, strategy, CacheSettings("5m"), **extra)
+        if self.choose_ttl(built, self.ledger.predict(built)) == "5m":
+            return built
+        return self.builder.build(conv, strategy, CacheSettings("1h"), **extra)
+
+    def choose_ttl(self, built: BuiltRequest, plan) -> str:
+        """1h when the 1h premium on the tokens this request writes is less than what the
+        chance of a pause past five minutes (but within the hour) would cost: rewriting all
+        of the prefix instead of reading it. The chance is the user's pause model's."""
+        prices = built.model.prices
+        usage = Usage.from_plan(plan)
+        if prices is None or not usage.write or prices.write_5m <= prices.read:
+            return "5m"
+        chance = self.pauses.chance_between(LONG_GAP_S, ONE_HOUR_S)
+        premium = (prices.write_1h - prices.write_5m) * usage.write
+        at_stake = (prices.write_5m - prices.read) * (usage.read + usage.write)
+        return "1h" if premium < chance * at_stake else "5m"
+
     # -- turns ----------------------------------------------------------------------------------
     def start_turn(self, session: Session) -> asyncio.Task:
         """Send the conversation as it is (its last message is the user's) in an owned task."""
         if session.keepalive_task is not None:
             session.keepalive_task.cancel()
+        gaps = user_turn_gaps(session.conversation)
+        if gaps:
+            self.pauses.learn(gaps[-1])
         return self._own(self.run_turn(session), f"turn {session.id}")
 
     async def run_turn(self, session: Session) -> Message | None:
@@ -158,7 +190,7 @@ class Engine(ev.Listeners):
 
     async def _stream_once(self, session: Session) -> tuple[Message | None, str | None]:
         conv = session.conversation
-        built = self.builder.build(conv, self.settings.strategy, self.settings.cache)
+        built = self.build(session)
         self.count_tokens_of(built)
         await self._wait_for_warm(session, built)
         plan = self.ledger.predict(built)
@@ -252,13 +284,7 @@ class Engine(ev.Listeners):
             "warm-tail",
             0.0,
         )
-        return self.builder.build(
-            session.conversation,
-            self.settings.strategy,
-            self.settings.cache,
-            max_tokens=0,
-            extra_user=tail,
-        )
+        return self.build(session, max_tokens=0, extra_user=tail)
 
     def draft_activity(
         self, session: Session, attachments: tuple[Attachment, ...] = ()
@@ -293,19 +319,41 @@ class Engine(ev.Listeners):
         if end.fingerprint in session.warm_tasks:
             return IN_FLIGHT
         entry = self.ledger.find(built.model.id, end.fingerprint)
-        if entry is not None and entry.expires_at - self.clock() >= self.settings.warm_margin_s:
+        left = entry.expires_at - self.clock() if entry is not None else 0.0
+        if left >= self.settings.warm_margin_s:
             return ALREADY_WARM
+        plan = self.ledger.predict(built)
+        if left <= 0:  # a refresh of an entry about to expire always pays: the send is coming
+            gain_s, extra_usd = self.warm_value(built, plan)
+            worth = gain_s * self.settings.wait_usd_per_s
+            if worth < extra_usd:
+                return (
+                    f"not worth it: it would save {gain_s:.2f} s at the send "
+                    f"for ${extra_usd:.4f} of re-reading"
+                )
         hour_ago = self.clock() - 3600
         spent = sum(
             w.record.cost.paid_usd
             for w in session.warms
             if w.record is not None and w.at >= hour_ago
         )
-        plan = self.ledger.predict(built)
         estimate = cost_of(Usage.from_plan(plan, 0), built.model)
         if spent + estimate.paid_usd > self.settings.warm_cap_usd_per_hour:
             return f"warm-up spending cap of ${self.settings.warm_cap_usd_per_hour:.2f}/h reached"
         return None
+
+    @staticmethod
+    def warm_value(built: BuiltRequest, plan) -> tuple[float, float]:
+        """What a warm-up buys and what it costs over sending cold: the seconds the send saves
+        (the tokens the warm-up writes, read instead of processed: ``app.facts.timing``) and the
+        dollars it adds (it reads the cached part, and the send then reads what it wrote)."""
+        usage = Usage.from_plan(plan, 0)
+        gain_s = usage.write * (PROCESSED_S_PER_TOKEN - READ_S_PER_TOKEN)
+        prices = built.model.prices
+        if prices is None:
+            return gain_s, 0.0
+        extra = (usage.read + usage.write) * prices.read + usage.uncached * prices.input
+        return gain_s, extra / 1_000_000
 
     async def _wait_for_warm(self, session: Session, built: BuiltRequest) -> None:
         """Wait for a warm-up of this send's prefix while it is on time, never for a stalled one."""
@@ -375,6 +423,9 @@ class Engine(ev.Listeners):
         return session.keepalive_task
 
     async def _keepalive(self, session: Session) -> None:
+        """Rent or buy: shortly before the entry the next send needs expires, refresh it only
+        while the chance that the user comes back within its next lifetime makes the ping
+        cheaper than the rewrite it would spare (``ping_worth``)."""
         while session.pings_left > 0:
             built = self._warm_request(session)
             if not built.breakpoints:
@@ -385,5 +436,30 @@ class Engine(ev.Listeners):
             delay = entry.expires_at - self.settings.keepalive_margin_s - self.clock()
             if delay > 0:
                 await self.sleep(delay)
+            reason = self.ping_worth(session, built, entry)
+            if reason is not None:
+                self.emit(ev.WarmSkipped(session.id, f"keep-alive stopped: {reason}", False))
+                return
             session.pings_left -= 1
             await self._send_quiet(session, "keepalive", built)
+
+    def ping_worth(self, session: Session, built: BuiltRequest, entry) -> str | None:
+        """None when a keep-alive ping pays now, else why not."""
+        prices = built.model.prices
+        if prices is None:
+            return "this model's prices are unknown"
+        sends = [
+            m.created_at
+            for m in session.conversation.messages
+            if m.role == "user" and not m.is_tool_result and m.created_at
+        ]
+        idle = self.clock() - sends[-1] if sends else 0.0
+        chance = self.pauses.return_chance(idle, TTL_SECONDS[entry.ttl])
+        spared = chance * (prices.write_5m - prices.read) * entry.tokens
+        cost = prices.read * entry.tokens
+        if spared < cost:
+            return (
+                f"a {chance:.0%} chance of a send within the entry's next lifetime does not "
+                f"pay for re-reading {entry.tokens:,} tokens"
+            )
+        return None

@@ -187,7 +187,5 @@ def restore_session(engine: Engine, conversation, records: list[dict], ledger: d
         session.totals.add(record)
     engine.ledger.merge(ledger)
     if conversation.messages and engine.catalogue.resolve(conversation.model) is not None:
-        session.last_request = engine.builder.build(
-            conversation, engine.settings.strategy, engine.settings.cache
-        )
+        session.last_request = engine.build(session)
     return session

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.caching.strategies import CacheSettings
+from app.caching.strategies import STRATEGIES, CacheSettings
 
 MAX_PINGS = 12  # keep-alive pings after a turn, whatever a preference file says: each is billed
 
@@ -26,6 +26,10 @@ class EngineSettings:
     timeout_floor_s: float = 30.0
     timeout_factor: float = 3.0
     warm_cap_usd_per_hour: float = 2.0
+    # What a second less waiting for the first token is worth: a warm-up is sent only when the
+    # seconds it saves at the send, at this rate, outweigh the dollars it adds (see
+    # Engine.warm_value). $0.02/s is $72 an hour of the user's time.
+    wait_usd_per_s: float = 0.02
     keepalive_pings: int = 0
     keepalive_margin_s: float = 20.0
     max_tool_rounds: int = 8
@@ -38,6 +42,16 @@ class EngineSettings:
     def warm_patience(self, expected_s: float) -> float:
         """How long after a warm-up starts a send still waits for it."""
         return self.warm_wait_factor * expected_s + self.warm_grace_s
+
+
+def from_preferences(prefs) -> EngineSettings:
+    """The engine's settings from the user's preferences (``app.storage.preferences``)."""
+    return EngineSettings(
+        strategy=prefs.strategy if prefs.strategy in STRATEGIES else "smart",
+        cache=CacheSettings(ttl=prefs.ttl),
+        warming=prefs.warming,
+        keepalive_pings=prefs.keepalive_pings,
+    )
 
 
 def warm_blocker(settings: EngineSettings, session) -> str | None:

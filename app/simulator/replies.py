@@ -176,7 +176,21 @@ def _thinks(body: dict) -> bool:
     return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive", "between_tools")
 
 
-def compose(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> Reply:
+def _filler(tokens: int) -> str:
+    """Plain text the estimator counts as ``tokens`` tokens."""
+    words = "The simulator pads this reply to the length a benchmark asked for. "
+    return (words * (tokens * BYTES_PER_TOKEN // len(words) + 1))[: tokens * BYTES_PER_TOKEN]
+
+
+def compose(
+    body: dict,
+    plan: CachePlan,
+    flat: FlatRequest,
+    model: ModelInfo,
+    reply_tokens: int | None = None,
+) -> Reply:
+    """The reply; ``reply_tokens`` (a benchmark's ``x-sim-reply-tokens``) sets a text reply's
+    length instead of the report."""
     if body.get("max_tokens") == 0:  # pre-warming: the prompt is read, nothing is generated
         return Reply((), "max_tokens", None, 0)
     content: list[dict] = []
@@ -198,7 +212,8 @@ def compose(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) ->
         content.append(call)
         output = sum(text_tokens(canonical_json(b)) for b in content)
         return Reply(tuple(content), "tool_use", None, output, thinking_tokens)
-    text, stop_reason, stop_sequence = _cut(_report(body, plan, flat, model), body)
+    report = _report(body, plan, flat, model) if reply_tokens is None else _filler(reply_tokens)
+    text, stop_reason, stop_sequence = _cut(report, body)
     if text:
         content.append({"type": "text", "text": text})
     output = sum(text_tokens(b.get("text") or "") for b in content) + thinking_tokens

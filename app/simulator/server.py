@@ -16,7 +16,6 @@ from aiohttp import web
 from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
 from app.facts.prefix import FlatRequest, flatten_request
 from app.facts.rules import (
-    CachePlan,
     RuleViolation,
     plan_request,
     refreshed_entries,
@@ -40,6 +39,12 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 PING_EVERY_CHUNKS = 40
+BILLED = (
+    "input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "output_tokens",
+)
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
@@ -50,6 +55,12 @@ class SimulatorConfig:
     stall_limit_s: float = 300.0
     faults: FaultPlan = field(default_factory=FaultPlan)
     catalogue: Catalogue | None = None
+
+
+def _reply_tokens(request: web.Request) -> int | None:
+    """``x-sim-reply-tokens: N``: a text reply of N tokens (for replaying recorded sessions)."""
+    value = request.headers.get("x-sim-reply-tokens", "")
+    return min(int(value), 1_000_000) if value.isdigit() else None
 
 
 def is_loopback(host: str | None) -> bool:
@@ -75,6 +86,7 @@ class Simulator:
         self.diagnostics = Diagnostician()
         self.latency = LatencyModel(scale=self.config.time_scale)
         self.stats: Counter[str] = Counter()
+        self.bill: dict[str, Counter[str]] = {}  # per model, the usage of every response begun
         self.active_streams = 0
         self._ids = itertools.count(1)
         self._session = secrets.token_hex(4)
@@ -213,7 +225,7 @@ class Simulator:
             model.min_cacheable_tokens,
             lambda fp: self.store.is_cached(owner, model.id, fp),
         )
-        reply = compose(body, plan, flat, model)
+        reply = compose(body, plan, flat, model, _reply_tokens(request))
         message_id = self._new_id("msg")
         print_ = fingerprint(owner, model.id, body, flat, request.headers.get("anthropic-beta", ""))
         diagnosis = None
@@ -236,7 +248,7 @@ class Simulator:
         if fault == "stream_error":
             raise ApiError(500, "api_error", "Internal server error")
         await self._sleep(ttft)
-        self._apply(flat, plan, model, owner, started)
+        self._apply(flat, shape, model, owner, started)
         await self._sleep(self.latency.output_time(reply.output_tokens))
         return web.json_response(self._message(shape, with_content=True))
 
@@ -260,12 +272,18 @@ class Simulator:
             await asyncio.sleep(seconds)
 
     def _apply(
-        self, flat: FlatRequest, plan: CachePlan, model: ModelInfo, owner: str, started: float
+        self, flat: FlatRequest, shape: Shape, model: ModelInfo, owner: str, started: float
     ) -> None:
         """The response has begun: the read refreshes its entries and the writes become usable,
-        each living from the request's start."""
+        each living from the request's start; the request is billed."""
+        plan = shape.plan
         self.store.read(owner, model.id, refreshed_entries(flat, plan), started)
         self.store.write(owner, model.id, stored_entries(flat, plan), started)
+        usage = usage_of(shape.body, plan, shape.reply, shape.reply.output_tokens)
+        billed = self.bill.setdefault(model.id, Counter())
+        for name in BILLED:
+            billed[name] += usage.get(name) or 0
+        billed["ephemeral_1h_input_tokens"] += usage["cache_creation"]["ephemeral_1h_input_tokens"]
 
     def _message(self, shape: Shape, with_content: bool) -> dict:
         reply, body = shape.reply, shape.body
@@ -310,7 +328,7 @@ class Simulator:
         try:
             await response.prepare(request)
             await self._sleep(ttft)
-            self._apply(flat, plan, model, owner, started)
+            self._apply(flat, shape, model, owner, started)
 
             async def send(event: str, data: dict) -> None:
                 await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())

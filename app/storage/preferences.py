@@ -29,7 +29,7 @@ class Preferences:
     strategy: str = "smart"
     ttl: str = "adaptive"
     warming: bool = True
-    keepalive_pings: int = 0
+    keepalive_pings: int = MAX_PINGS  # at most this many after a turn, each only if it pays
     enter_sends: bool = True  # False: Ctrl+Enter sends and Enter adds a line
 
     @classmethod

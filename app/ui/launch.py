@@ -192,10 +192,10 @@ def connect(key: str | None, where: str, base_url: str | None, time_scale: float
 
 
 async def _main(app, args, folder: Path) -> int:
-    from app.caching.strategies import STRATEGIES, CacheSettings
     from app.conversation.conversation import Conversation
-    from app.engine.engine import Engine, EngineSettings
+    from app.engine.engine import Engine
     from app.engine.session import Session
+    from app.engine.settings import from_preferences
     from app.facts.catalogue import default_catalogue
     from app.storage.preferences import Preferences
     from app.ui.keys import find_key
@@ -212,13 +212,7 @@ async def _main(app, args, folder: Path) -> int:
         return 2
     if notice:
         log.warning("%s", notice)
-    settings = EngineSettings(
-        strategy=prefs.strategy if prefs.strategy in STRATEGIES else "smart",
-        cache=CacheSettings(ttl=prefs.ttl),
-        warming=prefs.warming,
-        keepalive_pings=prefs.keepalive_pings,
-    )
-    engine = Engine(None, settings, catalogue=catalogue)
+    engine = Engine(None, from_preferences(prefs), catalogue=catalogue)
     window = MainWindow(engine, Session(Conversation(model=model.id)), "Connecting…", prefs)
     writer, problem = open_history(folder)
     library = Library(window, writer, folder, problem)

@@ -235,9 +235,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
         """Show where the selected pattern would put the breakpoints of the next request."""
         conv = self.session.conversation
         if conv.messages and not self.busy():
-            built = self.engine.builder.build(
-                conv, self.engine.settings.strategy, self.engine.settings.cache
-            )
+            built = self.engine.build(self.session)
             self.view.set_cache_view(built, None)
             self.view.show_conversation(conv)
 
@@ -294,9 +292,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
     def pin_message(self, index: int, pinned: bool) -> None:
         self.session.conversation.set_pinned(index, pinned)
         self.conversation_changed()
-        built = self.engine.builder.build(
-            self.session.conversation, self.engine.settings.strategy, self.engine.settings.cache
-        )
+        built = self.engine.build(self.session)
         self.view.set_cache_view(built, None)
         self.view.show_conversation(self.session.conversation)
         if built.dropped:

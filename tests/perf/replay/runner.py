@@ -1,0 +1,132 @@
+"""Replay one trace under one policy on a virtual loop; the bill comes from the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from dataclasses import dataclass, field
+
+import anthropic
+import httpx2 as httpx
+
+from app.caching.costs import cost_of
+from app.caching.ledger import Usage
+from app.conversation.conversation import Conversation
+from tests.perf.replay import vloop
+from tests.perf.replay.optimum import Send, lower_bound_usd
+from tests.perf.replay.policies import POLICIES
+from tests.perf.replay.trace import Content, Trace
+
+MAX_TOKENS = 16_000
+
+
+@dataclass
+class Result:
+    trace: str
+    policy: str
+    cost_usd: float = 0.0
+    ttft_s: list[float] = field(default_factory=list)
+    requests: int = 0
+    optimum_usd: float = 0.0  # the hindsight lower bound for the sends this replay made
+    failures: list[str] = field(default_factory=list)
+    simulated_s: float = 0.0
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.ttft_s) if self.ttft_s else 0.0
+
+    @property
+    def worst(self) -> float:
+        return max(self.ttft_s, default=0.0)
+
+
+class ReplyLength:
+    """Tells the simulator how long the next reply is (``x-sim-reply-tokens``)."""
+
+    def __init__(self) -> None:
+        self.tokens = 1
+
+    async def __call__(self, request: httpx.Request) -> None:
+        request.headers["x-sim-reply-tokens"] = str(self.tokens)
+
+
+def _bill_usd(bill: dict, catalogue) -> tuple[float, int]:
+    total, requests = 0.0, 0
+    for model, counts in bill.items():
+        written = counts["cache_creation_input_tokens"]
+        one_hour = counts["ephemeral_1h_input_tokens"]
+        usage = Usage(
+            read=counts["cache_read_input_tokens"],
+            write_5m=written - one_hour,
+            write_1h=one_hour,
+            uncached=counts["input_tokens"],
+            output=counts["output_tokens"],
+        )
+        total += cost_of(usage, catalogue.require(model)).paid_usd
+    return total, requests
+
+
+async def _replay(trace: Trace, policy: str) -> Result:
+    result = Result(trace.name, policy)
+    loop = asyncio.get_running_loop()
+    content = Content(trace)
+    conv = Conversation(model=trace.model, max_tokens=MAX_TOKENS)
+    system = trace.system_tokens
+    if system:
+        conv.set_system_text(content.text(system, "system"))
+    conv.tools = list(content.tools(trace.tool_tokens))
+    reply = ReplyLength()
+    async with vloop.InLoopSimulator() as sim:
+        http = httpx.AsyncClient(event_hooks={"request": [reply]})
+        client = anthropic.AsyncAnthropic(
+            base_url=sim.base_url,
+            api_key=f"replay-{trace.name}-{policy}",
+            max_retries=0,
+            http_client=http,
+        )
+        actor = POLICIES[policy](client, conv, loop)
+        model = sim.simulator.catalogue.require(trace.model)
+        planned: list[Send] = []
+        earliest = 0.0  # the trace's own clock: every reply instant
+        for event in trace.events:
+            await asyncio.sleep(event.wait)
+            earliest += event.wait
+            if event.do == "close":
+                break
+            if event.do == "attach":
+                if "document_tokens" in event.fields:
+                    item = content.document(event["document_tokens"])
+                else:
+                    item = content.image(*event["image"])
+                await actor.attach(item)
+            elif event.do == "type":
+                await actor.typing(event["seconds"])
+                earliest += event["seconds"]
+            elif event.do == "set_system":
+                conv.set_system_text(content.text(event["system_tokens"], "system"))
+            else:
+                if event.do == "edit_last":
+                    actor.edit_last()
+                reply.tokens = int(event["reply_tokens"])
+                clicked = loop.time()
+                first = await actor.send(content.text(event["tokens"], "question"))
+                if first is None:
+                    result.failures.append(f"send at {clicked:.0f} s produced no token")
+                else:
+                    result.ttft_s.append(first - clicked)
+                flat = sim.simulator._flatten(actor.last_body, model, "replay")
+                planned.append(Send(earliest, flat, int(event["reply_tokens"])))
+        await actor.close()
+        await client.close()
+        result.simulated_s = loop.time()
+        result.failures += actor.failures
+        result.cost_usd, _ = _bill_usd(sim.simulator.bill, sim.simulator.catalogue)
+        result.requests = sim.simulator.stats["requests"]
+        result.optimum_usd = lower_bound_usd(planned, model.min_cacheable_tokens, model.prices)
+        errors = {k: v for k, v in sim.simulator.stats.items() if k.startswith("status_")}
+        result.failures += [f"{k}: {v}" for k, v in errors.items() if k != "status_200"]
+    return result
+
+
+def replay(trace: Trace, policy: str) -> Result:
+    return vloop.run(_replay(trace, policy))
