@@ -331,3 +331,20 @@ def test_a_second_cachescope_on_the_same_data_folder_says_so_and_stops(tmp_path)
     assert done.returncode == 4 and "already running" in done.stderr
     first.release()
     InstanceLock(tmp_path).acquire().release()  # free again once the first one is gone
+
+
+def test_the_users_own_pauses_are_read_per_conversation_without_tool_results(tmp_path):
+    store = Store.open(tmp_path)
+    for offset in (0.0, 10_000.0):
+        conv = Conversation(model=SONNET_46)
+        conv.add_user_text("first", created_at=1000.0 + offset)
+        conv.add("assistant", ToolUseBlock.create("t1", "clock", {}), created_at=1001.0 + offset)
+        conv.add("user", ToolResultBlock("t1", (TextBlock("noon"),)), created_at=1002.0 + offset)
+        conv.add("assistant", TextBlock("It is noon."), created_at=1003.0 + offset)
+        conv.add_user_text("thanks", created_at=1300.0 + offset)
+        conv.add("assistant", TextBlock("You're welcome."), created_at=1301.0 + offset)
+        conv.add_user_text("one more", created_at=1360.0 + offset)
+        store.save_conversation(conv)
+        store.save_messages(conv.id, list(enumerate(conv.messages)))
+    # Two conversations, each: 300 s then 60 s; nothing across them, no tool result counted.
+    assert sorted(store.user_pauses()) == [60.0, 60.0, 300.0, 300.0]

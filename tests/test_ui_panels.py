@@ -70,9 +70,38 @@ def test_the_warm_indicator_goes_idle_warming_warm_while_typing(qtbot, loop, sim
 
     loop.run_until_complete(scenario())
     assert seen == ["idle", "warming", "warm"]
-    assert "tokens" in window.composer.warm_label.text()
+    label = window.composer.warm_label.text()
+    # The indicator says why the warm-up went out, and the sidebar lists it with its reason.
+    assert "tokens" in label and "warm-up: nothing is cached yet: the send starts" in label
     warms = [r for r in window.session.totals.records if r.kind == "warm"]
     assert len(warms) == 1 and warms[0].usage.write >= 3000
+    listed = window.sidebar.requests.item(0).text()
+    assert listed.startswith("warm: read 0, wrote") and "nothing is cached yet" in listed
+
+
+def test_a_turn_after_a_system_edit_is_charged_the_rewrite_its_warm_up_paid(qtbot, loop, sim):
+    """The warm-up rewrote the edited system prompt; the turn then read it. Its saving is net
+    of that warm-up, and here it is a loss, said as such (it once showed "Saved $0.0693")."""
+    window, client = make_window(sim.base_url, warming=True)
+    qtbot.addWidget(window)
+
+    async def scenario():
+        await run_turn(window, "first question")
+        window.session.conversation.set_system_text(text_of(3000, "another system prompt"))
+        qtbot.keyClicks(window.composer.edit, "and now")
+        await until(lambda: [r.kind for r in window.session.totals.records][-1] == "warm")
+        window.send()
+        await until(lambda: turn_over(window) and window.session.totals.records[-1].kind == "turn")
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    totals = window.session.totals
+    warm, turn = totals.records[-2:]
+    assert warm.usage.write >= 3000 and turn.usage.read >= 3000
+    net, extra = totals.net_saved_usd(turn)
+    assert extra == warm.cost.paid_usd and net < 0 < turn.cost.saved_usd
+    saved = window.sidebar.fields["saved"].text()
+    assert saved.startswith(f"-${-net:.4f}: cost more than no caching")
 
 
 def test_bad_tool_json_is_refused_with_where_it_is_wrong(qtbot, loop, sim):

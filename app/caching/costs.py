@@ -122,6 +122,21 @@ class UsageTotals:
         """Savings net of what warm-ups and keep-alive pings cost."""
         return self.without_cache_usd - self.paid_usd
 
+    def serving(self, turn: RequestRecord) -> list[RequestRecord]:
+        """The warm-ups and pings sent since the turn before ``turn``: the ones it used."""
+        index = next(i for i, r in enumerate(self.records) if r is turn)
+        served = []
+        for record in reversed(self.records[:index]):
+            if record.kind == "turn":
+                break
+            served.append(record)
+        return served[::-1]
+
+    def net_saved_usd(self, turn: RequestRecord) -> tuple[float, float]:
+        """What ``turn`` saved after paying for the warm-ups and pings it used, and their cost."""
+        extra = sum(r.cost.paid_usd for r in self.serving(turn))
+        return turn.cost.saved_usd - extra, extra
+
     @property
     def hit_rate(self) -> float:
         """Share of the input tokens of turns that were read from cache."""

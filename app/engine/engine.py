@@ -24,7 +24,7 @@ from app.caching.explainer import explain
 from app.caching.ledger import CacheLedger, Usage
 from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
-from app.caching.strategies import LONG_GAP_S, ONE_HOUR_S, CacheSettings, user_turn_gaps
+from app.caching.strategies import CacheSettings, user_turn_gaps
 from app.conversation.attachments import Attachment
 from app.conversation.blocks import (
     Message,
@@ -34,6 +34,13 @@ from app.conversation.blocks import (
 )
 from app.conversation.conversation import attachment_block, new_id
 from app.engine import events as ev
+from app.engine.economics import (
+    ALREADY_WARM,
+    IN_FLIGHT,
+    choose_ttl,
+    ping_decision,
+    warm_decision,
+)
 from app.engine.failures import classify
 from app.engine.responses import blocks_of, clean, describe_diagnosis
 from app.engine.session import Session, WarmRecord
@@ -41,16 +48,13 @@ from app.engine.settings import MAX_PINGS, EngineSettings, warm_blocker
 from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
-from app.facts.rules import TTL_SECONDS
-from app.facts.timing import PROCESSED_S_PER_TOKEN, READ_S_PER_TOKEN, expected_ttft_s
+from app.facts.timing import expected_ttft_s
 
 if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
     import anthropic
 
 log = logging.getLogger(__name__)
 WARM_TAIL = "."
-ALREADY_WARM = "already warm"
-IN_FLIGHT = "a warm-up of this prefix is in flight"
 DIAGNOSIS_BETA = "cache-diagnosis-2026-04-07"  # the August 2026 docs' header; field in the SDK
 
 
@@ -137,22 +141,9 @@ class Engine(ev.Listeners):
         if cache.ttl != "adaptive":
             return self.builder.build(conv, strategy, cache, **extra)
         built = self.builder.build(conv, strategy, CacheSettings("5m"), **extra)
-        if self.choose_ttl(built, self.ledger.predict(built)) == "5m":
+        if choose_ttl(built, self.ledger.predict(built), self.pauses) == "5m":
             return built
         return self.builder.build(conv, strategy, CacheSettings("1h"), **extra)
-
-    def choose_ttl(self, built: BuiltRequest, plan) -> str:
-        """1h when the 1h premium on the tokens this request writes is less than what the
-        chance of a pause past five minutes (but within the hour) would cost: rewriting all
-        of the prefix instead of reading it. The chance is the user's pause model's."""
-        prices = built.model.prices
-        usage = Usage.from_plan(plan)
-        if prices is None or not usage.write or prices.write_5m <= prices.read:
-            return "5m"
-        chance = self.pauses.chance_between(LONG_GAP_S, ONE_HOUR_S)
-        premium = (prices.write_1h - prices.write_5m) * usage.write
-        at_stake = (prices.write_5m - prices.read) * (usage.read + usage.write)
-        return "1h" if premium < chance * at_stake else "5m"
 
     # -- turns ----------------------------------------------------------------------------------
     def start_turn(self, session: Session) -> asyncio.Task:
@@ -294,9 +285,10 @@ class Engine(ev.Listeners):
             "not connected yet" if self.client is None else warm_blocker(self.settings, session)
         )
         built = None
+        why = ""
         if reason is None:
             built = self._warm_request(session, attachments)
-            reason = self._warm_worth(session, built)
+            reason, why = warm_decision(self, session, built)
         if reason is not None:
             self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))
             return None
@@ -306,54 +298,11 @@ class Engine(ev.Listeners):
         due = asyncio.get_running_loop().time() + self.settings.warm_patience(expected)
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
         task = self._own(
-            self._send_quiet(session, "warm", built, session.warms[-1]), f"warm {session.id}"
+            self._send_quiet(session, "warm", built, session.warms[-1], why), f"warm {session.id}"
         )
         session.warm_tasks[end.fingerprint] = task
         task.add_done_callback(lambda _: session.warm_tasks.pop(end.fingerprint, None))
         return task
-
-    def _warm_worth(self, session: Session, built: BuiltRequest) -> str | None:
-        if not built.breakpoints:
-            return "prefix too short to cache" if built.too_short_tokens else "no breakpoint"
-        end = built.flat.blocks[built.breakpoints[-1].index]
-        if end.fingerprint in session.warm_tasks:
-            return IN_FLIGHT
-        entry = self.ledger.find(built.model.id, end.fingerprint)
-        left = entry.expires_at - self.clock() if entry is not None else 0.0
-        if left >= self.settings.warm_margin_s:
-            return ALREADY_WARM
-        plan = self.ledger.predict(built)
-        if left <= 0:  # a refresh of an entry about to expire always pays: the send is coming
-            gain_s, extra_usd = self.warm_value(built, plan)
-            worth = gain_s * self.settings.wait_usd_per_s
-            if worth < extra_usd:
-                return (
-                    f"not worth it: it would save {gain_s:.2f} s at the send "
-                    f"for ${extra_usd:.4f} of re-reading"
-                )
-        hour_ago = self.clock() - 3600
-        spent = sum(
-            w.record.cost.paid_usd
-            for w in session.warms
-            if w.record is not None and w.at >= hour_ago
-        )
-        estimate = cost_of(Usage.from_plan(plan, 0), built.model)
-        if spent + estimate.paid_usd > self.settings.warm_cap_usd_per_hour:
-            return f"warm-up spending cap of ${self.settings.warm_cap_usd_per_hour:.2f}/h reached"
-        return None
-
-    @staticmethod
-    def warm_value(built: BuiltRequest, plan) -> tuple[float, float]:
-        """What a warm-up buys and what it costs over sending cold: the seconds the send saves
-        (the tokens the warm-up writes, read instead of processed: ``app.facts.timing``) and the
-        dollars it adds (it reads the cached part, and the send then reads what it wrote)."""
-        usage = Usage.from_plan(plan, 0)
-        gain_s = usage.write * (PROCESSED_S_PER_TOKEN - READ_S_PER_TOKEN)
-        prices = built.model.prices
-        if prices is None:
-            return gain_s, 0.0
-        extra = (usage.read + usage.write) * prices.read + usage.uncached * prices.input
-        return gain_s, extra / 1_000_000
 
     async def _wait_for_warm(self, session: Session, built: BuiltRequest) -> None:
         """Wait for a warm-up of this send's prefix while it is on time, never for a stalled one."""
@@ -378,13 +327,18 @@ class Engine(ev.Listeners):
         return expected_ttft_s(usage.uncached + usage.write, usage.read)
 
     async def _send_quiet(
-        self, session: Session, kind: str, built: BuiltRequest, warm: WarmRecord | None = None
+        self,
+        session: Session,
+        kind: str,
+        built: BuiltRequest,
+        warm: WarmRecord | None = None,
+        why: str = "",
     ) -> RequestRecord | None:
-        """A warm-up or keep-alive ping: recorded and reported, never raised."""
+        """A warm-up or keep-alive ping, sent for the reason ``why``: recorded and reported,
+        never raised."""
         plan = self.ledger.predict(built)
-        self.emit(
-            ev.RequestBuilt(session.id, kind, built, Usage.from_plan(plan), PrefixMap.of(built))
-        )
+        predicted = Usage.from_plan(plan)
+        self.emit(ev.RequestBuilt(session.id, kind, built, predicted, PrefixMap.of(built), why))
         request_id = f"{kind}-{next(self._ids)}"
         self.ledger.begin(request_id, built, plan)
         sent_at = self.clock()
@@ -397,7 +351,7 @@ class Engine(ev.Listeners):
         except Exception as exc:
             failure = classify(exc)
             log.info("%s failed quietly: %s", kind, failure.message)
-            self._record(session, kind, built, Usage(), error=failure.message)
+            self._record(session, kind, built, Usage(), error=failure.message, explanation=why)
             self.emit(ev.Failed(session.id, kind, failure, None))
             return None
         finally:
@@ -405,7 +359,9 @@ class Engine(ev.Listeners):
         usage = Usage.from_api(response.usage)
         self.ledger.record(built, usage, sent_at)
         session.last_request = built
-        record = self._record(session, kind, built, usage, predicted=Usage.from_plan(plan, 0))
+        record = self._record(
+            session, kind, built, usage, predicted=Usage.from_plan(plan, 0), explanation=why
+        )
         if warm is not None:
             warm.record = record
         self.emit(ev.UsageReported(session.id, kind, usage, None))
@@ -425,7 +381,7 @@ class Engine(ev.Listeners):
     async def _keepalive(self, session: Session) -> None:
         """Rent or buy: shortly before the entry the next send needs expires, refresh it only
         while the chance that the user comes back within its next lifetime makes the ping
-        cheaper than the rewrite it would spare (``ping_worth``)."""
+        cheaper than the rewrite it would spare (``economics.ping_decision``)."""
         while session.pings_left > 0:
             built = self._warm_request(session)
             if not built.breakpoints:
@@ -436,30 +392,9 @@ class Engine(ev.Listeners):
             delay = entry.expires_at - self.settings.keepalive_margin_s - self.clock()
             if delay > 0:
                 await self.sleep(delay)
-            reason = self.ping_worth(session, built, entry)
+            reason, why = ping_decision(self, session, built, entry)
             if reason is not None:
                 self.emit(ev.WarmSkipped(session.id, f"keep-alive stopped: {reason}", False))
                 return
             session.pings_left -= 1
-            await self._send_quiet(session, "keepalive", built)
-
-    def ping_worth(self, session: Session, built: BuiltRequest, entry) -> str | None:
-        """None when a keep-alive ping pays now, else why not."""
-        prices = built.model.prices
-        if prices is None:
-            return "this model's prices are unknown"
-        sends = [
-            m.created_at
-            for m in session.conversation.messages
-            if m.role == "user" and not m.is_tool_result and m.created_at
-        ]
-        idle = self.clock() - sends[-1] if sends else 0.0
-        chance = self.pauses.return_chance(idle, TTL_SECONDS[entry.ttl])
-        spared = chance * (prices.write_5m - prices.read) * entry.tokens
-        cost = prices.read * entry.tokens
-        if spared < cost:
-            return (
-                f"a {chance:.0%} chance of a send within the entry's next lifetime does not "
-                f"pay for re-reading {entry.tokens:,} tokens"
-            )
-        return None
+            await self._send_quiet(session, "keepalive", built, why=why)

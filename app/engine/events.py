@@ -22,6 +22,7 @@ class RequestBuilt:
     built: BuiltRequest
     predicted: Usage
     prefix_map: PrefixMap
+    why: str = ""  # for a warm-up or keep-alive ping: why it is sent
 
 
 @dataclass(frozen=True)

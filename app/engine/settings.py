@@ -28,7 +28,7 @@ class EngineSettings:
     warm_cap_usd_per_hour: float = 2.0
     # What a second less waiting for the first token is worth: a warm-up is sent only when the
     # seconds it saves at the send, at this rate, outweigh the dollars it adds (see
-    # Engine.warm_value). $0.02/s is $72 an hour of the user's time.
+    # app.engine.economics.warm_value). $0.02/s is $72 an hour of the user's time.
     wait_usd_per_s: float = 0.02
     keepalive_pings: int = 0
     keepalive_margin_s: float = 20.0

@@ -316,6 +316,24 @@ class Store:
         )
         return [ConversationRow(*r) for r in rows]
 
+    def user_pauses(self, limit: int = 5000) -> list[float]:
+        """Seconds between the user's own consecutive sends in each conversation (tool results
+        are not the user), newest first: the prior of the engine's pause model."""
+        rows = self._read(
+            "SELECT conversation_id, created_at FROM messages"
+            " WHERE role = 'user' AND instr(body, 'tool_result') = 0"
+            " ORDER BY created_at DESC LIMIT ?",
+            (limit + 1,),
+        )
+        last: dict[str, float] = {}
+        pauses = []
+        for conversation_id, at in rows:
+            later = last.get(conversation_id)
+            if later is not None:
+                pauses.append(later - at)
+            last[conversation_id] = at
+        return pauses
+
     def load(self, conversation_id: str) -> tuple[Conversation, list[dict], dict]:
         """The conversation with its messages, its request records (dicts, in order) and its
         saved cache ledger."""

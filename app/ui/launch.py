@@ -224,6 +224,7 @@ async def _main(app, args, folder: Path) -> int:
         app.processEvents()
         print(f"shown {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB", flush=True)
     refreshing = asyncio.get_running_loop().create_task(library.refresh())
+    learning = asyncio.get_running_loop().create_task(library.learn_pauses())
     key, where = (None, "--simulator") if args.simulator else await find_key()
     base_url = args.base_url or (prefs.base_url if key else None) or None
     client, mode, simulator = await asyncio.to_thread(
@@ -236,6 +237,7 @@ async def _main(app, args, folder: Path) -> int:
     log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
     window._spawn(window.load_models())
     await refreshing
+    await learning
     try:
         if args.exit_when_shown:  # for tests/perf/ui.py: memory once connected, then leave
             print(f"connected {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB")

@@ -218,6 +218,17 @@ class Library(QObject):
         return True
 
     # -- the list -------------------------------------------------------------------------------
+    async def learn_pauses(self) -> None:
+        """Give the engine's pause model this user's own pauses from the history."""
+        if self.writer is None:
+            return
+        try:
+            pauses = await self.writer.run("user_pauses")
+        except StorageError as exc:
+            log.warning("pauses not read from the history: %s", exc)
+            return
+        self.window.engine.pauses.learn_all(pauses)
+
     async def refresh(self) -> None:
         if self.writer is None:
             return

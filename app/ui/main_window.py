@@ -54,6 +54,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.tasks: set[asyncio.Task] = set()
         self.library = None  # the history (app.ui.library), when there is one
         self.ready = asyncio.Event()  # set once the engine has its API client
+        self.warm_note = ""  # why the last warm-up was sent or not, shown with the indicator
         if engine.client is not None:
             self.ready.set()
         self.setWindowTitle("Cachescope")
@@ -190,6 +191,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
         """Show another conversation (from the history, new or imported). The draft in the
         composer stays: it is the user's, and may be meant for the conversation just opened."""
         self.session = session
+        self.warm_note = ""
         self.composer.set_warm("idle", "idle")
         self.view.set_cache_view(session.last_turn, None)
         self.model_box.blockSignals(True)
@@ -340,7 +342,10 @@ class MainWindow(SettingsDialogs, QMainWindow):
         if isinstance(event, ev.TextDelta):
             self.view.append_delta(event.text)
         elif isinstance(event, ev.RequestBuilt) and event.kind == "warm":
-            self.composer.set_warm("warming", "warming…")
+            self.warm_note = f"warm-up: {event.why}" if event.why else ""
+            self.composer.set_warm(
+                "warming", f"warming… ({event.why})" if event.why else "warming…"
+            )
         elif isinstance(event, ev.UsageReported):
             if event.kind == "turn":
                 self.view.set_cache_view(self.session.last_turn, event.usage)
@@ -353,6 +358,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
             self.status_label.setText(prefix + event.failure.message)
             self.inspector.show_records(self.session.totals.records)
         elif isinstance(event, ev.WarmSkipped) and not event.quiet:
+            self.warm_note = f"no warm-up: {event.reason}"
             self.composer.set_warm("not warmed", f"not warmed ({event.reason})")
         elif isinstance(event, ev.ToolRan):
             self.status_label.setText(f"Ran {event.name}: {event.result[:80]}")
@@ -367,8 +373,9 @@ class MainWindow(SettingsDialogs, QMainWindow):
         best = self.engine.ledger.longest_live(built) if built is not None else None
         if best is not None:
             left = int(best.expires_at - self.engine.clock())
+            note = f"; {self.warm_note}" if self.warm_note else ""
             self.composer.set_warm(
-                "warm", f"warm, {best.tokens:,} tokens, {left // 60}:{left % 60:02d} left"
+                "warm", f"warm, {best.tokens:,} tokens, {left // 60}:{left % 60:02d} left{note}"
             )
         elif self.composer.warm_state != "not warmed":
             self.composer.set_warm("idle", "idle")

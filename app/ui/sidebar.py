@@ -93,6 +93,18 @@ def usd(amount: float, known: bool = True) -> str:
     return f"-${-amount:.4f}" if amount < 0 else f"${amount:.4f}"
 
 
+def saved_line(totals: UsageTotals, turn) -> str:
+    """The turn's saving net of the warm-ups and pings it used; a loss says so."""
+    if not turn.cost.known:
+        return usd(0.0, False)
+    net, extra = totals.net_saved_usd(turn)
+    if not extra:
+        return usd(net)
+    if net < 0:
+        return f"{usd(net)}: cost more than no caching ({usd(extra)} of warm-ups and pings)"
+    return f"{usd(net)} after {usd(extra)} of warm-ups and pings"
+
+
 class UsageSidebar(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -151,7 +163,7 @@ class UsageSidebar(QWidget):
             self.fields["output"].setText(f"{u.output:,} tokens")
             self.fields["ttft"].setText(f"{r.ttft_s:.2f} s" if r.ttft_s is not None else "–")
             self.fields["cost"].setText(usd(r.cost.paid_usd, r.cost.known))
-            self.fields["saved"].setText(usd(r.cost.saved_usd, r.cost.known))
+            self.fields["saved"].setText(saved_line(totals, r))
             why = "\n".join(t for t in (r.explanation, r.server_reason) if t)
             self.fields["why"].setText(why or "–")
         self.fields["paid"].setText(usd(totals.paid_usd))
@@ -163,9 +175,10 @@ class UsageSidebar(QWidget):
             if record.kind != "turn" and record.error:
                 self.requests.addItem(f"{record.kind}: failed, {record.error[:80]}")
             elif record.kind != "turn":
+                why = f": {record.explanation}" if record.explanation else ""
                 self.requests.addItem(
                     f"{record.kind}: read {record.usage.read:,}, wrote "
-                    f"{record.usage.write:,}, {usd(record.cost.paid_usd)}"
+                    f"{record.usage.write:,}, {usd(record.cost.paid_usd)}{why}"
                 )
 
     def show_entries(self, ledger: CacheLedger) -> None:

@@ -1,0 +1,113 @@
+"""What warm-ups, keep-alive pings and TTLs are worth: the engine's decisions, in dollars.
+
+- A warm-up is sent when the prefix the send needs is cold, about to expire, or when the seconds
+  it saves at the send (the tokens it writes, read instead of processed) are worth, at the
+  user's ``wait_usd_per_s``, more than it adds (it re-reads the cached part, and the send then
+  reads what it wrote instead of writing it).
+- A keep-alive ping is the online rent-or-buy problem: shortly before the entry the next send
+  needs expires, re-read it only while the chance that the user sends within its next lifetime
+  (their pause model, ``app.caching.pauses``) times the rewrite it spares exceeds the re-read.
+- A write lasts an hour when the 1h premium on the tokens it writes is less than the chance of a
+  pause past five minutes (within the hour) times rewriting all of the prefix.
+"""
+
+from __future__ import annotations
+
+from app.caching.builder import BuiltRequest
+from app.caching.costs import cost_of
+from app.caching.ledger import Usage
+from app.caching.pauses import PauseModel
+from app.caching.strategies import LONG_GAP_S, ONE_HOUR_S
+from app.facts.rules import TTL_SECONDS, CachePlan
+from app.facts.timing import PROCESSED_S_PER_TOKEN, READ_S_PER_TOKEN
+
+ALREADY_WARM = "already warm"
+IN_FLIGHT = "a warm-up of this prefix is in flight"
+
+
+def choose_ttl(built: BuiltRequest, plan: CachePlan, pauses: PauseModel) -> str:
+    """1h when the 1h premium on the tokens this request writes is less than what the
+    chance of a pause past five minutes (but within the hour) would cost: rewriting all
+    of the prefix instead of reading it. The chance is the user's pause model's."""
+    prices = built.model.prices
+    usage = Usage.from_plan(plan)
+    if prices is None or not usage.write or prices.write_5m <= prices.read:
+        return "5m"
+    chance = pauses.chance_between(LONG_GAP_S, ONE_HOUR_S)
+    premium = (prices.write_1h - prices.write_5m) * usage.write
+    at_stake = (prices.write_5m - prices.read) * (usage.read + usage.write)
+    return "1h" if premium < chance * at_stake else "5m"
+
+
+def warm_decision(engine, session, built: BuiltRequest) -> tuple[str | None, str]:
+    """(why not, or None) and, when it pays, why: what the user sees either way."""
+    if not built.breakpoints:
+        return ("prefix too short to cache" if built.too_short_tokens else "no breakpoint"), ""
+    end = built.flat.blocks[built.breakpoints[-1].index]
+    if end.fingerprint in session.warm_tasks:
+        return IN_FLIGHT, ""
+    entry = engine.ledger.find(built.model.id, end.fingerprint)
+    left = entry.expires_at - engine.clock() if entry is not None else 0.0
+    if left >= engine.settings.warm_margin_s:
+        return ALREADY_WARM, ""
+    plan = engine.ledger.predict(built)
+    gain_s, extra_usd = warm_value(built, plan)
+    if left > 0:  # refreshing an entry about to expire always pays: the send is coming
+        why = f"refreshes the cached prefix, {int(left)} s from expiry, before the send"
+    elif not plan.read_tokens:
+        why = f"nothing is cached yet: the send starts {gain_s:.1f} s sooner"
+    elif gain_s * engine.settings.wait_usd_per_s >= extra_usd:
+        why = f"the send starts {gain_s:.1f} s sooner for ${extra_usd:.4f} more"
+    else:
+        return (
+            f"not worth it: it would save {gain_s:.2f} s at the send "
+            f"for ${extra_usd:.4f} of re-reading"
+        ), ""
+    hour_ago = engine.clock() - 3600
+    spent = sum(
+        w.record.cost.paid_usd for w in session.warms if w.record is not None and w.at >= hour_ago
+    )
+    estimate = cost_of(Usage.from_plan(plan, 0), built.model)
+    if spent + estimate.paid_usd > engine.settings.warm_cap_usd_per_hour:
+        cap = engine.settings.warm_cap_usd_per_hour
+        return f"warm-up spending cap of ${cap:.2f}/h reached", ""
+    return None, why
+
+
+def warm_value(built: BuiltRequest, plan: CachePlan) -> tuple[float, float]:
+    """What a warm-up buys and what it costs over sending cold: the seconds the send saves
+    (the tokens the warm-up writes, read instead of processed: ``app.facts.timing``) and the
+    dollars it adds (it reads the cached part, and the send then reads what it wrote)."""
+    usage = Usage.from_plan(plan, 0)
+    gain_s = usage.write * (PROCESSED_S_PER_TOKEN - READ_S_PER_TOKEN)
+    prices = built.model.prices
+    if prices is None:
+        return gain_s, 0.0
+    extra = (usage.read + usage.write) * prices.read + usage.uncached * prices.input
+    return gain_s, extra / 1_000_000
+
+
+def ping_decision(engine, session, built: BuiltRequest, entry) -> tuple[str | None, str]:
+    """(why not, or None) and, when a keep-alive ping pays now, why."""
+    prices = built.model.prices
+    if prices is None:
+        return "this model's prices are unknown", ""
+    sends = [
+        m.created_at
+        for m in session.conversation.messages
+        if m.role == "user" and not m.is_tool_result and m.created_at
+    ]
+    idle = engine.clock() - sends[-1] if sends else 0.0
+    chance = engine.pauses.return_chance(idle, TTL_SECONDS[entry.ttl])
+    spared = chance * (prices.write_5m - prices.read) * entry.tokens
+    cost = prices.read * entry.tokens
+    window = "5 min" if entry.ttl == "5m" else "hour"
+    if spared < cost:
+        return (
+            f"a {chance:.0%} chance of a send within the next {window} does not "
+            f"pay for re-reading {entry.tokens:,} tokens"
+        ), ""
+    return None, (
+        f"a {chance:.0%} chance of a send within the next {window}: re-reading "
+        f"{entry.tokens:,} tokens (${cost / 1e6:.4f}) beats rewriting them"
+    )
