@@ -5,8 +5,8 @@ mixes a built-in prior (pseudo-observations, below) with the user's own pauses, 
 history database at start and from every send after that; it also carries the chance that a
 conversation is over after a send (the user never comes back to it).
 
-The prior is Cachescope's choice, not a published figure: most follow-ups within a couple of
-minutes, about one in six after more than five minutes, one in twenty-five after more than an
+The prior is Cachescope's choice, not a published figure: over half of follow-ups within two
+minutes, about one in four after more than five minutes, one in twenty-four after more than an
 hour. Its weight is that of ``PRIOR_WEIGHT`` observations, so a user's own habits take over after
 a few dozen sends.
 """

@@ -1,6 +1,6 @@
 """Benchmark: what warming and keep-alive policies cost on human-timed sessions, and how fast.
 
-    python tests/perf/sessions.py [--traces DIR] [--json] [--policies a,b,...]
+    python tests/perf/sessions.py [--traces DIR] [--json] [--policies a,b,...] [--wait-usd-per-s X]
 
 Each trace (``tests/perf/traces/*.json``, format in ``tests/perf/replay/trace.py``) is replayed
 through the simulator under every policy (``tests/perf/replay/policies.py``), in simulated time:
@@ -110,7 +110,14 @@ def main() -> int:
     parser.add_argument("--traces", type=Path, default=TRACES)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--policies", default=",".join(POLICIES))
+    parser.add_argument(
+        "--wait-usd-per-s",
+        type=float,
+        default=None,
+        help="what cachescope takes a second of waiting to be worth (default: the app's)",
+    )
     args = parser.parse_args()
+    POLICIES["cachescope"].wait_usd_per_s = args.wait_usd_per_s
     policies = [p for p in args.policies.split(",") if p]
     unknown = [p for p in policies if p not in POLICIES]
     if unknown:

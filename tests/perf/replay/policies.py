@@ -240,13 +240,16 @@ class AiderKeepalive(Actor):
 
 class Cachescope(Actor):
     """The engine as the app drives it: draft activity on attach, focus and keystrokes;
-    ``start_turn`` on send."""
+    ``start_turn`` on send. ``wait_usd_per_s`` overrides the shipped default (None keeps it)."""
+
+    wait_usd_per_s: float | None = None
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.engine = Engine(
-            self.client, from_preferences(Preferences()), clock=self.clock, sleep=asyncio.sleep
-        )
+        settings = from_preferences(Preferences())
+        if self.wait_usd_per_s is not None:
+            settings.wait_usd_per_s = self.wait_usd_per_s
+        self.engine = Engine(self.client, settings, clock=self.clock, sleep=asyncio.sleep)
         self.session = Session(self.conv)
         self.firsts: list[float] = []
         self.engine.subscribe(self._event)
