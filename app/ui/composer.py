@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -66,6 +67,8 @@ class Composer(QWidget):
         self.warm_label = QLabel("cache: idle")
         self.warm_label.setObjectName("warmIndicator")
         self.warm_label.setToolTip("Speculative warming: the cache state of the next send's prefix")
+        # A long reason is cut at the window's edge (the tooltip has it whole), never widens it.
+        self.warm_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.warm_state = "idle"
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setToolTip("Attach images, PDFs or text and code files (Ctrl+O)")
@@ -261,6 +264,7 @@ class Composer(QWidget):
 
     def set_warm(self, state: str, text: str) -> None:
         self.warm_label.setText(f"cache: {text}")
+        self.warm_label.setToolTip(f"Speculative warming: {text}")
         if state != self.warm_state:
             self.warm_state = state
             self.warm_state_changed.emit(state)

@@ -132,6 +132,7 @@ class UsageSidebar(QWidget):
         self.fields["why"] = why
         last_form.addRow(QLabel("Why"))
         last_form.addRow(why)
+        self.fields["saved"].setWordWrap(True)  # a loss explains itself at length
         totals = QGroupBox("This conversation")
         totals_form = QFormLayout(totals)
         for key, label in (("paid", "Paid"), ("total_saved", "Saved"), ("hit", "Hit rate")):
@@ -142,6 +143,7 @@ class UsageSidebar(QWidget):
         self.entries.setObjectName("liveEntries")
         self.requests = QListWidget()
         self.requests.setObjectName("warmsAndPings")
+        self.requests.setWordWrap(True)  # each says why it was sent
         layout = QVBoxLayout(self)
         layout.addWidget(last)
         layout.addWidget(totals)
