@@ -8,6 +8,8 @@ from PIL import Image
 from PySide6.QtCore import Qt, QUrl
 
 from app.conversation.blocks import TextBlock
+from app.conversation.conversation import Conversation
+from app.engine.session import Session
 from app.simulator.runner import SimulatorThread
 from app.simulator.server import SimulatorConfig
 from tests.helpers import text_of
@@ -165,3 +167,20 @@ def test_a_damaged_image_in_a_drop_is_refused_and_the_valid_one_still_attaches(
     assert [a.width for a in window.composer.attachments] == [300]
     notice = window.composer.notice.text()
     assert "partial.png" in notice and "Preparing" not in notice
+
+
+def test_a_new_conversation_shows_no_last_turn_of_the_previous_one(qtbot, loop, sim):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+
+    async def scenario():
+        window.composer.edit.setPlainText("a question")
+        window.send()
+        await until(lambda: turn_over(window))
+        await client.close()
+
+    loop.run_until_complete(scenario())
+    assert window.sidebar.fields["read"].text() != "–"
+    window.set_session(Session(Conversation(model=window.session.conversation.model)))
+    shown = [window.sidebar.fields[k].text() for k in ("read", "written", "cost", "saved", "why")]
+    assert shown == ["–"] * 5

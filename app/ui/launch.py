@@ -124,6 +124,9 @@ def _run_locked(args, folder: Path) -> int:
     app.setApplicationName("Cachescope")
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
+    # Closing the window ends _main (it waits for lastWindowClosed), which then flushes the
+    # history and returns 0; Qt quitting on its own would stop the loop under it (exit 1).
+    app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
@@ -217,6 +220,8 @@ async def _main(app, args, folder: Path) -> int:
     writer, problem = open_history(folder)
     library = Library(window, writer, folder, problem)
     window.show()
+    closed = asyncio.Event()  # connected at once: the window may be closed while connecting
+    app.lastWindowClosed.connect(closed.set)
     if notice:
         window.status_label.setText(notice)
     log.info("window shown after %.2f s", time.perf_counter() - started)
@@ -246,8 +251,6 @@ async def _main(app, args, folder: Path) -> int:
             from app.ui.smoke import smoke_test
 
             return await smoke_test(window, mode, args.attach or [])
-        closed = asyncio.Event()
-        app.lastWindowClosed.connect(closed.set)
         await closed.wait()
         return 0
     finally:

@@ -168,6 +168,9 @@ class UsageSidebar(QWidget):
             self.fields["saved"].setText(saved_line(totals, r))
             why = "\n".join(t for t in (r.explanation, r.server_reason) if t)
             self.fields["why"].setText(why or "–")
+        else:  # a new, emptied or other conversation: nothing of the last one's turn stays
+            for key in ("read", "written", "uncached", "output", "ttft", "cost", "saved", "why"):
+                self.fields[key].setText("–")
         self.fields["paid"].setText(usd(totals.paid_usd))
         self.fields["total_saved"].setText(f"{usd(totals.saved_usd)} (net of warm-ups)")
         self.fields["hit"].setText(f"{totals.hit_rate:.0%}")
