@@ -98,6 +98,10 @@ def test_cancel_keeps_the_partial_reply_marked_interrupted():
     assert last.role == "assistant" and last.interrupted and last.text
     assert h.of(ev.Cancelled)[0].partial is last
     assert session.conversation.messages[-2].text == "tell me everything"
+    # A stopped reply still cost its prompt and what arrived: it is on the bill.
+    (record,) = [r for r in session.totals.records if r.kind == "turn"]
+    assert record.usage.input_total > 3000 and record.usage.output > 0
+    assert record.cost.paid_usd > 0 and record.explanation.startswith("stopped by the user")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from app.caching.builder import BuiltRequest, RequestBuilder
@@ -26,21 +27,10 @@ from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
 from app.caching.strategies import CacheSettings, user_turn_gaps
 from app.conversation.attachments import Attachment
-from app.conversation.blocks import (
-    Message,
-    TextBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-)
+from app.conversation.blocks import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from app.conversation.conversation import attachment_block, new_id
 from app.engine import events as ev
-from app.engine.economics import (
-    ALREADY_WARM,
-    IN_FLIGHT,
-    choose_ttl,
-    ping_decision,
-    warm_decision,
-)
+from app.engine.economics import ALREADY_WARM, IN_FLIGHT, choose_ttl, ping_decision, warm_decision
 from app.engine.failures import classify
 from app.engine.responses import blocks_of, clean, describe_diagnosis
 from app.engine.session import Session, WarmRecord
@@ -49,6 +39,7 @@ from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
 from app.facts.timing import expected_ttft_s
+from app.facts.tokens import text_tokens
 
 if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
     import anthropic
@@ -194,6 +185,7 @@ class Engine(ev.Listeners):
         started = time.perf_counter()
         sent_at = self.clock()
         texts: list[str] = []
+        begun: Usage | None = None
         ttft = None
         explanation = None
         diagnosis = ""
@@ -225,6 +217,11 @@ class Engine(ev.Listeners):
                             self.emit(ev.ToolInputDelta(session.id, event.delta.partial_json))
                 final = await stream.get_final_message()
         except asyncio.CancelledError:
+            if begun is not None:  # the API bills the prompt and what it generated until then
+                streamed = text_tokens("".join(texts))
+                usage = replace(begun, output=max(begun.output, streamed))
+                why = "stopped by the user: the prompt and the reply so far are billed"
+                self._record(session, "turn", built, usage, ttft_s=ttft, explanation=why)
             self.emit(ev.Cancelled(session.id, self._keep_partial(session, texts)))
             raise
         except Exception as exc:
