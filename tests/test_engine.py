@@ -447,3 +447,27 @@ def test_a_lone_surrogate_in_a_streamed_reply_is_saved_and_later_turns_still_wor
     assert len(sent) == 2 and "\ufffd".encode() in sent[1]  # the next request went out
     export_json(session.conversation, tmp_path / "out.json", [])
     assert "bad \ufffd text" in (tmp_path / "out.json").read_text(encoding="utf-8")
+
+
+def test_another_key_starts_from_what_its_workspace_has_cached(sim):
+    """The ledger is kept per endpoint and key: after a switch, nothing is taken for warm."""
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        session = Session(conversation())
+        session.conversation.add_user_text("hello")
+        await h.engine.run_turn(session)
+        assert h.engine.draft_activity(session) is None  # warm here: "already warm" or not worth
+        other = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="another workspace")
+        h.engine.client = other
+        warm = h.engine.draft_activity(session)
+        assert warm is not None  # cold for this key: warmed, not "already warm"
+        await warm
+        await h.client.close()
+        await other.close()
+        return session
+
+    session = run(scenario())
+    warm = [r for r in session.totals.records if r.kind == "warm"][-1]
+    assert warm.usage.read == 0 and warm.usage.write >= 3000
+    assert warm.predicted == warm.usage  # the prediction knew it was cold

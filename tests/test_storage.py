@@ -204,7 +204,9 @@ def test_reopening_restores_records_prefix_maps_and_the_ledger(tmp_path, sim):
     asyncio.run(scenario())
     writer.close()
     conv, records, ledger = Store.open(tmp_path).load(session.id)
-    fresh = Engine(anthropic.AsyncAnthropic(api_key="k"), EngineSettings(warming=False))
+    # The same endpoint and key as before: its entries are found again.
+    same_place = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k")
+    fresh = Engine(same_place, EngineSettings(warming=False))
     restored = restore_session(fresh, conv, records, ledger)
     before = session.totals.records
     after = restored.totals.records
@@ -214,6 +216,11 @@ def test_reopening_restores_records_prefix_maps_and_the_ledger(tmp_path, sim):
     assert {e.fingerprint for e in fresh.ledger.live()} == {
         e.fingerprint for e in engine.ledger.live()
     }
+    # Another endpoint (the real API) or another key has none of them.
+    fresh.client = anthropic.AsyncAnthropic(api_key="k")
+    assert not fresh.ledger.live()
+    fresh.client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="another key")
+    assert not fresh.ledger.live()
     assert conv.title == "first"
 
 

@@ -7,9 +7,11 @@ miss can be explained by its age and TTL.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
 
 from app.caching.builder import BuiltRequest
 from app.facts.rules import (
@@ -34,6 +36,7 @@ class LedgerEntry:
     last_used_at: float
     hits: int = 0
     breakpoint: bool = False
+    place: str = ""  # where it lives: the endpoint and the key's identity (never the key)
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,19 @@ class Usage:
 
 
 class CacheLedger:
-    def __init__(self, clock: Callable[[], float] = time.time):
+    """Entries by (place, model, prefix fingerprint). Only the current ``place`` (an endpoint
+    and workspace: see ``place_of``) is ever read: a switch of key or base URL starts from what
+    that endpoint has, and coming back finds its entries again."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, place: str = ""):
         self.clock = clock
-        self.entries: dict[tuple[str, str], LedgerEntry] = {}
-        self.expired: dict[tuple[str, str], LedgerEntry] = {}
+        self.place = place
+        self.entries: dict[tuple[str, str, str], LedgerEntry] = {}
+        self.expired: dict[tuple[str, str, str], LedgerEntry] = {}
         self.pending: dict[str, tuple[str, set[str], float]] = {}
+
+    def _key(self, model: str, fingerprint: str) -> tuple[str, str, str]:
+        return (self.place, model, fingerprint)
 
     # -- queries --------------------------------------------------------------------------------
     def _sweep(self) -> None:
@@ -104,18 +115,19 @@ class CacheLedger:
                 del self.expired[key]
 
     def is_cached(self, model: str, fingerprint: str) -> bool:
-        entry = self.entries.get((model, fingerprint))
+        entry = self.entries.get(self._key(model, fingerprint))
         return entry is not None and entry.expires_at > self.clock()
 
     def find(self, model: str, fingerprint: str) -> LedgerEntry | None:
         """The entry for a prefix, live or expired (callers compare ``expires_at``)."""
-        return self.entries.get((model, fingerprint)) or self.expired.get((model, fingerprint))
+        key = self._key(model, fingerprint)
+        return self.entries.get(key) or self.expired.get(key)
 
     def longest_live(self, built: BuiltRequest) -> LedgerEntry | None:
         """The longest prefix of this request that is cached right now."""
         now = self.clock()
         for block in reversed(built.flat.blocks):
-            entry = self.entries.get((built.model.id, block.fingerprint))
+            entry = self.entries.get(self._key(built.model.id, block.fingerprint))
             if entry is not None and entry.expires_at > now:
                 return entry
         return None
@@ -140,7 +152,8 @@ class CacheLedger:
     def live(self) -> list[LedgerEntry]:
         """Live entries, longest first (for countdowns); every entry ends at a breakpoint."""
         self._sweep()
-        return sorted(self.entries.values(), key=lambda e: -e.tokens)
+        here = [e for e in self.entries.values() if e.place == self.place]
+        return sorted(here, key=lambda e: -e.tokens)
 
     # -- updates --------------------------------------------------------------------------------
     def begin(self, request_id: str, built: BuiltRequest, plan: CachePlan) -> None:
@@ -165,7 +178,7 @@ class CacheLedger:
             for block in flat.blocks:
                 if block.cumulative > usage.read:
                     break
-                if (model, block.fingerprint) in self.entries:
+                if self._key(model, block.fingerprint) in self.entries:
                     hit_fp = block.fingerprint
         # The same plan, refresh and writes the simulator applies (app.facts.rules).
         plan = plan_request(
@@ -175,19 +188,19 @@ class CacheLedger:
             lambda fp: fp == hit_fp,
         )
         for fp in refreshed_entries(flat, plan):
-            entry = self.entries.get((model, fp))
+            entry = self.entries.get(self._key(model, fp))
             if entry is not None:
                 entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[entry.ttl])
                 entry.last_used_at = now
         if plan.hit_index is not None:
-            self.entries[(model, flat.blocks[plan.hit_index].fingerprint)].hits += 1
+            self.entries[self._key(model, flat.blocks[plan.hit_index].fingerprint)].hits += 1
         for fp, tokens, ttl in stored_entries(flat, plan):
-            key = (model, fp)
+            key = self._key(model, fp)
             entry = self.entries.get(key)
             if entry is None:
                 self.expired.pop(key, None)
                 self.entries[key] = LedgerEntry(
-                    model, fp, tokens, ttl, now, now + TTL_SECONDS[ttl], now, 0, True
+                    model, fp, tokens, ttl, now, now + TTL_SECONDS[ttl], now, 0, True, self.place
                 )
                 continue
             if TTL_SECONDS[ttl] > TTL_SECONDS[entry.ttl]:
@@ -208,7 +221,7 @@ class CacheLedger:
         for name in ("entries", "expired"):
             for raw in data.get(name, []):
                 entry = LedgerEntry(**raw)
-                key = (entry.model, entry.fingerprint)
+                key = (entry.place, entry.model, entry.fingerprint)
                 mine = self.entries.get(key) or self.expired.get(key)
                 if mine is None or mine.expires_at < entry.expires_at:
                     self.entries.pop(key, None)
@@ -222,6 +235,16 @@ class CacheLedger:
         for name in ("entries", "expired"):
             for raw in data.get(name, []):
                 entry = LedgerEntry(**raw)
-                getattr(ledger, name)[(entry.model, entry.fingerprint)] = entry
+                getattr(ledger, name)[(entry.place, entry.model, entry.fingerprint)] = entry
         ledger._sweep()
         return ledger
+
+
+def place_of(base_url: str, api_key: str | None) -> str:
+    """Where a client's cache lives: its endpoint and a hash of its key (the key's identity;
+    the key itself is never stored)."""
+    parts = urlsplit(str(base_url))
+    host = parts.hostname or ""
+    endpoint = f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    identity = hashlib.sha256((api_key or "").encode("utf-8")).hexdigest()[:16]
+    return f"{endpoint.rstrip('/')}#{identity}"  # no password from the URL, no key

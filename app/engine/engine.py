@@ -22,7 +22,7 @@ from app.caching.builder import BuiltRequest, RequestBuilder
 from app.caching.calibration import TokenCalibration
 from app.caching.costs import RequestRecord, cost_of
 from app.caching.explainer import explain
-from app.caching.ledger import CacheLedger, Usage
+from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
 from app.caching.strategies import CacheSettings, user_turn_gaps
@@ -32,7 +32,7 @@ from app.conversation.conversation import attachment_block, new_id
 from app.engine import events as ev
 from app.engine.economics import ALREADY_WARM, IN_FLIGHT, choose_ttl, ping_decision, warm_decision
 from app.engine.failures import classify
-from app.engine.responses import blocks_of, clean, describe_diagnosis
+from app.engine.responses import blocks_of, clean, describe_diagnosis, keep_partial
 from app.engine.session import Session, WarmRecord
 from app.engine.settings import MAX_PINGS, EngineSettings, warm_blocker
 from app.engine.token_counts import count_prefixes
@@ -61,13 +61,13 @@ class Engine(ev.Listeners):
         tools: dict[str, LocalTool] | None = None,
         pauses: PauseModel | None = None,
     ):
-        self.client = client
         self.settings = settings or EngineSettings()
         self.catalogue = catalogue or default_catalogue()
         self.calibration = TokenCalibration()
         self.builder = RequestBuilder(self.catalogue, self.calibration)
         self.clock = clock
         self.ledger = ledger or CacheLedger(clock)
+        self.client = client
         self.sleep = sleep
         self.tools = BUILT_IN if tools is None else tools
         self.pauses = pauses or PauseModel()
@@ -76,6 +76,17 @@ class Engine(ev.Listeners):
         self._ids = itertools.count(1)
 
     # -- plumbing -------------------------------------------------------------------------------
+    @property
+    def client(self) -> anthropic.AsyncAnthropic | None:
+        return self._client
+
+    @client.setter
+    def client(self, client: anthropic.AsyncAnthropic | None) -> None:
+        """A new client may talk to another endpoint or workspace: the ledger follows it."""
+        self._client = client
+        if client is not None:
+            self.ledger.place = place_of(client.base_url, client.api_key)
+
     def adopt_models(self, listed: list[dict]) -> None:
         """Take the models an API lists into the catalogue (see ``Catalogue.adopt``)."""
         self.catalogue = self.catalogue.adopt(listed)
@@ -222,12 +233,14 @@ class Engine(ev.Listeners):
                 usage = replace(begun, output=max(begun.output, streamed))
                 why = "stopped by the user: the prompt and the reply so far are billed"
                 self._record(session, "turn", built, usage, ttft_s=ttft, explanation=why)
-            self.emit(ev.Cancelled(session.id, self._keep_partial(session, texts)))
+            self.emit(
+                ev.Cancelled(session.id, keep_partial(session.conversation, texts, self.clock()))
+            )
             raise
         except Exception as exc:
             failure = classify(exc)
             log.warning("turn failed: %s (%s)", failure.kind, failure.message)
-            partial = self._keep_partial(session, texts)
+            partial = keep_partial(conv, texts, self.clock())
             self._record(session, "turn", built, Usage(), error=failure.message)
             self.emit(ev.Failed(session.id, "turn", failure, partial))
             return None, None
@@ -254,14 +267,6 @@ class Engine(ev.Listeners):
         self.emit(ev.UsageReported(session.id, "turn", usage, explanation))
         self.emit(ev.Finished(session.id, "turn", message, record))
         return message, final.stop_reason
-
-    def _keep_partial(self, session: Session, texts: list[str]) -> Message | None:
-        text = "".join(texts)
-        if not text:
-            return None
-        message = Message("assistant", (TextBlock(text),), new_id(), self.clock(), interrupted=True)
-        session.conversation.messages.append(message)
-        return message
 
     # -- speculative warming --------------------------------------------------------------------
     def _warm_request(self, session: Session, attachments: tuple[Attachment, ...] = ()):

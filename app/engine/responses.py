@@ -3,7 +3,8 @@ own cache diagnosis as a sentence."""
 
 from __future__ import annotations
 
-from app.conversation.blocks import TextBlock, ThinkingBlock, ToolUseBlock
+from app.conversation.blocks import Message, TextBlock, ThinkingBlock, ToolUseBlock
+from app.conversation.conversation import Conversation, new_id
 
 
 def describe_diagnosis(diagnostics) -> str:
@@ -47,3 +48,13 @@ def blocks_of(content) -> list:
         elif block.type == "thinking":
             blocks.append(ThinkingBlock(clean(block.thinking), block.signature))
     return blocks or [TextBlock("(empty reply)")]
+
+
+def keep_partial(conversation: Conversation, texts: list[str], at: float) -> Message | None:
+    """What had arrived of a reply that was stopped or failed, kept and marked interrupted."""
+    text = "".join(texts)
+    if not text:
+        return None
+    message = Message("assistant", (TextBlock(text),), new_id(), at, interrupted=True)
+    conversation.messages.append(message)
+    return message
