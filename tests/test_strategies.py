@@ -7,9 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app.caching.builder import RequestBuilder
+from app.caching.builder import MAX_CACHED, RequestBuilder
 from app.caching.strategies import STRATEGIES, CacheSettings
 from app.conversation.blocks import (
+    Message,
     TextBlock,
     ThinkingBlock,
     ToolDefinition,
@@ -282,3 +283,17 @@ def test_one_hour_setting_with_pins_never_puts_one_hour_after_five_minutes():
     built = BUILDER.build(conv, "system_and_tools", CacheSettings(ttl="1h"))
     assert [b.ttl for b in built.breakpoints] == ["1h"]
     assert built.body["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+
+
+def test_the_builders_memory_stays_bounded_over_thousands_of_warm_up_checks():
+    """Each warm-up check builds a one-off tail; the builder once kept every one of them."""
+    builder = RequestBuilder()
+    conv = Conversation(model=SONNET_46)
+    conv.set_system_text(text_of(2000, "system"))
+    conv.add_user_text("a question")
+    for _ in range(MAX_CACHED + 300):
+        tail = Message("user", (TextBlock("."),), "warm-tail", 0.0)
+        builder.build(conv, "smart", max_tokens=0, extra_user=tail)
+    assert len(builder._facts) <= MAX_CACHED and len(builder._fragments) <= MAX_CACHED
+    first = conv.messages[0]
+    assert any(v[0] is first for v in builder._facts.values())  # still cached: used each time

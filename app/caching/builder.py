@@ -8,6 +8,7 @@ JSON every time and across restarts.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from app.caching.calibration import TokenCalibration
@@ -52,6 +53,17 @@ class BuiltRequest:
     too_short_tokens: int = 0  # the longest prefix whose breakpoint was dropped as too short
 
 
+MAX_CACHED = 4096  # messages' facts and JSON kept; the least recently used go first
+
+
+def _remember(cache: OrderedDict, key, value) -> None:
+    """Keep ``value``; past MAX_CACHED entries, forget the least recently used (a warm-up's
+    one-off tail, a conversation closed long ago, with its images)."""
+    cache[key] = value
+    while len(cache) > MAX_CACHED:
+        cache.popitem(last=False)
+
+
 def _cc(ttl: str) -> dict:
     return {"type": "ephemeral"} if ttl == "5m" else {"type": "ephemeral", "ttl": ttl}
 
@@ -62,14 +74,15 @@ class RequestBuilder:
     ):
         self.catalogue = catalogue or default_catalogue()
         self.calibration = calibration if calibration is not None else TokenCalibration()
-        self._facts: dict[tuple[int, int], tuple[Message, list[BlockFacts]]] = {}
-        self._fragments: dict[tuple[int, int, tuple], tuple[Message, str]] = {}
+        self._facts: OrderedDict[tuple[int, int], tuple[Message, list[BlockFacts]]] = OrderedDict()
+        self._fragments: OrderedDict[tuple[int, int, tuple], tuple[Message, str]] = OrderedDict()
 
     # -- cached pieces --------------------------------------------------------------------------
     def _message_facts(self, index: int, message: Message) -> list[BlockFacts]:
         key = (id(message), index)
         hit = self._facts.get(key)
         if hit is not None and hit[0] is message:
+            self._facts.move_to_end(key)
             return hit[1]
         sizes = _image_sizes(message)
         facts = message_facts(
@@ -77,23 +90,18 @@ class RequestBuilder:
             {"role": message.role, "content": message.api_content},
             lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
         )
-        self._facts[key] = (message, facts)
+        _remember(self._facts, key, (message, facts))
         return facts
 
     def _fragment(self, index: int, message: Message, marks: tuple) -> str:
         key = (id(message), index, marks)
         hit = self._fragments.get(key)
         if hit is not None and hit[0] is message:
+            self._fragments.move_to_end(key)
             return hit[1]
         text = canonical_json(_api_message(message, marks))
-        self._fragments[key] = (message, text)
+        _remember(self._fragments, key, (message, text))
         return text
-
-    def forget_unused(self, conversation: Conversation) -> None:
-        """Drop cached pieces of messages no longer in the conversation."""
-        live = {id(m) for m in conversation.messages}
-        self._facts = {k: v for k, v in self._facts.items() if k[0] in live}
-        self._fragments = {k: v for k, v in self._fragments.items() if k[0] in live}
 
     # -- building -------------------------------------------------------------------------------
     def build(

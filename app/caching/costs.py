@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
 from app.facts.catalogue import ModelInfo
 
 PER_MILLION = 1_000_000
+
+
+class Kind(StrEnum):
+    """What a request was sent for (stored as its string value)."""
+
+    TURN = "turn"
+    WARM = "warm"
+    KEEPALIVE = "keepalive"
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ def cost_of(usage: Usage, model: ModelInfo) -> Cost:
 
 @dataclass
 class RequestRecord:
-    kind: str  # "turn", "warm" or "keepalive"
+    kind: str  # a Kind
     usage: Usage
     cost: Cost
     at: float
@@ -115,7 +124,7 @@ class UsageTotals:
 
     @property
     def without_cache_usd(self) -> float:
-        return sum(r.cost.without_cache_usd for r in self.records if r.kind == "turn")
+        return sum(r.cost.without_cache_usd for r in self.records if r.kind == Kind.TURN)
 
     @property
     def saved_usd(self) -> float:
@@ -127,7 +136,7 @@ class UsageTotals:
         index = next(i for i, r in enumerate(self.records) if r is turn)
         served = []
         for record in reversed(self.records[:index]):
-            if record.kind == "turn":
+            if record.kind == Kind.TURN:
                 break
             served.append(record)
         return served[::-1]
@@ -140,6 +149,6 @@ class UsageTotals:
     @property
     def hit_rate(self) -> float:
         """Share of the input tokens of turns that were read from cache."""
-        turns = [r.usage for r in self.records if r.kind == "turn"]
+        turns = [r.usage for r in self.records if r.kind == Kind.TURN]
         total = sum(u.input_total for u in turns)
         return sum(u.read for u in turns) / total if total else 0.0

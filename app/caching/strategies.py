@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from app.conversation.conversation import Conversation
 from app.facts.rules import LOOKBACK_BLOCKS, MAX_BREAKPOINTS
 
-TTLS = ("5m", "1h", "adaptive")
 LONG_GAP_S = 270.0  # a pause past 4.5 minutes would outlive a 5-minute entry
 ONE_HOUR_S = 3600.0
 LARGE_ATTACHMENT_TOKENS = 1024

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -93,12 +93,6 @@ class ThinkingBlock:
 Block = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock
 
 
-def can_carry_breakpoint(block: Block) -> bool:
-    if isinstance(block, ThinkingBlock):
-        return False
-    return not (isinstance(block, TextBlock) and not block.text)
-
-
 @dataclass(frozen=True)
 class ToolDefinition:
     name: str
@@ -128,7 +122,6 @@ class Message:
     created_at: float = 0.0
     pinned: bool = False  # "cache up to here"
     interrupted: bool = False  # a reply the user stopped, or that failed mid-stream
-    meta: dict = field(default_factory=dict, compare=False)
 
     @cached_property
     def api_content(self) -> list[dict]:

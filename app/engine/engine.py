@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from app.caching.builder import BuiltRequest, RequestBuilder
 from app.caching.calibration import TokenCalibration
-from app.caching.costs import RequestRecord, cost_of
+from app.caching.costs import Kind, RequestRecord, cost_of
 from app.caching.explainer import explain
 from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
@@ -188,7 +188,9 @@ class Engine(ev.Listeners):
         await self._wait_for_warm(session, built)
         plan = self.ledger.predict(built)
         self.emit(
-            ev.RequestBuilt(session.id, "turn", built, Usage.from_plan(plan), PrefixMap.of(built))
+            ev.RequestBuilt(
+                session.id, Kind.TURN, built, Usage.from_plan(plan), PrefixMap.of(built)
+            )
         )
         request_id = f"turn-{next(self._ids)}"
         writing_elsewhere = self.ledger.pending_covers(built)
@@ -232,7 +234,7 @@ class Engine(ev.Listeners):
                 streamed = text_tokens("".join(texts))
                 usage = replace(begun, output=max(begun.output, streamed))
                 why = "stopped by the user: the prompt and the reply so far are billed"
-                self._record(session, "turn", built, usage, ttft_s=ttft, explanation=why)
+                self._record(session, Kind.TURN, built, usage, ttft_s=ttft, explanation=why)
             self.emit(
                 ev.Cancelled(session.id, keep_partial(session.conversation, texts, self.clock()))
             )
@@ -241,8 +243,8 @@ class Engine(ev.Listeners):
             failure = classify(exc)
             log.warning("turn failed: %s (%s)", failure.kind, failure.message)
             partial = keep_partial(conv, texts, self.clock())
-            self._record(session, "turn", built, Usage(), error=failure.message)
-            self.emit(ev.Failed(session.id, "turn", failure, partial))
+            self._record(session, Kind.TURN, built, Usage(), error=failure.message)
+            self.emit(ev.Failed(session.id, Kind.TURN, failure, partial))
             return None, None
         finally:
             self.ledger.finish(request_id)
@@ -250,7 +252,7 @@ class Engine(ev.Listeners):
         message = conv.add("assistant", *blocks_of(final.content), created_at=self.clock())
         record = self._record(
             session,
-            "turn",
+            Kind.TURN,
             built,
             usage,
             ttft_s=ttft,
@@ -264,8 +266,8 @@ class Engine(ev.Listeners):
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens
         session.last_turn = session.last_request = built
-        self.emit(ev.UsageReported(session.id, "turn", usage, explanation))
-        self.emit(ev.Finished(session.id, "turn", message, record))
+        self.emit(ev.UsageReported(session.id, Kind.TURN, usage, explanation))
+        self.emit(ev.Finished(session.id, Kind.TURN, message, record))
         return message, final.stop_reason
 
     # -- speculative warming --------------------------------------------------------------------
@@ -300,7 +302,8 @@ class Engine(ev.Listeners):
         due = asyncio.get_running_loop().time() + self.settings.warm_patience(expected)
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
         task = self._own(
-            self._send_quiet(session, "warm", built, session.warms[-1], why), f"warm {session.id}"
+            self._send_quiet(session, Kind.WARM, built, session.warms[-1], why),
+            f"warm {session.id}",
         )
         session.warm_tasks[end.fingerprint] = task
         task.add_done_callback(lambda _: session.warm_tasks.pop(end.fingerprint, None))
@@ -399,4 +402,4 @@ class Engine(ev.Listeners):
                 self.emit(ev.WarmSkipped(session.id, f"keep-alive stopped: {reason}", False))
                 return
             session.pings_left -= 1
-            await self._send_quiet(session, "keepalive", built, why=why)
+            await self._send_quiet(session, Kind.KEEPALIVE, built, why=why)

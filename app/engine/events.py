@@ -18,7 +18,7 @@ from app.engine.failures import Failure
 @dataclass(frozen=True)
 class RequestBuilt:
     conversation_id: str
-    kind: str  # "turn", "warm" or "keepalive"
+    kind: str  # an app.caching.costs.Kind
     built: BuiltRequest
     predicted: Usage
     prefix_map: PrefixMap

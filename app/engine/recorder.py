@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from app.caching.costs import RequestRecord
+from app.caching.costs import Kind, RequestRecord
 from app.caching.prefix_map import PrefixMap
 from app.conversation.blocks import Message, TextBlock
 from app.conversation.conversation import new_id
@@ -159,7 +159,7 @@ class Recorder:
     def _on_event(self, event: ev.Event) -> None:
         if self._closed or getattr(event, "conversation_id", None) != self.session.id:
             return
-        if isinstance(event, ev.RequestBuilt) and event.kind == "turn":
+        if isinstance(event, ev.RequestBuilt) and event.kind == Kind.TURN:
             self._partial_id = new_id("partial")
             self._partial = []
             self._last_checkpoint = self.clock()

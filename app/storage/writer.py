@@ -13,13 +13,10 @@ class Writer:
     def __init__(self, store: Store):
         self.store = store
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="cachescope-store")
-        self._last: Future | None = None
 
     def submit(self, method: str, *args) -> Future:
         """Queue ``store.<method>(*args)``; calls run one at a time, in order."""
-        future = self._executor.submit(getattr(self.store, method), *args)
-        self._last = future
-        return future
+        return self._executor.submit(getattr(self.store, method), *args)
 
     async def run(self, method: str, *args):
         return await asyncio.wrap_future(self.submit(method, *args))

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.caching.costs import RequestRecord
+from app.caching.costs import Kind, RequestRecord
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap, PrefixRow
 from app.ui.sidebar import usd
@@ -195,11 +195,11 @@ class Inspector(QWidget):
         self.picker.clear()
         turn = 0
         for record in self.records:
-            if record.kind == "turn":
+            if record.kind == Kind.TURN:
                 turn += 1
                 what = f"Turn {turn}"
             else:
-                what = {"warm": "Warm-up", "keepalive": "Keep-alive ping"}.get(
+                what = {Kind.WARM: "Warm-up", Kind.KEEPALIVE: "Keep-alive ping"}.get(
                     record.kind, record.kind
                 )
             when = datetime.fromtimestamp(record.at).strftime("%H:%M:%S")
@@ -212,7 +212,7 @@ class Inspector(QWidget):
 
     def select_last_turn(self) -> None:
         for i in range(len(self.records) - 1, -1, -1):
-            if self.records[i].kind == "turn":
+            if self.records[i].kind == Kind.TURN:
                 self.picker.setCurrentIndex(i)
                 return
 

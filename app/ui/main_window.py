@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.caching.costs import Kind
 from app.caching.ledger import Usage
 from app.caching.strategies import CacheSettings
 from app.conversation.blocks import DocumentBlock, ImageBlock, TextBlock
@@ -34,10 +35,6 @@ from app.ui.window_settings import SettingsDialogs
 
 APP_ID = "io.github.cachescope.Cachescope"
 INSPECTOR_HEIGHT = 330
-INSPECTOR_HEIGHT = 330
-BADGE_STYLE = (
-    "QLabel#modeBadge {{ padding: 3px 8px; border-radius: 8px; background: {}; color: black; }}"
-)
 
 
 class MainWindow(SettingsDialogs, QMainWindow):
@@ -341,20 +338,20 @@ class MainWindow(SettingsDialogs, QMainWindow):
             return
         if isinstance(event, ev.TextDelta):
             self.view.append_delta(event.text)
-        elif isinstance(event, ev.RequestBuilt) and event.kind == "warm":
+        elif isinstance(event, ev.RequestBuilt) and event.kind == Kind.WARM:
             self.warm_note = f"warm-up: {event.why}" if event.why else ""
             self.composer.set_warm(
                 "warming", f"warming… ({event.why})" if event.why else "warming…"
             )
         elif isinstance(event, ev.UsageReported):
-            if event.kind == "turn":
+            if event.kind == Kind.TURN:
                 self.view.set_cache_view(self.session.last_turn, event.usage)
             self._tick()
-        elif isinstance(event, ev.Finished) and event.kind != "turn":
+        elif isinstance(event, ev.Finished) and event.kind != Kind.TURN:
             self.sidebar.show_totals(self.session.totals)
             self.inspector.show_records(self.session.totals.records)
         elif isinstance(event, ev.Failed):
-            prefix = "" if event.kind == "turn" else f"{event.kind} (quiet): "
+            prefix = "" if event.kind == Kind.TURN else f"{event.kind} (quiet): "
             self.status_label.setText(prefix + event.failure.message)
             self.inspector.show_records(self.session.totals.records)
         elif isinstance(event, ev.WarmSkipped) and not event.quiet:
@@ -381,5 +378,5 @@ class MainWindow(SettingsDialogs, QMainWindow):
             self.composer.set_warm("idle", "idle")
 
     def last_usage(self) -> Usage | None:
-        turns = [r for r in self.session.totals.records if r.kind == "turn" and not r.error]
+        turns = [r for r in self.session.totals.records if r.kind == Kind.TURN and not r.error]
         return turns[-1].usage if turns else None

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.caching.costs import RequestRecord, UsageTotals
+from app.caching.costs import Kind, RequestRecord, UsageTotals
 from app.caching.ledger import CacheLedger
 
 COLORS = {
@@ -39,7 +39,7 @@ class TurnChart(QWidget):
         )
 
     def set_records(self, records: list[RequestRecord]) -> None:
-        self.records = [r for r in records if r.kind == "turn" and not r.error][-40:]
+        self.records = [r for r in records if r.kind == Kind.TURN and not r.error][-40:]
         self.update()
 
     def _bars(self):
@@ -155,7 +155,7 @@ class UsageSidebar(QWidget):
         layout.addWidget(self.requests, 1)
 
     def show_totals(self, totals: UsageTotals) -> None:
-        turns = [r for r in totals.records if r.kind == "turn" and not r.error]
+        turns = [r for r in totals.records if r.kind == Kind.TURN and not r.error]
         if turns:
             r = turns[-1]
             u = r.usage
@@ -177,9 +177,9 @@ class UsageSidebar(QWidget):
         self.chart.set_records(totals.records)
         self.requests.clear()
         for record in totals.records:
-            if record.kind != "turn" and record.error:
+            if record.kind != Kind.TURN and record.error:
                 self.requests.addItem(f"{record.kind}: failed, {record.error[:80]}")
-            elif record.kind != "turn":
+            elif record.kind != Kind.TURN:
                 why = f": {record.explanation}" if record.explanation else ""
                 self.requests.addItem(
                     f"{record.kind}: read {record.usage.read:,}, wrote "
