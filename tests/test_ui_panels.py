@@ -217,3 +217,20 @@ def test_the_model_list_comes_from_the_api_when_it_answers(qtbot, loop, sim):
     assert window.model_box.count() >= 3
     assert window.model_box.currentData() == window.session.conversation.model
     loop.run_until_complete(client.close())
+
+
+def test_saving_the_preferences_untouched_keeps_following_the_default_model(qtbot, loop, sim):
+    """With no default model chosen, the dialog showed the first model (Opus 4.6) and saving it
+    untouched made every new conversation Opus."""
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    saves = []
+    window.preferences_changed = lambda: saves.append(window.prefs)
+    dialog = window.edit_preferences()
+    assert dialog.model.currentData() == "" and dialog.model.currentText().startswith("The default")
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert window.prefs.model == "" and saves == []  # nothing changed, nothing written
+    window.pattern_box.setCurrentIndex(window.pattern_box.findData("automatic"))
+    assert window.session.conversation.pattern == "automatic"  # saved with the conversation
+    assert window.engine.settings.strategy == "automatic"
+    loop.run_until_complete(client.close())

@@ -45,6 +45,8 @@ class Conversation:
     max_tokens: int = 1024
     title: str = ""
     id: str = field(default_factory=lambda: new_id("c"))
+    pattern: str | None = None  # this conversation's cache pattern; None: the default
+    ttl: str | None = None  # and its TTL
 
     # -- editing --------------------------------------------------------------------------------
     def add(self, role: str, *blocks: Block, created_at: float | None = None) -> Message:
@@ -123,6 +125,8 @@ class Conversation:
             ],
             "tool_choice": self.tool_choice,
             "thinking": self.thinking,
+            "pattern": self.pattern,
+            "ttl": self.ttl,
         }
 
     @classmethod
@@ -152,6 +156,8 @@ class Conversation:
             max_tokens=_typed(data.get("max_tokens", 1024), int, "max_tokens"),
             title=_typed(data.get("title", ""), str, "title"),
             id=_typed(data.get("id") or new_id("c"), str, "id"),
+            pattern=_typed(data.get("pattern"), str | None, "pattern"),
+            ttl=_typed(data.get("ttl"), str | None, "ttl"),
         )
 
 

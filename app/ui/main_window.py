@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
 
 from app.caching.costs import Kind
 from app.caching.ledger import Usage
-from app.caching.strategies import CacheSettings
 from app.conversation.blocks import DocumentBlock, ImageBlock, TextBlock
 from app.engine import events as ev
 from app.engine.engine import Engine
 from app.engine.session import Session
+from app.engine.settings_model import SettingsModel
 from app.storage.preferences import Preferences
 from app.ui.composer import Composer
 from app.ui.conversation_view import ConversationView
@@ -46,7 +46,9 @@ class MainWindow(SettingsDialogs, QMainWindow):
         super().__init__()
         self.engine = engine
         self.session = session
-        self.prefs = prefs or Preferences()
+        # Pattern, TTL, warming and keep-alive: read and written only through this model.
+        self.settings = SettingsModel(engine.settings, prefs or Preferences(), self._save_prefs)
+        self.settings.conversation = session.conversation
         self.turn_task: asyncio.Task | None = None
         self.tasks: set[asyncio.Task] = set()
         self.library = None  # the history (app.ui.library), when there is one
@@ -115,10 +117,9 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.model_box.currentIndexChanged.connect(self._model_changed)
         self.pattern_box.currentIndexChanged.connect(self._pattern_changed)
         self.ttl_box.currentIndexChanged.connect(self._ttl_changed)
-        self.warm_box.toggled.connect(lambda on: setattr(self.engine.settings, "warming", on))
-        self.pings.valueChanged.connect(
-            lambda n: setattr(self.engine.settings, "keepalive_pings", n)
-        )
+        self.warm_box.toggled.connect(self.settings.set_warming)
+        self.pings.valueChanged.connect(self.settings.set_pings)
+        self.settings.subscribe(self._settings_changed)
 
     def _build_menus(self) -> None:
         menus = self.menuBar()
@@ -188,6 +189,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
         """Show another conversation (from the history, new or imported). The draft in the
         composer stays: it is the user's, and may be meant for the conversation just opened."""
         self.session = session
+        self.settings.open(session.conversation)
         self.warm_note = ""
         self.composer.set_warm("idle", "idle")
         self.view.set_cache_view(session.last_turn, None)
@@ -223,12 +225,27 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self._refresh_markers()
 
     def _pattern_changed(self) -> None:
-        self.engine.settings.strategy = self.pattern_box.currentData()
-        self._refresh_markers()
+        self.settings.set_pattern(self.pattern_box.currentData())
 
     def _ttl_changed(self) -> None:
-        self.engine.settings.cache = CacheSettings(ttl=self.ttl_box.currentData())
-        self._refresh_markers()
+        self.settings.set_ttl(self.ttl_box.currentData())
+
+    @property
+    def prefs(self) -> Preferences:
+        return self.settings.prefs
+
+    def _save_prefs(self, _prefs: Preferences) -> None:
+        self.preferences_changed()
+
+    def _settings_changed(self, what: str) -> None:
+        """The settings model changed: the toolbar shows it; a pattern or TTL of this
+        conversation is saved with it and moves the markers."""
+        self.toolbar.show_settings(self.settings)
+        if what in ("pattern", "ttl"):
+            self.conversation_changed()
+            self._refresh_markers()
+        if self.settings.problem:
+            self.status_label.setText(self.settings.problem)
 
     def _refresh_markers(self) -> None:
         """Show where the selected pattern would put the breakpoints of the next request."""

@@ -69,6 +69,23 @@ class CachingToolbar(QToolBar):
             self.model_box.setCurrentIndex(max(0, self.model_box.findData(chosen.id)))
         self.model_box.blockSignals(False)
 
+    def show_settings(self, settings) -> None:
+        """Show what the settings model holds, without echoing it back as a change."""
+        for box, value in (
+            (self.pattern_box, settings.pattern),
+            (self.ttl_box, settings.ttl),
+        ):
+            box.blockSignals(True)
+            box.setCurrentIndex(max(0, box.findData(value)))
+            box.blockSignals(False)
+        for widget, setter, value in (
+            (self.warm_box, self.warm_box.setChecked, settings.warming),
+            (self.pings, self.pings.setValue, settings.pings),
+        ):
+            widget.blockSignals(True)
+            setter(value)
+            widget.blockSignals(False)
+
     def set_mode(self, mode: str) -> None:
         colour = "#f0ad4e" if "simulator" in mode.lower() else "#5cb85c"
         self.badge.setText(mode)

@@ -12,8 +12,8 @@ from app.ui.dialogs import ConversationSettingsDialog, PreferencesDialog
 
 
 class SettingsDialogs:
-    """Needs ``engine``, ``session``, ``prefs``, ``library``, ``status_label``, ``composer``,
-    ``warm_box``, ``pings``, ``set_mode``, ``_spawn`` and ``_refresh_markers`` from the window."""
+    """Needs ``engine``, ``session``, ``settings``, ``prefs``, ``library``, ``status_label``,
+    ``composer``, ``set_mode``, ``_spawn`` and ``_refresh_markers`` from the window."""
 
     # -- dialogs --------------------------------------------------------------------------------
     def preview_change(self, system_text: str, tools) -> str:
@@ -42,18 +42,19 @@ class SettingsDialogs:
         self.status_label.setText(dialog.impact.text())
 
     def edit_preferences(self) -> PreferencesDialog:
-        models = [(m.label, m.id) for m in self.engine.catalogue.usable]
+        catalogue = self.engine.catalogue
+        default = catalogue.require(catalogue.default_model)
+        # "" first: with no default chosen, saving untouched keeps following the catalogue's.
+        models = [(f"The default ({default.label})", "")]
+        models += [(m.label, m.id) for m in catalogue.usable]
         dialog = PreferencesDialog(self.prefs, models, self)
         dialog.accepted.connect(lambda: self.apply_preferences(dialog))
         dialog.open()
         return dialog
 
     def apply_preferences(self, dialog: PreferencesDialog) -> None:
-        self.prefs = dialog.values()
+        self.settings.set_preferences(dialog.values())  # nothing happens if nothing changed
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
-        self.warm_box.setChecked(self.prefs.warming)
-        self.pings.setValue(self.prefs.keepalive_pings)
-        self.preferences_changed()
         if dialog.session_key:
             self.use_key(dialog.session_key, "key from preferences")
 

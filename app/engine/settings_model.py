@@ -1,0 +1,137 @@
+"""The one place the window's settings live: defaults (the preferences), the open
+conversation's own pattern and TTL, and the engine's settings that follow both.
+
+The toolbar, the preferences dialog and the engine read and write through ``SettingsModel``;
+no widget keeps a copy. Listeners hear what changed ("pattern", "ttl", "warming", "pings",
+"preferences", "conversation") and read the new values from the model.
+
+- Pattern and TTL belong to a conversation (saved with it); a new conversation starts from the
+  preferences' defaults, and so does an old one that never chose.
+- Warming and keep-alive are the user's, for every conversation: a toolbar change is saved in the
+  preferences at once.
+- Saving the preferences untouched changes nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from app.caching.strategies import STRATEGIES, CacheSettings
+from app.conversation.conversation import Conversation
+from app.engine.settings import MAX_PINGS, EngineSettings
+from app.storage.preferences import TTLS, Preferences
+
+
+class SettingsModel:
+    def __init__(
+        self,
+        engine: EngineSettings,
+        prefs: Preferences,
+        save: Callable[[Preferences], None] | None = None,
+    ):
+        self.engine = engine
+        self.prefs = prefs
+        self._save = save
+        self._listeners: list[Callable[[str], None]] = []
+        self.conversation: Conversation | None = None
+        self.problem = ""  # why the preferences could not be saved, if they could not
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, what: str) -> None:
+        for listener in list(self._listeners):
+            listener(what)
+
+    def _persist(self) -> None:
+        if self._save is None:
+            return
+        try:
+            self._save(self.prefs)
+            self.problem = ""
+        except OSError as exc:
+            self.problem = f"Preferences not saved: {exc.strerror or exc}."
+
+    # -- what is in force -----------------------------------------------------------------------
+    @property
+    def pattern(self) -> str:
+        return self.engine.strategy
+
+    @property
+    def ttl(self) -> str:
+        return self.engine.cache.ttl
+
+    @property
+    def warming(self) -> bool:
+        return self.engine.warming
+
+    @property
+    def pings(self) -> int:
+        return self.engine.keepalive_pings
+
+    # -- the open conversation ------------------------------------------------------------------
+    def open(self, conversation: Conversation) -> None:
+        """Use this conversation's own pattern and TTL, or the defaults where it has none."""
+        self.conversation = conversation
+        pattern = conversation.pattern or self.prefs.strategy
+        self.engine.strategy = pattern if pattern in STRATEGIES else "smart"
+        ttl = conversation.ttl or self.prefs.ttl
+        self.engine.cache = CacheSettings(ttl=ttl if ttl in TTLS else "adaptive")
+        self._emit("conversation")
+
+    def set_pattern(self, name: str) -> None:
+        if name not in STRATEGIES or name == self.engine.strategy:
+            return
+        self.engine.strategy = name
+        if self.conversation is not None:
+            self.conversation.pattern = name
+        self._emit("pattern")
+
+    def set_ttl(self, ttl: str) -> None:
+        if ttl not in TTLS or ttl == self.engine.cache.ttl:
+            return
+        self.engine.cache = CacheSettings(ttl=ttl)
+        if self.conversation is not None:
+            self.conversation.ttl = ttl
+        self._emit("ttl")
+
+    # -- the user's, everywhere -----------------------------------------------------------------
+    def set_warming(self, on: bool) -> None:
+        if on == self.engine.warming and on == self.prefs.warming:
+            return
+        self.engine.warming = on
+        self.prefs = replace(self.prefs, warming=on)
+        self._persist()
+        self._emit("warming")
+
+    def set_pings(self, count: int) -> None:
+        count = max(0, min(count, MAX_PINGS))
+        if count == self.engine.keepalive_pings and count == self.prefs.keepalive_pings:
+            return
+        self.engine.keepalive_pings = count
+        self.prefs = replace(self.prefs, keepalive_pings=count)
+        self._persist()
+        self._emit("pings")
+
+    def set_preferences(self, prefs: Preferences) -> bool:
+        """The dialog's values: warming and keep-alive apply at once; model, pattern and TTL
+        to the next new conversation. False (and nothing written) when nothing changed."""
+        if prefs == self.prefs:
+            return False
+        self.prefs = prefs
+        self.engine.warming = prefs.warming
+        self.engine.keepalive_pings = max(0, min(prefs.keepalive_pings, MAX_PINGS))
+        self._persist()
+        self._emit("preferences")
+        return True
+
+    def new_conversation(self, catalogue) -> Conversation:
+        """A conversation with the preferred model (the catalogue's default when none is set,
+        or when the preferred one is unknown or retired); opened with the default pattern/TTL."""
+        model = catalogue.resolve(self.prefs.model) if self.prefs.model else None
+        if model is None or model.retired:
+            model = catalogue.require(catalogue.default_model)
+        conversation = Conversation(model=model.id)
+        self.open(conversation)
+        return conversation
