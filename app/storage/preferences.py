@@ -1,5 +1,5 @@
 """The user's defaults, a small JSON file in the data folder. It never holds the API key: the
-key lives in the OS keyring or the environment (``app.ui.keys``)."""
+key lives in the OS keyring or the environment (``app.storage.keys``)."""
 
 from __future__ import annotations
 

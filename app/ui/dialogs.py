@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPixmap
@@ -26,7 +26,6 @@ from app.caching.strategies import STRATEGIES
 from app.conversation.blocks import ToolDefinition
 from app.conversation.tool_json import ToolJsonError, parse_tools, tools_to_json
 from app.storage.preferences import Preferences
-from app.ui.keys import store_key
 
 PREVIEW_DELAY_MS = 250
 
@@ -106,8 +105,16 @@ class ConversationSettingsDialog(QDialog):
 class PreferencesDialog(QDialog):
     """Defaults for new conversations, the send key, the base URL and the API key."""
 
-    def __init__(self, prefs: Preferences, models: list[tuple[str, str]], parent=None):
+    def __init__(
+        self,
+        prefs: Preferences,
+        models: list[tuple[str, str]],
+        store_key: Callable[[str], Awaitable[str | None]],
+        parent=None,
+    ):
+        """``store_key`` keeps a key in the keyring: None when it did, else why not."""
         super().__init__(parent)
+        self._store_key = store_key
         self.setWindowTitle("Preferences")
         self.prefs = prefs
         self.session_key: str | None = None  # set when the keyring could not take the key
@@ -183,7 +190,7 @@ class PreferencesDialog(QDialog):
         self._task = asyncio.get_event_loop().create_task(self._store(key))
 
     async def _store(self, key: str) -> None:
-        problem = await store_key(key)
+        problem = await self._store_key(key)
         self.buttons.setEnabled(True)
         self.key_edit.clear()
         if problem is None:

@@ -200,8 +200,8 @@ async def _main(app, args, folder: Path) -> int:
     from app.engine.session import Session
     from app.engine.settings import from_preferences
     from app.facts.catalogue import default_catalogue
+    from app.storage.keys import find_key
     from app.storage.preferences import Preferences
-    from app.ui.keys import find_key
     from app.ui.library import Library
     from app.ui.main_window import MainWindow
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from app.caching.invalidation import preview_change
 from app.conversation.blocks import Message, TextBlock
 from app.engine.engine import WARM_TAIL
+from app.storage.keys import store_key
 from app.ui.dialogs import ConversationSettingsDialog, PreferencesDialog
 
 
@@ -47,7 +48,7 @@ class SettingsDialogs:
         # "" first: with no default chosen, saving untouched keeps following the catalogue's.
         models = [(f"The default ({default.label})", "")]
         models += [(m.label, m.id) for m in catalogue.usable]
-        dialog = PreferencesDialog(self.prefs, models, self)
+        dialog = PreferencesDialog(self.prefs, models, store_key, self)
         dialog.accepted.connect(lambda: self.apply_preferences(dialog))
         dialog.open()
         return dialog
