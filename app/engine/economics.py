@@ -19,7 +19,7 @@ from app.caching.ledger import Usage
 from app.caching.pauses import PauseModel
 from app.caching.strategies import LONG_GAP_S, ONE_HOUR_S
 from app.facts.rules import TTL_SECONDS, CachePlan
-from app.facts.timing import PROCESSED_S_PER_TOKEN, READ_S_PER_TOKEN
+from app.facts.timing import PROCESSED_S_PER_TOKEN, READ_S_PER_TOKEN, expected_ttft_s
 
 ALREADY_WARM = "already warm"
 IN_FLIGHT = "a warm-up of this prefix is in flight"
@@ -72,6 +72,12 @@ def warm_decision(engine, session, built: BuiltRequest) -> tuple[str | None, str
         cap = engine.settings.warm_cap_usd_per_hour
         return f"warm-up spending cap of ${cap:.2f}/h reached", ""
     return None, why
+
+
+def expected_s(plan: CachePlan) -> float:
+    """The published time to read this request's prompt (``app.facts.timing``)."""
+    usage = Usage.from_plan(plan)
+    return expected_ttft_s(usage.uncached + usage.write, usage.read)
 
 
 def warm_value(built: BuiltRequest, plan: CachePlan) -> tuple[float, float]:

@@ -30,7 +30,14 @@ from app.conversation.attachments import Attachment
 from app.conversation.blocks import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from app.conversation.conversation import attachment_block, new_id
 from app.engine import events as ev
-from app.engine.economics import ALREADY_WARM, IN_FLIGHT, choose_ttl, ping_decision, warm_decision
+from app.engine.economics import (
+    ALREADY_WARM,
+    IN_FLIGHT,
+    choose_ttl,
+    expected_s,
+    ping_decision,
+    warm_decision,
+)
 from app.engine.failures import classify
 from app.engine.responses import blocks_of, clean, describe_diagnosis, keep_partial
 from app.engine.session import Session, WarmRecord
@@ -38,7 +45,6 @@ from app.engine.settings import MAX_PINGS, EngineSettings, warm_blocker
 from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
 from app.facts.catalogue import Catalogue, default_catalogue
-from app.facts.timing import expected_ttft_s
 from app.facts.tokens import text_tokens
 
 if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
@@ -207,7 +213,7 @@ class Engine(ev.Listeners):
                 **built.body,
                 diagnostics={"previous_message_id": session.last_message_id},
                 extra_headers={"anthropic-beta": DIAGNOSIS_BETA},
-                timeout=self.settings.time_limit(self.expected_s(plan)),
+                timeout=self.settings.time_limit(expected_s(plan)),
             ) as stream:
                 async for event in stream:
                     if event.type == "message_start":
@@ -298,7 +304,7 @@ class Engine(ev.Listeners):
             return None
         self.count_tokens_of(built)
         end = built.flat.blocks[built.breakpoints[-1].index]
-        expected = self.expected_s(self.ledger.predict(built))
+        expected = expected_s(self.ledger.predict(built))
         due = asyncio.get_running_loop().time() + self.settings.warm_patience(expected)
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
         task = self._own(
@@ -326,11 +332,6 @@ class Engine(ev.Listeners):
             reason = f"the warm-up is late ({late:.0f} s past its expected time): sent without it"
             self.emit(ev.WarmSkipped(session.id, reason, False))
 
-    def expected_s(self, plan) -> float:
-        """The published time to read this request's prompt (``app.facts.timing``)."""
-        usage = Usage.from_plan(plan)
-        return expected_ttft_s(usage.uncached + usage.write, usage.read)
-
     async def _send_quiet(
         self,
         session: Session,
@@ -349,7 +350,7 @@ class Engine(ev.Listeners):
         sent_at = self.clock()
         try:
             response = await self.client.messages.create(
-                **built.body, timeout=self.settings.time_limit(self.expected_s(plan))
+                **built.body, timeout=self.settings.time_limit(expected_s(plan))
             )
         except asyncio.CancelledError:
             raise

@@ -39,12 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 PING_EVERY_CHUNKS = 40
-BILLED = (
-    "input_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-    "output_tokens",
-)
+BILLED = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
 REQUEST_ID = web.RequestKey("request_id", str)
 
 

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from app.conversation.conversation import Conversation
 from app.engine.recorder import Recorder, restore_session
 from app.engine.session import Session
 from app.storage.export import ExportFileError, export_json, export_markdown, import_json
@@ -181,9 +180,7 @@ class Library(QObject):
         if w.busy():
             w.status_label.setText("Wait for the reply to finish (or press Esc) first.")
             return
-        catalogue = w.engine.catalogue
-        model = catalogue.resolve(w.prefs.model) if w.prefs.model else None
-        conversation = Conversation(model=(model or catalogue.require(catalogue.default_model)).id)
+        conversation = w.settings.new_conversation(w.engine.catalogue)
         self.open_session(Session(conversation), saved=False)
         w.composer.edit.setFocus()
 

@@ -157,6 +157,7 @@ class Cookbook(Actor):
     def __init__(self, *args):
         super().__init__(*args)
         self.warming: asyncio.Task | None = None
+        self.context = 0  # blocks before the question of the send being made
 
     def _context_blocks(self) -> int:
         blocks = sum(len(m.blocks) for m in self.conv.messages)

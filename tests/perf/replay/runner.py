@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 from dataclasses import dataclass, field
 
 import anthropic
@@ -31,14 +30,6 @@ class Result:
     failures: list[str] = field(default_factory=list)
     simulated_s: float = 0.0
 
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.ttft_s) if self.ttft_s else 0.0
-
-    @property
-    def worst(self) -> float:
-        return max(self.ttft_s, default=0.0)
-
 
 class ReplyLength:
     """Tells the simulator how long the next reply is (``x-sim-reply-tokens``)."""
@@ -50,8 +41,8 @@ class ReplyLength:
         request.headers["x-sim-reply-tokens"] = str(self.tokens)
 
 
-def _bill_usd(bill: dict, catalogue) -> tuple[float, int]:
-    total, requests = 0.0, 0
+def _bill_usd(bill: dict, catalogue) -> float:
+    total = 0.0
     for model, counts in bill.items():
         written = counts["cache_creation_input_tokens"]
         one_hour = counts["ephemeral_1h_input_tokens"]
@@ -63,7 +54,7 @@ def _bill_usd(bill: dict, catalogue) -> tuple[float, int]:
             output=counts["output_tokens"],
         )
         total += cost_of(usage, catalogue.require(model)).paid_usd
-    return total, requests
+    return total
 
 
 async def _replay(trace: Trace, policy: str) -> Result:
@@ -120,7 +111,7 @@ async def _replay(trace: Trace, policy: str) -> Result:
         await client.close()
         result.simulated_s = loop.time()
         result.failures += actor.failures
-        result.cost_usd, _ = _bill_usd(sim.simulator.bill, sim.simulator.catalogue)
+        result.cost_usd = _bill_usd(sim.simulator.bill, sim.simulator.catalogue)
         result.requests = sim.simulator.stats["requests"]
         result.optimum_usd = lower_bound_usd(planned, model.min_cacheable_tokens, model.prices)
         errors = {k: v for k, v in sim.simulator.stats.items() if k.startswith("status_")}
