@@ -39,17 +39,22 @@ def choose_ttl(built: BuiltRequest, plan: CachePlan, pauses: PauseModel) -> str:
     return "1h" if premium < chance * at_stake else "5m"
 
 
-def warm_decision(engine, session, built: BuiltRequest) -> tuple[str | None, str]:
-    """(why not, or None) and, when it pays, why: what the user sees either way."""
+def warm_decision(engine, session, built: BuiltRequest) -> tuple[str | None, str, CachePlan | None]:
+    """(why not, or None), when it pays why (what the user sees either way), and the plan the
+    decision was made on (None when it needed none)."""
     if not built.breakpoints:
-        return ("prefix too short to cache" if built.too_short_tokens else "no breakpoint"), ""
+        return (
+            ("prefix too short to cache" if built.too_short_tokens else "no breakpoint"),
+            "",
+            None,
+        )
     end = built.flat.blocks[built.breakpoints[-1].index]
     if end.fingerprint in session.warm_tasks:
-        return IN_FLIGHT, ""
+        return IN_FLIGHT, "", None
     entry = engine.ledger.find(built.model.id, end.fingerprint)
     left = entry.expires_at - engine.clock() if entry is not None else 0.0
     if left >= engine.settings.warm_margin_s:
-        return ALREADY_WARM, ""
+        return ALREADY_WARM, "", None
     plan = engine.ledger.predict(built)
     gain_s, extra_usd = warm_value(built, plan)
     if left > 0:  # refreshing an entry about to expire always pays: the send is coming
@@ -60,9 +65,13 @@ def warm_decision(engine, session, built: BuiltRequest) -> tuple[str | None, str
         why = f"the send starts {gain_s:.1f} s sooner for ${extra_usd:.4f} more"
     else:
         return (
-            f"not worth it: it would save {gain_s:.2f} s at the send "
-            f"for ${extra_usd:.4f} of re-reading"
-        ), ""
+            (
+                f"not worth it: it would save {gain_s:.2f} s at the send "
+                f"for ${extra_usd:.4f} of re-reading"
+            ),
+            "",
+            plan,
+        )
     hour_ago = engine.clock() - 3600
     spent = sum(
         w.record.cost.paid_usd for w in session.warms if w.record is not None and w.at >= hour_ago
@@ -70,8 +79,8 @@ def warm_decision(engine, session, built: BuiltRequest) -> tuple[str | None, str
     estimate = cost_of(Usage.from_plan(plan, 0), built.model)
     if spent + estimate.paid_usd > engine.settings.warm_cap_usd_per_hour:
         cap = engine.settings.warm_cap_usd_per_hour
-        return f"warm-up spending cap of ${cap:.2f}/h reached", ""
-    return None, why
+        return f"warm-up spending cap of ${cap:.2f}/h reached", "", plan
+    return None, why, plan
 
 
 def expected_s(plan: CachePlan) -> float:

@@ -294,17 +294,17 @@ class Engine(ev.Listeners):
         reason = (
             "not connected yet" if self.client is None else warm_blocker(self.settings, session)
         )
-        built = None
+        built = plan = None
         why = ""
         if reason is None:
             built = self._warm_request(session, attachments)
-            reason, why = warm_decision(self, session, built)
+            reason, why, plan = warm_decision(self, session, built)
         if reason is not None:
             self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))
             return None
         self.count_tokens_of(built)
         end = built.flat.blocks[built.breakpoints[-1].index]
-        expected = expected_s(self.ledger.predict(built))
+        expected = expected_s(plan)
         due = asyncio.get_running_loop().time() + self.settings.warm_patience(expected)
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
         task = self._own(
