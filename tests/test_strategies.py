@@ -1,12 +1,15 @@
 """Strategies: the hard rules hold on random conversations, and lm-deluge's five patterns match."""
 
+import gc
 import io
+import weakref
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from app.caching import builder as builder_module
 from app.caching.builder import MAX_CACHED, RequestBuilder
 from app.caching.strategies import STRATEGIES, CacheSettings
 from app.conversation.blocks import (
@@ -18,6 +21,7 @@ from app.conversation.blocks import (
     ToolUseBlock,
 )
 from app.conversation.conversation import Conversation
+from app.conversation.documents import document_from_text
 from app.conversation.images import lock_image
 from app.facts.catalogue import default_catalogue
 from app.facts.prefix import flatten_request
@@ -297,3 +301,22 @@ def test_the_builders_memory_stays_bounded_over_thousands_of_warm_up_checks():
     assert len(builder._facts) <= MAX_CACHED and len(builder._fragments) <= MAX_CACHED
     first = conv.messages[0]
     assert any(v[0] is first for v in builder._facts.values())  # still cached: used each time
+
+
+def test_conversations_opened_one_after_another_do_not_keep_their_attachments_alive(monkeypatch):
+    """A day of opening conversations with 1 MB documents: the builder keeps at most its byte
+    budget of them (the least recently used go), and the open one is still built from memory."""
+    monkeypatch.setattr(builder_module, "MAX_CACHED_BYTES", 8_000_000)
+    builder = RequestBuilder()
+    kept = []
+    for n in range(30):
+        conv = Conversation(model=SONNET_46)
+        conv.add_user_text(f"read this {n}", document_from_text(f"{n} " * 500_000, f"d{n}.txt"))
+        builder.build(conv, "smart")
+        kept.append(weakref.ref(conv.messages[0]))
+        del conv
+    gc.collect()
+    alive = sum(ref() is not None for ref in kept)
+    assert builder._fragments.weight <= 8_000_000 and builder._facts.weight <= 8_000_000
+    assert 1 <= alive <= 8  # ~1-2.4 MB each (bytes + JSON): a handful, not thirty
+    assert kept[-1]() is not None

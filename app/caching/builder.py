@@ -8,10 +8,10 @@ JSON every time and across restarts.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from app.caching.calibration import TokenCalibration
+from app.caching.lru import BoundedMemo
 from app.caching.strategies import (
     STRATEGIES,
     CacheSettings,
@@ -21,7 +21,7 @@ from app.caching.strategies import (
     Spot,
     apply_rules,
 )
-from app.conversation.blocks import ImageBlock, Message, ToolResultBlock
+from app.conversation.blocks import DocumentBlock, ImageBlock, Message, ToolResultBlock
 from app.conversation.conversation import Conversation
 from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
 from app.facts.prefix import (
@@ -54,14 +54,17 @@ class BuiltRequest:
 
 
 MAX_CACHED = 4096  # messages' facts and JSON kept; the least recently used go first
+# What those entries may hold alive: the messages' attachment bytes and the JSON text (a closed
+# conversation's images go first).
+MAX_CACHED_BYTES = 256 * 1024 * 1024
 
 
-def _remember(cache: OrderedDict, key, value) -> None:
-    """Keep ``value``; past MAX_CACHED entries, forget the least recently used (a warm-up's
-    one-off tail, a conversation closed long ago, with its images)."""
-    cache[key] = value
-    while len(cache) > MAX_CACHED:
-        cache.popitem(last=False)
+def _attachment_bytes(message: Message) -> int:
+    return sum(
+        len(b.image.data) if isinstance(b, ImageBlock) else len(b.document.data)
+        for b in message.blocks
+        if isinstance(b, ImageBlock | DocumentBlock)
+    )
 
 
 def _cc(ttl: str) -> dict:
@@ -74,15 +77,18 @@ class RequestBuilder:
     ):
         self.catalogue = catalogue or default_catalogue()
         self.calibration = calibration if calibration is not None else TokenCalibration()
-        self._facts: OrderedDict[tuple[int, int], tuple[Message, list[BlockFacts]]] = OrderedDict()
-        self._fragments: OrderedDict[tuple[int, int, tuple], tuple[Message, str]] = OrderedDict()
+        self._facts: BoundedMemo[tuple[Message, list[BlockFacts]]] = BoundedMemo(
+            MAX_CACHED, MAX_CACHED_BYTES, lambda v: _attachment_bytes(v[0])
+        )
+        self._fragments: BoundedMemo[tuple[Message, str]] = BoundedMemo(
+            MAX_CACHED, MAX_CACHED_BYTES, lambda v: _attachment_bytes(v[0]) + len(v[1])
+        )
 
     # -- cached pieces --------------------------------------------------------------------------
     def _message_facts(self, index: int, message: Message) -> list[BlockFacts]:
         key = (id(message), index)
         hit = self._facts.get(key)
         if hit is not None and hit[0] is message:
-            self._facts.move_to_end(key)
             return hit[1]
         sizes = _image_sizes(message)
         facts = message_facts(
@@ -90,17 +96,16 @@ class RequestBuilder:
             {"role": message.role, "content": message.api_content},
             lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
         )
-        _remember(self._facts, key, (message, facts))
+        self._facts.put(key, (message, facts))
         return facts
 
     def _fragment(self, index: int, message: Message, marks: tuple) -> str:
         key = (id(message), index, marks)
         hit = self._fragments.get(key)
         if hit is not None and hit[0] is message:
-            self._fragments.move_to_end(key)
             return hit[1]
         text = canonical_json(_api_message(message, marks))
-        _remember(self._fragments, key, (message, text))
+        self._fragments.put(key, (message, text))
         return text
 
     # -- building -------------------------------------------------------------------------------
