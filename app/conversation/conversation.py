@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,17 @@ FORMAT_VERSION = 1
 
 def new_id(prefix: str = "m") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+@dataclass(frozen=True)
+class ConversationHeader:
+    """What the history keeps of a conversation besides its messages, fixed at one moment (so
+    another thread may save it while the conversation goes on changing)."""
+
+    id: str
+    title: str
+    model: str
+    meta_json: str
 
 
 @dataclass
@@ -128,6 +140,9 @@ class Conversation:
             "pattern": self.pattern,
             "ttl": self.ttl,
         }
+
+    def header(self) -> ConversationHeader:
+        return ConversationHeader(self.id, self.title, self.model, json.dumps(self.meta_dict()))
 
     @classmethod
     def from_dict(

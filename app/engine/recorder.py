@@ -8,7 +8,6 @@ and the session stays whole in memory; the next write saves everything not yet s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -21,27 +20,12 @@ from app.conversation.conversation import new_id
 from app.engine import events as ev
 from app.engine.engine import Engine
 from app.engine.session import Session
-from app.storage.store import StorageError
-from app.storage.writer import Writer
+from app.storage.store import StorageError, Store
+from app.storage.writer import StoreOp, Writer
 
 log = logging.getLogger(__name__)
 CHECKPOINT_S = 1.0
 TITLE_CHARS = 60
-
-
-def _when_done(future: Future, callback: Callable[[Future], object]) -> None:
-    """Run ``callback`` on the event loop's thread (never the writer's) once ``future`` ends."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        future.add_done_callback(callback)
-        return
-
-    def report(f: Future) -> None:
-        if not loop.is_closed():  # a write that ends after the app's loop: nobody to tell
-            loop.call_soon_threadsafe(callback, f)
-
-    future.add_done_callback(report)
 
 
 def auto_title(session: Session) -> str:
@@ -92,17 +76,10 @@ class Recorder:
         self.engine.unsubscribe(self._on_event)
 
     # -- saving ---------------------------------------------------------------------------------
-    def _submit(self, method: str, *args) -> Future:
-        future = self.writer.submit(method, *args)
-        _when_done(future, self._done)
-        return future
+    def _submit(self, op: StoreOp) -> Future:
+        return op.failure(self._failed).run_in_background(self.writer)
 
-    def _done(self, future: Future) -> None:
-        error = future.exception()
-        if error is None:
-            return
-        if not isinstance(error, StorageError):
-            error = StorageError("other", f"The history could not be saved: {error}")
+    def _failed(self, error: StorageError) -> None:
         if self.failed is None:
             log.warning("history write failed: %s", error)
         self.failed = error
@@ -123,19 +100,22 @@ class Recorder:
         if not conv.title:
             conv.title = auto_title(self.session)
         self.failed = None
-        self._submit("save_conversation", conv, self.engine.ledger.to_dict())
+        self._submit(StoreOp(Store.save_conversation, conv.header(), self.engine.ledger.to_dict()))
         changed = [(i, m) for i, m in enumerate(conv.messages) if self._saved.get(m.id) is not m]
-        future = self._submit("save_messages", conv.id, changed, len(conv.messages))
+        saving = StoreOp(Store.save_messages, conv.id, changed, len(conv.messages))
+        if self.on_saved is not None and changed:  # a warm-up or ping changes no message
+            saving.success(lambda _: self.on_saved())
+        future = self._submit(saving)
         self._saved = {m.id: m for m in conv.messages}
         records = self.session.totals.records
         for seq in range(self._records_saved, len(records)):
             record = records[seq]
-            self._submit("save_request", conv.id, seq, record.to_dict(self._last_prefix))
+            self._submit(
+                StoreOp(Store.save_request, conv.id, seq, record.to_dict(self._last_prefix))
+            )
             if record.prefix is not None:
                 self._last_prefix = record.prefix
         self._records_saved = len(records)
-        if self.on_saved is not None and changed:  # a warm-up or ping changes no message
-            _when_done(future, lambda f: f.exception() is None and self.on_saved())
         return future
 
     async def commit(self) -> None:
@@ -152,7 +132,7 @@ class Recorder:
             time.time(),
             interrupted=True,
         )
-        self._submit("save_messages", conv.id, [(len(conv.messages), partial)])
+        self._submit(StoreOp(Store.save_messages, conv.id, [(len(conv.messages), partial)]))
         self._last_checkpoint = self.clock()
 
     # -- engine events --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 from app.conversation.blocks import Message
 from app.conversation.conversation import (
     Conversation,
+    ConversationHeader,
     message_from_dict,
     message_images,
     message_to_dict,
@@ -153,9 +154,13 @@ class Store:
                 raise self._failed(exc) from exc
 
     # -- writing --------------------------------------------------------------------------------
-    def save_conversation(self, conversation: Conversation, ledger: dict | None = None) -> None:
-        """The conversation's settings (not its messages) and, if given, its cache ledger."""
-        meta = conversation.meta_dict()
+    def save_conversation(
+        self, conversation: Conversation | ConversationHeader, ledger: dict | None = None
+    ) -> None:
+        """The conversation's settings (not its messages) and, if given, its cache ledger.
+        From another thread, pass ``conversation.header()``, taken where it is edited."""
+        header = conversation if isinstance(conversation, ConversationHeader) else None
+        header = header or conversation.header()
         now = time.time()
 
         def work(conn):
@@ -163,19 +168,12 @@ class Store:
                 "INSERT INTO conversations (id, title, created_at, updated_at, model, meta)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
                 " updated_at=excluded.updated_at, model=excluded.model, meta=excluded.meta",
-                (
-                    conversation.id,
-                    conversation.title,
-                    now,
-                    now,
-                    conversation.model,
-                    json.dumps(meta),
-                ),
+                (header.id, header.title, now, now, header.model, header.meta_json),
             )
             if ledger is not None:
                 conn.execute(
                     "UPDATE conversations SET ledger=? WHERE id=?",
-                    (json.dumps(ledger), conversation.id),
+                    (json.dumps(ledger), header.id),
                 )
 
         self._write(work)

@@ -145,7 +145,7 @@ def app_icon():
 def open_history(folder: Path):
     """(writer, problem): the history's writer, or None and why it cannot be used."""
     from app.storage.store import StorageError, Store
-    from app.storage.writer import Writer
+    from app.storage.writer import StoreOp, Writer
 
     try:
         store = Store.open(folder)
@@ -154,10 +154,7 @@ def open_history(folder: Path):
         return None, str(exc)
     writer = Writer(store)
     # What was deleted in an earlier session, past its undo; on the writer, after start-up.
-    purge = writer.submit("purge_deleted")
-    purge.add_done_callback(
-        lambda f: f.exception() and logging.getLogger(__name__).warning("purge: %s", f.exception())
-    )
+    StoreOp(Store.purge_deleted).run_in_background(writer)  # a failure is logged
     return writer, ""
 
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 from app.engine.recorder import Recorder, restore_session
 from app.engine.session import Session
 from app.storage.export import ExportFileError, export_json, export_markdown, import_json
-from app.storage.store import StorageError
-from app.storage.writer import Writer
+from app.storage.store import StorageError, Store
+from app.storage.writer import StoreOp, Writer
 from app.ui.history_panel import (
     CONVERSATION_ROLE,
     NO_POSITION,
@@ -200,7 +200,7 @@ class Library(QObject):
             w.status_label.setText("Wait for the reply to finish (or press Esc) first.")
             return False
         try:
-            conversation, records, ledger = await self.writer.run("load", conversation_id)
+            conversation, records, ledger = await self.writer.run(Store.load, conversation_id)
         except StorageError as exc:
             w.status_label.setText(str(exc))
             return False
@@ -220,7 +220,7 @@ class Library(QObject):
         if self.writer is None:
             return
         try:
-            pauses = await self.writer.run("user_pauses")
+            pauses = await self.writer.run(Store.user_pauses)
         except StorageError as exc:
             log.warning("pauses not read from the history: %s", exc)
             return
@@ -232,10 +232,10 @@ class Library(QObject):
         query = self.panel.search.text().strip()
         try:
             if query:
-                hits = await self.writer.run("search", query)
+                hits = await self.writer.run(Store.search, query)
                 rows = None
             else:
-                rows = await self.writer.run("conversations")
+                rows = await self.writer.run(Store.conversations)
         except StorageError as exc:
             self.show_problem(str(exc))
             return
@@ -287,7 +287,7 @@ class Library(QObject):
             self.window.session.conversation.title = title
             self.window.update_title()
         if self.writer is not None:
-            self._spawn(self._write_then_refresh("rename", conversation_id, title))
+            self._write_then_refresh(StoreOp(Store.rename, conversation_id, title))
 
     def delete_selected(self) -> None:
         conversation_id = self._selected_id()
@@ -302,22 +302,20 @@ class Library(QObject):
         self.undo_button.show()
         self._undo_timer.start(UNDO_S)
         self.window.status_label.setText("Conversation deleted.")
-        self._spawn(self._write_then_refresh("delete", conversation_id))
+        self._write_then_refresh(StoreOp(Store.delete, conversation_id))
 
     def undo_delete(self) -> None:
         if self.undo_id is None:
             return
-        self._spawn(self._write_then_refresh("undelete", self.undo_id))
+        self._write_then_refresh(StoreOp(Store.undelete, self.undo_id))
         self.window.status_label.setText("Conversation restored.")
         self.undo_id = None
         self.undo_button.hide()
 
-    async def _write_then_refresh(self, method: str, *args) -> None:
-        try:
-            await self.writer.run(method, *args)
-        except StorageError as exc:
-            self.show_problem(str(exc))
-        await self.refresh()
+    def _write_then_refresh(self, op: StoreOp) -> None:
+        refresh = lambda *_: self._spawn(self.refresh())  # noqa: E731
+        op.success(refresh).failure(lambda exc: (self.show_problem(str(exc)), refresh()))
+        op.run_in_background(self.writer)
 
     # -- export and import ----------------------------------------------------------------------
     def export_dialog(self, kind: str) -> None:
@@ -366,7 +364,7 @@ class Library(QObject):
             return False
         taken = set()
         if self.writer is not None:
-            taken = set(await self.writer.run("ids"))
+            taken = set(await self.writer.run(Store.ids))
         taken.add(w.session.id)
         try:
             conversation, records = await asyncio.to_thread(import_json, path, taken)
