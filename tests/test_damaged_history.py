@@ -12,8 +12,8 @@ import pytest
 
 from app.conversation.blocks import TextBlock
 from app.conversation.conversation import Conversation
+from app.history.sessions import open_history
 from app.storage.store import DB_NAME, StorageError, Store
-from app.ui.launch import open_history
 from tests.helpers import SONNET_46
 
 

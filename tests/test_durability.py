@@ -18,7 +18,7 @@ CHILD = textwrap.dedent(
     import anthropic
     from app.conversation.conversation import Conversation
     from app.engine.engine import Engine, EngineSettings
-    from app.engine.recorder import Recorder
+    from app.history.recorder import Recorder
     from app.engine.session import Session
     from app.simulator.runner import SimulatorThread
     from app.simulator.server import SimulatorConfig

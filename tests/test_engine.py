@@ -102,6 +102,7 @@ def test_cancel_keeps_the_partial_reply_marked_interrupted():
     (record,) = [r for r in session.totals.records if r.kind == "turn"]
     assert record.usage.input_total > 3000 and record.usage.output > 0
     assert record.cost.paid_usd > 0 and record.explanation.startswith("stopped by the user")
+    assert h.of(ev.Cancelled)[0].totals.records == [record]  # the sidebar has it from the event
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,9 @@ from app.conversation.blocks import TextBlock, ToolResultBlock, ToolUseBlock
 from app.conversation.conversation import Conversation
 from app.conversation.images import lock_image
 from app.engine.engine import Engine, EngineSettings
-from app.engine.recorder import Recorder, restore_session
 from app.engine.session import Session
+from app.history.recorder import Recorder
+from app.history.sessions import restore_session
 from app.storage.export import ExportFileError, export_json, export_markdown, import_json
 from app.storage.schema import MIGRATIONS, VERSION, migrate
 from app.storage.store import DB_NAME, StorageError, Store

@@ -8,8 +8,8 @@ import pytest
 
 from app.conversation.conversation import Conversation
 from app.engine.engine import Engine, EngineSettings
-from app.engine.recorder import Recorder
 from app.engine.session import Session
+from app.history.recorder import Recorder
 from app.storage.store import StorageError, Store
 from app.storage.writer import StoreOp, Writer
 from tests.helpers import SONNET_46

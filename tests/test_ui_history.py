@@ -191,3 +191,37 @@ def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path, l
     loop.run_until_complete(scenario())
     assert len(window.session.conversation.messages) == 400
     assert "answer 199" in window.view.toPlainText()
+
+
+def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
+    qtbot, loop, sim, tmp_path, libraries
+):
+    """Entries are declared by each part and placed by the window: the history's File entries
+    come above Quit, its View entries after the inspector's, each with its shortcut."""
+    window, client, library = with_library(sim, tmp_path, libraries)
+    qtbot.addWidget(window)
+
+    def entries(menu):
+        return [
+            "-" if a.isSeparator() else f"{a.text()} {a.shortcut().toString()}".strip()
+            for a in window.menus[menu].actions()
+        ]
+
+    assert entries("file") == [
+        "&New conversation Ctrl+N",
+        "&Import JSON… Ctrl+Shift+O",
+        "Export as &Markdown… Ctrl+E",
+        "Export as &JSON… Ctrl+Shift+J",
+        "-",
+        "&Quit Ctrl+Q",
+    ]
+    assert entries("view") == [
+        "Cache inspector Ctrl+I",
+        "Conversations Ctrl+L",
+        "&Search messages Ctrl+F",
+        "&Rename conversation F2",
+        "&Delete conversation Del",
+    ]
+    delete = window.menus["view"].actions()[-1]
+    assert delete in library.panel.actions()  # Del deletes only from the list, not the draft
+    assert window.menuBar().actions()[1].text() == "&Conversation"

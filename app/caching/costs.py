@@ -118,6 +118,10 @@ class UsageTotals:
     def add(self, record: RequestRecord) -> None:
         self.records.append(record)
 
+    def snapshot(self) -> UsageTotals:
+        """The totals as they stand now, unchanged by records added later."""
+        return UsageTotals(list(self.records))
+
     @property
     def paid_usd(self) -> float:
         return sum(r.cost.paid_usd for r in self.records)

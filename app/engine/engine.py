@@ -241,16 +241,15 @@ class Engine(ev.Listeners):
                 usage = replace(begun, output=max(begun.output, streamed))
                 why = "stopped by the user: the prompt and the reply so far are billed"
                 self._record(session, Kind.TURN, built, usage, ttft_s=ttft, explanation=why)
-            self.emit(
-                ev.Cancelled(session.id, keep_partial(session.conversation, texts, self.clock()))
-            )
+            partial = keep_partial(session.conversation, texts, self.clock())
+            self.emit(ev.Cancelled(session.id, partial, session.totals.snapshot()))
             raise
         except Exception as exc:
             failure = classify(exc)
             log.warning("turn failed: %s (%s)", failure.kind, failure.message)
             partial = keep_partial(conv, texts, self.clock())
             self._record(session, Kind.TURN, built, Usage(), error=failure.message)
-            self.emit(ev.Failed(session.id, Kind.TURN, failure, partial))
+            self.emit(ev.Failed(session.id, Kind.TURN, failure, partial, session.totals.snapshot()))
             return None, None
         finally:
             self.ledger.finish(request_id)
@@ -272,8 +271,8 @@ class Engine(ev.Listeners):
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens
         session.last_turn = session.last_request = built
-        self.emit(ev.UsageReported(session.id, Kind.TURN, usage, explanation))
-        self.emit(ev.Finished(session.id, Kind.TURN, message, record))
+        self.emit(ev.UsageReported(session.id, Kind.TURN, usage, explanation, built))
+        self.emit(ev.Finished(session.id, Kind.TURN, message, record, session.totals.snapshot()))
         return message, final.stop_reason
 
     # -- speculative warming --------------------------------------------------------------------
@@ -358,7 +357,7 @@ class Engine(ev.Listeners):
             failure = classify(exc)
             log.info("%s failed quietly: %s", kind, failure.message)
             self._record(session, kind, built, Usage(), error=failure.message, explanation=why)
-            self.emit(ev.Failed(session.id, kind, failure, None))
+            self.emit(ev.Failed(session.id, kind, failure, None, session.totals.snapshot()))
             return None
         finally:
             self.ledger.finish(request_id)
@@ -370,8 +369,8 @@ class Engine(ev.Listeners):
         )
         if warm is not None:
             warm.record = record
-        self.emit(ev.UsageReported(session.id, kind, usage, None))
-        self.emit(ev.Finished(session.id, kind, None, record))
+        self.emit(ev.UsageReported(session.id, kind, usage, None, built))
+        self.emit(ev.Finished(session.id, kind, None, record, session.totals.snapshot()))
         return record
 
     # -- keep-alive -----------------------------------------------------------------------------

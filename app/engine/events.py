@@ -1,4 +1,8 @@
-"""What the engine tells its listeners (the UI, the storage, the tests)."""
+"""What the engine tells its listeners (the UI, the storage, the tests).
+
+Each event carries what happened, so that a listener never reads the session back: the usage with
+the request it answered, and after each request ends the totals as they then stood (a snapshot).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.caching.builder import BuiltRequest
-from app.caching.costs import RequestRecord
+from app.caching.costs import RequestRecord, UsageTotals
 from app.caching.explainer import Explanation
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
@@ -49,6 +53,7 @@ class UsageReported:
     kind: str
     usage: Usage
     explanation: Explanation | None
+    built: BuiltRequest  # the request this usage answered
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Finished:
     kind: str
     message: Message | None  # the assistant message appended (None for warms and pings)
     record: RequestRecord
+    totals: UsageTotals  # the conversation's totals with this record in them
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,14 @@ class Failed:
     kind: str
     failure: Failure
     partial: Message | None  # what had arrived, kept in the conversation and marked interrupted
+    totals: UsageTotals
 
 
 @dataclass(frozen=True)
 class Cancelled:
     conversation_id: str
     partial: Message | None
+    totals: UsageTotals  # with the stopped reply's cost, when its prompt was billed
 
 
 @dataclass(frozen=True)

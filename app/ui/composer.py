@@ -29,6 +29,7 @@ from app.conversation.attachments import (
     lock_whole_folder,
 )
 from app.conversation.documents import document_from_text
+from app.engine.warm_status import WarmState
 from app.facts.catalogue import ModelInfo
 from app.facts.tokens import text_tokens
 from app.ui.attachment_chip import AttachmentChip
@@ -262,12 +263,13 @@ class Composer(QWidget):
         )
         self.summary.setText(f"Attachments: {len(items):,} blocks, ~{tokens:,} tokens{price}{over}")
 
-    def set_warm(self, state: str, text: str) -> None:
-        self.warm_label.setText(f"cache: {text}")
-        self.warm_label.setToolTip(f"Speculative warming: {text}")
-        if state != self.warm_state:
-            self.warm_state = state
-            self.warm_state_changed.emit(state)
+    def show_warm(self, warm: WarmState) -> None:
+        """The warm indicator shows the engine's warm status (app.engine.warm_status)."""
+        self.warm_label.setText(f"cache: {warm.text}")
+        self.warm_label.setToolTip(f"Speculative warming: {warm.text}")
+        if warm.state != self.warm_state:
+            self.warm_state = warm.state
+            self.warm_state_changed.emit(warm.state)
 
     def set_draft(self, text: str, items: list) -> None:
         """Put a message back into the composer (edit and resend)."""

@@ -15,6 +15,7 @@ from PySide6.QtGui import QDesktopServices, QPalette, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QMessageBox, QTextBrowser
 
 from app.caching.builder import BuiltRequest
+from app.caching.costs import Kind
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
 from app.conversation.blocks import (
@@ -27,6 +28,7 @@ from app.conversation.blocks import (
     ToolUseBlock,
 )
 from app.conversation.conversation import Conversation
+from app.engine import events as ev
 from app.ui.highlight import CodeHighlighter
 from app.ui.untrusted import FENCE, literal, prose, unbreak
 
@@ -208,6 +210,13 @@ class ConversationView(SafeBrowser):
                     lambda d=document: open_document(d),
                 )
         menu.exec(event.globalPos())
+
+    def on_event(self, event: ev.Event) -> None:
+        """The reply as it streams; a turn's usage colours the blocks of the request it answered."""
+        if isinstance(event, ev.TextDelta):
+            self.append_delta(event.text)
+        elif isinstance(event, ev.UsageReported) and event.kind == Kind.TURN:
+            self.set_cache_view(event.built, event.usage)
 
     def set_cache_view(self, built: BuiltRequest | None, usage: Usage | None) -> None:
         self.last_built = built

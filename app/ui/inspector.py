@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.caching.costs import Kind, RequestRecord
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap, PrefixRow
+from app.engine import events as ev
 from app.ui.sidebar import usd
 
 STATE_COLOURS = {
@@ -185,6 +186,10 @@ class Inspector(QWidget):
         layout.addWidget(self.strip)
         layout.addLayout(legend)
         layout.addLayout(bottom, 1)
+
+    def on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
+            self.show_records(event.totals.records)
 
     def show_records(self, records: list[RequestRecord]) -> None:
         """Refill the picker; keep following the newest request unless the user picked another."""

@@ -1,4 +1,5 @@
-"""Start the desktop app: find the key, start the simulator when there is none, show the window."""
+"""Start the desktop app: one instance per data folder, Qt and its event loop, the window shown
+first, then the key, the API client (or the simulator) and the history; the smoke test if asked."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ import logging
 import os
 import sys
 import time
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
-
-LOG_NAME = "cachescope.log"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,31 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(folder: Path, verbose: bool) -> Path | None:
-    """Warnings (or everything, with -v) to stderr; a rotating log file in the data folder.
-    Nothing the app logs holds the API key: requests are logged by kind and size only."""
-    from app.facts.redact import RedactingFilter
-
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    console = logging.StreamHandler()
-    console.setLevel(logging.INFO if verbose else logging.WARNING)
-    console.addFilter(RedactingFilter())
-    root.addHandler(console)
-    path = folder / LOG_NAME
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
-    except OSError:
-        return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root.addHandler(handler)
-    for noisy in ("httpx", "httpx2", "httpcore", "anthropic", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    return path
-
-
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from app.storage.preferences import data_dir
@@ -102,6 +75,8 @@ def run(argv: list[str]) -> int:
 
 
 def _run_locked(args, folder: Path) -> int:
+    from app.storage.logs import configure_logging
+
     configure_logging(folder, args.verbose)
     if args.smoke_test:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -142,22 +117,6 @@ def app_icon():
     return QIcon(str(resources_dir() / "icons" / "cachescope.svg"))
 
 
-def open_history(folder: Path):
-    """(writer, problem): the history's writer, or None and why it cannot be used."""
-    from app.storage.store import StorageError, Store
-    from app.storage.writer import StoreOp, Writer
-
-    try:
-        store = Store.open(folder)
-    except StorageError as exc:
-        logging.getLogger(__name__).warning("history unavailable: %s", exc)
-        return None, str(exc)
-    writer = Writer(store)
-    # What was deleted in an earlier session, past its undo; on the writer, after start-up.
-    StoreOp(Store.purge_deleted).run_in_background(writer)  # a failure is logged
-    return writer, ""
-
-
 def _rss_mb() -> float:
     """Resident memory now (Linux), else the peak so far."""
     try:
@@ -171,32 +130,14 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def connect(key: str | None, where: str, base_url: str | None, time_scale: float):
-    """(client, mode, simulator): runs in a worker thread, as the SDK takes a while to import."""
-    import anthropic
-
-    from app.facts.redact import redact
-
-    simulator = None
-    if key is None and not base_url:
-        from app.simulator.runner import SimulatorThread
-        from app.simulator.server import SimulatorConfig
-
-        simulator = SimulatorThread(SimulatorConfig(time_scale=time_scale)).start()
-        base_url, key, mode = simulator.base_url, "offline-simulator", f"Offline simulator: {where}"
-    else:
-        mode = f"Claude API ({where})" if not base_url else f"API at {redact(base_url)}"
-        key = key or "none"
-    client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=2)
-    return client, mode, simulator
-
-
 async def _main(app, args, folder: Path) -> int:
     from app.conversation.conversation import Conversation
+    from app.engine.connect import connect
     from app.engine.engine import Engine
     from app.engine.session import Session
     from app.engine.settings import from_preferences
     from app.facts.catalogue import default_catalogue
+    from app.history.sessions import open_history
     from app.storage.keys import find_key
     from app.storage.preferences import Preferences
     from app.ui.library import Library
@@ -220,7 +161,7 @@ async def _main(app, args, folder: Path) -> int:
     closed = asyncio.Event()  # connected at once: the window may be closed while connecting
     app.lastWindowClosed.connect(closed.set)
     if notice:
-        window.status_label.setText(notice)
+        window.notify(notice)
     log.info("window shown after %.2f s", time.perf_counter() - started)
     if args.exit_when_shown:
         app.processEvents()
@@ -237,7 +178,6 @@ async def _main(app, args, folder: Path) -> int:
     engine.settings.count_tokens = simulator is None
     window.connected(client, mode)
     log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
-    window._spawn(window.load_models())
     await refreshing
     await learning
     try:

@@ -9,8 +9,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -18,11 +17,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidgetItem,
     QPushButton,
+    QWidget,
 )
 
-from app.engine.recorder import Recorder, restore_session
 from app.engine.session import Session
-from app.storage.export import ExportFileError, export_json, export_markdown, import_json
+from app.history.recorder import Recorder
+from app.history.sessions import export_session, import_session, load_session
+from app.storage.export import ExportFileError
 from app.storage.store import StorageError, Store
 from app.storage.writer import StoreOp, Writer
 from app.ui.history_panel import (
@@ -32,6 +33,7 @@ from app.ui.history_panel import (
     HistoryPanel,
     list_row,
 )
+from app.ui.menus import MenuEntry
 
 log = logging.getLogger(__name__)
 SEARCH_DELAY_MS = 200
@@ -53,7 +55,6 @@ class Library(QObject):
         self.dock = QDockWidget("Conversations", window)
         self.dock.setObjectName("historyDock")
         self.dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
@@ -64,7 +65,6 @@ class Library(QObject):
         self.undo_button = QPushButton("Undo delete")
         self.undo_button.hide()
         self.undo_button.clicked.connect(self.undo_delete)
-        window.statusBar().addPermanentWidget(self.undo_button)
         # The history's state has a label of its own: no other message (a send clears the status
         # line) may hide that nothing is being saved.
         self.problem_label = QLabel()
@@ -72,7 +72,6 @@ class Library(QObject):
         self.problem_label.setStyleSheet("color: #d9534f;")
         self.problem_label.setWordWrap(True)
         self.problem_label.hide()
-        window.statusBar().addPermanentWidget(self.problem_label, 1)
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self.undo_button.hide)
@@ -82,8 +81,7 @@ class Library(QObject):
         self.panel.new_button.clicked.connect(self.new_conversation)
         self.panel.rename_button.clicked.connect(self.rename_selected)
         self.panel.delete_button.clicked.connect(self.delete_selected)
-        self._build_menus()
-        window.library = self
+        window.install_library(self)
         self.track(window.session, saved=False)
         if problem:
             self.show_problem(problem)
@@ -95,28 +93,32 @@ class Library(QObject):
         task.add_done_callback(self.tasks.discard)
         return task
 
-    def _build_menus(self) -> None:
-        w = self.window
-        file = w.file_menu
-        first = file.actions()[0] if file.actions() else None
-        for text, keys, slot in (
-            ("&New conversation", "Ctrl+N", self.new_conversation),
-            ("&Import JSON…", "Ctrl+Shift+O", self.import_dialog),
-            ("Export as &Markdown…", "Ctrl+E", lambda: self.export_dialog("md")),
-            ("Export as &JSON…", "Ctrl+Shift+J", lambda: self.export_dialog("json")),
-        ):
-            action = w._action(file, text, keys, slot)
-            file.removeAction(action)
-            file.insertAction(first, action)
-        file.insertSeparator(first)
-        toggle = self.dock.toggleViewAction()
-        toggle.setShortcut(QKeySequence("Ctrl+L"))
-        w.view_menu.addAction(toggle)
-        w._action(w.view_menu, "&Search messages", "Ctrl+F", self.focus_search)
-        w._action(w.view_menu, "&Rename conversation", "F2", self.rename_selected)
-        delete = w._action(w.view_menu, "&Delete conversation", "Del", self.delete_selected)
-        delete.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.panel.addAction(delete)
+    def menu_entries(self) -> list[MenuEntry]:
+        first = {"first": True}
+        return [
+            MenuEntry("file", "&New conversation", "Ctrl+N", self.new_conversation, **first),
+            MenuEntry("file", "&Import JSON…", "Ctrl+Shift+O", self.import_dialog, **first),
+            MenuEntry(
+                "file", "Export as &Markdown…", "Ctrl+E", lambda: self.export_dialog("md"), **first
+            ),
+            MenuEntry(
+                "file",
+                "Export as &JSON…",
+                "Ctrl+Shift+J",
+                lambda: self.export_dialog("json"),
+                **first,
+            ),
+            MenuEntry("view", "Conversations", "Ctrl+L", action=self.dock.toggleViewAction()),
+            MenuEntry("view", "&Search messages", "Ctrl+F", self.focus_search),
+            MenuEntry("view", "&Rename conversation", "F2", self.rename_selected),
+            MenuEntry(
+                "view", "&Delete conversation", "Del", self.delete_selected, scope=self.panel
+            ),
+        ]
+
+    def status_widgets(self) -> list[tuple[QWidget, int]]:
+        """For the status bar: the undo button, and the history's problem (stretching)."""
+        return [(self.undo_button, 0), (self.problem_label, 1)]
 
     def focus_search(self) -> None:
         self.dock.show()
@@ -133,7 +135,7 @@ class Library(QObject):
     def _clear_problem(self) -> None:
         self._retry.stop()
         self.problem_label.hide()
-        self.window.status_label.setText("Saved again.")
+        self.window.notify("Saved again.")
 
     def _on_error(self, error: StorageError) -> None:
         self.show_problem(str(error))
@@ -178,7 +180,7 @@ class Library(QObject):
     def new_conversation(self) -> None:
         w = self.window
         if w.busy():
-            w.status_label.setText("Wait for the reply to finish (or press Esc) first.")
+            w.notify("Wait for the reply to finish (or press Esc) first.")
             return
         conversation = w.settings.new_conversation(w.engine.catalogue)
         self.open_session(Session(conversation), saved=False)
@@ -197,19 +199,18 @@ class Library(QObject):
                 w.view.scroll_to_message(position)
             return True
         if w.busy():
-            w.status_label.setText("Wait for the reply to finish (or press Esc) first.")
-            return False
-        try:
-            conversation, records, ledger = await self.writer.run(Store.load, conversation_id)
-        except StorageError as exc:
-            w.status_label.setText(str(exc))
+            w.notify("Wait for the reply to finish (or press Esc) first.")
             return False
         started = time.perf_counter()
-        session = restore_session(w.engine, conversation, records, ledger)
+        try:
+            session = await load_session(self.writer, w.engine, conversation_id)
+        except StorageError as exc:
+            w.notify(str(exc))
+            return False
         self.open_session(session, saved=True, position=position)
         log.info(
             "opened %d messages in %.3f s",
-            len(conversation.messages),
+            len(session.conversation.messages),
             time.perf_counter() - started,
         )
         return True
@@ -295,20 +296,20 @@ class Library(QObject):
             return
         if conversation_id == self.window.session.id:
             if self.window.busy():
-                self.window.status_label.setText("Wait for the reply to finish first.")
+                self.window.notify("Wait for the reply to finish first.")
                 return
             self.new_conversation()
         self.undo_id = conversation_id
         self.undo_button.show()
         self._undo_timer.start(UNDO_S)
-        self.window.status_label.setText("Conversation deleted.")
+        self.window.notify("Conversation deleted.")
         self._write_then_refresh(StoreOp(Store.delete, conversation_id))
 
     def undo_delete(self) -> None:
         if self.undo_id is None:
             return
         self._write_then_refresh(StoreOp(Store.undelete, self.undo_id))
-        self.window.status_label.setText("Conversation restored.")
+        self.window.notify("Conversation restored.")
         self.undo_id = None
         self.undo_button.hide()
 
@@ -333,21 +334,12 @@ class Library(QObject):
         dialog.open()
 
     async def export(self, kind: str, path: Path) -> None:
-        session = self.window.session
-        records = []
-        base = None
-        for record in session.totals.records:
-            records.append(record.to_dict(base))
-            base = record.prefix or base
         try:
-            if kind == "md":
-                await asyncio.to_thread(export_markdown, session.conversation, path)
-            else:
-                await asyncio.to_thread(export_json, session.conversation, path, records)
+            await export_session(self.window.session, kind, path)
         except OSError as exc:
-            self.window.status_label.setText(f"Not exported: {exc.strerror or exc} ({path}).")
+            self.window.notify(f"Not exported: {exc.strerror or exc} ({path}).")
             return
-        self.window.status_label.setText(f"Exported to {path}.")
+        self.window.notify(f"Exported to {path}.")
 
     def import_dialog(self) -> None:
         dialog = QFileDialog(
@@ -360,21 +352,14 @@ class Library(QObject):
     async def import_file(self, path: Path) -> bool:
         w = self.window
         if w.busy():
-            w.status_label.setText("Wait for the reply to finish first.")
+            w.notify("Wait for the reply to finish first.")
             return False
-        taken = set()
-        if self.writer is not None:
-            taken = set(await self.writer.run(Store.ids))
-        taken.add(w.session.id)
         try:
-            conversation, records = await asyncio.to_thread(import_json, path, taken)
-        except ExportFileError as exc:
-            w.status_label.setText(str(exc))
+            session = await import_session(self.writer, w.engine, path, w.session.id)
+        except (ExportFileError, StorageError) as exc:
+            w.notify(str(exc))
             return False
-        session = restore_session(w.engine, conversation, records, {})
         self.open_session(session, saved=False)
         self.changed()
-        w.status_label.setText(
-            f"Imported {conversation.title or 'a conversation'} from {path.name}."
-        )
+        w.notify(f"Imported {session.conversation.title or 'a conversation'} from {path.name}.")
         return True

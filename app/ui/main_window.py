@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -22,13 +21,16 @@ from app.caching.ledger import Usage
 from app.conversation.blocks import DocumentBlock, ImageBlock, TextBlock
 from app.engine import events as ev
 from app.engine.engine import Engine
+from app.engine.feed import SessionFeed
 from app.engine.session import Session
 from app.engine.settings_model import SettingsModel
+from app.engine.warm_status import WarmStatus
 from app.storage.preferences import Preferences
 from app.ui.composer import Composer
 from app.ui.conversation_view import ConversationView
 from app.ui.dialogs import ImageViewer
 from app.ui.inspector import Inspector
+from app.ui.menus import MenuEntry, add_entries
 from app.ui.sidebar import UsageSidebar
 from app.ui.toolbar import CachingToolbar
 from app.ui.window_settings import SettingsDialogs
@@ -53,7 +55,8 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.tasks: set[asyncio.Task] = set()
         self.library = None  # the history (app.ui.library), when there is one
         self.ready = asyncio.Event()  # set once the engine has its API client
-        self.warm_note = ""  # why the last warm-up was sent or not, shown with the indicator
+        self.feed = SessionFeed(engine, session.id)  # the engine's events about this conversation
+        self.warm = WarmStatus()
         if engine.client is not None:
             self.ready.set()
         self.setWindowTitle("Cachescope")
@@ -95,12 +98,21 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.composer.activity.connect(self._draft_activity)
         self.composer.attachments_changed.connect(self._draft_activity)
         self.view.link_refused.connect(
-            lambda url: self.status_label.setText(f"Not opened (only http and https links): {url}")
+            lambda url: self.notify(f"Not opened (only http and https links): {url}")
         )
         self.view.pin_requested.connect(self.pin_message)
         self.view.edit_requested.connect(self.edit_message)
         self.view.image_requested.connect(self.show_image)
-        engine.subscribe(self._on_event)
+        # Each widget hears the events of the conversation on screen; the window only wires.
+        for listener in (
+            self.view.on_event,
+            self.sidebar.on_event,
+            self.inspector.on_event,
+            self.warm.on_event,
+            self._on_event,
+        ):
+            self.feed.subscribe(listener)
+        self.warm.subscribe(self.composer.show_warm)
         self._clock = QTimer(self)
         self._clock.timeout.connect(self._tick)
         self._clock.start(1000)
@@ -115,48 +127,69 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.warm_box, self.pings, self.badge = bar.warm_box, bar.pings, bar.badge
         self._fill_models([m.id for m in self.engine.catalogue.models])
         self.model_box.currentIndexChanged.connect(self._model_changed)
-        self.pattern_box.currentIndexChanged.connect(self._pattern_changed)
-        self.ttl_box.currentIndexChanged.connect(self._ttl_changed)
+        self.pattern_box.currentIndexChanged.connect(
+            lambda: self.settings.set_pattern(self.pattern_box.currentData())
+        )
+        self.ttl_box.currentIndexChanged.connect(
+            lambda: self.settings.set_ttl(self.ttl_box.currentData())
+        )
         self.warm_box.toggled.connect(self.settings.set_warming)
         self.pings.valueChanged.connect(self.settings.set_pings)
         self.settings.subscribe(self._settings_changed)
 
     def _build_menus(self) -> None:
-        menus = self.menuBar()
-        self.file_menu = menus.addMenu("&File")
-        self._action(self.file_menu, "&Quit", "Ctrl+Q", self.close)
-        conv = menus.addMenu("&Conversation")
-        self._action(
-            conv, "System prompt and &tools…", "Ctrl+Shift+E", self.edit_conversation_settings
+        names = ("file", "conversation", "view", "settings")
+        self.menus = {name: self.menuBar().addMenu(f"&{name.title()}") for name in names}
+        self.add_menu_entries(
+            [
+                MenuEntry("file", "&Quit", "Ctrl+Q", self.close),
+                MenuEntry(
+                    "conversation",
+                    "System prompt and &tools…",
+                    "Ctrl+Shift+E",
+                    self.edit_conversation_settings,
+                ),
+                MenuEntry("conversation", "&Stop reply", "Esc", self.stop),
+                MenuEntry(
+                    "view",
+                    "Cache inspector",
+                    "Ctrl+I",
+                    action=self.inspector_dock.toggleViewAction(),
+                ),
+                MenuEntry("settings", "&Preferences…", "Ctrl+,", self.edit_preferences),
+            ]
         )
-        self._action(conv, "&Stop reply", "Esc", self.stop)
-        view = menus.addMenu("&View")
-        toggle = self.inspector_dock.toggleViewAction()
-        toggle.setShortcut(QKeySequence("Ctrl+I"))
-        view.addAction(toggle)
-        self.view_menu = view
-        settings = menus.addMenu("&Settings")
-        self._action(settings, "&Preferences…", "Ctrl+,", self.edit_preferences)
+
+    def add_menu_entries(self, entries: list[MenuEntry]) -> None:
+        add_entries(self.menus, entries, self)
+
+    def install_library(self, library) -> None:
+        """The history: its dock on the left, its entries in the menus, its labels in the status
+        bar (``library`` is an ``app.ui.library.Library``)."""
+        self.library = library
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, library.dock)
+        for widget, stretch in library.status_widgets():
+            self.statusBar().addPermanentWidget(widget, stretch)
+        self.add_menu_entries(library.menu_entries())
+
+    def notify(self, text: str) -> None:
+        """A sentence in the status line (it stays until the next one)."""
+        self.status_label.setText(text)
 
     def _inspector_shown(self, visible: bool) -> None:
         if visible and self.inspector_dock.height() < INSPECTOR_HEIGHT:
             self.resizeDocks([self.inspector_dock], [INSPECTOR_HEIGHT], Qt.Orientation.Vertical)
 
-    def _action(self, menu, text: str, shortcut: str, slot) -> QAction:
-        action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
     def _fill_models(self, ids: list[str]) -> None:
         self.toolbar.fill_models(self.engine.catalogue, ids, self.session.conversation.model)
 
     def connected(self, client, mode: str) -> None:
-        """The API client is ready (made off the GUI thread after the window was shown)."""
+        """The API client is ready (made off the GUI thread after the window was shown): the
+        model list is asked for."""
         self.engine.client = client
         self.set_mode(mode)
         self.ready.set()
+        self._spawn(self.load_models())
 
     def set_mode(self, mode: str) -> None:
         self.toolbar.set_mode(mode)
@@ -189,9 +222,9 @@ class MainWindow(SettingsDialogs, QMainWindow):
         """Show another conversation (from the history, new or imported). The draft in the
         composer stays: it is the user's, and may be meant for the conversation just opened."""
         self.session = session
+        self.feed.follow(session.id)
         self.settings.open(session.conversation)
-        self.warm_note = ""
-        self.composer.set_warm("idle", "idle")
+        self.warm.reset()
         self.view.set_cache_view(session.last_turn, None)
         self.model_box.blockSignals(True)
         model = self.engine.catalogue.resolve(session.conversation.model)
@@ -224,12 +257,6 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self._price_draft()
         self._refresh_markers()
 
-    def _pattern_changed(self) -> None:
-        self.settings.set_pattern(self.pattern_box.currentData())
-
-    def _ttl_changed(self) -> None:
-        self.settings.set_ttl(self.ttl_box.currentData())
-
     @property
     def prefs(self) -> Preferences:
         return self.settings.prefs
@@ -245,7 +272,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
             self.conversation_changed()
             self._refresh_markers()
         if self.settings.problem:
-            self.status_label.setText(self.settings.problem)
+            self.notify(self.settings.problem)
 
     def _refresh_markers(self) -> None:
         """Show where the selected pattern would put the breakpoints of the next request."""
@@ -265,23 +292,23 @@ class MainWindow(SettingsDialogs, QMainWindow):
         text = self.composer.text()
         items = self.composer.items()
         if not text and not items:
-            self.status_label.setText("Type a message or attach an image first.")
+            self.notify("Type a message or attach an image first.")
             return
         if self.composer.pending:
-            self.status_label.setText("Wait a moment: an attachment is still being prepared.")
+            self.notify("Wait a moment: an attachment is still being prepared.")
             return
         self.session.conversation.add_user_text(text, *items, created_at=self.engine.clock())
         self.composer.clear()
         self.view.show_conversation(self.session.conversation)
         self.view.begin_reply()
         self.composer.set_streaming(True)
-        self.status_label.setText("")
+        self.notify("")
         self.turn_task = self._spawn(self._turn(self.session))
         self.turn_task.add_done_callback(self._turn_done)
 
     async def _turn(self, session: Session) -> None:
         if not self.ready.is_set():
-            self.status_label.setText("Connecting… the message goes out in a moment.")
+            self.notify("Connecting… the message goes out in a moment.")
             await self.ready.wait()
         if self.library is not None:
             await self.library.before_send()  # the user's message is on disk first
@@ -292,13 +319,15 @@ class MainWindow(SettingsDialogs, QMainWindow):
             self.turn_task.cancel()
 
     def _turn_done(self, task: asyncio.Task) -> None:
+        """The composer and the pane; the sidebar and inspector had the totals from the events."""
         self.composer.set_streaming(False)
-        self.show_session()
+        self._price_draft()
+        self.view.show_conversation(self.session.conversation)
         self.update_title()
         if task.cancelled():
-            self.status_label.setText("Stopped. The partial reply is kept.")
+            self.notify("Stopped. The partial reply is kept.")
         elif task.exception() is not None:
-            self.status_label.setText(f"The turn could not run: {task.exception()}")
+            self.notify(f"The turn could not run: {task.exception()}")
         self.turn_finished.emit()
 
     def _draft_activity(self) -> None:
@@ -312,7 +341,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.view.set_cache_view(built, None)
         self.view.show_conversation(self.session.conversation)
         if built.dropped:
-            self.status_label.setText("; ".join(built.dropped))
+            self.notify("; ".join(built.dropped))
 
     def edit_message(self, index: int) -> None:
         """Drop the message and everything after it, and put it back in the composer."""
@@ -330,7 +359,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.conversation_changed()
         self.composer.set_draft(text, items)
         self.view.show_conversation(self.session.conversation)
-        self.status_label.setText(
+        self.notify(
             f"Editing message {index + 1}; {later} later message(s) removed. Send to resend."
         )
 
@@ -351,48 +380,19 @@ class MainWindow(SettingsDialogs, QMainWindow):
 
     # -- engine events --------------------------------------------------------------------------
     def _on_event(self, event: ev.Event) -> None:
-        if getattr(event, "conversation_id", None) != self.session.id:
-            return
-        if isinstance(event, ev.TextDelta):
-            self.view.append_delta(event.text)
-        elif isinstance(event, ev.RequestBuilt) and event.kind == Kind.WARM:
-            self.warm_note = f"warm-up: {event.why}" if event.why else ""
-            self.composer.set_warm(
-                "warming", f"warming… ({event.why})" if event.why else "warming…"
-            )
-        elif isinstance(event, ev.UsageReported):
-            if event.kind == Kind.TURN:
-                self.view.set_cache_view(self.session.last_turn, event.usage)
+        """The status line's share of the events; the countdowns move at once on new usage."""
+        if isinstance(event, ev.UsageReported):
             self._tick()
-        elif isinstance(event, ev.Finished) and event.kind != Kind.TURN:
-            self.sidebar.show_totals(self.session.totals)
-            self.inspector.show_records(self.session.totals.records)
         elif isinstance(event, ev.Failed):
             prefix = "" if event.kind == Kind.TURN else f"{event.kind} (quiet): "
-            self.status_label.setText(prefix + event.failure.message)
-            self.inspector.show_records(self.session.totals.records)
-        elif isinstance(event, ev.WarmSkipped) and not event.quiet:
-            self.warm_note = f"no warm-up: {event.reason}"
-            self.composer.set_warm("not warmed", f"not warmed ({event.reason})")
+            self.notify(prefix + event.failure.message)
         elif isinstance(event, ev.ToolRan):
-            self.status_label.setText(f"Ran {event.name}: {event.result[:80]}")
+            self.notify(f"Ran {event.name}: {event.result[:80]}")
 
     def _tick(self) -> None:
         """Once a second: countdowns and the warm indicator."""
         self.sidebar.show_entries(self.engine.ledger)
-        if self.session.warm_tasks:
-            self.composer.set_warm("warming", "warming…")
-            return
-        built = self.session.last_request  # what was cached last; no build per tick
-        best = self.engine.ledger.longest_live(built) if built is not None else None
-        if best is not None:
-            left = int(best.expires_at - self.engine.clock())
-            note = f"; {self.warm_note}" if self.warm_note else ""
-            self.composer.set_warm(
-                "warm", f"warm, {best.tokens:,} tokens, {left // 60}:{left % 60:02d} left{note}"
-            )
-        elif self.composer.warm_state != "not warmed":
-            self.composer.set_warm("idle", "idle")
+        self.warm.tick(self.session, self.engine.ledger, self.engine.clock())
 
     def last_usage(self) -> Usage | None:
         turns = [r for r in self.session.totals.records if r.kind == Kind.TURN and not r.error]

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.caching.costs import Kind, RequestRecord, UsageTotals
 from app.caching.ledger import CacheLedger
+from app.engine import events as ev
 
 COLORS = {
     "read": QColor("#3fa66b"),
@@ -153,6 +154,11 @@ class UsageSidebar(QWidget):
         layout.addWidget(self.entries, 1)
         layout.addWidget(QLabel("Warm-ups and keep-alive pings"))
         layout.addWidget(self.requests, 1)
+
+    def on_event(self, event: ev.Event) -> None:
+        """After each request of the conversation on screen: the totals it carries."""
+        if isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
+            self.show_totals(event.totals)
 
     def show_totals(self, totals: UsageTotals) -> None:
         turns = [r for r in totals.records if r.kind == Kind.TURN and not r.error]

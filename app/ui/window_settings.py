@@ -13,7 +13,7 @@ from app.ui.dialogs import ConversationSettingsDialog, PreferencesDialog
 
 
 class SettingsDialogs:
-    """Needs ``engine``, ``session``, ``settings``, ``prefs``, ``library``, ``status_label``,
+    """Needs ``engine``, ``session``, ``settings``, ``prefs``, ``library``, ``notify``,
     ``composer``, ``set_mode``, ``_spawn`` and ``_refresh_markers`` from the window."""
 
     # -- dialogs --------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ class SettingsDialogs:
         conv.tools = dialog.tools
         self.conversation_changed()
         self._refresh_markers()
-        self.status_label.setText(dialog.impact.text())
+        self.notify(dialog.impact.text())
 
     def edit_preferences(self) -> PreferencesDialog:
         catalogue = self.engine.catalogue
@@ -65,7 +65,7 @@ class SettingsDialogs:
         try:
             self.prefs.save(self.library.folder)
         except OSError as exc:
-            self.status_label.setText(f"Preferences not saved: {exc.strerror or exc}.")
+            self.notify(f"Preferences not saved: {exc.strerror or exc}.")
 
     def use_key(self, key: str, where: str) -> None:
         """Talk to the real API (or the preferred base URL) with this key from now on."""

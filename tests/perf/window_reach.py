@@ -1,8 +1,9 @@
 """How much of the main window other code reaches into (issue #15's measure).
 
 Counts the lines of ``app/ui/main_window.py`` and the distinct window attributes that code outside
-the window class uses: ``window.X`` / ``self.window.X`` anywhere in ``app/``, and, in mixins the
-window inherits (``app/ui/window_settings.py``), ``self.X`` for an X the mixin does not define.
+the window class uses: ``window.X`` / ``self.window.X`` anywhere in ``app/`` (and ``w.X``, the alias
+for it, in ``app/ui``), and, in mixins the window inherits (``app/ui/window_settings.py``),
+``self.X`` for an X the mixin does not define.
 
     python tests/perf/window_reach.py [ROOT]   # ROOT: a checkout (default: this one)
 """
@@ -17,9 +18,9 @@ from pathlib import Path
 MIXINS = ("app/ui/window_settings.py",)
 
 
-def _is_window(node: ast.expr) -> bool:
-    if isinstance(node, ast.Name):
-        return node.id == "window"
+def _is_window(node: ast.expr, in_ui: bool) -> bool:
+    if isinstance(node, ast.Name):  # in app/ui, ``w`` is the local alias for the window
+        return node.id == "window" or (in_ui and node.id == "w")
     return isinstance(node, ast.Attribute) and node.attr == "window"
 
 
@@ -45,7 +46,7 @@ def reach(root: Path) -> dict[str, object]:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Attribute):
                 continue
-            if _is_window(node.value) or (
+            if _is_window(node.value, rel.startswith("app/ui/")) or (
                 mixin
                 and isinstance(node.value, ast.Name)
                 and node.value.id == "self"

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from app.caching.costs import Kind, RequestRecord
+from app.caching.costs import Kind
 from app.caching.prefix_map import PrefixMap
 from app.conversation.blocks import Message, TextBlock
 from app.conversation.conversation import new_id
@@ -150,22 +150,3 @@ class Recorder:
         elif isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
             self._partial = []
             self.sync()
-
-
-def restore_session(engine: Engine, conversation, records: list[dict], ledger: dict) -> Session:
-    """A session from the history: its records (prefix maps chained as stored), its cache
-    ledger merged into the engine's, and the prefix it last cached for the countdowns."""
-    session = Session(conversation)
-    base = None
-    for data in records:
-        try:
-            record = RequestRecord.from_dict(data, base)
-        except (KeyError, TypeError, ValueError) as exc:  # an old or hand-edited record
-            log.warning("skipped a request record that cannot be read: %s", exc)
-            continue
-        base = record.prefix or base
-        session.totals.add(record)
-    engine.ledger.merge(ledger)
-    if conversation.messages and engine.catalogue.resolve(conversation.model) is not None:
-        session.last_request = engine.build(session)
-    return session

@@ -1,0 +1,52 @@
+"""Menu entries declared as data: each part of the window says what it offers (menu, text,
+shortcut, what it does), and the window alone puts them in its menus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    menu: str  # "file", "conversation", "view" or "settings"
+    text: str
+    shortcut: str = ""
+    slot: Callable[[], object] | None = None
+    action: QAction | None = None  # an action made elsewhere (a dock's toggle), instead of slot
+    scope: QWidget | None = None  # the shortcut works only while focus is in this widget
+    first: bool = False  # before the menu's own entries (File's New, Import, Export above Quit)
+
+
+def add_entries(menus: dict[str, QMenu], entries: list[MenuEntry], parent: QWidget) -> None:
+    """Entries marked ``first`` go, in their order, above what each menu already holds, with a
+    line between."""
+    anchors = {key: (menu.actions() or [None])[0] for key, menu in menus.items()}
+    for entry in entries:
+        before = anchors[entry.menu] if entry.first else None
+        add_entry(menus[entry.menu], entry, parent, before)
+    for key in {e.menu for e in entries if e.first}:
+        if anchors[key] is not None:
+            menus[key].insertSeparator(anchors[key])
+
+
+def add_entry(
+    menu: QMenu, entry: MenuEntry, parent: QWidget, before: QAction | None = None
+) -> QAction:
+    action = entry.action or QAction(entry.text, parent)
+    if entry.shortcut:
+        action.setShortcut(QKeySequence(entry.shortcut))
+    if entry.slot is not None:
+        action.triggered.connect(entry.slot)
+    if entry.scope is not None:
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        entry.scope.addAction(action)
+    if before is not None:
+        menu.insertAction(before, action)
+    else:
+        menu.addAction(action)
+    return action

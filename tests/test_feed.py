@@ -1,0 +1,100 @@
+"""Engine events carry what happened (usage with its request, the totals after each request), the
+feed hands a widget only the conversation on screen, and the warm indicator's state comes from one
+model fed by those events."""
+
+import asyncio
+
+from app.engine import events as ev
+from app.engine.engine import EngineSettings
+from app.engine.feed import SessionFeed
+from app.engine.session import Session
+from app.engine.warm_status import IDLE, WarmStatus
+from tests.test_engine import Harness, conversation
+
+
+def test_events_carry_the_request_and_a_totals_snapshot_no_listener_reads_the_session(sim):
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=False))
+        session = Session(conversation())
+        session.conversation.add_user_text("first")
+        await h.engine.start_turn(session)
+        session.conversation.add_user_text("second")
+        await h.engine.start_turn(session)
+        await h.client.close()
+        return h, session
+
+    h, session = run(scenario())
+    first, second = h.of(ev.Finished)
+    assert len(first.totals.records) == 1 and len(second.totals.records) == 2
+    assert first.totals.records[0] is session.totals.records[0]
+    assert second.totals.paid_usd == session.totals.paid_usd > first.totals.paid_usd
+    used = h.of(ev.UsageReported)
+    assert [u.built.body["messages"][-1]["content"][0]["text"] for u in used] == [
+        "first",
+        "second",
+    ]
+    assert used[1].built is session.last_turn
+
+
+class Events:
+    def __init__(self):
+        self.listeners = []
+
+    def subscribe(self, listener):
+        self.listeners.append(listener)
+
+    def emit(self, event):
+        for listener in self.listeners:
+            listener(event)
+
+
+def test_the_feed_passes_on_only_the_conversation_it_follows():
+    engine = Events()
+    feed = SessionFeed(engine, "c_one")
+    heard = []
+    feed.subscribe(heard.append)
+    engine.emit(ev.TextDelta("c_one", "a"))
+    engine.emit(ev.TextDelta("c_two", "late warm-up of a conversation left behind"))
+    feed.follow("c_two")
+    engine.emit(ev.TextDelta("c_one", "b"))
+    engine.emit(ev.TextDelta("c_two", "c"))
+    assert [e.text for e in heard] == ["a", "c"]
+
+
+def test_the_warm_indicator_state_comes_from_events_and_the_ledger(sim):
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=True))
+        status = WarmStatus()
+        shown = []
+        status.subscribe(shown.append)
+        h.engine.subscribe(status.on_event)
+        session = Session(conversation(tokens=3000))  # the user starts typing a first message
+        task = h.engine.draft_activity(session)
+        assert task is not None
+        await task
+        status.tick(session, h.engine.ledger, h.clock())
+        warm_text = status.current.text
+        h.clock.offset += 3600  # everything expired
+        status.tick(session, h.engine.ledger, h.clock())
+        after_expiry = status.current
+        status.reset()
+        await h.client.close()
+        return shown, warm_text, after_expiry, status
+
+    shown, warm_text, after_expiry, status = run(scenario())
+    states = [s.state for s in shown]
+    assert states[:2] == ["warming", "warm"], states
+    assert warm_text.startswith("warm, ") and "left; warm-up: " in warm_text
+    assert after_expiry == IDLE and status.current == IDLE and status.note == ""
+
+
+def test_a_refused_warm_up_says_why_until_something_is_warm():
+    status = WarmStatus()
+    status.on_event(ev.WarmSkipped("c", "the prefix is under the model's minimum"))
+    assert status.current.state == "not warmed" and "minimum" in status.current.text
+    status.on_event(ev.WarmSkipped("c", "already warm", quiet=True))  # nothing new to say
+    assert status.current.state == "not warmed"
+
+
+def run(coro):
+    return asyncio.run(coro)
