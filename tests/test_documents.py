@@ -202,9 +202,12 @@ def test_thousands_of_mutated_pdfs_are_locked_or_refused_with_a_message(tmp_path
 def test_the_window_reads_pdfs_in_a_process_it_can_stop_and_remembers_the_result(
     tmp_path, monkeypatch
 ):
+    from collections import OrderedDict
+
     from app.conversation import pdf_process
     from app.facts import documents as facts
 
+    monkeypatch.setattr(facts, "_known", OrderedDict())  # nothing read yet
     data = make_pdf(tmp_path / "apart.pdf", 3).read_bytes()
     with pytest.raises(DocumentError) as caught:
         pdf_process.read_pdf_apart(data, timeout=0.001)  # a reader that takes too long is ended
@@ -218,6 +221,37 @@ def test_the_window_reads_pdfs_in_a_process_it_can_stop_and_remembers_the_result
     monkeypatch.setattr(facts, "read_pdf", never)
     assert facts.pdf_facts(data) == found  # building a request later reads nothing
     pdf_process.shutdown()
+
+
+def test_a_pdf_opened_from_the_history_is_read_in_the_reader_process(tmp_path, monkeypatch):
+    """The app reads PDFs apart: opening a saved conversation never runs pypdf in-process
+    (it would hold the GIL on the writer thread while the window draws)."""
+    from collections import OrderedDict
+
+    from app.conversation import documents, pdf_process
+    from app.facts import documents as facts
+
+    conv = Conversation(model=SONNET_46)
+    conv.add_user_text("Read it.", lock_document(make_pdf(tmp_path / "saved.pdf", 4)))
+    store = Store.open(tmp_path)
+    store.save_conversation(conv)
+    store.save_messages(conv.id, list(enumerate(conv.messages)))
+    monkeypatch.setattr(facts, "_known", OrderedDict())  # a new launch: nothing read yet
+
+    def in_process(_data):
+        raise AssertionError("pypdf ran in this process")
+
+    monkeypatch.setattr(documents, "pdf_facts", in_process)
+    monkeypatch.setattr(documents, "_READ_APART", False)
+    documents.read_pdfs_apart()
+    try:
+        loaded = store.load(conv.id)[0]
+    finally:
+        documents.read_pdfs_apart(False)
+        store.close()
+        pdf_process.shutdown()
+    (block,) = [b for b in loaded.messages[0].blocks if hasattr(b, "document")]
+    assert block.document.pages == 4
 
 
 def test_the_pane_shows_cards_not_the_documents_text(qapp, tmp_path):

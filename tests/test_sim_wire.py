@@ -9,6 +9,7 @@ from fpdf import FPDF
 
 from app.facts.catalogue import default_catalogue
 from app.facts.documents import pdf_facts
+from app.facts.tokens import text_tokens
 from tests.helpers import SONNET_46, api_message, block, raw_post
 
 HI = [{"role": "user", "content": "hi"}]
@@ -327,6 +328,25 @@ def test_files_api_upload_reference_list_and_delete_per_workspace(sim, client):
     assert client.files.delete(uploaded.id).type == "file_deleted"
     with pytest.raises(anthropic.NotFoundError):
         client.files.retrieve_metadata(uploaded.id)
+
+
+def test_files_of_each_type_go_in_the_block_the_files_page_names(client):
+    """files.md: PDF and plain text in ``document``, images in ``image``; nothing else."""
+    text = client.files.upload(file=("notes.txt", b"clause one. " * 400, "text/plain"))
+    csv = client.files.upload(file=("table.csv", b"a,b\n1,2\n", "text/csv"))
+
+    def send(kind, file_id):
+        block = {"type": kind, "source": {"type": "file", "file_id": file_id}}
+        content = [block, {"type": "text", "text": "?"}]
+        return client.messages.create(
+            model=SONNET_46, max_tokens=5, messages=[{"role": "user", "content": content}]
+        )
+
+    assert send("document", text.id).usage.input_tokens >= text_tokens("clause one. " * 400)
+    for kind, file_id in (("image", text.id), ("document", csv.id)):
+        with pytest.raises(anthropic.BadRequestError) as err:
+            send(kind, file_id)
+        assert "does not match the content block type" in api_message(err)
 
 
 def test_document_sources_url_text_and_content_are_accepted(client):

@@ -311,7 +311,7 @@ def test_a_second_schema_database_is_migrated_with_its_search(tmp_path):
     conn.commit()
     conn.close()
     store = Store(path)
-    assert store.version == 3 and [h.message_id for h in store.search("harbour")] == ["m1"]
+    assert store.version == VERSION and [h.message_id for h in store.search("harbour")] == ["m1"]
     copy = Conversation(model=SONNET_46, id="c3")
     copy.messages = list(store.load("c2")[0].messages)
     save(store, copy)  # the same message id in another conversation

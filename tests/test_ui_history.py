@@ -5,7 +5,9 @@ import pytest
 
 from app.conversation.blocks import TextBlock
 from app.conversation.conversation import Conversation
+from app.conversation.documents import document_from_text
 from app.storage.store import Store
+from app.storage.uploads import saved_uploads
 from app.storage.writer import Writer
 from app.ui.library import CONVERSATION_ROLE, Library
 from tests.helpers import SONNET_46, text_of
@@ -212,6 +214,7 @@ def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
         "&Import JSON… Ctrl+Shift+O",
         "Export as &Markdown… Ctrl+E",
         "Export as &JSON… Ctrl+Shift+J",
+        "&Uploaded files…",
         "-",
         "&Quit Ctrl+Q",
     ]
@@ -225,3 +228,44 @@ def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
     delete = window.menus["view"].actions()[-1]
     assert delete in library.panel.actions()  # Del deletes only from the list, not the draft
     assert window.menuBar().actions()[1].text() == "&Conversation"
+
+
+def test_an_uploaded_document_is_remembered_listed_and_deleted_from_the_window(
+    qtbot, loop, sim, tmp_path, libraries
+):
+    """Attach a large text, send: it goes up once (progress in the status line), the history
+    keeps its file id; File → Uploaded files lists it and Delete removes it from the workspace,
+    the history and the list."""
+    window, client, library = with_library(sim, tmp_path, libraries)
+    qtbot.addWidget(window)
+    window.engine.uploads.min_bytes = 5_000
+    said = []
+    original = window.notify
+    window.notify = lambda text: (said.append(text), original(text))
+    document = document_from_text("a clause of the lease. " * 1000, "lease.txt")
+
+    async def scenario():
+        window.composer.set_draft("Read the lease.", [document])
+        window.send()
+        await until(lambda: turn_over(window))
+        await library.writer.flush()
+        kept = await library.writer.run(saved_uploads)
+        dialog = library.uploads_dialog()
+        listed = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+        dialog.list.setCurrentRow(0)
+        dialog.delete_button.click()
+        await until(lambda: not window.engine.uploads.known)
+        await library.writer.flush()
+        left = await library.writer.run(saved_uploads)
+        remote = [f async for f in client.files.list()]
+        shown = dialog.list.item(0).text()
+        dialog.close()
+        return kept, listed, left, remote, shown
+
+    kept, listed, left, remote, shown = loop.run_until_complete(scenario())
+    assert [u.name for u in kept] == ["lease.txt"] and kept[0].file_id.startswith("file_")
+    assert len(listed) == 1 and listed[0].startswith("lease.txt") and kept[0].file_id in listed[0]
+    assert left == [] and remote == [] and shown == "Nothing uploaded here."
+    assert any(t.startswith("Uploading lease.txt: 0%") for t in said)
+    assert "Uploaded lease.txt: sent by reference from now on." in said
+    assert said[-1] == "Deleted lease.txt from the workspace."

@@ -24,6 +24,7 @@ from app.caching.strategies import (
 from app.conversation.blocks import DocumentBlock, ImageBlock, Message, ToolResultBlock
 from app.conversation.conversation import Conversation
 from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
+from app.facts.documents import pdf_facts, pdf_source_tokens
 from app.facts.prefix import (
     BlockFacts,
     FlatRequest,
@@ -37,7 +38,7 @@ from app.facts.prefix import (
     tool_facts,
 )
 from app.facts.rules import Breakpoint, resolve_breakpoints
-from app.facts.tokens import canonical_json
+from app.facts.tokens import canonical_json, text_tokens
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,14 @@ class RequestBuilder:
         if hit is not None and hit[0] is message:
             return hit[1]
         sizes = _image_sizes(message)
+        files = _file_tokens(message)
         facts = message_facts(
             index,
             {"role": message.role, "content": message.api_content},
             lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
+            lambda block: (
+                files.get((block.get("source") or {}).get("file_id")) or pdf_source_tokens(block)
+            ),
         )
         self._facts.put(key, (message, facts))
         return facts
@@ -263,6 +268,21 @@ def _api_message(message: Message, marks) -> dict:
 
 def _with_messages(conversation: Conversation, messages: list[Message]) -> Conversation:
     return replace(conversation, messages=messages)
+
+
+def _file_tokens(message: Message) -> dict[str, int]:
+    """Tokens of the documents the message sends by ``file_id`` (as the service counts the file:
+    a PDF by its pages, a text by its text)."""
+    out = {}
+    for block in message.blocks:
+        if isinstance(block, DocumentBlock) and block.file_id:
+            document = block.document
+            out[block.file_id] = (
+                pdf_facts(document.data).tokens
+                if document.is_pdf
+                else text_tokens(document.data.decode("utf-8", "replace"))
+            )
+    return out
 
 
 def _image_sizes(message: Message) -> dict[int, tuple[int, int]]:

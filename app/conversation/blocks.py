@@ -33,9 +33,13 @@ class ImageBlock:
 @dataclass(frozen=True, eq=False)
 class DocumentBlock:
     document: LockedDocument
+    file_id: str = ""  # set once uploaded through the Files API: sent as a reference from then on
     kind = "document"
 
     def to_api(self) -> dict:
+        if self.file_id:
+            source = {"type": "file", "file_id": self.file_id}
+            return {"type": "document", "source": source, "title": self.document.name}
         return self.document.api_block
 
 

@@ -220,12 +220,11 @@ def _block_to_dict(block: Block, store: dict[str, LockedImage]) -> dict:
             else (block.document, block.document.name)
         )
         store.setdefault(item.sha256, item)  # stored once, by hash (see _pooled)
-        return {
-            "type": block.kind,
-            "sha256": item.sha256,
-            "media_type": item.media_type,
-            "name": name,
-        }
+        out = {"type": block.kind, "sha256": item.sha256, "media_type": item.media_type}
+        out["name"] = name
+        if isinstance(block, DocumentBlock) and block.file_id:
+            out["file_id"] = block.file_id
+        return out
     if isinstance(block, ToolUseBlock):
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input_json}
     if isinstance(block, ToolResultBlock):
@@ -247,7 +246,8 @@ def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, Locke
     if kind == "image":
         return ImageBlock(_pooled("image", LockedImage.from_bytes, data, pool, loaded))
     if kind == "document":
-        return DocumentBlock(_pooled("document", LockedDocument.from_bytes, data, pool, loaded))
+        document = _pooled("document", LockedDocument.from_bytes, data, pool, loaded)
+        return DocumentBlock(document, _typed(data.get("file_id", ""), str, "a file id"))
     if kind == "tool_use":
         return ToolUseBlock(
             _typed(data["id"], str, "a tool call id"),

@@ -113,7 +113,18 @@ class FolderScan:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
-def _pdf(data: bytes, name: str, apart: bool = False) -> LockedDocument:
+# Where a PDF is read when no caller says: the app sets it (``read_pdfs_apart``) so that a
+# conversation opened from the history never holds the GIL in pypdf while the window draws.
+_READ_APART = False
+
+
+def read_pdfs_apart(on: bool = True) -> None:
+    global _READ_APART
+    _READ_APART = on
+
+
+def _pdf(data: bytes, name: str, apart: bool | None = None) -> LockedDocument:
+    apart = _READ_APART if apart is None else apart
     if len(data) > MAX_PDF_BYTES:
         raise DocumentError(
             f"{name} is {len(data) / 2**20:.1f} MB; a request can carry at most 32 MB of PDF."
@@ -177,7 +188,7 @@ def decode_text(data: bytes, name: str) -> str:
     return str(best)
 
 
-def lock_document(path: Path, name: str | None = None, apart: bool = False) -> LockedDocument:
+def lock_document(path: Path, name: str | None = None, apart: bool | None = None) -> LockedDocument:
     """A PDF or a text file from disk, locked; DocumentError with a message otherwise. With
     ``apart`` a PDF is read in a process of its own (``pdf_process``: the window's way)."""
     path = Path(path)

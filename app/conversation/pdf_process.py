@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
-from app.facts.documents import DocumentError, PdfFacts, read_pdf, remember
+from app.facts.documents import DocumentError, PdfFacts, known_pdf, read_pdf, remember
 
 READ_TIMEOUT_S = 60.0
 _lock = threading.Lock()
@@ -46,6 +46,9 @@ def read_pdf_apart(data: bytes, timeout: float = READ_TIMEOUT_S) -> PdfFacts:
     """``read_pdf`` in the reader process (call it off the GUI thread); remembered by hash."""
     if not data.startswith(b"%PDF-"):
         raise DocumentError("the data is not a PDF")
+    known = known_pdf(hashlib.sha256(data).hexdigest())
+    if known is not None:
+        return known
     future = _executor().submit(read_pdf, data)
     try:
         facts = future.result(timeout)

@@ -29,21 +29,23 @@ from app.caching.strategies import CacheSettings, user_turn_gaps
 from app.conversation.attachments import Attachment
 from app.conversation.blocks import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from app.conversation.conversation import attachment_block, new_id
+from app.conversation.documents import LockedDocument
 from app.engine import events as ev
 from app.engine.economics import (
     ALREADY_WARM,
     IN_FLIGHT,
     choose_ttl,
     expected_s,
-    ping_decision,
     warm_decision,
 )
 from app.engine.failures import classify
+from app.engine.keepalive import keep_alive
 from app.engine.responses import blocks_of, clean, describe_diagnosis, keep_partial
 from app.engine.session import Session, WarmRecord
 from app.engine.settings import MAX_PINGS, EngineSettings, warm_blocker
 from app.engine.token_counts import count_prefixes
 from app.engine.tools import BUILT_IN, LocalTool, run_tool
+from app.engine.uploads import Uploads
 from app.facts.catalogue import Catalogue, default_catalogue
 from app.facts.tokens import text_tokens
 
@@ -78,6 +80,7 @@ class Engine(ev.Listeners):
         self.tools = BUILT_IN if tools is None else tools
         self.pauses = pauses or PauseModel()
         super().__init__()
+        self.uploads = Uploads(self.emit, self.settings.upload_min_bytes)
         self.tasks: set[asyncio.Task] = set()
         self._ids = itertools.count(1)
 
@@ -187,8 +190,12 @@ class Engine(ev.Listeners):
         self.schedule_keepalive(session)
         return message
 
-    async def _stream_once(self, session: Session) -> tuple[Message | None, str | None]:
+    async def _stream_once(
+        self, session: Session, retry: bool = True
+    ) -> tuple[Message | None, str | None]:
         conv = session.conversation
+        wait_s = self.settings.upload_wait_s
+        await self.uploads.refer(self.client, self.ledger.place, conv, self.clock, wait_s)
         built = self.build(session)
         self.count_tokens_of(built)
         await self._wait_for_warm(session, built)
@@ -247,8 +254,12 @@ class Engine(ev.Listeners):
         except Exception as exc:
             failure = classify(exc)
             log.warning("turn failed: %s (%s)", failure.kind, failure.message)
-            partial = keep_partial(conv, texts, self.clock())
             self._record(session, Kind.TURN, built, Usage(), error=failure.message)
+            place = self.ledger.place
+            gone = not texts and self.uploads.after_failure(place, conv, failure.message)
+            if gone and retry:  # a file of ours was deleted or expired: upload it again, once
+                return await self._stream_once(session, retry=False)
+            partial = keep_partial(conv, texts, self.clock())
             self.emit(ev.Failed(session.id, Kind.TURN, failure, partial, session.totals.snapshot()))
             return None, None
         finally:
@@ -276,14 +287,10 @@ class Engine(ev.Listeners):
         return message, final.stop_reason
 
     # -- speculative warming --------------------------------------------------------------------
-    def _warm_request(self, session: Session, attachments: tuple[Attachment, ...] = ()):
+    def warm_request(self, session: Session, attachments: tuple[Attachment, ...] = ()):
         # No timestamp: the tail is not the user pausing, so adaptive TTLs ignore it.
-        tail = Message(
-            "user",
-            (*[attachment_block(a) for a in attachments], TextBlock(WARM_TAIL)),
-            "warm-tail",
-            0.0,
-        )
+        parts = [self.uploads.referred(self.ledger.place, attachment_block(a)) for a in attachments]
+        tail = Message("user", (*parts, TextBlock(WARM_TAIL)), "warm-tail", 0.0)
         return self.build(session, max_tokens=0, extra_user=tail)
 
     def draft_activity(
@@ -293,10 +300,16 @@ class Engine(ev.Listeners):
         reason = (
             "not connected yet" if self.client is None else warm_blocker(self.settings, session)
         )
+        if reason is None:  # a warm-up of what the send will not send would be money thrown away
+            documents = [a for a in attachments if isinstance(a, LockedDocument)]
+            place, conv = self.ledger.place, session.conversation
+            uploading = self.uploads.start_all(self.client, place, conv, documents, self.clock)
+            reason = f"uploading {uploading} first" if uploading else None
+            self.uploads.apply(place, conv)
         built = plan = None
         why = ""
         if reason is None:
-            built = self._warm_request(session, attachments)
+            built = self.warm_request(session, attachments)
             reason, why, plan = warm_decision(self, session, built)
         if reason is not None:
             self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))
@@ -307,7 +320,7 @@ class Engine(ev.Listeners):
         due = asyncio.get_running_loop().time() + self.settings.warm_patience(expected)
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
         task = self._own(
-            self._send_quiet(session, Kind.WARM, built, session.warms[-1], why),
+            self.send_quiet(session, Kind.WARM, built, session.warms[-1], why),
             f"warm {session.id}",
         )
         session.warm_tasks[end.fingerprint] = task
@@ -331,7 +344,7 @@ class Engine(ev.Listeners):
             reason = f"the warm-up is late ({late:.0f} s past its expected time): sent without it"
             self.emit(ev.WarmSkipped(session.id, reason, False))
 
-    async def _send_quiet(
+    async def send_quiet(
         self,
         session: Session,
         kind: str,
@@ -380,26 +393,5 @@ class Engine(ev.Listeners):
         session.pings_left = max(0, min(self.settings.keepalive_pings, MAX_PINGS))
         if session.pings_left <= 0:
             return None
-        session.keepalive_task = self._own(self._keepalive(session), f"keep-alive {session.id}")
+        session.keepalive_task = self._own(keep_alive(self, session), f"keep-alive {session.id}")
         return session.keepalive_task
-
-    async def _keepalive(self, session: Session) -> None:
-        """Rent or buy: shortly before the entry the next send needs expires, refresh it only
-        while the chance that the user comes back within its next lifetime makes the ping
-        cheaper than the rewrite it would spare (``economics.ping_decision``)."""
-        while session.pings_left > 0:
-            built = self._warm_request(session)
-            if not built.breakpoints:
-                return
-            entry = self.ledger.longest_live(built)
-            if entry is None:
-                return  # nothing alive to keep
-            delay = entry.expires_at - self.settings.keepalive_margin_s - self.clock()
-            if delay > 0:
-                await self.sleep(delay)
-            reason, why = ping_decision(self, session, built, entry)
-            if reason is not None:
-                self.emit(ev.WarmSkipped(session.id, f"keep-alive stopped: {reason}", False))
-                return
-            session.pings_left -= 1
-            await self._send_quiet(session, Kind.KEEPALIVE, built, why=why)

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.caching.builder import BuiltRequest
-from app.caching.costs import RequestRecord, UsageTotals
+from app.caching.costs import Kind, RequestRecord, UsageTotals
 from app.caching.explainer import Explanation
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
 from app.conversation.blocks import Message
 from app.engine.failures import Failure
+from app.storage.uploads import Upload
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,23 @@ class Cancelled:
 
 
 @dataclass(frozen=True)
+class UploadProgress:
+    conversation_id: str
+    name: str
+    sent: int  # bytes
+    total: int
+
+
+@dataclass(frozen=True)
+class UploadFinished:
+    conversation_id: str
+    name: str
+    file_id: str  # "" when it failed: the document goes inline
+    error: str
+    upload: Upload | None = None  # what to remember
+
+
+@dataclass(frozen=True)
 class WarmSkipped:
     conversation_id: str
     reason: str
@@ -107,7 +125,26 @@ Event = (
     | Failed
     | Cancelled
     | WarmSkipped
+    | UploadProgress
+    | UploadFinished
 )
+
+
+def status_text(event: Event) -> str:
+    """What the status line says of an event ("" for most)."""
+    if isinstance(event, Failed):
+        prefix = "" if event.kind == Kind.TURN else f"{event.kind} (quiet): "
+        return prefix + event.failure.message
+    if isinstance(event, ToolRan):
+        return f"Ran {event.name}: {event.result[:80]}"
+    if isinstance(event, UploadProgress):
+        share = event.sent / event.total if event.total else 1.0
+        return f"Uploading {event.name}: {share:.0%} of {event.total / 1e6:.1f} MB…"
+    if isinstance(event, UploadFinished):
+        if event.file_id:
+            return f"Uploaded {event.name}: sent by reference from now on."
+        return f"{event.name} not uploaded ({event.error}); it is sent inline."
+    return ""
 
 
 class Listeners:

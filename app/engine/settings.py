@@ -34,6 +34,10 @@ class EngineSettings:
     keepalive_margin_s: float = 20.0
     max_tool_rounds: int = 8
     count_tokens: bool = False  # ask the API's count_tokens (with a real key): see token_counts
+    # Documents this big or bigger go through the Files API once and are sent by file_id (0: never);
+    # a send waits this long for an upload still on its way, then sends the document inline.
+    upload_min_bytes: int = 1_000_000
+    upload_wait_s: float = 300.0
 
     def time_limit(self, expected_s: float) -> float:
         """How long one read from the API may take before the request fails as a timeout."""

@@ -59,6 +59,10 @@ def remember(digest: str, facts: PdfFacts) -> None:
         _known.popitem(last=False)
 
 
+def known_pdf(digest: str) -> PdfFacts | None:
+    return _known.get(digest)
+
+
 def read_pdf(data: bytes) -> PdfFacts:
     """Pages and token estimate of a PDF, read now; DocumentError when it cannot be read."""
     from pypdf import PdfReader

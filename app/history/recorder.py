@@ -21,6 +21,7 @@ from app.engine import events as ev
 from app.engine.engine import Engine
 from app.engine.session import Session
 from app.storage.store import StorageError, Store
+from app.storage.uploads import save_upload
 from app.storage.writer import StoreOp, Writer
 
 log = logging.getLogger(__name__)
@@ -150,3 +151,5 @@ class Recorder:
         elif isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
             self._partial = []
             self.sync()
+        elif isinstance(event, ev.UploadFinished) and event.upload is not None:
+            self._submit(StoreOp(save_upload, event.upload))  # never uploaded twice

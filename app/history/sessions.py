@@ -12,8 +12,10 @@ from app.caching.costs import RequestRecord
 from app.conversation.conversation import Conversation
 from app.engine.engine import Engine
 from app.engine.session import Session
+from app.engine.uploads import without_file_refs
 from app.storage.export import export_json, export_markdown, import_json
 from app.storage.store import StorageError, Store
+from app.storage.uploads import saved_uploads
 from app.storage.writer import StoreOp, Writer
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,20 @@ async def import_session(
     taken = set(await writer.run(Store.ids)) if writer is not None else set()
     taken.add(open_id)
     conversation, records = await asyncio.to_thread(import_json, path, taken)
+    without_file_refs(conversation)  # another workspace's ids: never trusted, never sent
     return restore_session(engine, conversation, records, {})
+
+
+async def learn_from_history(writer: Writer | None, engine: Engine) -> None:
+    """At launch: this user's own pauses for the engine's pause model, and the documents
+    uploaded in earlier sessions (so that none is uploaded twice)."""
+    if writer is None:
+        return
+    try:
+        engine.pauses.learn_all(await writer.run(Store.user_pauses))
+        engine.uploads.adopt(await writer.run(saved_uploads))
+    except StorageError as exc:
+        log.warning("the history could not be read at launch: %s", exc)
 
 
 def open_history(folder: Path) -> tuple[Writer | None, str]:

@@ -146,6 +146,6 @@ def check_document(path: str, block: dict, files) -> None:
         if not str(source.get("url", "")).startswith(("http://", "https://")):
             raise invalid(f"{path}.source.url: Input should be a valid URL")
     elif kind == "file":
-        check_file_source(path, source, files, "application/pdf")
+        check_file_source(path, source, files, "application/pdf", "text/plain")
     elif not isinstance(source.get("content"), str | list):
         raise invalid(f"{path}.source.content: Field required")

@@ -21,15 +21,18 @@ class ImageCounter:
         self.blocks: list[tuple[str, tuple[int, int]]] = []
 
 
-def check_file_source(path: str, source: dict, files, media_prefix: str) -> None:
-    """A ``file`` source names a file this workspace uploaded, of a type the block takes."""
+def check_file_source(path: str, source: dict, files, *media: str) -> None:
+    """A ``file`` source names a file this workspace uploaded, of a type the block takes (a
+    type, or a prefix ending in "/"; files.md: images for ``image``, PDF and plain text for
+    ``document``)."""
     file_id = source.get("file_id")
     if not isinstance(file_id, str) or not file_id:
         raise invalid(f"{path}.source.file_id: Field required")
     found = files(file_id) if files is not None else None
     if found is None:
         raise ApiError(404, "not_found_error", f"File not found: {file_id}")
-    if not found.mime_type.startswith(media_prefix) and found.mime_type != media_prefix:
+    mime = found.mime_type.split(";")[0].strip()
+    if not any(mime == m or (m.endswith("/") and mime.startswith(m)) for m in media):
         raise invalid(
             f"{path}.source.file_id: the file's type ({found.mime_type}) does not match the "
             "content block type"

@@ -110,6 +110,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE requests_v3 RENAME TO requests;
     CREATE INDEX requests_by_seq ON requests(conversation_id, seq);
     """,
+    # 4: documents uploaded through the Files API, by place (endpoint and key identity) and hash.
+    """
+    CREATE TABLE uploads (
+        place TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        uploaded_at REAL NOT NULL,
+        PRIMARY KEY (place, sha256)
+    );
+    """,
 )
 VERSION = len(MIGRATIONS)
 

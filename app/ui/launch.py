@@ -132,17 +132,19 @@ def _rss_mb() -> float:
 
 async def _main(app, args, folder: Path) -> int:
     from app.conversation.conversation import Conversation
+    from app.conversation.documents import read_pdfs_apart
     from app.engine.connect import connect
     from app.engine.engine import Engine
     from app.engine.session import Session
     from app.engine.settings import from_preferences
     from app.facts.catalogue import default_catalogue
-    from app.history.sessions import open_history
+    from app.history.sessions import learn_from_history, open_history
     from app.storage.keys import find_key
     from app.storage.preferences import Preferences
     from app.ui.library import Library
     from app.ui.main_window import MainWindow
 
+    read_pdfs_apart()  # PDFs opened from the history too are read in the reader process
     started = time.perf_counter()
     log = logging.getLogger(__name__)
     prefs = Preferences.load(folder)
@@ -167,7 +169,7 @@ async def _main(app, args, folder: Path) -> int:
         app.processEvents()
         print(f"shown {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB", flush=True)
     refreshing = asyncio.get_running_loop().create_task(library.refresh())
-    learning = asyncio.get_running_loop().create_task(library.learn_pauses())
+    learning = asyncio.get_running_loop().create_task(learn_from_history(writer, engine))
     key, where = (None, "--simulator") if args.simulator else await find_key()
     base_url = args.base_url or (prefs.base_url if key else None) or None
     client, mode, simulator = await asyncio.to_thread(

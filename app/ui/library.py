@@ -20,11 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.failures import classify
 from app.engine.session import Session
+from app.facts.redact import redact
 from app.history.recorder import Recorder
 from app.history.sessions import export_session, import_session, load_session
 from app.storage.export import ExportFileError
 from app.storage.store import StorageError, Store
+from app.storage.uploads import Upload, forget_upload
 from app.storage.writer import StoreOp, Writer
 from app.ui.history_panel import (
     CONVERSATION_ROLE,
@@ -34,6 +37,7 @@ from app.ui.history_panel import (
     list_row,
 )
 from app.ui.menus import MenuEntry
+from app.ui.uploads_dialog import UploadsDialog
 
 log = logging.getLogger(__name__)
 SEARCH_DELAY_MS = 200
@@ -108,6 +112,7 @@ class Library(QObject):
                 lambda: self.export_dialog("json"),
                 **first,
             ),
+            MenuEntry("file", "&Uploaded files…", "", self.uploads_dialog, **first),
             MenuEntry("view", "Conversations", "Ctrl+L", action=self.dock.toggleViewAction()),
             MenuEntry("view", "&Search messages", "Ctrl+F", self.focus_search),
             MenuEntry("view", "&Rename conversation", "F2", self.rename_selected),
@@ -216,17 +221,6 @@ class Library(QObject):
         return True
 
     # -- the list -------------------------------------------------------------------------------
-    async def learn_pauses(self) -> None:
-        """Give the engine's pause model this user's own pauses from the history."""
-        if self.writer is None:
-            return
-        try:
-            pauses = await self.writer.run(Store.user_pauses)
-        except StorageError as exc:
-            log.warning("pauses not read from the history: %s", exc)
-            return
-        self.window.engine.pauses.learn_all(pauses)
-
     async def refresh(self) -> None:
         if self.writer is None:
             return
@@ -317,6 +311,46 @@ class Library(QObject):
         refresh = lambda *_: self._spawn(self.refresh())  # noqa: E731
         op.success(refresh).failure(lambda exc: (self.show_problem(str(exc)), refresh()))
         op.run_in_background(self.writer)
+
+    # -- uploaded files -------------------------------------------------------------------------
+    def uploads_here(self) -> list[Upload]:
+        engine = self.window.engine
+        place = engine.ledger.place
+        return sorted(
+            (u for (at, _), u in engine.uploads.known.items() if at == place),
+            key=lambda u: -u.uploaded_at,
+        )
+
+    def uploads_dialog(self) -> UploadsDialog:
+        where = redact(self.window.engine.ledger.place.split("#")[0]) or "this endpoint"
+        dialog = UploadsDialog(self.uploads_here(), where, self.window)
+        dialog.delete_requested.connect(lambda fid: self._spawn(self.delete_upload(fid, dialog)))
+        dialog.open()
+        return dialog
+
+    async def delete_upload(self, file_id: str, dialog: UploadsDialog | None = None) -> bool:
+        """Delete the file from the workspace, then forget it here (the history too)."""
+        import anthropic
+
+        engine = self.window.engine
+        try:
+            await engine.client.files.delete(file_id)
+        except anthropic.NotFoundError:
+            pass  # gone already (deleted elsewhere or expired): forget it all the same
+        except anthropic.APIError as exc:
+            self.window.notify(f"Not deleted: {classify(exc).message}")
+            if dialog is not None:
+                dialog.show_uploads(self.uploads_here())
+            return False
+        upload = engine.uploads.forget(engine.ledger.place, file_id)
+        if self.writer is not None and upload is not None:
+            StoreOp(forget_upload, upload.place, file_id).failure(
+                lambda exc: self.show_problem(str(exc))
+            ).run_in_background(self.writer)
+        self.window.notify(f"Deleted {upload.name if upload else file_id} from the workspace.")
+        if dialog is not None:
+            dialog.show_uploads(self.uploads_here())
+        return True
 
     # -- export and import ----------------------------------------------------------------------
     def export_dialog(self, kind: str) -> None:

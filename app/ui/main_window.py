@@ -381,13 +381,13 @@ class MainWindow(SettingsDialogs, QMainWindow):
     # -- engine events --------------------------------------------------------------------------
     def _on_event(self, event: ev.Event) -> None:
         """The status line's share of the events; the countdowns move at once on new usage."""
+        text = ev.status_text(event)
+        if text:
+            self.notify(text)
         if isinstance(event, ev.UsageReported):
             self._tick()
-        elif isinstance(event, ev.Failed):
-            prefix = "" if event.kind == Kind.TURN else f"{event.kind} (quiet): "
-            self.notify(prefix + event.failure.message)
-        elif isinstance(event, ev.ToolRan):
-            self.notify(f"Ran {event.name}: {event.result[:80]}")
+        elif isinstance(event, ev.UploadFinished):
+            self._draft_activity()  # the warm-up waited for it
 
     def _tick(self) -> None:
         """Once a second: countdowns and the warm indicator."""

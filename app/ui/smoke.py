@@ -2,7 +2,8 @@
 attachments, a follow-up) on the embedded simulator, what it saw printed, exit status 0 if it
 worked. With ``--attach`` the last line is JSON:
 ``{"attachments": [{"path", "kind", "blocks", "tokens", "pages"|"files"}], "turns": [{"read",
-"written", "uncached"}]}``; a refused path exits 2 with its message on stderr."""
+"written", "uncached"}]}``, each attachment also saying how many of its documents went through the
+Files API ("uploaded"); a refused path exits 2 with its message on stderr."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from pathlib import Path
 
 from app.conversation.attachments import AttachedFolder, kind_of
 from app.conversation.documents import LockedDocument
+from app.engine.uploads import documents_of
 
 TURN_TIMEOUT_S = 120
 
 
 async def smoke_test(window, mode: str, paths: list[Path]) -> int:
-    attached = []
+    attached, window_items = [], []
     if paths:
         composer = window.composer
         composer.confirm_folders = False  # a folder is attached whole, as the chooser would
@@ -27,9 +29,8 @@ async def smoke_test(window, mode: str, paths: list[Path]) -> int:
         if composer.notice.text():
             print(f"smoke test: refused: {composer.notice.text()}", file=sys.stderr)
             return 2
-        attached = [
-            _describe(path, item) for path, item in zip(paths, composer.attachments, strict=True)
-        ]
+        window_items = list(composer.attachments)
+        attached = [_describe(path, item) for path, item in zip(paths, window_items, strict=True)]
     turns = []
     questions = ["Hello from the smoke test"]
     if paths:
@@ -46,6 +47,14 @@ async def smoke_test(window, mode: str, paths: list[Path]) -> int:
         f"usage {window.last_usage()}; icon {icon}"
     )
     if paths:
+        sent_by_file = {
+            b.document.sha256
+            for b in documents_of(window.session.conversation.messages)
+            if b.file_id
+        }
+        for entry, item in zip(attached, window_items, strict=True):
+            documents = item.documents if isinstance(item, AttachedFolder) else [item]
+            entry["uploaded"] = sum(getattr(d, "sha256", "") in sent_by_file for d in documents)
         print(json.dumps({"attachments": attached, "turns": turns}))
     return 0 if reply.role == "assistant" else 1
 
