@@ -63,7 +63,7 @@ def images_asked_for(view: ConversationView) -> list[str]:
                 names.append(fmt.toImageFormat().name())
             it += 1
         block = block.next()
-    return [n for n in names if not n.startswith(IMAGE_SCHEME + "://")]
+    return [n for n in names if not n.startswith(IMAGE_SCHEME + ":")]
 
 
 @pytest.mark.timeout(60)
@@ -135,3 +135,29 @@ def test_fences_the_importer_reads_differently_are_no_way_around_the_guard(qapp,
     view = ConversationView()
     view.show_conversation(conv)
     assert images_asked_for(view) == []
+
+
+def test_two_images_in_one_message_each_show_their_own_picture(qapp, tmp_path):
+    """A photo and a screenshot in one message: each thumbnail is its own image (the 64-character
+    hash once sat in the URL's host, which Qt rejects, so both showed the same picture)."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QTextDocument
+
+    from app.conversation.images import lock_image
+
+    paths = []
+    for name, colour, size in (("photo.png", "red", (40, 30)), ("shot.png", "blue", (60, 20))):
+        Image.new("RGB", size, colour).save(tmp_path / name)
+        paths.append(tmp_path / name)
+    conv = Conversation(model="claude-sonnet-4-6")
+    images = [lock_image(p) for p in paths]
+    conv.add_user_text("compare these", *images)
+    view = ConversationView()
+    view.show_conversation(conv)
+    shown = []
+    for image in images:
+        url = QUrl(f"{IMAGE_SCHEME}:{image.sha256}")
+        assert url.isValid()
+        picture = view.document().resource(QTextDocument.ResourceType.ImageResource, url)
+        shown.append((picture.width(), picture.height(), picture.pixelColor(1, 1).name()))
+    assert shown == [(40, 30, "#ff0000"), (60, 20, "#0000ff")]

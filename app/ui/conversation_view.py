@@ -59,7 +59,9 @@ class SafeBrowser(QTextBrowser):
         self.confirm_links = True
 
     def register_image(self, key: str, image) -> str:
-        url = f"{IMAGE_SCHEME}://{key}"
+        # The key in the path, not the host: a sha256 is 64 characters and a host label may
+        # hold 63, so Qt made every such URL the same empty one (every image showed the last).
+        url = f"{IMAGE_SCHEME}:{key}"
         self.document().addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
         self._registered.add(url)
         return url
@@ -175,8 +177,8 @@ class ConversationView(SafeBrowser):
             fmt = probe.charFormat()
             if fmt.isImageFormat():
                 name = fmt.toImageFormat().name()
-                if name.startswith(IMAGE_SCHEME + "://") and name in self._registered:
-                    return name.split("://", 1)[1]
+                if name.startswith(IMAGE_SCHEME + ":") and name in self._registered:
+                    return name.split(":", 1)[1]
         return None
 
     def mouseDoubleClickEvent(self, event):  # noqa: N802
