@@ -56,5 +56,21 @@ else
     "${run[@]}"
 fi
 
+echo "== a PDF attached in the frozen bundle (its reader runs in a process of its own)"
+"$work/venv/bin/python" -c "
+import sys
+from pypdf import PdfWriter
+writer = PdfWriter()
+for _ in range(3):
+    writer.add_blank_page(612, 792)
+writer.write(sys.argv[1])" "$data/three-pages.pdf"
+attach=("${run[@]}" --attach "$data/three-pages.pdf")
+attached=$("${attach[@]}" | tail -1)
+echo "$attached"
+case "$attached" in
+    *'"kind": "pdf"'*'"pages": 3'*) ;;
+    *) echo "build.sh: the frozen bundle did not attach the PDF" >&2; exit 1 ;;
+esac
+
 size=$(du -sm "$bundle" | cut -f1)
 echo "== bundle: $bundle, ${size} MB, built in $(( $(date +%s) - started )) s"

@@ -160,11 +160,17 @@ def test_a_warm_up_waits_for_the_draft_attachments_upload_then_warms_what_the_se
         h = Harness(sim.base_url, EngineSettings(warming=True, upload_min_bytes=MIN))
         session = Session(conversation())
         pdf = contract()
+        warms = []
+        h.engine.subscribe(  # as the window does: the upload landed, warm now
+            lambda e: isinstance(e, ev.UploadFinished)
+            and warms.append(h.engine.draft_activity(session, (pdf,)))
+        )
         first = h.engine.draft_activity(session, (pdf,))
         skipped = [e.reason for e in h.of(ev.WarmSkipped)]
-        while h.engine.uploads.tasks:
+        while not warms:
             await asyncio.sleep(0.01)
-        warm = h.engine.draft_activity(session, (pdf,))
+        (warm,) = warms
+        assert warm is not None, [e.reason for e in h.of(ev.WarmSkipped)]
         await warm
         session.conversation.add_user_text("Summarise it.", pdf)
         await h.engine.start_turn(session)

@@ -118,11 +118,13 @@ class Uploads:
         except Exception as exc:
             failure = classify(exc)
             self.failed[key] = failure.message
+            self.tasks.pop(key, None)  # over: a listener that warms now must not wait for it
             log.warning("upload of %s failed: %s", document.name, failure.message)
             self.emit(ev.UploadFinished(conversation_id, document.name, "", failure.message))
             return None
         upload = Upload(place, document.sha256, stored.id, document.name, total, clock())
         self.known[key] = upload
+        self.tasks.pop(key, None)
         self.emit(ev.UploadFinished(conversation_id, document.name, stored.id, "", upload))
         return upload
 
