@@ -162,8 +162,10 @@ def test_a_warm_up_waits_for_the_draft_attachments_upload_then_warms_what_the_se
         pdf = contract()
         warms = []
         h.engine.subscribe(  # as the window does: the upload landed, warm now
-            lambda e: isinstance(e, ev.UploadFinished)
-            and warms.append(h.engine.draft_activity(session, (pdf,)))
+            lambda e: (
+                isinstance(e, ev.UploadFinished)
+                and warms.append(h.engine.draft_activity(session, (pdf,)))
+            )
         )
         first = h.engine.draft_activity(session, (pdf,))
         skipped = [e.reason for e in h.of(ev.WarmSkipped)]
