@@ -234,3 +234,44 @@ def test_saving_the_preferences_untouched_keeps_following_the_default_model(qtbo
     assert window.session.conversation.pattern == "automatic"  # saved with the conversation
     assert window.engine.settings.strategy == "automatic"
     loop.run_until_complete(client.close())
+
+
+def test_help_lists_every_shortcut_the_menus_hold(qtbot, loop, sim):
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    dialog = window.show_shortcuts()
+    rows = {
+        dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text()
+        for r in range(dialog.table.rowCount())
+    }
+    assert rows["Conversation → Stop reply"] == "Esc"
+    assert rows["Help → Keyboard shortcuts"] == "F1"
+    assert rows["View → Cache inspector"] == "Ctrl+I"
+    assert rows["New line in the message"] == "Shift+Enter"
+    with_keys = [
+        a for m in window.menus.values() for a in m.actions() if not a.shortcut().isEmpty()
+    ]
+    assert len(rows) == len(with_keys) + 3  # every menu shortcut, and the composer's three
+    dialog.close()
+    loop.run_until_complete(client.close())
+
+
+def test_the_first_window_fits_a_1366x768_laptop_with_its_send_row_on_screen(qtbot, loop, sim):
+    from PySide6.QtCore import QPoint, QRect
+
+    from app.ui.geometry import default_size
+
+    laptop = QRect(0, 0, 1366, 738)  # 768 less a 30-pixel panel
+    size = default_size(laptop)
+    assert size.width() <= 1366 and size.height() <= 738
+    assert default_size(QRect(0, 0, 2560, 1400)).toTuple() == (1280, 820)
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    window.resize(size)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.height() <= 738
+    send = window.composer.send_button
+    bottom = send.mapTo(window, QPoint(0, send.height())).y()
+    assert send.isVisible() and bottom <= window.height()
+    loop.run_until_complete(client.close())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -29,8 +30,10 @@ from app.storage.preferences import Preferences
 from app.ui.composer import Composer
 from app.ui.conversation_view import ConversationView
 from app.ui.dialogs import ImageViewer
+from app.ui.geometry import PREFERRED, default_size
 from app.ui.inspector import Inspector
-from app.ui.menus import MenuEntry, add_entries
+from app.ui.menus import MENUS, MenuEntry, add_entries
+from app.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from app.ui.sidebar import UsageSidebar
 from app.ui.toolbar import CachingToolbar
 from app.ui.window_settings import SettingsDialogs
@@ -60,7 +63,8 @@ class MainWindow(SettingsDialogs, QMainWindow):
         if engine.client is not None:
             self.ready.set()
         self.setWindowTitle("Cachescope")
-        self.resize(1280, 820)
+        screen = QGuiApplication.primaryScreen()
+        self.resize(default_size(screen.availableGeometry()) if screen else PREFERRED)
         self.view = ConversationView()
         self.composer = Composer()
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
@@ -138,30 +142,25 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.settings.subscribe(self._settings_changed)
 
     def _build_menus(self) -> None:
-        names = ("file", "conversation", "view", "settings")
-        self.menus = {name: self.menuBar().addMenu(f"&{name.title()}") for name in names}
-        self.add_menu_entries(
-            [
-                MenuEntry("file", "&Quit", "Ctrl+Q", self.close),
-                MenuEntry(
-                    "conversation",
-                    "System prompt and &tools…",
-                    "Ctrl+Shift+E",
-                    self.edit_conversation_settings,
-                ),
-                MenuEntry("conversation", "&Stop reply", "Esc", self.stop),
-                MenuEntry(
-                    "view",
-                    "Cache inspector",
-                    "Ctrl+I",
-                    action=self.inspector_dock.toggleViewAction(),
-                ),
-                MenuEntry("settings", "&Preferences…", "Ctrl+,", self.edit_preferences),
-            ]
-        )
+        self.menus = {name: self.menuBar().addMenu(f"&{name.title()}") for name in MENUS}
+        settings = self.edit_conversation_settings
+        own = [
+            ("file", "&Quit", "Ctrl+Q", self.close),
+            ("conversation", "System prompt and &tools…", "Ctrl+Shift+E", settings),
+            ("conversation", "&Stop reply", "Esc", self.stop),
+            ("settings", "&Preferences…", "Ctrl+,", self.edit_preferences),
+            ("help", "&Keyboard shortcuts", "F1", self.show_shortcuts),
+        ]
+        inspector = self.inspector_dock.toggleViewAction()
+        entries = [MenuEntry("view", "Cache inspector", "Ctrl+I", action=inspector)]
+        self.add_menu_entries(entries + [MenuEntry(*entry) for entry in own])
 
     def add_menu_entries(self, entries: list[MenuEntry]) -> None:
         add_entries(self.menus, entries, self)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        (dialog := ShortcutsDialog(shortcut_rows(self.menus), self)).open()
+        return dialog
 
     def install_library(self, library) -> None:
         """The history: its dock on the left, its entries in the menus, its labels in the status
