@@ -30,7 +30,7 @@ class ShortcutsDialog(QDialog):
     def __init__(self, rows: list[tuple[str, str]], parent=None):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.resize(520, 480)
+        self.resize(640, 520)
         self.table = QTableWidget(len(rows), 2)
         self.table.setHorizontalHeaderLabels(["What", "Keys"])
         self.table.verticalHeader().hide()
