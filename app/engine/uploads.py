@@ -133,9 +133,11 @@ class Uploads:
     ) -> None:
         """Before a request: every large document of the conversation points at this place's
         file (uploading what is missing and waiting up to ``wait_s`` for it); what cannot be
-        uploaded in time goes inline this once, and is referred to when its upload lands."""
+        uploaded in time goes inline this once, and is referred to when its upload lands. An
+        upload that failed before is tried again here (a send, never a keystroke)."""
         pending = []
         for block in documents_of(conversation.messages):
+            self.failed.pop((place, block.document.sha256), None)
             task = self.start(client, place, block.document, conversation.id, clock)
             if task is not None:
                 pending.append(task)
@@ -152,8 +154,11 @@ class Uploads:
         return self.uploading(place, documents)
 
     def apply(self, place: str, conversation: Conversation) -> None:
-        """Point every document of the conversation at this place's file, or inline."""
+        """Point every document of the conversation at this place's file, or inline (on every
+        keystroke: messages without documents cost one scan of their blocks)."""
         for i, message in enumerate(conversation.messages):
+            if not any(isinstance(b, DocumentBlock) for b in message.blocks):
+                continue
             blocks = tuple(self.referred(place, b) for b in message.blocks)
             if any(a is not b for a, b in zip(blocks, message.blocks, strict=True)):
                 conversation.replace_message(i, replace(message, blocks=blocks))

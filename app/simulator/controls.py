@@ -126,6 +126,7 @@ async def sim_stats(sim, request: web.Request) -> web.Response:
 async def sim_reset(sim, request: web.Request) -> web.Response:
     sim._check_sim_caller(request)
     sim.store.reset()
+    sim.files.files.clear()  # a reset simulator holds no uploads either
     sim.stats.clear()
     return web.json_response({"reset": True})
 

@@ -59,8 +59,7 @@ class SafeBrowser(QTextBrowser):
         self.confirm_links = True
 
     def register_image(self, key: str, image) -> str:
-        # The key in the path, not the host: a sha256 is 64 characters and a host label may
-        # hold 63, so Qt made every such URL the same empty one (every image showed the last).
+        # The key in the path: as a host (63 characters at most) Qt made every URL empty.
         url = f"{IMAGE_SCHEME}:{key}"
         self.document().addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
         self._registered.add(url)
