@@ -29,6 +29,7 @@ from app.conversation.blocks import (
 )
 from app.conversation.conversation import Conversation
 from app.engine import events as ev
+from app.ui.dialogs import open_document
 from app.ui.highlight import CodeHighlighter
 from app.ui.untrusted import FENCE, literal, prose, unbreak
 
@@ -368,22 +369,6 @@ def shown(text: str) -> str:
         + f"\n\n*… {rest:,} more characters not shown here (a {len(text):,}-character text);"
         " they are kept, saved and sent in full.*"
     )
-
-
-def open_document(document) -> None:
-    """Show a document in the system's viewer: a copy of its locked bytes in a temporary
-    folder (the user asked; nothing a model says opens anything)."""
-    import tempfile
-    from pathlib import Path
-
-    folder = Path(tempfile.gettempdir()) / "cachescope-documents"
-    folder.mkdir(mode=0o700, exist_ok=True)  # the documents are the user's alone
-    stem = Path(document.name).name or "document"
-    suffix = "" if Path(stem).suffix else (".pdf" if document.is_pdf else ".txt")
-    path = folder / f"{document.sha256[:12]}-{stem}{suffix}"
-    if not path.exists():
-        path.write_bytes(document.data)
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
 def _is_dark(widget) -> bool:

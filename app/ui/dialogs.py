@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -232,3 +234,16 @@ class ImageViewer(QDialog):
 
 
 __all__ = ["ConversationSettingsDialog", "PreferencesDialog", "ImageViewer"]
+
+
+def open_document(document) -> None:
+    """Show a document in the system's viewer: a copy of its locked bytes in a temporary
+    folder (the user asked; nothing a model says opens anything)."""
+    folder = Path(tempfile.gettempdir()) / "cachescope-documents"
+    folder.mkdir(mode=0o700, exist_ok=True)  # the documents are the user's alone
+    stem = Path(document.name).name or "document"
+    suffix = "" if Path(stem).suffix else (".pdf" if document.is_pdf else ".txt")
+    path = folder / f"{document.sha256[:12]}-{stem}{suffix}"
+    if not path.exists():
+        path.write_bytes(document.data)
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
