@@ -266,7 +266,7 @@ def test_the_pane_shows_cards_not_the_documents_text(qapp, tmp_path):
     conv.add_user_text("Compare them.", pdf, *folder.documents)
     view = ConversationView()
     view.show_conversation(conv)
-    shown = unbreak(view.toPlainText())
+    shown = unbreak(view.plain_text())
     assert "Document contract.pdf · 3 pages" in shown
     assert f"Folder project/ · {len(folder.documents)} files" in shown
     assert "SECRET_BODY" not in shown and "Read me first" not in shown

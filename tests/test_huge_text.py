@@ -16,7 +16,9 @@ from app.conversation.blocks import TextBlock, ToolResultBlock
 from app.conversation.conversation import Conversation
 from app.ui.composer import Composer
 from app.ui.composer_edit import MAX_PASTE_CHARS
-from app.ui.conversation_view import SHOWN_CHARS, ConversationView
+from app.ui.conversation_view import ConversationView
+from app.ui.message_rows import SHOWN_CHARS
+from app.ui.safe_browser import SafeDocument
 from app.ui.untrusted import LONG_RUN, ZWSP, breakable, literal, unbreak
 from tests.helpers import SONNET_46
 
@@ -41,11 +43,11 @@ def test_a_break_point_never_splits_an_escape(qapp):
     conversation.add("user", ToolResultBlock("t1", PUNCTUATED))
     assert ZWSP in literal(PUNCTUATED)
     # Rendered through literal(): every character shows as written, nothing became markup.
-    rendered = ConversationView()
-    rendered.document().setMarkdown(literal(PUNCTUATED))
+    rendered = SafeDocument()
+    rendered.setMarkdown(literal(PUNCTUATED))
     assert unbreak(rendered.toPlainText()).strip() == PUNCTUATED
     view.show_conversation(conversation)  # and the real path loads nothing it was not given
-    assert "cachescope-secret" not in "".join(view._registered)
+    assert not any(document.registered for document in view.documents())
 
 
 def test_a_million_character_line_is_drawn_breakable_cut_and_copied_whole(qapp):
@@ -56,13 +58,14 @@ def test_a_million_character_line_is_drawn_breakable_cut_and_copied_whole(qapp):
     blob = "x" * 1_000_000
     conversation.add("assistant", TextBlock(blob))
     view.show_conversation(conversation)
-    drawn = view.toPlainText()
+    drawn = view.plain_text()
     assert longest_run(drawn) <= LONG_RUN
     assert len(drawn) < SHOWN_CHARS * 1.05
     assert "900,000 more characters not shown" in drawn
     assert conversation.messages[1].blocks[0].text == blob  # kept whole: only the drawing is cut
-    view.selectAll()
-    copied = view.createMimeDataFromSelection().text()
+    browser = view.select_text_of(1)
+    browser.selectAll()
+    copied = browser.createMimeDataFromSelection().text()
     assert ZWSP not in copied and "x" * SHOWN_CHARS in copied
 
 

@@ -41,7 +41,11 @@ def test_type_drop_send_and_see_a_write_then_a_read(qtbot, loop, sim, tmp_path):
     assert window.sidebar.fields["read"].text() == f"{second.read:,} tokens"
     # The second turn wrote ~100 new tokens: an hour's lifetime for them is worth its premium.
     assert second.write_1h == second.write > 0
-    assert "⚑ breakpoint 1h" in window.view.toPlainText()
+    rows = window.view.rows()
+    assert "1h" in [ttl for row in rows for ttl in row.marks.flags]  # drawn in the gutter
+    assert rows[0].kind == "system" and rows[0].marks.read == 3000  # read by the second turn
+    assert rows[1].marks.read > 0 and rows[1].images  # the image too
+    assert rows[-1].turn is not None and rows[-1].turn.read == second.read
     assert window.session.conversation.messages[0].blocks[0].image.width == 600
 
 
@@ -57,7 +61,7 @@ def test_switching_the_pattern_moves_the_breakpoint_markers(qtbot, loop, sim):
     window.pattern_box.setCurrentIndex(window.pattern_box.findData("system_and_tools"))
     one = [b.index for b in window.view.last_built.breakpoints]
     assert len(three) == 3 and one == [0]
-    assert window.view.toPlainText().count("⚑ breakpoint") == 1
+    assert sum(len(row.marks.flags) for row in window.view.rows()) == 1
     loop.run_until_complete(client.close())
 
 
@@ -103,14 +107,16 @@ def test_model_text_cannot_load_files_or_open_file_links(qtbot, loop, sim):
     window.view.show_conversation(conv)
     opened = []
     window.view.link_refused.connect(opened.append)
-    window.view.anchorClicked.emit(QUrl("file:///etc/passwd"))
+    window.view.follow("file:///etc/passwd")
     assert opened == ["file:///etc/passwd"]
-    assert not window.view.loadResource(2, QUrl("file:///etc/passwd"))
-    assert "root:" not in window.view.toPlainText()
-    assert "<a href" in window.view.toPlainText()  # raw HTML is shown as text, not rendered
-    for kind in (1, 2, 3):  # HTML, image, style sheet: nothing comes from disk
-        assert not window.view.document().resource(kind, QUrl("file:///etc/passwd"))
-        assert not window.view.document().resource(kind, QUrl("/etc/hostname"))
+    shown = window.view.plain_text()
+    assert "root:" not in shown
+    assert "<a href" in shown  # raw HTML is shown as text, not rendered
+    for document in window.view.documents():
+        assert not document.loadResource(2, QUrl("file:///etc/passwd"))
+        for kind in (1, 2, 3):  # HTML, image, style sheet: nothing comes from disk
+            assert not document.resource(kind, QUrl("file:///etc/passwd"))
+            assert not document.resource(kind, QUrl("/etc/hostname"))
     loop.run_until_complete(client.close())
 
 

@@ -78,7 +78,7 @@ def test_conversations_are_listed_reopened_with_their_records_and_searchable(
     assert reopened.totals.records[1].usage.read > 3000  # the inspector's data came back
     assert window.inspector.picker.count() == 2
     # The search result jumped to its message: the third one, "And about their keepers".
-    assert window.view.textCursor().block().blockNumber() == window.view._starts[2]
+    assert window.view.currentIndex().row() == window.view.position_of_message(2)
     assert window.windowTitle().startswith("Tell me about lighthouses")
 
 
@@ -192,7 +192,7 @@ def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path, l
 
     loop.run_until_complete(scenario())
     assert len(window.session.conversation.messages) == 400
-    assert "answer 199" in window.view.toPlainText()
+    assert "answer 199" in window.view.rows()[-1].body
 
 
 def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
@@ -220,6 +220,7 @@ def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
     ]
     assert entries("view") == [
         "Cache inspector Ctrl+I",
+        "Switch &appearance (system, light, dark) Ctrl+Shift+L",
         "Conversations Ctrl+L",
         "&Search messages Ctrl+F",
         "&Rename conversation F2",

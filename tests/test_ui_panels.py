@@ -138,21 +138,39 @@ def test_cache_up_to_here_pins_a_breakpoint_and_edit_resend_restores_the_draft(
         window.view.last_built.flat.blocks[b.index].path for b in window.view.last_built.breakpoints
     }
     assert "messages.0.content.0" in marked and "messages.4.content.0" in marked
-    assert "cached up to here" in window.view.toPlainText()
-    # The message under the pointer is found from the rendered document.
-    cursor = window.view.textCursor()
-    cursor.setPosition(window.view.toPlainText().index("question 2"))
-    point = window.view.cursorRect(cursor).center()
+    messages = [row for row in window.view.rows() if row.kind == "message"]
+    assert [row.pinned for row in messages][:2] == [True, False]
+    # The message under the pointer is found from the list's rows.
+    window.view.scroll_to_message(4)
+    position = window.view.position_of_message(4)
+    point = window.view.visualRect(window.view.model_.index(position)).center()
     assert window.view.message_at(point) == 4
     Image.new("RGB", (300, 200), "teal").save(tmp_path / "a.png")
     from app.conversation.images import lock_image
 
     conv.add_user_text("look at this", lock_image(tmp_path / "a.png"))
+    conv.add("assistant", TextBlock("a teal square"))
+    kept = list(conv.messages)
     window.edit_message(6)
-    assert len(conv.messages) == 6
     assert window.composer.text() == "look at this"
     assert [a.width for a in window.composer.attachments] == [300]
-    loop.run_until_complete(client.close())
+    # Nothing is lost until the edit is sent: the two messages it replaces show faded.
+    assert conv.messages == kept
+    assert [row.dimmed for row in window.view.rows()][-3:] == [True, True, False]
+    window.cancel_edit()
+    assert conv.messages == kept and window.composer.text() == ""
+    assert not any(row.dimmed for row in window.view.rows())
+    window.edit_message(6)
+    window.composer.edit.setPlainText("look at this again")
+
+    async def resend():
+        window.send()
+        await until(lambda: turn_over(window))
+        await client.close()
+
+    loop.run_until_complete(resend())
+    assert [m.text for m in conv.messages[6:]] == ["look at this again", conv.messages[7].text]
+    assert conv.messages[:6] == kept[:6] and len(conv.messages) == 8
 
 
 def test_finished_code_is_coloured_and_images_open_full_size(qtbot, loop, sim, tmp_path):
@@ -166,17 +184,19 @@ def test_finished_code_is_coloured_and_images_open_full_size(qtbot, loop, sim, t
     conv.add("assistant", TextBlock("Here:\n\n```python\ndef f(x):\n    return x  # done\n```\n"))
     window.show()
     window.show_session()
-    document = window.view.document()
-    block = document.findBlock(window.view.toPlainText().index("def f"))
+    document = window.view.documents()[-1]
+    block = document.findBlock(document.toPlainText().index("def f"))
     coloured = {f.format.foreground().color().name() for f in block.layout().formats()}
     assert len(coloured - {"#000000"}) >= 2  # keyword and name differ from plain text
     sha = conv.messages[0].blocks[0].image.sha256
-    opened = []
-    window.view.image_requested.connect(opened.append)
-    cursor = window.view.textCursor()
-    cursor.setPosition(window.view.toPlainText().index("\ufffc"))
-    point = window.view.cursorRect(cursor).center() + QPoint(4, 0)
-    assert window.view.image_at(point) == sha
+    window.view.scroll_to_message(0)
+    rect = window.view.visualRect(window.view.model_.index(window.view.position_of_message(0)))
+    found = {
+        window.view.image_at(QPoint(x, y))
+        for x in range(rect.left(), rect.right(), 10)
+        for y in range(rect.top(), rect.bottom(), 10)
+    }
+    assert sha in found  # the thumbnail is drawn in the message's row and found under the pointer
     window.show_image(sha)
     (viewer,) = window.findChildren(ImageViewer)
     assert viewer.label.pixmap().width() == conv.messages[0].blocks[0].image.width  # full size

@@ -14,7 +14,8 @@ from PIL import Image
 
 from app.conversation.blocks import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 from app.conversation.conversation import Conversation
-from app.ui.conversation_view import IMAGE_SCHEME, ConversationView
+from app.ui.conversation_view import ConversationView
+from app.ui.message_rows import IMAGE_SCHEME
 from app.ui.untrusted import unbreak
 
 FRAGMENTS = [
@@ -53,16 +54,19 @@ def traps():
 
 
 def images_asked_for(view: ConversationView) -> list[str]:
+    """Every image any row's document refers to, but the attachments the app registered."""
     names = []
-    block = view.document().begin()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            fmt = it.fragment().charFormat()
-            if fmt.isImageFormat():
-                names.append(fmt.toImageFormat().name())
-            it += 1
-        block = block.next()
+    for document in view.documents():
+        block = document.begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                fmt = it.fragment().charFormat()
+                if fmt.isImageFormat():
+                    names.append(fmt.toImageFormat().name())
+                it += 1
+            block = block.next()
+        assert all(url.startswith(IMAGE_SCHEME + ":") for url in document.registered)
     return [n for n in names if not n.startswith(IMAGE_SCHEME + ":")]
 
 
@@ -102,7 +106,7 @@ def test_a_backtick_in_a_tool_result_no_longer_breaks_out_of_its_span(qapp, trap
     view = ConversationView()
     view.show_conversation(conv)
     assert images_asked_for(view) == []
-    assert "![y](/tmp/cachescope-secret.png)" in view.toPlainText()  # shown, as text
+    assert "![y](/tmp/cachescope-secret.png)" in view.plain_text()  # shown, as text
 
 
 def test_model_markdown_keeps_its_formatting_and_code(qapp):
@@ -111,10 +115,11 @@ def test_model_markdown_keeps_its_formatting_and_code(qapp):
     conv.add("assistant", TextBlock("**bold** and a list:\n\n- one\n\n```md\n![kept](/x)\n```\n"))
     view = ConversationView()
     view.show_conversation(conv)
-    plain = view.toPlainText()
+    plain = view.plain_text()
     assert "bold" in plain and "**" not in plain and "![kept](/x)" in unbreak(plain)
-    view.selectAll()
-    assert "![kept](/x)" in view.createMimeDataFromSelection().text()  # copied as written
+    browser = view.select_text_of(1)  # a click on the reply's text opens it for selecting
+    browser.selectAll()
+    assert "![kept](/x)" in browser.createMimeDataFromSelection().text()  # copied as written
 
 
 @pytest.mark.parametrize(
@@ -142,6 +147,7 @@ def test_two_images_in_one_message_each_show_their_own_picture(qapp, tmp_path):
     hash once sat in the URL's host, which Qt rejects, so both showed the same picture)."""
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QTextDocument
+    from PySide6.QtWidgets import QApplication
 
     from app.conversation.images import lock_image
 
@@ -154,10 +160,14 @@ def test_two_images_in_one_message_each_show_their_own_picture(qapp, tmp_path):
     conv.add_user_text("compare these", *images)
     view = ConversationView()
     view.show_conversation(conv)
+    view.documents()  # drawn first with placeholders; the thumbnails come from their process
+    view.delegate.thumbnails.wait()
+    QApplication.processEvents()
+    QApplication.processEvents()
     shown = []
     for image in images:
         url = QUrl(f"{IMAGE_SCHEME}:{image.sha256}")
         assert url.isValid()
-        picture = view.document().resource(QTextDocument.ResourceType.ImageResource, url)
+        picture = view.documents()[0].resource(QTextDocument.ResourceType.ImageResource, url)
         shown.append((picture.width(), picture.height(), picture.pixelColor(1, 1).name()))
     assert shown == [(40, 30, "#ff0000"), (60, 20, "#0000ff")]

@@ -233,3 +233,18 @@ def lock_image(source: str | Path | bytes, settings: LockSettings | None = None)
     finally:
         img.close()
     return LockedImage(data, media_type, clean.size[0], clean.size[1], name, len(raw), tuple(notes))
+
+
+def thumbnail_rgba(data: bytes, size: tuple[int, int]) -> bytes:
+    """RGBA bytes of an encoded picture scaled to ``size`` (run apart from the window: Qt's
+    decoder keeps the interpreter lock ~45 ms for a large PNG)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as picture:
+        picture.draft("RGB", (size[0] * 2, size[1] * 2))  # JPEG: decode at a smaller scale
+        rgba = picture.convert("RGBA")
+        if rgba.size != size:
+            rgba = rgba.resize(size, Image.Resampling.LANCZOS)
+        return rgba.tobytes()

@@ -31,6 +31,10 @@ class Preferences:
     warming: bool = True
     keepalive_pings: int = MAX_PINGS  # at most this many after a turn, each only if it pays
     enter_sends: bool = True  # False: Ctrl+Enter sends and Enter adds a line
+    appearance: str = "system"  # "light" or "dark" override the system's palette
+    window_geometry: str = ""  # base64 of Qt's saveGeometry(), kept at close
+    window_state: str = ""  # base64 of saveState(): the docks
+    last_conversation: str = ""  # id of the conversation open at close
 
     @classmethod
     def load(cls, folder: Path) -> Preferences:

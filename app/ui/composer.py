@@ -7,13 +7,14 @@ import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -39,6 +40,9 @@ from app.ui.folder_dialog import FolderDialog
 log = logging.getLogger(__name__)
 
 
+SUMMARY_DELAY_MS = 250  # the draft's token count follows typing after this pause
+
+
 class Composer(QWidget):
     """The input area: text, attachments being locked, their chips, and messages about them."""
 
@@ -54,8 +58,20 @@ class Composer(QWidget):
         self.edit.setMinimumHeight(56)
         self.edit.setMaximumHeight(120)
         self.attachments: list = []  # LockedImage, LockedDocument or AttachedFolder, in order
-        self._chips = QHBoxLayout()
+        # Chips scroll sideways inside the composer: many attachments never widen the window.
+        chip_box = QWidget()
+        self._chips = QHBoxLayout(chip_box)
+        self._chips.setContentsMargins(0, 0, 0, 0)
         self._chips.addStretch(1)
+        self.chip_area = QScrollArea()
+        self.chip_area.setWidget(chip_box)
+        self.chip_area.setWidgetResizable(True)
+        self.chip_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.chip_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.chip_area.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.chip_area.hide()
+        self._summary_timer = QTimer(self, singleShot=True, interval=SUMMARY_DELAY_MS)
+        self._summary_timer.timeout.connect(self._summarise)
         self.notice = QLabel("")
         self.notice.setObjectName("composerNotice")
         self.notice.setWordWrap(True)
@@ -93,7 +109,7 @@ class Composer(QWidget):
         row.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self._chips)
+        layout.addWidget(self.chip_area)
         layout.addWidget(self.edit)
         layout.addWidget(self.notice)
         layout.addWidget(self.summary)
@@ -107,7 +123,8 @@ class Composer(QWidget):
         self.edit.image_pasted.connect(lambda data: self.add_sources([data]))
         self.edit.refused.connect(self.notice.setText)
         self.edit.long_paste.connect(self._offer_attachment)
-        self.attach_button.clicked.connect(self._pick)
+        self.attach_button.clicked.connect(lambda: self.pick())
+        self.edit.textChanged.connect(self._summary_timer.start)
         self.folder_button.clicked.connect(self._pick_folder)
         self.pending: set[asyncio.Task] = set()
         self.confirm_folders = True  # show the folder chooser (off for the smoke test)
@@ -127,19 +144,23 @@ class Composer(QWidget):
         for item in list(self.attachments):
             self._remove(item)
         self.notice.setText("")
+        self._summarise()
 
-    def _pick(self) -> None:
+    def pick(self, kind: str = "") -> QFileDialog:
+        """The file chooser; ``kind`` "image" or "document" starts it on that filter."""
         dialog = QFileDialog(self, "Attach files")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilters(
-            [
-                "Anything Claude can read (*)",
-                "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)",
-                "PDF documents (*.pdf)",
-            ]
-        )
+        filters = [
+            "Anything Claude can read (*)",
+            "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)",
+            "Documents (*.pdf *.txt *.md *.csv *.json *.html *.xml)",
+        ]
+        dialog.setNameFilters(filters)
+        if kind:
+            dialog.selectNameFilter(filters[1 if kind == "image" else 2])
         dialog.filesSelected.connect(self.add_files)
         dialog.open()
+        return dialog
 
     def _pick_folder(self) -> None:
         dialog = QFileDialog(self, "Attach a folder")
@@ -243,11 +264,19 @@ class Composer(QWidget):
         self._summarise()
 
     def _summarise(self) -> None:
+        """The draft's size and price: its text and attachments, for this model."""
         items = self.items()
-        if not items or self.model is None:
+        text = self.text()
+        self.chip_area.setVisible(bool(self.attachments))
+        if self.attachments:
+            chip = self._chips.itemAt(0).widget()
+            bar = self.chip_area.horizontalScrollBar().sizeHint().height()
+            self.chip_area.setFixedHeight(chip.sizeHint().height() + bar + 2)
+        if (not items and not text) or self.model is None:
             self.summary.setText("")
             return
-        tokens = round(sum(item.tokens for item in items) * self.model.token_scale)
+        base = sum(item.tokens for item in items) + text_tokens(text)
+        tokens = round(base * self.model.token_scale)
         cold = cost_of(Usage(write_5m=tokens), self.model)
         warm = cost_of(Usage(read=tokens), self.model)
         price = (
@@ -261,7 +290,8 @@ class Composer(QWidget):
             if tokens > self.model.context_window
             else ""
         )
-        self.summary.setText(f"Attachments: {len(items):,} blocks, ~{tokens:,} tokens{price}{over}")
+        what = f"{len(items):,} attachment blocks + text" if items else "text"
+        self.summary.setText(f"Draft ({what}): ~{tokens:,} tokens{price}{over}")
 
     def show_warm(self, warm: WarmState) -> None:
         """The warm indicator shows the engine's warm status (app.engine.warm_status)."""

@@ -1,217 +1,225 @@
-"""The conversation pane: safe markdown, breakpoint markers, cache tints, a streaming tail.
+"""The conversation pane: a list of messages that draws only the rows on screen.
 
-Model output is untrusted: links never open by themselves (only http/https, after the user sees
-the real URL and confirms), raw HTML is not rendered, and no resource is loaded from disk or
-network; only images this app registered itself (attachments) are shown.
+Each row (``app.ui.message_rows``) is laid out once per body and width by the delegate
+(``app.ui.message_delegate``); a turn's end, a pin or a pattern change updates the rows whose
+marks or text changed and nothing else. A reply streams into its own row, redrawn in batches.
+Clicking a message's text opens it in a read-only browser over the row, to select and copy.
 """
 
 from __future__ import annotations
 
-import bisect
+import secrets
 import time
 
-from PySide6.QtCore import QByteArray, QMimeData, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QPalette, QTextCursor, QTextDocument
-from PySide6.QtWidgets import QMessageBox, QTextBrowser
+from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, Qt
+from PySide6.QtWidgets import QAbstractItemView, QTreeView
 
 from app.caching.builder import BuiltRequest
-from app.caching.costs import Kind
+from app.caching.costs import Kind, RequestRecord
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
-from app.conversation.blocks import (
-    DocumentBlock,
-    ImageBlock,
-    Message,
-    TextBlock,
-    ThinkingBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-)
 from app.conversation.conversation import Conversation
 from app.engine import events as ev
-from app.ui.dialogs import open_document
-from app.ui.highlight import CodeHighlighter
-from app.ui.untrusted import FENCE, literal, prose, unbreak
+from app.facts.catalogue import ModelInfo
+from app.ui.conversation_menu import MessageActions
+from app.ui.empty_state import EmptyState
+from app.ui.highlight import warm_lexers
+from app.ui.message_delegate import MessageDelegate, is_dark
+from app.ui.message_model import MessageModel
+from app.ui.message_rows import (
+    ACTION_SCHEME,
+    Row,
+    RowMaker,
+    message_marks,
+    reply_turns,
+    shown,
+)
+from app.ui.safe_browser import open_link
+from app.ui.untrusted import literal
 
-MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
-NO_HTML = QTextDocument.MarkdownFeature.MarkdownNoHTML
-FEATURES = QTextDocument.MarkdownFeature(MARKDOWN.value | NO_HTML.value)
-STATE_MARK = {
-    "read": "🟩 read from cache",
-    "written": "🟨 written to cache",
-    "uncached": "🟥 paid in full",
-}
-IMAGE_SCHEME = "cachescope-image"
 BATCH_MS = 40
 FLUSH_SHARE = 4  # the streaming tail may keep the GUI thread busy 1/FLUSH_SHARE of the time
-SYSTEM_PREVIEW_CHARS = 400
-SHOWN_CHARS = 100_000  # of one text block; the rest is kept, saved and sent, but not drawn
+REFINE_BUDGET_S = 0.003  # measuring rows off screen, per turn of the event loop
+REFINE_EVERY_MS = 10
 
 
-class SafeBrowser(QTextBrowser):
+class ConversationView(MessageActions, QTreeView):
     link_refused = Signal(str)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setOpenLinks(False)
-        self.setOpenExternalLinks(False)
-        self.anchorClicked.connect(self._on_link)
-        self._registered: set[str] = set()
-        self.confirm_links = True
-
-    def register_image(self, key: str, image) -> str:
-        # The key in the path: as a host (63 characters at most) Qt made every URL empty.
-        url = f"{IMAGE_SCHEME}:{key}"
-        self.document().addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
-        self._registered.add(url)
-        return url
-
-    def createMimeDataFromSelection(self):  # noqa: N802 (Qt's name)
-        """Copy gives the text as written: without the break points added for layout."""
-        mime = super().createMimeDataFromSelection()
-        text = mime.text()
-        if text:
-            clean = QMimeData()
-            clean.setText(unbreak(text))
-            return clean
-        return mime
-
-    def loadResource(self, kind, url: QUrl):  # noqa: N802 (Qt's name)
-        if url.toString() in self._registered:
-            return super().loadResource(kind, url)
-        # A valid, empty answer: returning nothing would make QTextDocument fall back to
-        # reading file: and qrc: URLs itself.
-        return QByteArray()
-
-    def _on_link(self, url: QUrl) -> None:
-        if url.scheme() not in ("http", "https"):
-            self.link_refused.emit(url.toString())
-            return
-        if self.confirm_links:
-            box = QMessageBox(
-                QMessageBox.Icon.Question,
-                "Open link?",
-                f"Open this address in your browser?\n\n{url.toString()}",
-                QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
-                self,
-            )
-            box.accepted.connect(lambda: QDesktopServices.openUrl(url))
-            box.open()
-        else:
-            QDesktopServices.openUrl(url)
-
-
-class ConversationView(SafeBrowser):
-    """Renders a conversation; while a reply streams, only its tail is redrawn, in batches."""
-
     pin_requested = Signal(int, bool)  # message index, pinned
     edit_requested = Signal(int)  # message index of a user message to edit and resend
     image_requested = Signal(str)  # sha256 of an attachment to show at full size
+    regenerate_requested = Signal()
+    retry_requested = Signal()
+    cancel_edit_requested = Signal()
+    attach_requested = Signal(str)  # "document" or "image", from the empty state
+    said = Signal(str)  # a sentence for the status line ("Copied …")
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("conversation")
-        self.document().setUndoRedoEnabled(False)
-        self.highlighter = CodeHighlighter(self.document(), dark=_is_dark(self))
-        self._tail_start: int | None = None
-        self._tail_text = ""
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(BATCH_MS)
-        self._timer.timeout.connect(self._flush_tail)
-        self.last_built: BuiltRequest | None = None
-        self.last_states: dict[str, str] = {}
+        self.setHeaderHidden(True)
+        self.setRootIsDecorated(False)
+        self.setIndentation(0)
+        self.setUniformRowHeights(False)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(True)
+        self.verticalScrollBar().setSingleStep(24)
+        self.model_ = MessageModel(self)
+        self.setModel(self.model_)
+        self.delegate = MessageDelegate(self)
+        self.delegate.set_font(self.font())
+        self.delegate.dark = is_dark(self.palette())
+        self.setItemDelegate(self.delegate)
+        self.delegate.measured.connect(self._measured)
+        self.delegate.repaint_needed.connect(self.viewport().update)
+        warm_lexers()
+        self.maker = RowMaker(secrets.token_hex(8))
         self.conversation: Conversation | None = None
-        self._starts: list[int] = []  # first block number of each message, in order
+        self.last_built: BuiltRequest | None = None
+        self._marks: dict = {}
+        self._turns: dict = {}
+        self.error: tuple[str, str] | None = None  # what failed, what to do
+        self.editing: int | None = None
+        self.streaming = False
+        self._reply_from = 0
+        self._tail_text = ""
+        self.confirm_links = True
+        self._editor_key: str | None = None
+        self._timer = QTimer(self, singleShot=True, interval=BATCH_MS)
+        self._timer.timeout.connect(self._flush_tail)
+        self._refine_timer = QTimer(self, singleShot=True, interval=REFINE_EVERY_MS)
+        self._refine_timer.timeout.connect(self._refine)
+        self._refine_at = -1
+        self._unmeasured: set[str] = set()
+        self.empty = EmptyState(self.viewport())
+        self.empty.attach.connect(self.attach_requested)
 
-    # -- whole conversation ---------------------------------------------------------------------
+    # -- what is shown --------------------------------------------------------------------------
     def show_conversation(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self._registered.clear()
-        self.highlighter.streaming_from = None
-        document = self.document()
-        document.clear()  # also drops registered images: register them again below
-        cursor = QTextCursor(document)
-        cursor.beginEditBlock()
-        self._starts = []
-        if conversation.system:
-            cursor.insertMarkdown(
-                self._section("System prompt", "system", conversation.system_text), FEATURES
-            )
-        for index, message in enumerate(conversation.messages):
-            if index or conversation.system:
-                cursor.insertBlock()
-            self._starts.append(cursor.block().blockNumber())
-            cursor.insertMarkdown(self._message_markdown(index, message), FEATURES)
-        if not conversation.messages and not conversation.system:
-            cursor.insertMarkdown("*Start the conversation below.*", FEATURES)
-        cursor.endEditBlock()
-        self._tail_start = None
-        self.moveCursor(QTextCursor.MoveOperation.End)
+        self._update(bottom=self.model_.owner != conversation.id)
 
-    def scroll_to_message(self, index: int) -> None:
-        """Bring a message (a search result) into view and put the cursor on it."""
-        if not 0 <= index < len(self._starts):
-            return
-        block = self.document().findBlockByNumber(self._starts[index])
-        cursor = QTextCursor(block)
-        self.setTextCursor(cursor)
-        rect = self.cursorRect(cursor)
-        bar = self.verticalScrollBar()
-        bar.setValue(bar.value() + rect.top() - 8)
+    def set_cache_view(self, built: BuiltRequest | None, usage: Usage | None) -> None:
+        """Breakpoint flags from ``built``; with ``usage``, what was read, written and paid."""
+        self.last_built = built
+        if built is None:
+            self._marks = {}
+        else:
+            self._marks = message_marks(PrefixMap.of(built), usage, built.model)
+        if self.conversation is not None:
+            self._update()
 
-    def message_at(self, position) -> int | None:
-        """The index of the message under a viewport point, or None (system prompt, margins)."""
-        block = self.cursorForPosition(position).block().blockNumber()
-        index = bisect.bisect_right(self._starts, block) - 1
-        if self.conversation is None or not 0 <= index < len(self.conversation.messages):
-            return None
-        return index
+    def set_cache_record(self, record: RequestRecord | None, model: ModelInfo | None) -> None:
+        """The marks of a stored turn (a conversation opened from the history)."""
+        self.last_built = None
+        self._marks = message_marks(record.prefix, record.usage, model) if record else {}
 
-    def image_at(self, position) -> str | None:
-        """The sha256 of the attachment under a viewport point, if any."""
-        cursor = self.cursorForPosition(position)
-        for offset in (0, 1):
-            probe = QTextCursor(self.document())
-            probe.setPosition(min(cursor.position() + offset, self.document().characterCount() - 1))
-            fmt = probe.charFormat()
-            if fmt.isImageFormat():
-                name = fmt.toImageFormat().name()
-                if name.startswith(IMAGE_SCHEME + ":") and name in self._registered:
-                    return name.split(":", 1)[1]
-        return None
+    def set_records(self, records: list[RequestRecord]) -> None:
+        """The turns behind the replies (usage, cost and miss reason shown on each)."""
+        self._turns = reply_turns(records)
 
-    def mouseDoubleClickEvent(self, event):  # noqa: N802
-        sha = self.image_at(event.position().toPoint())
-        if sha is not None:
-            self.image_requested.emit(sha)
-            return
-        super().mouseDoubleClickEvent(event)
+    def show_error(self, what: str, advice: str) -> None:
+        self.error = (what, advice)
+        self._update(bottom=True)
 
-    def contextMenuEvent(self, event):  # noqa: N802
-        menu = self.createStandardContextMenu(event.pos())
-        index = self.message_at(event.pos())
-        sha = self.image_at(event.pos())
-        if sha is not None:
-            menu.addSeparator()
-            menu.addAction("Open image at full size", lambda: self.image_requested.emit(sha))
-        if index is not None and self.conversation is not None and self._tail_start is None:
-            message = self.conversation.messages[index]
-            menu.addSeparator()
-            pin = menu.addAction("Cache up to here")
-            pin.setCheckable(True)
-            pin.setChecked(message.pinned)
-            pin.setToolTip("Keep a breakpoint on this message (counted within the four)")
-            pin.toggled.connect(lambda on: self.pin_requested.emit(index, on))
-            if message.role == "user" and not message.is_tool_result:
-                menu.addAction("Edit and resend", lambda: self.edit_requested.emit(index))
-            documents = [b.document for b in message.blocks if isinstance(b, DocumentBlock)]
-            for document in documents[:OPENABLE]:
-                menu.addAction(
-                    f"Open {document.name.rsplit('/', 1)[-1]}",
-                    lambda d=document: open_document(d),
+    def set_editing(self, index: int | None) -> None:
+        self.editing = index
+        self._update(bottom=index is not None)
+
+    def _rows(self) -> list[Row]:
+        conv = self.conversation
+        rows = self.maker.rows(conv, self._marks, self._turns, self.editing)
+        if self.editing is not None:
+            later = len(conv.messages) - self.editing
+            rows.append(
+                Row(
+                    "edit",
+                    "edit",
+                    "Editing",
+                    f"Editing message {self.editing + 1}: the {later} message(s) shown faded are"
+                    " replaced when you send; until then nothing is lost."
+                    f" [Cancel the edit]({self.maker.action('cancel-edit')})",
                 )
-        menu.exec(event.globalPos())
+            )
+        if self.streaming and len(conv.messages) == self._reply_from:
+            # Until the reply is a message: then that message's row takes this place.
+            rows.append(Row("reply", "reply", "Claude", shown(self._tail_text) or "…"))
+        elif self.error is not None:
+            what, advice = self.error
+            rows.append(
+                Row(
+                    "error",
+                    "error",
+                    "The request failed",
+                    f"{literal(what)}\n\n{literal(advice)}"
+                    f"\n\n[Retry]({self.maker.action('retry')})",
+                )
+            )
+        return rows
+
+    def _update(self, bottom: bool = False) -> None:
+        if self.conversation is None:
+            return
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        rows = self._rows()
+        if self._editor_key is not None:
+            self._close_editor()
+        self.model_.set_rows(rows, self.conversation.id)
+        self.empty.setVisible(not rows)
+        self.empty.place()
+        if bottom or at_bottom:
+            self.scrollToBottom()
+        self._refine_at = len(rows) - 1
+        self._refine_timer.start()
+
+    def rows(self) -> list[Row]:
+        return self.model_.rows
+
+    # -- the streaming reply --------------------------------------------------------------------
+    def begin_reply(self) -> None:
+        self.streaming, self._tail_text, self.error = True, "", None
+        self._reply_from = len(self.conversation.messages) if self.conversation else 0
+        self._timer.setInterval(BATCH_MS)
+        self._update(bottom=True)
+
+    def end_reply(self) -> None:
+        self.streaming = False
+        self._timer.stop()
+
+    def append_delta(self, text: str) -> None:
+        conv = self.conversation
+        if self.streaming and conv is not None and len(conv.messages) > self._reply_from:
+            # A reply after tool results: a new row for it.
+            self._reply_from, self._tail_text = len(conv.messages), ""
+            self._update(bottom=True)
+        self._tail_text += text
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _flush_tail(self) -> None:
+        position = self.model_.position_of("reply")
+        if position is None:
+            return
+        started = time.perf_counter()
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        row = Row("reply", "reply", "Claude", shown(self._tail_text) or "…")
+        self.delegate.measure(row)
+        self.model_.replace_row(position, row)
+        if at_bottom:
+            self.scrollToBottom()
+        # Each flush lays the whole reply out: space them out as it grows, so typing,
+        # scrolling and Esc stay responsive however long the reply gets.
+        spent_ms = (time.perf_counter() - started) * 1000
+        self._timer.setInterval(max(BATCH_MS, int(spent_ms * (FLUSH_SHARE - 1))))
+
+    def tail_text(self) -> str:
+        return self._tail_text
 
     def on_event(self, event: ev.Event) -> None:
         """The reply as it streams; a turn's usage colours the blocks of the request it answered."""
@@ -219,170 +227,181 @@ class ConversationView(SafeBrowser):
             self.append_delta(event.text)
         elif isinstance(event, ev.UsageReported) and event.kind == Kind.TURN:
             self.set_cache_view(event.built, event.usage)
+        elif isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
+            self.set_records(event.totals.records)
 
-    def set_cache_view(self, built: BuiltRequest | None, usage: Usage | None) -> None:
-        self.last_built = built
-        self.last_states = {}
-        if built is not None and usage is not None:
-            prefix = PrefixMap.of(built)
-            for row, state in zip(prefix.rows, prefix.states(usage), strict=True):
-                self.last_states[row.path] = state
+    # -- heights --------------------------------------------------------------------------------
+    def _measured(self, key: str) -> None:
+        """A row on screen turned out taller or shorter than estimated: take its height."""
+        if not self._unmeasured:
+            QTimer.singleShot(0, self._apply_measured)
+        self._unmeasured.add(key)
 
-    def _marker(self, path: str) -> str:
-        out = []
-        if self.last_built is not None:
-            for point in self.last_built.breakpoints:
-                if self.last_built.flat.blocks[point.index].path == path:
-                    out.append(f"`⚑ breakpoint {point.ttl}`")
-        if path in self.last_states:
-            out.append(STATE_MARK[self.last_states[path]])
-        return "  " + " · ".join(out) if out else ""
+    def _apply_measured(self) -> None:
+        keys, self._unmeasured = self._unmeasured, set()
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        for position, row in enumerate(self.model_.rows):
+            if row.key in keys:
+                index = self.model_.index(position)
+                self.model_.dataChanged.emit(index, index)
+        if at_bottom:
+            self.scrollToBottom()
 
-    def _section(self, title: str, path: str, body: str) -> str:
-        head = f"**{title}**{self._marker(path + '.0')}"
-        if len(body) > SYSTEM_PREVIEW_CHARS:  # a long prompt would bury the conversation
-            body = (
-                body[:SYSTEM_PREVIEW_CHARS].rstrip()
-                + f" … *({len(body):,} characters in all; see or edit it with"
-                " Conversation → System prompt and tools, Ctrl+Shift+E)*"
-            )
-        return f"{head}\n\n{prose(body)}"
-
-    def _message_markdown(self, index: int, message: Message) -> str:
-        who = {"user": "You", "assistant": "Claude"}.get(message.role, message.role)
-        if message.is_tool_result:
-            who = "Tool results"
-        title = f"### {who}" + (" *(interrupted)*" if message.interrupted else "")
-        if message.pinned:
-            title += " · 📌 *cached up to here*"
-        lines = [title]
-        folders = _folder_runs(message.blocks)
-        inside = {k for start, (end, _) in folders.items() for k in range(start + 1, end)}
-        for j, block in enumerate(message.blocks):
-            marker = self._marker(f"messages.{index}.content.{j}")
-            if j in folders:  # a folder's files: one card for the run
-                end, name = folders[j]
-                run = [b.document for b in message.blocks[j:end]]
-                found = (self._marker(f"messages.{index}.content.{k}") for k in range(j, end))
-                marks = "".join(dict.fromkeys(m for m in found if m))  # each state once
-                tokens = sum(d.tokens for d in run)
-                lines.append(
-                    f"**Folder** {literal(name)}/ · {len(run)} files · ~{tokens:,} tokens{marks}"
-                )
-            elif j in inside:  # shown by its folder's card
+    def _refine(self) -> None:
+        """Measure rows off screen, a few per turn of the event loop, from the newest up; the
+        view keeps still (a row above the screen that grows moves the scroll position with it)."""
+        rows = self.model_.rows
+        deadline = time.perf_counter() + REFINE_BUDGET_S
+        first = self.indexAt(self.viewport().rect().topLeft()).row()
+        shift, changed = 0, []
+        while self._refine_at >= 0 and time.perf_counter() < deadline:
+            position = self._refine_at
+            self._refine_at -= 1
+            if position >= len(rows) or self.delegate.is_exact(rows[position]):
                 continue
-            elif isinstance(block, DocumentBlock):
-                doc = block.document
-                lines.append(
-                    f"**Document** {literal(doc.name)} · {doc.size_label} · ~{doc.tokens:,} tokens"
-                    + marker
-                )
-            elif isinstance(block, TextBlock):
-                lines.append(shown(block.text) + (f"\n\n{marker}" if marker else ""))
-            elif isinstance(block, ImageBlock):
-                url = self.register_image(block.image.sha256, _thumbnail(block.image))
-                lines.append(
-                    f"![attachment]({url})\n\n*{block.image.width} x "
-                    f"{block.image.height} px, {block.image.size_bytes // 1024} KB, "
-                    f"~{block.image.tokens} tokens (double-click to enlarge)*{marker}"
-                )
-            elif isinstance(block, ToolUseBlock):
-                call = literal(f"{block.name}({block.input_json})", limit=120)
-                lines.append(f"*tool call:* {call}{marker}")
-            elif isinstance(block, ToolResultBlock):
-                flag = "error" if block.is_error else "result"
-                lines.append(f"*tool {flag}:* {literal(block.text, limit=200)}{marker}")
-            elif isinstance(block, ThinkingBlock):
-                lines.append(f"> *thinking:* {literal(block.thinking, limit=300)}")
-        return "\n\n".join(lines)
+            before = self.delegate.estimate(rows[position])
+            after = self.delegate.measure(rows[position])
+            if after != before:
+                changed.append(position)
+                if first >= 0 and position < first:
+                    shift += after - before
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        for position in changed:
+            index = self.model_.index(position)
+            self.model_.dataChanged.emit(index, index)
+        if at_bottom:
+            self.scrollToBottom()
+        elif shift:
+            bar.setValue(bar.value() + shift)
+        if self._refine_at >= 0:
+            self._refine_timer.start()
 
-    # -- the streaming tail ---------------------------------------------------------------------
-    def begin_reply(self) -> None:
-        cursor = self.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertBlock()
-        cursor.insertMarkdown("### Claude\n\n", FEATURES)
-        self._tail_start = cursor.position()
-        self.highlighter.streaming_from = cursor.block().blockNumber()
-        self._tail_text = ""
-        self._timer.setInterval(BATCH_MS)
+    def resizeEvent(self, event):  # noqa: N802 (Qt's name)
+        self.delegate.set_width(self.viewport().width())
+        super().resizeEvent(event)
+        self.empty.place()
+        self._refine_at = len(self.model_.rows) - 1
+        self._refine_timer.start()
 
-    def append_delta(self, text: str) -> None:
-        self._tail_text += text
-        if not self._timer.isActive():
-            self._timer.start()
+    def changeEvent(self, event):  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in (event.Type.PaletteChange, event.Type.FontChange):
+            self.delegate.set_font(self.font())
+            self.delegate.dark = is_dark(self.palette())
+            self.delegate.forget()
+            self.scheduleDelayedItemsLayout()
 
-    def _flush_tail(self) -> None:
-        if self._tail_start is None:
+    # -- finding things -------------------------------------------------------------------------
+    def position_of_message(self, index: int) -> int | None:
+        for position, row in enumerate(self.model_.rows):
+            if row.index == index and row.kind == "message":
+                return position
+        return None
+
+    def scroll_to_message(self, index: int) -> None:
+        """Bring a message (a search result) into view and make it the current row."""
+        position = self.position_of_message(index)
+        if position is None:
             return
-        cursor = QTextCursor(self.document())
-        cursor.setPosition(min(self._tail_start, self.document().characterCount() - 1))
-        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-        started = time.perf_counter()
-        cursor.removeSelectedText()
-        cursor.insertMarkdown(shown(self._tail_text) or "…", FEATURES)
-        self.moveCursor(QTextCursor.MoveOperation.End)
-        # Each flush redraws the whole tail: space them out as it grows, so typing, scrolling
-        # and Esc stay responsive however long the reply gets.
-        spent_ms = (time.perf_counter() - started) * 1000
-        self._timer.setInterval(max(BATCH_MS, int(spent_ms * (FLUSH_SHARE - 1))))
+        model_index = self.model_.index(position)
+        self.setCurrentIndex(model_index)
+        self.scrollTo(model_index, QAbstractItemView.ScrollHint.PositionAtTop)
 
-    def tail_text(self) -> str:
-        return self._tail_text
+    def row_at(self, point) -> tuple[int, Row] | None:
+        index = self.indexAt(point)
+        if not index.isValid():
+            return None
+        return index.row(), self.model_.rows[index.row()]
 
+    def message_at(self, point) -> int | None:
+        """The index of the message under a viewport point, or None (system prompt, margins)."""
+        found = self.row_at(point)
+        return found[1].index if found is not None and found[1].kind == "message" else None
 
-OPENABLE = 8  # documents of one message offered in its context menu
-FOLDER_RUN = 3  # consecutive documents from one folder shown as one card from this many
+    def hit(self, point) -> tuple[Row, tuple[str, str] | None] | None:
+        found = self.row_at(point)
+        if found is None:
+            return None
+        position, row = found
+        rect = self.visualRect(self.model_.index(position))
+        return row, self.delegate.hit(row, rect, point)
 
+    def image_at(self, point) -> str | None:
+        """The sha256 of the attachment under a viewport point, if any."""
+        found = self.hit(point)
+        return found[1][1] if found and found[1] and found[1][0] == "image" else None
 
-def _folder_runs(blocks) -> dict[int, tuple[int, str]]:
-    """Runs of documents from one attached folder: start index -> (end index, folder name)."""
-    runs: dict[int, tuple[int, str]] = {}
-    j = 0
-    while j < len(blocks):
-        block = blocks[j]
-        folder = block.document.name.split("/", 1)[0] if isinstance(block, DocumentBlock) else ""
-        end = j
-        while (
-            folder
-            and end < len(blocks)
-            and isinstance(blocks[end], DocumentBlock)
-            and blocks[end].document.name.startswith(folder + "/")
-        ):
-            end += 1
-        if end - j >= FOLDER_RUN:
-            runs[j] = (end, folder)
-        j = max(end, j + 1)
-    return runs
+    def documents(self) -> list:
+        """Every row's laid-out document, in order (lays out rows not yet seen)."""
+        return [self.delegate.document(row) for row in self.model_.rows]
 
+    def plain_text(self) -> str:
+        """What the pane shows as text, every row, headers included."""
+        return "\n".join(
+            f"{row.title}\n{doc.toPlainText()}"
+            for row, doc in zip(self.model_.rows, self.documents(), strict=True)
+        )
 
-def shown(text: str) -> str:
-    """A text block as drawn: safe markdown, cut at ``SHOWN_CHARS`` with a note saying so."""
-    if len(text) <= SHOWN_CHARS:
-        return prose(text)
-    rest = len(text) - SHOWN_CHARS
-    head = text[:SHOWN_CHARS]
-    close = "\n```" if len(FENCE.findall(head)) % 2 else ""  # cut inside code: end the block
-    return (
-        prose(head)
-        + close
-        + f"\n\n*… {rest:,} more characters not shown here (a {len(text):,}-character text);"
-        " they are kept, saved and sent in full.*"
-    )
+    # -- the mouse ------------------------------------------------------------------------------
+    def mouseReleaseEvent(self, event):  # noqa: N802 (Qt's name)
+        super().mouseReleaseEvent(event)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        found = self.hit(event.position().toPoint())
+        if found is None or found[1] is None:
+            return
+        row, (what, value) = found
+        if what == "copy":
+            QGuiApplication.clipboard().setText(value)
+            self.said.emit(f"Copied a code block ({len(value.splitlines())} lines).")
+        elif what == "link":
+            self.follow(value)
+        elif what == "text" and row.kind in ("message", "system"):
+            self._open_editor(row)
 
+    def mouseDoubleClickEvent(self, event):  # noqa: N802 (Qt's name)
+        sha = self.image_at(event.position().toPoint())
+        if sha is not None:
+            self.image_requested.emit(sha)
+            return
+        super().mouseDoubleClickEvent(event)
 
-def _is_dark(widget) -> bool:
-    return widget.palette().color(QPalette.ColorRole.Base).lightness() < 128
+    def mouseMoveEvent(self, event):  # noqa: N802 (Qt's name)
+        super().mouseMoveEvent(event)
+        found = self.hit(event.position().toPoint())
+        what = found[1][0] if found and found[1] else None
+        shape = {
+            "link": Qt.CursorShape.PointingHandCursor,
+            "copy": Qt.CursorShape.PointingHandCursor,
+            "text": Qt.CursorShape.IBeamCursor,
+        }.get(what, Qt.CursorShape.ArrowCursor)
+        self.viewport().setCursor(shape)
 
+    def viewportEvent(self, event):  # noqa: N802 (Qt's name)
+        if event.type() == event.Type.ToolTip:
+            self.show_tooltip(event)
+            return True
+        return super().viewportEvent(event)
 
-def _thumbnail(image):
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QImage
+    def follow(self, url: str) -> None:
+        """A link in a row: the pane's own actions, else an address the user confirms first."""
+        action = self.maker.parse_action(url)
+        if action is not None:
+            self.act(*action)
+        elif url.startswith(ACTION_SCHEME + ":"):
+            self.link_refused.emit(url)  # a look-alike written by the model
+        else:
+            open_link(QUrl(url), self, self.link_refused.emit, self.confirm_links)
 
-    qimage = QImage.fromData(image.data)
-    if qimage.width() > 320:
-        qimage = qimage.scaledToWidth(320, Qt.TransformationMode.SmoothTransformation)
-    return qimage
+    def keyPressEvent(self, event):  # noqa: N802 (Qt's name)
+        if event.matches(QKeySequence.StandardKey.Copy):
+            index = self.currentIndex()
+            if index.isValid():
+                self.copy_row(self.model_.rows[index.row()])
+                return
+        super().keyPressEvent(event)
 
-
-__all__ = ["ConversationView", "SafeBrowser", "FEATURES"]
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 (Qt's name)
+        """Typing over the pane does not jump between rows."""

@@ -6,6 +6,7 @@ those lines and leaves the reply that is still streaming alone until it is finis
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from pygments.lexers import get_lexer_by_name
@@ -23,6 +24,22 @@ def _lexer(language: str):
         return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
         return None
+
+
+# Making a lexer compiles its rules (Python's: ~80 ms); these are made in the background at start.
+COMMON = ("python", "javascript", "typescript", "bash", "json", "rust", "go", "java", "c", "cpp")
+_warming: list[threading.Thread] = []
+
+
+def warm_lexers() -> None:
+    """Make the common lexers in a background thread, once per process, so the first code
+    block of a conversation does not stall the window while its lexer is built."""
+    if not _warming:
+        thread = threading.Thread(
+            target=lambda: [_lexer(name) for name in COMMON], name="lexers", daemon=True
+        )
+        _warming.append(thread)
+        thread.start()
 
 
 class CodeHighlighter(QSyntaxHighlighter):

@@ -141,8 +141,11 @@ async def _main(app, args, folder: Path) -> int:
     from app.history.sessions import learn_from_history, open_history
     from app.storage.keys import find_key
     from app.storage.preferences import Preferences
+    from app.ui.appearance import apply_appearance
     from app.ui.library import Library
     from app.ui.main_window import MainWindow
+    from app.ui.memory import settle_memory
+    from app.ui.window_state import remember_window, restore_window
 
     read_pdfs_apart()  # PDFs opened from the history too are read in the reader process
     started = time.perf_counter()
@@ -159,6 +162,8 @@ async def _main(app, args, folder: Path) -> int:
     window = MainWindow(engine, Session(Conversation(model=model.id)), "Connecting…", prefs)
     writer, problem = open_history(folder)
     library = Library(window, writer, folder, problem)
+    apply_appearance(prefs.appearance)
+    restore_window(window, prefs)
     window.show()
     closed = asyncio.Event()  # connected at once: the window may be closed while connecting
     app.lastWindowClosed.connect(closed.set)
@@ -182,6 +187,9 @@ async def _main(app, args, folder: Path) -> int:
     log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
     await refreshing
     await learning
+    if prefs.last_conversation and not window.session.conversation.messages:
+        await library.open(prefs.last_conversation)  # where the user left off
+    settle_memory()
     try:
         if args.exit_when_shown:  # for tests/perf/ui.py: memory once connected, then leave
             print(f"connected {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB")
@@ -191,6 +199,8 @@ async def _main(app, args, folder: Path) -> int:
 
             return await smoke_test(window, mode, args.attach or [])
         await closed.wait()
+        remember_window(window, window.prefs)
+        window.preferences_changed()
         return 0
     finally:
         await engine.shutdown()

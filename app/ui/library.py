@@ -24,7 +24,12 @@ from app.engine.failures import classify
 from app.engine.session import Session
 from app.facts.redact import redact
 from app.history.recorder import Recorder
-from app.history.sessions import export_session, import_session, load_session
+from app.history.sessions import (
+    export_session,
+    import_session,
+    load_session,
+    rebuild_last_request,
+)
 from app.storage.export import ExportFileError
 from app.storage.store import StorageError, Store
 from app.storage.uploads import Upload, forget_upload
@@ -36,6 +41,7 @@ from app.ui.history_panel import (
     HistoryPanel,
     list_row,
 )
+from app.ui.memory import settle_memory
 from app.ui.menus import MenuEntry
 from app.ui.uploads_dialog import UploadsDialog
 
@@ -198,27 +204,33 @@ class Library(QObject):
             self.window.view.scroll_to_message(position)
 
     async def open(self, conversation_id: str, position: int | None = None) -> bool:
+        session = await self.show_saved(conversation_id, position)
+        if session is not None:  # on screen; now the prefix it cached, for the countdowns
+            rebuild_last_request(self.window.engine, session)
+        return session is not None
+
+    async def show_saved(self, conversation_id: str, position: int | None = None):
+        """Load a conversation and show it (painted); the Session, or None when not opened."""
         w = self.window
         if conversation_id == w.session.id:
             if position is not None:
                 w.view.scroll_to_message(position)
-            return True
+            return None
         if w.busy():
             w.notify("Wait for the reply to finish (or press Esc) first.")
-            return False
+            return None
         started = time.perf_counter()
         try:
-            session = await load_session(self.writer, w.engine, conversation_id)
+            session = await load_session(self.writer, w.engine, conversation_id, build=False)
         except StorageError as exc:
             w.notify(str(exc))
-            return False
+            return None
         self.open_session(session, saved=True, position=position)
-        log.info(
-            "opened %d messages in %.3f s",
-            len(session.conversation.messages),
-            time.perf_counter() - started,
-        )
-        return True
+        w.view.viewport().repaint()
+        settle_memory()
+        count, spent = len(session.conversation.messages), time.perf_counter() - started
+        log.info("opened %d messages in %.3f s", count, spent)
+        return session
 
     # -- the list -------------------------------------------------------------------------------
     async def refresh(self) -> None:

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from app.caching.costs import Kind
 from app.caching.ledger import Usage
-from app.conversation.blocks import DocumentBlock, ImageBlock, TextBlock
 from app.engine import events as ev
 from app.engine.engine import Engine
 from app.engine.feed import SessionFeed
@@ -27,22 +26,23 @@ from app.engine.session import Session
 from app.engine.settings_model import SettingsModel
 from app.engine.warm_status import WarmStatus
 from app.storage.preferences import Preferences
+from app.ui.appearance import apply_appearance, next_appearance
 from app.ui.composer import Composer
 from app.ui.conversation_view import ConversationView
-from app.ui.dialogs import ImageViewer
 from app.ui.geometry import PREFERRED, default_size
 from app.ui.inspector import Inspector
 from app.ui.menus import MENUS, MenuEntry, add_entries
 from app.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from app.ui.sidebar import UsageSidebar
 from app.ui.toolbar import CachingToolbar
+from app.ui.window_messages import MessageCommands
 from app.ui.window_settings import SettingsDialogs
 
 APP_ID = "io.github.cachescope.Cachescope"
 INSPECTOR_HEIGHT = 330
 
 
-class MainWindow(SettingsDialogs, QMainWindow):
+class MainWindow(MessageCommands, SettingsDialogs, QMainWindow):
     turn_finished = Signal()
 
     def __init__(
@@ -104,9 +104,15 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.view.link_refused.connect(
             lambda url: self.notify(f"Not opened (only http and https links): {url}")
         )
-        self.view.pin_requested.connect(self.pin_message)
-        self.view.edit_requested.connect(self.edit_message)
-        self.view.image_requested.connect(self.show_image)
+        view = self.view
+        view.pin_requested.connect(self.pin_message)
+        view.edit_requested.connect(self.edit_message)
+        view.image_requested.connect(self.show_image)
+        view.regenerate_requested.connect(self.regenerate)
+        view.retry_requested.connect(self.regenerate)
+        view.cancel_edit_requested.connect(self.cancel_edit)
+        view.attach_requested.connect(self.composer.pick)
+        view.said.connect(self.notify)
         # Each widget hears the events of the conversation on screen; the window only wires.
         for listener in (
             self.view.on_event,
@@ -148,12 +154,20 @@ class MainWindow(SettingsDialogs, QMainWindow):
             ("file", "&Quit", "Ctrl+Q", self.close),
             ("conversation", "System prompt and &tools…", "Ctrl+Shift+E", settings),
             ("conversation", "&Stop reply", "Esc", self.stop),
+            ("conversation", "&Regenerate reply", "Ctrl+R", self.regenerate),
             ("settings", "&Preferences…", "Ctrl+,", self.edit_preferences),
+            ("view", "Switch &appearance (system, light, dark)", "Ctrl+Shift+L", self.switch_look),
             ("help", "&Keyboard shortcuts", "F1", self.show_shortcuts),
         ]
         inspector = self.inspector_dock.toggleViewAction()
         entries = [MenuEntry("view", "Cache inspector", "Ctrl+I", action=inspector)]
         self.add_menu_entries(entries + [MenuEntry(*entry) for entry in own])
+
+    def switch_look(self) -> None:
+        self.prefs.appearance = next_appearance(self.prefs.appearance)
+        apply_appearance(self.prefs.appearance)
+        self.preferences_changed()
+        self.notify(f"Appearance: {self.prefs.appearance}.")
 
     def add_menu_entries(self, entries: list[MenuEntry]) -> None:
         add_entries(self.menus, entries, self)
@@ -224,7 +238,13 @@ class MainWindow(SettingsDialogs, QMainWindow):
         self.feed.follow(session.id)
         self.settings.open(session.conversation)
         self.warm.reset()
-        self.view.set_cache_view(session.last_turn, None)
+        self.view.error, self.view.editing = None, None
+        if session.last_turn is not None:
+            self.view.set_cache_view(session.last_turn, None)
+        else:  # from the history: what its last turn read, wrote and paid
+            turns = [r for r in session.totals.records if r.kind == Kind.TURN and r.prefix]
+            model = self.engine.catalogue.resolve(session.conversation.model)
+            self.view.set_cache_record(turns[-1] if turns else None, model)
         self.model_box.blockSignals(True)
         model = self.engine.catalogue.resolve(session.conversation.model)
         if model is not None:
@@ -245,6 +265,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
 
     def show_session(self) -> None:
         self._price_draft()
+        self.view.set_records(self.session.totals.records)
         self.view.show_conversation(self.session.conversation)
         self.sidebar.show_totals(self.session.totals)
         self.sidebar.show_entries(self.engine.ledger)
@@ -277,9 +298,7 @@ class MainWindow(SettingsDialogs, QMainWindow):
         """Show where the selected pattern would put the breakpoints of the next request."""
         conv = self.session.conversation
         if conv.messages and not self.busy():
-            built = self.engine.build(self.session)
-            self.view.set_cache_view(built, None)
-            self.view.show_conversation(conv)
+            self.view.set_cache_view(self.engine.build(self.session), None)
 
     # -- sending --------------------------------------------------------------------------------
     def busy(self) -> bool:
@@ -296,8 +315,13 @@ class MainWindow(SettingsDialogs, QMainWindow):
         if self.composer.pending:
             self.notify("Wait a moment: an attachment is still being prepared.")
             return
+        self.apply_edit()
         self.session.conversation.add_user_text(text, *items, created_at=self.engine.clock())
         self.composer.clear()
+        self._start()
+
+    def _start(self) -> None:
+        """Run a turn on the conversation as it is (its last message is the user's)."""
         self.view.show_conversation(self.session.conversation)
         self.view.begin_reply()
         self.composer.set_streaming(True)
@@ -321,57 +345,21 @@ class MainWindow(SettingsDialogs, QMainWindow):
         """The composer and the pane; the sidebar and inspector had the totals from the events."""
         self.composer.set_streaming(False)
         self._price_draft()
+        self.view.end_reply()
+        self.view.set_records(self.session.totals.records)
         self.view.show_conversation(self.session.conversation)
         self.update_title()
         if task.cancelled():
             self.notify("Stopped. The partial reply is kept.")
         elif task.exception() is not None:
             self.notify(f"The turn could not run: {task.exception()}")
+            self.view.show_error(f"The turn could not run: {task.exception()}", "Retry.")
         self.turn_finished.emit()
 
     def _draft_activity(self) -> None:
         self.engine.draft_activity(self.session, tuple(self.composer.items()))
 
-    # -- message actions ------------------------------------------------------------------------
-    def pin_message(self, index: int, pinned: bool) -> None:
-        self.session.conversation.set_pinned(index, pinned)
-        self.conversation_changed()
-        built = self.engine.build(self.session)
-        self.view.set_cache_view(built, None)
-        self.view.show_conversation(self.session.conversation)
-        if built.dropped:
-            self.notify("; ".join(built.dropped))
-
-    def edit_message(self, index: int) -> None:
-        """Drop the message and everything after it, and put it back in the composer."""
-        if self.busy():
-            return
-        message = self.session.conversation.messages[index]
-        text = "\n".join(b.text for b in message.blocks if isinstance(b, TextBlock))
-        items = [
-            b.image if isinstance(b, ImageBlock) else b.document
-            for b in message.blocks
-            if isinstance(b, ImageBlock | DocumentBlock)
-        ]
-        later = len(self.session.conversation.messages) - index - 1
-        self.session.conversation.truncate(index)
-        self.conversation_changed()
-        self.composer.set_draft(text, items)
-        self.view.show_conversation(self.session.conversation)
-        self.notify(
-            f"Editing message {index + 1}; {later} later message(s) removed. Send to resend."
-        )
-
-    def show_image(self, sha: str) -> None:
-        for image in self.session.conversation.images():
-            if image.sha256 == sha:
-                viewer = ImageViewer(
-                    image.data, f"{image.source_name} ({image.width}x{image.height})", self
-                )
-                viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-                viewer.open()
-                return
-
+    # -- message actions (pin, edit, regenerate, images: app.ui.window_messages) ----------
     def conversation_changed(self) -> None:
         """The conversation's settings or messages changed outside a turn: keep the history."""
         if self.library is not None:
@@ -383,6 +371,10 @@ class MainWindow(SettingsDialogs, QMainWindow):
         text = ev.status_text(event)
         if text:
             self.notify(text)
+        if isinstance(event, ev.Failed) and event.kind == Kind.TURN:
+            self.turn_failed(event.failure)
+        elif isinstance(event, ev.Finished) and event.kind == Kind.TURN:
+            self.toolbar.show_connection(None)
         if isinstance(event, ev.UsageReported):
             self._tick()
         elif isinstance(event, ev.UploadFinished):

@@ -87,6 +87,18 @@ class CachingToolbar(QToolBar):
             widget.blockSignals(False)
 
     def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.show_connection(None)
+
+    def show_connection(self, problem: str | None) -> None:
+        """The badge: where requests go and, after a failed one, what is wrong with it."""
+        mode = getattr(self, "mode", "")
+        if problem:
+            self.badge.setText(f"{mode} · {problem}")
+            self.badge.setStyleSheet(BADGE_STYLE.format("#d9534f"))
+            self.badge.setToolTip(f"The last request failed: {problem}")
+            return
         colour = "#f0ad4e" if "simulator" in mode.lower() else "#5cb85c"
         self.badge.setText(mode)
         self.badge.setStyleSheet(BADGE_STYLE.format(colour))
+        self.badge.setToolTip("Where requests go")
