@@ -3,7 +3,7 @@ View → Appearance, remembered in the preferences."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 APPEARANCES = ("system", "light", "dark")
@@ -55,7 +55,3 @@ def next_appearance(name: str) -> str:
         if name in APPEARANCES
         else "system"
     )
-
-
-def scheme_is_dark() -> bool:
-    return QGuiApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128

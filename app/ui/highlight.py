@@ -1,7 +1,7 @@
 """Syntax colours for finished code blocks in the conversation pane (Pygments, inline formats).
 
 Markdown import marks each line of a fenced block with its language; the highlighter colours
-those lines and leaves the reply that is still streaming alone until it is finished.
+those lines; the pane gives a reply a highlighter only once it is finished.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ class CodeHighlighter(QSyntaxHighlighter):
         super().__init__(document)
         self.style = get_style_by_name(DARK_STYLE if dark else LIGHT_STYLE)
         self.formats: dict = {}
-        self.streaming_from: int | None = None  # block number where the live reply starts
 
     def _format(self, token_type) -> QTextCharFormat:
         fmt = self.formats.get(token_type)
@@ -65,8 +64,6 @@ class CodeHighlighter(QSyntaxHighlighter):
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt's name)
         block = self.currentBlock()
-        if self.streaming_from is not None and block.blockNumber() >= self.streaming_from:
-            return
         # stringProperty, never property(): PySide6 6.12 returns an unset QVariant as None
         # without a reference, and Python aborts once None's count drains (see test_soak).
         language = block.blockFormat().stringProperty(QTextFormat.Property.BlockCodeLanguage)

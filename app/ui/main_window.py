@@ -345,8 +345,7 @@ class MainWindow(MessageCommands, SettingsDialogs, QMainWindow):
         """The composer and the pane; the sidebar and inspector had the totals from the events."""
         self.composer.set_streaming(False)
         self._price_draft()
-        self.view.end_reply()
-        self.view.set_records(self.session.totals.records)
+        self.view.end_reply()  # the turn's records came with its Finished/Failed/Cancelled event
         self.view.show_conversation(self.session.conversation)
         self.update_title()
         if task.cancelled():
