@@ -21,7 +21,7 @@ from app.caching.strategies import (
     Spot,
     apply_rules,
 )
-from app.conversation.blocks import DocumentBlock, ImageBlock, Message, ToolResultBlock
+from app.conversation.blocks import DocumentBlock, ImageBlock, Message, RawBlock, ToolResultBlock
 from app.conversation.conversation import Conversation
 from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
 from app.facts.documents import pdf_facts, pdf_source_tokens
@@ -38,6 +38,7 @@ from app.facts.prefix import (
     tool_facts,
 )
 from app.facts.rules import Breakpoint, resolve_breakpoints
+from app.facts.server_tools import definitions
 from app.facts.tokens import canonical_json, text_tokens
 
 
@@ -52,8 +53,12 @@ class BuiltRequest:
     strategy: str
     model: ModelInfo
     too_short_tokens: int = 0  # the longest prefix whose breakpoint was dropped as too short
+    betas: tuple[str, ...] = ()  # beta headers the body needs (mid-conversation tool changes)
 
 
+# mid-conversation-system-messages.md
+TOOL_CHANGES_BETA = "mid-conversation-tool-changes-2026-07-01"
+TOOL_CHANGES = ("tool_addition", "tool_removal")
 MAX_CACHED = 4096  # messages' facts and JSON kept; the least recently used go first
 # What those entries may hold alive: the messages' attachment bytes and the JSON text (a closed
 # conversation's images go first).
@@ -133,7 +138,7 @@ class RequestBuilder:
         messages = list(conversation.messages) + ([extra_user] if extra_user else [])
         view = conversation if extra_user is None else _with_messages(conversation, messages)
 
-        tools_api = [t.api for t in conversation.tools]
+        tools_api = [t.api for t in conversation.tools] + definitions(conversation.server_tools)
         system_api = [b.to_api() for b in conversation.system]
         facts: list[BlockFacts] = tool_facts(tools_api) + system_facts(system_api)
         per_message = [self._message_facts(i, m) for i, m in enumerate(messages)]
@@ -165,6 +170,7 @@ class RequestBuilder:
             "tools": tools_api,
             "tool_choice": conversation.tool_choice,
             "thinking": conversation.thinking,
+            "output_config": {"effort": conversation.effort} if conversation.effort else None,
         }
         has_images = any(_image_sizes(m) for m in messages)
         flat = assemble(
@@ -218,6 +224,8 @@ class RequestBuilder:
             head["tool_choice"] = conversation.tool_choice
         if conversation.thinking:
             head["thinking"] = conversation.thinking
+        if conversation.effort:
+            head["output_config"] = {"effort": conversation.effort}
         if top_level:
             head["cache_control"] = top_level
         json_text = canonical_json(head)[:-1] + ',"messages":[' + ",".join(fragments) + "]}"
@@ -239,7 +247,17 @@ class RequestBuilder:
                 + [flat.blocks[b.index].cumulative for b in auto_short],
                 default=0,
             ),
+            betas=(TOOL_CHANGES_BETA,) if _changes_tools(messages) else (),
         )
+
+
+def _changes_tools(messages: list[Message]) -> bool:
+    return any(
+        isinstance(b, RawBlock) and b.kind in TOOL_CHANGES
+        for m in messages
+        if m.role == "system"
+        for b in m.blocks
+    )
 
 
 def _warm_marks(marks, automatic, layout: Layout, tail_message: int):

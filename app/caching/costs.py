@@ -8,6 +8,7 @@ from enum import StrEnum
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
 from app.facts.catalogue import ModelInfo
+from app.facts.server_tools import server_tools
 
 PER_MILLION = 1_000_000
 
@@ -44,11 +45,20 @@ def input_cost_usd(usage: Usage, model: ModelInfo) -> float:
     ) / PER_MILLION
 
 
+def server_tools_usd(usage: Usage) -> float:
+    """What the server tools' uses cost on top of tokens (web search per search)."""
+    tools = server_tools()
+    return (
+        usage.web_searches * tools["web_search"].usd_per_use
+        + usage.web_fetches * tools["web_fetch"].usd_per_use
+    )
+
+
 def cost_of(usage: Usage, model: ModelInfo) -> Cost:
     p = model.prices
     if p is None:
         return Cost(0.0, 0.0, known=False)
-    output = usage.output * p.output / PER_MILLION
+    output = usage.output * p.output / PER_MILLION + server_tools_usd(usage)
     full_input = usage.input_total * p.input / PER_MILLION
     return Cost(input_cost_usd(usage, model) + output, full_input + output)
 

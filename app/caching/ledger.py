@@ -39,6 +39,15 @@ class LedgerEntry:
     place: str = ""  # where it lives: the endpoint and the key's identity (never the key)
 
 
+def _part(value):
+    """A getter over a nested usage object or dict (None: every field missing)."""
+    if value is None:
+        return lambda k: None
+    if isinstance(value, dict):
+        return value.get
+    return lambda k: getattr(value, k, None)
+
+
 @dataclass(frozen=True)
 class Usage:
     """The four input counts and the output count of one response."""
@@ -48,6 +57,9 @@ class Usage:
     write_1h: int = 0
     uncached: int = 0
     output: int = 0
+    thinking: int = 0  # of the output, the tokens spent thinking (when the API says)
+    web_searches: int = 0  # server tool uses, billed per use (app.facts.server_tools)
+    web_fetches: int = 0
 
     @property
     def write(self) -> int:
@@ -70,12 +82,16 @@ class Usage:
         write_total = get("cache_creation_input_tokens") or 0
         one_hour = cget("ephemeral_1h_input_tokens") or 0
         five = cget("ephemeral_5m_input_tokens")
+        details, server = _part(get("output_tokens_details")), _part(get("server_tool_use"))
         return cls(
             read=get("cache_read_input_tokens") or 0,
             write_5m=five if five is not None else write_total - one_hour,
             write_1h=one_hour,
             uncached=get("input_tokens") or 0,
             output=get("output_tokens") or 0,
+            thinking=details("thinking_tokens") or 0,
+            web_searches=server("web_search_requests") or 0,
+            web_fetches=server("web_fetch_requests") or 0,
         )
 
     @classmethod

@@ -15,10 +15,17 @@ from app.facts.tokens import canonical_json
 @dataclass(frozen=True)
 class TextBlock:
     text: str
+    citations_json: str = ""  # the reply's citations as received (sent back unchanged)
     kind = "text"
 
     def to_api(self) -> dict:
+        if self.citations_json:
+            return {"type": "text", "text": self.text, "citations": json.loads(self.citations_json)}
         return {"type": "text", "text": self.text}
+
+    @property
+    def citations(self) -> list[dict]:
+        return json.loads(self.citations_json) if self.citations_json else []
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +101,41 @@ class ThinkingBlock:
         return {"type": "thinking", "thinking": self.thinking, "signature": self.signature}
 
 
-Block = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock
+@dataclass(frozen=True)
+class RawBlock:
+    """A block the app keeps exactly as the API gave it and sends back unchanged: a server tool's
+    call and result (web search, web fetch), redacted thinking, and the ``tool_addition`` /
+    ``tool_removal`` blocks of a mid-conversation system message."""
+
+    kind: str
+    json_text: str  # canonical JSON of the whole block
+
+    @classmethod
+    def create(cls, block: dict) -> RawBlock:
+        return cls(block["type"], canonical_json(block))
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.json_text)
+
+    def to_api(self) -> dict:
+        return json.loads(self.json_text)
+
+
+def tool_change(kind: str, name: str) -> RawBlock:
+    """A ``tool_addition`` or ``tool_removal`` block naming a tool declared in ``tools``."""
+    return RawBlock.create({"type": kind, "tool": {"type": "tool_reference", "name": name}})
+
+
+Block = (
+    TextBlock
+    | ImageBlock
+    | DocumentBlock
+    | ToolUseBlock
+    | ToolResultBlock
+    | ThinkingBlock
+    | RawBlock
+)
 
 
 @dataclass(frozen=True)

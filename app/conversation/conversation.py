@@ -19,6 +19,7 @@ from app.conversation.blocks import (
     DocumentBlock,
     ImageBlock,
     Message,
+    RawBlock,
     TextBlock,
     ThinkingBlock,
     ToolDefinition,
@@ -27,6 +28,7 @@ from app.conversation.blocks import (
 )
 from app.conversation.documents import LockedDocument
 from app.conversation.images import LockedImage
+from app.facts.tokens import canonical_json
 
 FORMAT_VERSION = 1
 
@@ -54,9 +56,14 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
     tool_choice: dict | None = None
     thinking: dict | None = None
+    effort: str | None = None  # output_config.effort; None: the model's default
+    server_tools: tuple[str, ...] = ()  # "web_search", "web_fetch" (definitions: app.facts)
     max_tokens: int = 1024
     title: str = ""
     id: str = field(default_factory=lambda: new_id("c"))
+    # An instruction (text, tool changes) waiting for the next user turn: a mid-conversation
+    # system message must follow a user turn, so it is sent right after the next one.
+    pending: tuple[Block, ...] = ()
     pattern: str | None = None  # this conversation's cache pattern; None: the default
     ttl: str | None = None  # and its TTL
 
@@ -75,7 +82,11 @@ class Conversation:
         """A user turn: attachments first (images and documents as locked bytes), then the text."""
         parts = tuple(attachment_block(a) for a in attachments)
         blocks = (*parts, TextBlock(text)) if text else parts
-        return self.add("user", *blocks, created_at=created_at)
+        message = self.add("user", *blocks, created_at=created_at)
+        if self.pending:
+            self.add("system", *self.pending, created_at=created_at)
+            self.pending = ()
+        return message
 
     def replace_message(self, index: int, message: Message) -> None:
         self.messages[index] = message
@@ -88,6 +99,10 @@ class Conversation:
         dropped = self.messages[length:]
         del self.messages[length:]
         return dropped
+
+    def add_instruction(self, *blocks: Block) -> Message:
+        """A mid-conversation ``role: "system"`` message (instruction text or tool changes)."""
+        return self.add("system", *blocks)
 
     def set_system_text(self, text: str) -> None:
         self.system = (TextBlock(text),) if text else ()
@@ -137,6 +152,9 @@ class Conversation:
             ],
             "tool_choice": self.tool_choice,
             "thinking": self.thinking,
+            "effort": self.effort,
+            "server_tools": list(self.server_tools),
+            "pending": [_block_to_dict(b, {}) for b in self.pending],
             "pattern": self.pattern,
             "ttl": self.ttl,
         }
@@ -161,13 +179,18 @@ class Conversation:
                 ToolDefinition(
                     _typed(t["name"], str, "a tool name"),
                     _typed(t["description"], str, "a tool description"),
-                    _typed(t["input_schema"], dict, "a tool schema"),
+                    _schema_json(t["input_schema"]),
                 )
                 for t in _list(data, "tools")
             ),
             messages=[_message_from_dict(m, pool, loaded) for m in _list(data, "messages")],
             tool_choice=_typed(data.get("tool_choice"), dict | None, "tool_choice"),
             thinking=_typed(data.get("thinking"), dict | None, "thinking"),
+            effort=_typed(data.get("effort"), str | None, "effort"),
+            server_tools=tuple(
+                _typed(t, str, "a server tool") for t in _list(data, "server_tools")
+            ),
+            pending=tuple(_block_from_dict(b, {}, {}) for b in _list(data, "pending")),
             max_tokens=_typed(data.get("max_tokens", 1024), int, "max_tokens"),
             title=_typed(data.get("title", ""), str, "title"),
             id=_typed(data.get("id") or new_id("c"), str, "id"),
@@ -210,9 +233,20 @@ def message_images(data: dict) -> list[str]:
     return out
 
 
+def _schema_json(value) -> str:
+    """A stored tool schema: canonical JSON text (older files may hold the object itself)."""
+    if isinstance(value, dict):
+        return canonical_json(value)
+    return _typed(value, str, "a tool schema")
+
+
 def _block_to_dict(block: Block, store: dict[str, LockedImage]) -> dict:
     if isinstance(block, TextBlock):
+        if block.citations_json:
+            return {"type": "text", "text": block.text, "citations": block.citations_json}
         return {"type": "text", "text": block.text}
+    if isinstance(block, RawBlock):
+        return {"type": "raw", "kind": block.kind, "json": block.json_text}
     if isinstance(block, ImageBlock | DocumentBlock):
         item, name = (
             (block.image, block.image.source_name)
@@ -242,7 +276,12 @@ def _block_to_dict(block: Block, store: dict[str, LockedImage]) -> dict:
 def _block_from_dict(data: dict, pool: dict[str, bytes], loaded: dict[str, LockedImage]) -> Block:
     kind = data["type"]
     if kind == "text":
-        return TextBlock(_typed(data["text"], str, "a text"))
+        citations = _typed(data.get("citations", ""), str, "citations")
+        return TextBlock(_typed(data["text"], str, "a text"), citations)
+    if kind == "raw":
+        return RawBlock(
+            _typed(data["kind"], str, "a block kind"), _typed(data["json"], str, "a block")
+        )
     if kind == "image":
         return ImageBlock(_pooled("image", LockedImage.from_bytes, data, pool, loaded))
     if kind == "document":
@@ -314,7 +353,7 @@ def _list(data: dict, key: str) -> list:
 
 def _message_from_dict(data: dict, pool: dict[str, bytes], loaded: dict) -> Message:
     _typed(data, dict, "a message")
-    if data["role"] not in ("user", "assistant"):
+    if data["role"] not in ("user", "assistant", "system"):
         raise ValueError(f"a message's role is {data['role']!r}")
     return Message(
         role=data["role"],

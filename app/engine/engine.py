@@ -27,7 +27,7 @@ from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
 from app.caching.strategies import CacheSettings, user_turn_gaps
 from app.conversation.attachments import Attachment
-from app.conversation.blocks import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from app.conversation.blocks import Message, TextBlock, ToolUseBlock
 from app.conversation.conversation import attachment_block, new_id
 from app.conversation.documents import LockedDocument
 from app.engine import events as ev
@@ -44,7 +44,8 @@ from app.engine.responses import blocks_of, clean, describe_diagnosis, keep_part
 from app.engine.session import Session, WarmRecord
 from app.engine.settings import MAX_PINGS, EngineSettings, warm_blocker
 from app.engine.token_counts import count_prefixes
-from app.engine.tools import BUILT_IN, LocalTool, run_tool
+from app.engine.toolbox import ToolBox
+from app.engine.tools import BUILT_IN, LocalTool
 from app.engine.uploads import Uploads
 from app.facts.catalogue import Catalogue, default_catalogue
 from app.facts.tokens import text_tokens
@@ -78,6 +79,7 @@ class Engine(ev.Listeners):
         self.client = client
         self.sleep = sleep
         self.tools = BUILT_IN if tools is None else tools
+        self.toolbox = ToolBox(local=self.tools)
         self.pauses = pauses or PauseModel()
         super().__init__()
         self.uploads = Uploads(self.emit, self.settings.upload_min_bytes)
@@ -167,24 +169,27 @@ class Engine(ev.Listeners):
         return self._own(self.run_turn(session), f"turn {session.id}")
 
     async def run_turn(self, session: Session) -> Message | None:
+        """Stream replies until one ends the turn: a tool call is answered (after approval, see
+        ``ToolBox``) and a paused server-tool turn (``pause_turn``) is sent on, each at most
+        ``max_tool_rounds`` times."""
         rounds = 0
         while True:
             message, stop_reason = await self._stream_once(session)
             if message is None:
                 return None
             calls = [b for b in message.blocks if isinstance(b, ToolUseBlock)]
+            if stop_reason == "pause_turn" and rounds < self.settings.max_tool_rounds:
+                rounds += 1
+                continue
             if stop_reason != "tool_use" or not calls:
                 break
-            results = []
-            for call in calls:
-                if rounds >= self.settings.max_tool_rounds:
-                    text, is_error = "Tool round limit reached; not run.", True
-                else:
-                    text, is_error = run_tool(call.name, call.input, self.tools)
-                self.emit(ev.ToolRan(session.id, call.name, text, is_error))
-                results.append(ToolResultBlock(call.id, (TextBlock(text),), is_error))
+            allowed = rounds < self.settings.max_tool_rounds
+            report = lambda call, outcome: self.emit(  # noqa: E731
+                ev.ToolRan(session.id, call.name, outcome.text, outcome.is_error, outcome.problem)
+            )
+            results = await self.toolbox.answer(calls, allowed, report)
             session.conversation.add("user", *results, created_at=self.clock())
-            if rounds >= self.settings.max_tool_rounds:
+            if not allowed:
                 break
             rounds += 1
         self.schedule_keepalive(session)
@@ -219,7 +224,7 @@ class Engine(ev.Listeners):
             async with self.client.messages.stream(
                 **built.body,
                 diagnostics={"previous_message_id": session.last_message_id},
-                extra_headers={"anthropic-beta": DIAGNOSIS_BETA},
+                extra_headers={"anthropic-beta": ",".join((DIAGNOSIS_BETA, *built.betas))},
                 timeout=self.settings.time_limit(expected_s(plan)),
             ) as stream:
                 async for event in stream:
@@ -239,6 +244,8 @@ class Engine(ev.Listeners):
                             text = clean(event.delta.text)
                             texts.append(text)
                             self.emit(ev.TextDelta(session.id, text))
+                        elif event.delta.type == "thinking_delta":
+                            self.emit(ev.ThinkingDelta(session.id, clean(event.delta.thinking)))
                         elif event.delta.type == "input_json_delta":
                             self.emit(ev.ToolInputDelta(session.id, event.delta.partial_json))
                 final = await stream.get_final_message()
@@ -362,7 +369,13 @@ class Engine(ev.Listeners):
         sent_at = self.clock()
         try:
             response = await self.client.messages.create(
-                **built.body, timeout=self.settings.time_limit(expected_s(plan))
+                **built.body,
+                timeout=self.settings.time_limit(expected_s(plan)),
+                **(
+                    {"extra_headers": {"anthropic-beta": ",".join(built.betas)}}
+                    if built.betas
+                    else {}
+                ),
             )
         except asyncio.CancelledError:
             raise

@@ -43,6 +43,12 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ThinkingDelta:
+    conversation_id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class ToolInputDelta:
     conversation_id: str
     partial_json: str
@@ -63,6 +69,7 @@ class ToolRan:
     name: str
     result: str
     is_error: bool
+    problem: str = ""  # a server that failed, said to the user
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,7 @@ Event = (
     RequestBuilt
     | FirstToken
     | TextDelta
+    | ThinkingDelta
     | ToolInputDelta
     | UsageReported
     | ToolRan
@@ -136,6 +144,8 @@ def status_text(event: Event) -> str:
         prefix = "" if event.kind == Kind.TURN else f"{event.kind} (quiet): "
         return prefix + event.failure.message
     if isinstance(event, ToolRan):
+        if event.problem:
+            return f"{event.problem} (the model was told the call failed)"
         return f"Ran {event.name}: {event.result[:80]}"
     if isinstance(event, UploadProgress):
         share = event.sent / event.total if event.total else 1.0

@@ -3,8 +3,18 @@ own cache diagnosis as a sentence."""
 
 from __future__ import annotations
 
-from app.conversation.blocks import Message, TextBlock, ThinkingBlock, ToolUseBlock
+from app.conversation.blocks import Message, RawBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from app.conversation.conversation import Conversation, new_id
+from app.facts.tokens import canonical_json
+
+# Blocks sent back exactly as received (web-search-tool.md: "send the assistant's content blocks
+# back exactly as you received them, including each result's encrypted_content").
+KEPT_AS_RECEIVED = (
+    "server_tool_use",
+    "web_search_tool_result",
+    "web_fetch_tool_result",
+    "redacted_thinking",
+)
 
 
 def describe_diagnosis(diagnostics) -> str:
@@ -38,11 +48,22 @@ def clean(value):
     return value
 
 
+def _as_sent(block) -> dict:
+    """A response block as it came over the wire (only the fields the API set)."""
+    if isinstance(block, dict):
+        return block
+    return block.model_dump(mode="json", exclude_unset=True)
+
+
 def blocks_of(content) -> list:
     blocks = []
     for block in content:
         if block.type == "text" and block.text:
-            blocks.append(TextBlock(clean(block.text)))
+            citations = getattr(block, "citations", None)
+            kept = canonical_json([_as_sent(c) for c in citations]) if citations else ""
+            blocks.append(TextBlock(clean(block.text), kept))
+        elif block.type in KEPT_AS_RECEIVED:
+            blocks.append(RawBlock.create(clean(_as_sent(block))))
         elif block.type == "tool_use":
             blocks.append(ToolUseBlock.create(block.id, clean(block.name), clean(block.input)))
         elif block.type == "thinking":

@@ -109,6 +109,19 @@ class Catalogue:
         return tuple(m for m in self.models if m.usable)
 
     def adopt(self, listed: list[dict]) -> Catalogue:
+        """See ``_adopt``; then each listed model's thinking types and effort levels are taken
+        from its ``capabilities`` (newer than the data file) where the listing has them."""
+        adopted = self._adopt(listed)
+        models = list(adopted.models)
+        for raw in listed:
+            known = adopted.resolve(raw["id"])
+            caps = raw.get("capabilities")
+            if known is None or not isinstance(caps, dict):
+                continue
+            models[models.index(known)] = replace(known, **_from_capabilities(caps, known))
+        return Catalogue(tuple(models), self.default_model)
+
+    def _adopt(self, listed: list[dict]) -> Catalogue:
         """This catalogue plus the models an API lists that it does not know (``/v1/models``
         entries as dicts). They stay usable with unknown prices; their cache minimum is
         assumed (``ASSUMED_MINIMUM``) until the data file says otherwise. Known models take
@@ -146,6 +159,36 @@ class Catalogue:
                 )
             )
         return Catalogue(tuple(models), self.default_model)
+
+
+def _supported(caps: dict, *path: str) -> bool:
+    for key in path:
+        caps = caps.get(key) if isinstance(caps, dict) else None
+    return isinstance(caps, dict) and bool(caps.get("supported"))
+
+
+def _from_capabilities(caps: dict, known: ModelInfo) -> dict:
+    """ThinkingSupport and EffortSupport from a ``/v1/models`` capabilities object."""
+    out: dict = {}
+    if isinstance(caps.get("thinking"), dict) and isinstance(caps["thinking"].get("types"), dict):
+        types = ("adaptive", "between_tools", "enabled", "disabled")
+        accepts = tuple(t for t in types if _supported(caps, "thinking", "types", t))
+        default = known.thinking.default if known.thinking else None
+        if default not in accepts:
+            default = "disabled" if "disabled" in accepts else (accepts or ("disabled",))[0]
+        out["thinking"] = ThinkingSupport(accepts, default) if accepts else None
+    if isinstance(caps.get("effort"), dict):
+        levels = tuple(
+            level
+            for level in ("low", "medium", "high", "xhigh", "max")
+            if _supported(caps, "effort", level)
+        )
+        default = known.effort.default if known.effort else "high"
+        if levels and _supported(caps, "effort"):
+            out["effort"] = EffortSupport(levels, default if default in levels else levels[-1])
+        else:
+            out["effort"] = None
+    return out
 
 
 def resources_dir() -> Path:

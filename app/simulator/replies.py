@@ -16,6 +16,7 @@ from app.facts.catalogue import ModelInfo
 from app.facts.prefix import FlatRequest, as_blocks
 from app.facts.rules import CachePlan
 from app.facts.tokens import BYTES_PER_TOKEN, canonical_json, text_tokens
+from app.simulator.server_tools import server_uses
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Reply:
     stop_sequence: str | None
     output_tokens: int
     thinking_tokens: int = 0
+    web_searches: int = 0
+    web_fetches: int = 0
+    extra_input_tokens: int = 0  # server tool results read into the prompt during the turn
 
 
 def _last_user(body: dict) -> dict | None:
@@ -96,7 +100,26 @@ def _report(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) ->
         f"| paid in full | {plan.uncached_tokens} |"
     )
     lines.append("\n" + explain(plan, flat, model))
+    instructions = _instructions(body)
+    if instructions:
+        lines.append("\nInstructions added mid-conversation (role system): " + instructions)
     return "\n".join(lines)
+
+
+def _instructions(body: dict) -> str:
+    """The mid-conversation system messages in force, quoted short, and the tool changes."""
+    said = []
+    for message in body.get("messages") or []:
+        if message.get("role") != "system":
+            continue
+        for block in as_blocks(message.get("content")):
+            if block.get("type") == "text":
+                text = block.get("text", "")
+                said.append("\u201c" + (text if len(text) <= 80 else text[:77] + "...") + "\u201d")
+            elif block.get("type") in ("tool_addition", "tool_removal"):
+                verb = "added" if block["type"] == "tool_addition" else "removed"
+                said.append(f"tool `{(block.get('tool') or {}).get('name', '')}` {verb}")
+    return "; ".join(said)
 
 
 def _tool_call(body: dict) -> dict | None:
@@ -104,7 +127,7 @@ def _tool_call(body: dict) -> dict | None:
     choice = body.get("tool_choice") or {"type": "auto"}
     if not tools or choice.get("type") == "none":
         return None
-    messages = body.get("messages") or []
+    messages = [m for m in body.get("messages") or [] if m.get("role") != "system"]
     if not messages or messages[-1].get("role") != "user":
         return None
     last = messages[-1]
@@ -206,15 +229,26 @@ def compose(
             }
         )
         thinking_tokens = text_tokens(words)
+    used = server_uses(body, _user_text(_last_user(body))) if reply_tokens is None else None
+    server = {}
+    if used is not None:
+        content.extend(used.blocks)
+        server = {
+            "web_searches": used.searches,
+            "web_fetches": used.fetches,
+            "extra_input_tokens": used.input_tokens,
+        }
     call = _tool_call(body)
     if call is not None:
         content.append({"type": "text", "text": f"Calling `{call['name']}`."})
         content.append(call)
         output = sum(text_tokens(canonical_json(b)) for b in content)
-        return Reply(tuple(content), "tool_use", None, output, thinking_tokens)
+        return Reply(tuple(content), "tool_use", None, output, thinking_tokens, **server)
     report = _report(body, plan, flat, model) if reply_tokens is None else _filler(reply_tokens)
     text, stop_reason, stop_sequence = _cut(report, body)
     if text:
         content.append({"type": "text", "text": text})
     output = sum(text_tokens(b.get("text") or "") for b in content) + thinking_tokens
-    return Reply(tuple(content), stop_reason, stop_sequence, max(output, 1), thinking_tokens)
+    return Reply(
+        tuple(content), stop_reason, stop_sequence, max(output, 1), thinking_tokens, **server
+    )

@@ -25,7 +25,7 @@ class Shape:
 def usage_of(body: dict, plan: CachePlan, reply: Reply, output_tokens: int) -> dict:
     """Every field of the SDK's ``Usage``."""
     return {
-        "input_tokens": plan.uncached_tokens,
+        "input_tokens": plan.uncached_tokens + reply.extra_input_tokens,
         "cache_creation_input_tokens": plan.write_tokens,
         "cache_read_input_tokens": plan.read_tokens,
         "cache_creation": {
@@ -34,7 +34,10 @@ def usage_of(body: dict, plan: CachePlan, reply: Reply, output_tokens: int) -> d
         },
         "output_tokens": output_tokens,
         "output_tokens_details": {"thinking_tokens": min(reply.thinking_tokens, output_tokens)},
-        "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0},
+        "server_tool_use": {
+            "web_search_requests": reply.web_searches,
+            "web_fetch_requests": reply.web_fetches,
+        },
         "service_tier": "standard",
         "inference_geo": body.get("inference_geo") or "global",
         "speed": body.get("speed") or "standard",
@@ -47,12 +50,14 @@ def deltas(block: dict):
         text = block["text"]
         for i in range(0, len(text), CHUNK_CHARS):
             yield {"type": "text_delta", "text": text[i : i + CHUNK_CHARS]}
+        for citation in block.get("citations") or ():
+            yield {"type": "citations_delta", "citation": citation}
     elif kind == "thinking":
         text = block["thinking"]
         for i in range(0, len(text), CHUNK_CHARS):
             yield {"type": "thinking_delta", "thinking": text[i : i + CHUNK_CHARS]}
         yield {"type": "signature_delta", "signature": block["signature"]}
-    elif kind == "tool_use":
+    elif kind in ("tool_use", "server_tool_use"):
         raw = json.dumps(block["input"])
         for i in range(0, len(raw), CHUNK_CHARS):
             yield {"type": "input_json_delta", "partial_json": raw[i : i + CHUNK_CHARS]}

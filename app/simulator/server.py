@@ -338,9 +338,10 @@ class Simulator:
                 start = dict(block)
                 if block["type"] == "text":
                     start["text"] = ""
+                    start.pop("citations", None)
                 elif block["type"] == "thinking":
                     start.update(thinking="", signature="")
-                elif block["type"] == "tool_use":
+                elif block["type"] in ("tool_use", "server_tool_use"):
                     start["input"] = {}
                 await send(
                     "content_block_start",
