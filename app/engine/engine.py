@@ -118,7 +118,10 @@ class Engine(ev.Listeners):
 
     def _learn(self, built: BuiltRequest, usage: Usage) -> None:
         """A response's total input is the service's count of the whole request."""
-        if usage.input_total and built.flat.blocks:
+        # A turn that searched or fetched also counts the results it read as input: not a count
+        # of the request's own prefix (web-search-tool.md, pricing), so nothing is learnt from it.
+        server_use = usage.web_searches or usage.web_fetches
+        if usage.input_total and built.flat.blocks and not server_use:
             last = built.flat.blocks[-1].fingerprint
             self.calibration.learn(built.model.id, last, usage.input_total)
 

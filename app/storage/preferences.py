@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import platformdirs
@@ -35,6 +35,8 @@ class Preferences:
     window_geometry: str = ""  # base64 of Qt's saveGeometry(), kept at close
     window_state: str = ""  # base64 of saveState(): the docks
     last_conversation: str = ""  # id of the conversation open at close
+    # MCP tools the user always allows, per server: {"server": ["tool", ...]}
+    always_allow: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path) -> Preferences:

@@ -87,6 +87,7 @@ class ConversationView(MessageActions, QTreeView):
         self.streaming = False
         self._reply_from = 0
         self._tail_text = ""
+        self._thinking = ""  # the streaming reply's thinking so far
         self.confirm_links = True
         self._editor_key: str | None = None
         self._timer = QTimer(self, singleShot=True, interval=BATCH_MS)
@@ -183,6 +184,7 @@ class ConversationView(MessageActions, QTreeView):
     # -- the streaming reply --------------------------------------------------------------------
     def begin_reply(self) -> None:
         self.streaming, self._tail_text, self.error = True, "", None
+        self._thinking = ""
         self._reply_from = len(self.conversation.messages) if self.conversation else 0
         self._timer.setInterval(BATCH_MS)
         self._update(bottom=True)
@@ -195,7 +197,7 @@ class ConversationView(MessageActions, QTreeView):
         conv = self.conversation
         if self.streaming and conv is not None and len(conv.messages) > self._reply_from:
             # A reply after tool results: a new row for it.
-            self._reply_from, self._tail_text = len(conv.messages), ""
+            self._reply_from, self._tail_text, self._thinking = len(conv.messages), "", ""
             self._update(bottom=True)
         self._tail_text += text
         if not self._timer.isActive():
@@ -208,7 +210,11 @@ class ConversationView(MessageActions, QTreeView):
         started = time.perf_counter()
         bar = self.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 4
-        row = Row("reply", "reply", "Claude", shown(self._tail_text) or "…")
+        thought = self._thinking[-300:].replace("\n", " ")
+        said = f"*Thinking… {len(self._thinking):,} characters*\n\n{shown('> ' + thought)}\n\n"
+        thought = self._thinking
+        body = (said if thought else "") + shown(self._tail_text)
+        row = Row("reply", "reply", "Claude", body or "…")
         self.delegate.measure(row)
         self.model_.replace_row(position, row)
         if at_bottom:
@@ -225,6 +231,9 @@ class ConversationView(MessageActions, QTreeView):
         """The reply as it streams; a turn's usage colours the blocks of the request it answered."""
         if isinstance(event, ev.TextDelta):
             self.append_delta(event.text)
+        elif isinstance(event, ev.ThinkingDelta):  # shown above the text until the reply is done
+            self.append_delta("")
+            self._thinking += event.text
         elif isinstance(event, ev.UsageReported) and event.kind == Kind.TURN:
             self.set_cache_view(event.built, event.usage)
         elif isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):

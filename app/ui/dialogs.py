@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QTabWidget,
@@ -39,11 +40,17 @@ class ConversationSettingsDialog(QDialog):
         self,
         system_text: str,
         tools: tuple[ToolDefinition, ...],
-        preview: Callable[[str, tuple[ToolDefinition, ...]], str],
+        preview: Callable[[str, tuple[ToolDefinition, ...]], object],
         parent=None,
+        instructions: bool = False,
     ):
+        """``preview`` gives an ``Invalidation``; with ``instructions`` (the model takes
+        mid-conversation system messages) a changed prompt can instead go in as an instruction
+        from here on."""
         super().__init__(parent)
         self.setWindowTitle("Conversation settings")
+        self._original, self._instructions = system_text, instructions
+        self.as_instruction = False
         self.resize(720, 560)
         self._preview = preview
         self.system_edit = QPlainTextEdit(system_text)
@@ -67,6 +74,10 @@ class ConversationSettingsDialog(QDialog):
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.instruction_button = QPushButton("")
+        self.instruction_button.setVisible(False)
+        self.buttons.addButton(self.instruction_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.instruction_button.clicked.connect(self._as_instruction)
         layout = QVBoxLayout(self)
         layout.addWidget(tabs, 1)
         layout.addWidget(QLabel("<b>Effect on the cache</b>"))
@@ -95,9 +106,37 @@ class ConversationSettingsDialog(QDialog):
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
             return False
         self.error.setText("")
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
-        self.impact.setText(self._preview(self.system_text, self.tools))
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(True)
+        found = self._preview(self.system_text, self.tools)
+        self.impact.setText(found.sentence)
+        ok.setText(
+            f"Edit the system prompt (invalidates {found.lost_tokens:,})"
+            if found.lost_tokens
+            else "OK"
+        )
+        offer = self._instructions and bool(self.instruction) and self._tools_unchanged(found)
+        self.instruction_button.setVisible(offer)
+        self.instruction_button.setText(
+            f"Add as an instruction from here on (keeps {found.cached_tokens:,} cached tokens)"
+        )
         return True
+
+    @property
+    def instruction(self) -> str:
+        """What the edit adds: the new text after the old one, or the whole new text."""
+        new, old = self.system_text.strip(), self._original.strip()
+        if new == old:
+            return ""
+        return new[len(old) :].strip() if old and new.startswith(old) else new
+
+    def _tools_unchanged(self, found) -> bool:
+        return not (found.first_difference or "").startswith("tools")
+
+    def _as_instruction(self) -> None:
+        if self.refresh():
+            self.as_instruction = True
+            super().accept()
 
     def accept(self) -> None:
         if self.refresh():

@@ -162,6 +162,7 @@ async def _main(app, args, folder: Path) -> int:
     window = MainWindow(engine, Session(Conversation(model=model.id)), "Connecting…", prefs)
     writer, problem = open_history(folder)
     library = Library(window, writer, folder, problem)
+    window.install_tools(folder)  # MCP servers (mcp.json) and the tools always allowed
     apply_appearance(prefs.appearance)
     restore_window(window, prefs)
     window.show()
@@ -204,6 +205,8 @@ async def _main(app, args, folder: Path) -> int:
         return 0
     finally:
         await engine.shutdown()
+        await window.hub.stop_all()
+        await asyncio.to_thread(window.hub.close)
         from app.conversation.pdf_process import shutdown as stop_pdf_reader
 
         stop_pdf_reader()

@@ -35,6 +35,7 @@ from app.ui.menus import MENUS, MenuEntry, add_entries
 from app.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from app.ui.sidebar import UsageSidebar
 from app.ui.toolbar import CachingToolbar
+from app.ui.window_claude import ClaudeFeatures
 from app.ui.window_messages import MessageCommands
 from app.ui.window_settings import SettingsDialogs
 
@@ -42,7 +43,7 @@ APP_ID = "io.github.cachescope.Cachescope"
 INSPECTOR_HEIGHT = 330
 
 
-class MainWindow(MessageCommands, SettingsDialogs, QMainWindow):
+class MainWindow(MessageCommands, SettingsDialogs, ClaudeFeatures, QMainWindow):
     turn_finished = Signal()
 
     def __init__(
@@ -96,6 +97,7 @@ class MainWindow(MessageCommands, SettingsDialogs, QMainWindow):
         self.inspector_dock.hide()
         self.inspector_dock.visibilityChanged.connect(self._inspector_shown)
         self.statusBar().addWidget(self.status_label, 1)
+        self.install_tools(None)
         self._build_menus()
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
@@ -162,6 +164,8 @@ class MainWindow(MessageCommands, SettingsDialogs, QMainWindow):
         inspector = self.inspector_dock.toggleViewAction()
         entries = [MenuEntry("view", "Cache inspector", "Ctrl+I", action=inspector)]
         self.add_menu_entries(entries + [MenuEntry(*entry) for entry in own])
+        self.add_menu_entries(self.claude_entries())
+        self.build_claude_menu()
 
     def switch_look(self) -> None:
         self.prefs.appearance = next_appearance(self.prefs.appearance)
@@ -274,6 +278,7 @@ class MainWindow(MessageCommands, SettingsDialogs, QMainWindow):
     # -- toolbar --------------------------------------------------------------------------------
     def _model_changed(self) -> None:
         self.session.conversation.model = self.model_box.currentData()
+        self.fit_claude_settings()
         self._price_draft()
         self._refresh_markers()
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
-MENUS = ("file", "conversation", "view", "settings", "help")
+MENUS = ("file", "conversation", "claude", "view", "settings", "help")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from app.conversation.blocks import (
     DocumentBlock,
     ImageBlock,
     Message,
+    RawBlock,
     TextBlock,
     ThinkingBlock,
     ToolResultBlock,
@@ -27,6 +28,7 @@ from app.conversation.blocks import (
 from app.conversation.conversation import Conversation
 from app.facts.catalogue import ModelInfo
 from app.facts.tokens import text_tokens
+from app.ui.block_text import raw_block_text, sources
 from app.ui.untrusted import FENCE, literal, prose
 
 SYSTEM_PREVIEW_CHARS = 400
@@ -216,6 +218,8 @@ class RowMaker:
                     )
                 else:
                     lines.append(shown(block.text))
+                    if block.citations_json:
+                        lines.append(sources(block))
                     if long:
                         lines.append(f"[collapse]({toggle})")
             elif isinstance(block, ImageBlock):
@@ -230,6 +234,8 @@ class RowMaker:
             elif isinstance(block, ToolResultBlock):
                 flag = "error" if block.is_error else "result"
                 lines.append(f"*tool {flag}:* {literal(block.text, limit=200)}")
+            elif isinstance(block, RawBlock):
+                lines.append(raw_block_text(block))
             elif isinstance(block, ThinkingBlock):
                 size = f"{len(block.thinking):,} characters"
                 if expanded:
@@ -251,7 +257,8 @@ def image_url(sha256: str) -> str:
 def _title(message: Message) -> str:
     if message.is_tool_result:
         return "Tool results"
-    return {"user": "You", "assistant": "Claude"}.get(message.role, message.role)
+    names = {"user": "You", "assistant": "Claude", "system": "Instruction (system, from here on)"}
+    return names.get(message.role, message.role)
 
 
 def system_body(text: str) -> str:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.caching.costs import Kind, RequestRecord, UsageTotals
+from app.caching.costs import Kind, RequestRecord, UsageTotals, server_tools_usd
 from app.caching.ledger import CacheLedger
 from app.engine import events as ev
 
@@ -168,9 +168,13 @@ class UsageSidebar(QWidget):
             self.fields["read"].setText(f"{u.read:,} tokens")
             self.fields["written"].setText(f"{u.write_5m:,} / {u.write_1h:,}")
             self.fields["uncached"].setText(f"{u.uncached:,} tokens")
-            self.fields["output"].setText(f"{u.output:,} tokens")
+            thought = f" ({u.thinking:,} thinking)" if u.thinking else ""
+            self.fields["output"].setText(f"{u.output:,} tokens{thought}")
             self.fields["ttft"].setText(f"{r.ttft_s:.2f} s" if r.ttft_s is not None else "–")
-            self.fields["cost"].setText(usd(r.cost.paid_usd, r.cost.known))
+            uses = [(u.web_searches, "web search"), (u.web_fetches, "web fetch")]
+            said = ", ".join(f"{n} {what}{'es' if n > 1 else ''}" for n, what in uses if n)
+            extra = f" (with {said}: {usd(server_tools_usd(u))})" if said else ""
+            self.fields["cost"].setText(usd(r.cost.paid_usd, r.cost.known) + extra)
             self.fields["saved"].setText(saved_line(totals, r))
             why = "\n".join(t for t in (r.explanation, r.server_reason) if t)
             self.fields["why"].setText(why or "–")

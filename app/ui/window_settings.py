@@ -17,25 +17,33 @@ class SettingsDialogs:
     ``composer``, ``set_mode``, ``_spawn`` and ``_refresh_markers`` from the window."""
 
     # -- dialogs --------------------------------------------------------------------------------
-    def preview_change(self, system_text: str, tools) -> str:
+    def preview_change(self, system_text: str, tools):
         conv = self.session.conversation
         edited = replace(conv, system=(TextBlock(system_text),) if system_text else (), tools=tools)
         tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
         strategy, cache = self.engine.settings.strategy, self.engine.settings.cache
         before = self.engine.builder.build(conv, strategy, cache, extra_user=tail)
         after = self.engine.builder.build(edited, strategy, cache, extra_user=tail)
-        found = preview_change(before, after, self.engine.ledger)
-        return found.sentence
+        return preview_change(before, after, self.engine.ledger)
 
     def edit_conversation_settings(self) -> ConversationSettingsDialog:
         conv = self.session.conversation
-        dialog = ConversationSettingsDialog(conv.system_text, conv.tools, self.preview_change, self)
+        model = self.engine.catalogue.require(conv.model)
+        instructions = model.system_messages and bool(conv.messages)
+        dialog = ConversationSettingsDialog(
+            conv.system_text, conv.tools, self.preview_change, self, instructions
+        )
         dialog.accepted.connect(lambda: self.apply_conversation_settings(dialog))
         dialog.open()
         return dialog
 
     def apply_conversation_settings(self, dialog: ConversationSettingsDialog) -> None:
         conv = self.session.conversation
+        if dialog.as_instruction:  # sent after the next user turn, as a system message
+            conv.pending = (*conv.pending, TextBlock(dialog.instruction))
+            self.conversation_changed()
+            self.notify("The instruction goes in with your next message; the cache is kept.")
+            return
         conv.set_system_text(dialog.system_text)
         conv.tools = dialog.tools
         self.conversation_changed()

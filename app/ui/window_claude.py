@@ -1,0 +1,287 @@
+"""Claude's own features in the window: thinking and effort (from the model's capabilities), web
+search and fetch, the conversation's tools and MCP servers, tool-call approval, and instructions
+that keep the cache. Every change that costs cached tokens says so, with dollars, before it is
+made. Mixed into ``MainWindow``; needs ``engine``, ``session``, ``prefs``, ``notify``,
+``conversation_changed``, ``preferences_changed``, ``_refresh_markers`` and ``_spawn``."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from app.caching.invalidation import Invalidation, preview_change
+from app.conversation.blocks import Message, TextBlock, tool_change
+from app.engine.engine import WARM_TAIL
+from app.engine.mcp_hub import ConfigError, McpHub, parse_servers
+from app.engine.tools import BUILT_IN
+from app.facts.server_tools import server_tools
+from app.ui.claude_dialogs import ApprovalDialog, ToolsDialog
+from app.ui.menus import MenuEntry
+
+MCP_FILE = "mcp.json"
+THINKING_NAMES = {
+    "adaptive": "Adaptive (Claude decides when to think)",
+    "between_tools": "Between tool calls",
+    "enabled": "Extended, with a budget…",
+    "disabled": "Off",
+}
+
+
+class ClaudeFeatures:
+    def install_tools(self, folder: Path | None) -> None:
+        """The MCP servers from ``folder/mcp.json`` (none when missing) and the approvals."""
+        self.mcp_folder = folder
+        text = ""
+        if folder is not None and (folder / MCP_FILE).is_file():
+            try:
+                text = (folder / MCP_FILE).read_text("utf-8")
+            except OSError as exc:
+                self.notify(f"MCP servers not read: {exc.strerror or exc}.")
+        self.mcp_text = text
+        try:
+            configs = parse_servers(text)
+        except ConfigError as exc:
+            configs = []
+            self.notify(f"{MCP_FILE}: {exc} No MCP server was started.")
+        self.hub = McpHub(configs)
+        box = self.engine.toolbox
+        box.hub, box.approve = self.hub, self.approve_tool
+        box.always = {k: set(v) for k, v in self.prefs.always_allow.items()}
+        box.remember = self._remember_always
+        self.approval: ApprovalDialog | None = None
+
+    def _remember_always(self, always: dict[str, set[str]]) -> None:
+        self.prefs.always_allow = {k: sorted(v) for k, v in always.items()}
+        self.preferences_changed()
+
+    def claude_entries(self) -> list[MenuEntry]:
+        return [
+            MenuEntry("claude", "&Tools and MCP servers…", "Ctrl+Shift+T", self.edit_tools),
+            MenuEntry("claude", "Web &search", "", self.toggle_web_search),
+            MenuEntry("claude", "Web &fetch", "", self.toggle_web_fetch),
+        ]
+
+    def build_claude_menu(self) -> None:
+        """Thinking and Effort list what the conversation's model offers, each time they open."""
+        menu = self.menus["claude"]
+        self.thinking_menu = menu.addMenu("&Thinking")
+        self.effort_menu = menu.addMenu("&Effort")
+        self.thinking_menu.aboutToShow.connect(self._fill_thinking)
+        self.effort_menu.aboutToShow.connect(self._fill_effort)
+
+    def _model(self):
+        return self.engine.catalogue.require(self.session.conversation.model)
+
+    def _fill_thinking(self) -> None:
+        menu, model, conv = self.thinking_menu, self._model(), self.session.conversation
+        menu.clear()
+        group = QActionGroup(menu)
+        current = (conv.thinking or {}).get("type")
+        accepts = model.thinking.accepts if model.thinking else ()
+        default = model.thinking.default if model.thinking else "disabled"
+        for kind in [None, *[k for k in THINKING_NAMES if k in accepts]]:
+            name = f"The model's default ({default})" if kind is None else THINKING_NAMES[kind]
+            action = QAction(name, menu, checkable=True, checked=kind == current)
+            action.triggered.connect(lambda _=False, k=kind: self.choose_thinking(k))
+            group.addAction(action)
+            menu.addAction(action)
+
+    def _fill_effort(self) -> None:
+        menu, model, conv = self.effort_menu, self._model(), self.session.conversation
+        menu.clear()
+        if model.effort is None:
+            menu.addAction("(this model has no effort setting)").setEnabled(False)
+            return
+        group = QActionGroup(menu)
+        for level in [None, *model.effort.levels]:
+            name = f"The model's default ({model.effort.default})" if level is None else level
+            action = QAction(name, menu, checkable=True, checked=level == conv.effort)
+            action.triggered.connect(lambda _=False, v=level: self.choose_effort(v))
+            group.addAction(action)
+            menu.addAction(action)
+
+    # -- what a change costs, asked before it is made -------------------------------------------
+    def preview_edit(self, **changes) -> Invalidation:
+        conv = self.session.conversation
+        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
+        strategy, cache = self.engine.settings.strategy, self.engine.settings.cache
+        before = self.engine.builder.build(conv, strategy, cache, extra_user=tail)
+        after = self.engine.builder.build(
+            replace(conv, **changes), strategy, cache, extra_user=tail
+        )
+        return preview_change(before, after, self.engine.ledger)
+
+    def change_setting(self, what: str, **changes) -> QMessageBox | None:
+        """Apply ``changes`` to the conversation; when they cost cached tokens, ask first."""
+        found = self.preview_edit(**changes)
+        if found.lost_tokens == 0:
+            self._apply(what, changes, found)
+            return None
+        box = QMessageBox(self)
+        box.setWindowTitle("This change costs cached tokens")
+        box.setText(
+            f"Switching {what} invalidates {found.lost_tokens:,} cached tokens: about "
+            f"${found.extra_usd:.{2 if found.extra_usd >= 0.01 else 4}f} more next turn."
+        )
+        box.setInformativeText(found.sentence)
+        change = box.addButton("Change it", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Keep it as it is", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(change)
+        box.buttonClicked.connect(
+            lambda button: button is change and self._apply(what, changes, found)
+        )
+        box.open()
+        self.setting_box = box
+        return box
+
+    def _apply(self, what: str, changes: dict, found: Invalidation) -> None:
+        conv = self.session.conversation
+        for key, value in changes.items():
+            setattr(conv, key, value)
+        self.conversation_changed()
+        self._refresh_markers()
+        self.notify(f"Switched {what}. {found.sentence}")
+
+    def choose_thinking(self, kind: str | None) -> QMessageBox | None:
+        conv = self.session.conversation
+        if kind == "enabled":
+            budget, ok = QInputDialog.getInt(
+                self, "Thinking budget", "Tokens Claude may think before answering:", 4096, 1024
+            )
+            if not ok:
+                return None
+            changes = {"thinking": {"type": "enabled", "budget_tokens": budget}}
+            changes["max_tokens"] = max(conv.max_tokens, budget + 1024)
+        else:
+            changes = {"thinking": None if kind is None else {"type": kind}}
+        label = THINKING_NAMES.get(kind, "the model's default").split(" (")[0].rstrip("…,")
+        return self.change_setting(f"thinking to {label.lower()}", **changes)
+
+    def choose_effort(self, level: str | None) -> QMessageBox | None:
+        return self.change_setting(f"effort to {level or 'the default'}", effort=level)
+
+    def toggle_web_search(self) -> QMessageBox | None:
+        return self._toggle_server_tool("web_search")
+
+    def toggle_web_fetch(self) -> QMessageBox | None:
+        return self._toggle_server_tool("web_fetch")
+
+    def _toggle_server_tool(self, key: str) -> QMessageBox | None:
+        current = self.session.conversation.server_tools
+        on = key not in current
+        chosen = tuple(k for k in server_tools() if (k in current) != (k == key))
+        label = server_tools()[key].label.lower()
+        return self.change_setting(f"{label} {'on' if on else 'off'}", server_tools=chosen)
+
+    def fit_claude_settings(self) -> None:
+        """After a model change: drop a thinking type or effort the new model refuses."""
+        conv, model = self.session.conversation, self._model()
+        accepts = model.thinking.accepts if model.thinking else ()
+        if conv.thinking and conv.thinking.get("type") not in accepts:
+            conv.thinking = None
+        if conv.effort and (model.effort is None or conv.effort not in model.effort.levels):
+            conv.effort = None
+
+    # -- tools ----------------------------------------------------------------------------------
+    def _offered(self):
+        mcp = [t.definition() for t in self.hub.tools()]
+        return [t.definition for t in BUILT_IN.values()] + mcp
+
+    def _tool_change(self, names: set[str]):
+        """(the tools to send, the tool changes from here on) for a choice of offered tools."""
+        conv = self.session.conversation
+        offered = {t.name: t for t in self._offered()}
+        kept = [t for t in conv.tools if t.name not in offered]  # the user's own JSON tools
+        tools = tuple(sorted(kept + [offered[n] for n in names], key=lambda t: t.name))
+        current = {t.name for t in conv.tools}
+        removed = sorted(n for n in current & offered.keys() if n not in names)
+        changes = [tool_change("tool_removal", n) for n in removed]
+        return tools, changes, current.issuperset(names)
+
+    def preview_tools(self, names: set[str]) -> tuple[str, int, int, bool]:
+        tools, changes, only_removes = self._tool_change(names)
+        found = self.preview_edit(tools=tools)
+        model = self._model()
+        can_withdraw = bool(
+            changes
+            and only_removes
+            and model.system_messages
+            and self.session.conversation.messages
+        )
+        return found.sentence, found.lost_tokens, found.cached_tokens, can_withdraw
+
+    def edit_tools(self) -> ToolsDialog:
+        enabled = {t.name for t in self.session.conversation.tools}
+        dialog = ToolsDialog(
+            self.mcp_text, self._offered(), enabled, self.preview_tools, self.start_servers, self
+        )
+        self._show_servers(dialog)
+        dialog.accepted.connect(lambda: self.apply_tools(dialog))
+        dialog.open()
+        self.tools_dialog = dialog
+        return dialog
+
+    def apply_tools(self, dialog: ToolsDialog) -> None:
+        conv = self.session.conversation
+        tools, changes, _ = self._tool_change(dialog.chosen())
+        if dialog.as_instruction:
+            conv.pending = (*conv.pending, *changes)
+            self.notify("The tools change from your next message on; the cache is kept.")
+        else:
+            found = self.preview_edit(tools=tools)
+            conv.tools = tools
+            self.notify(found.sentence)
+        self.conversation_changed()
+        self._refresh_markers()
+
+    def start_servers(self, text: str):
+        """Save the servers' JSON and (re)start them all; the dialog shows how each went."""
+        try:
+            configs = parse_servers(text)
+        except ConfigError as exc:
+            self.tools_dialog.status.setText(str(exc))
+            return None
+        if self.mcp_folder is not None:
+            try:
+                (self.mcp_folder / MCP_FILE).write_text(text, "utf-8")
+            except OSError as exc:
+                self.notify(f"{MCP_FILE} not saved: {exc.strerror or exc}.")
+        self.mcp_text = text
+        return self._spawn(self._restart(configs))
+
+    async def _restart(self, configs) -> None:
+        old, dialog = self.hub, self.tools_dialog
+        await old.stop_all()
+        await asyncio.to_thread(old.close)
+        self.hub = self.engine.toolbox.hub = McpHub(configs)
+        dialog.status.setText("Starting…")
+        await asyncio.gather(*(self.hub.start(c.name) for c in configs))
+        self._show_servers(dialog)
+        dialog.set_tools(self._offered(), dialog.chosen())
+
+    def _show_servers(self, dialog: ToolsDialog) -> None:
+        lines = [
+            f"{s.config.name}: {s.status}"
+            + (f", {len(s.tools)} tools" if s.tools else "")
+            + (f" ({s.error})" if s.error else "")
+            for s in self.hub.servers.values()
+        ]
+        dialog.status.setText("\n".join(lines) or "No MCP server is configured.")
+
+    async def approve_tool(self, request) -> str:
+        """Ask the user about one MCP tool call; a stopped turn closes the question unanswered."""
+        future = asyncio.get_running_loop().create_future()
+        dialog = ApprovalDialog(request, self)
+        dialog.decided.connect(lambda answer: future.done() or future.set_result(answer))
+        self.approval = dialog
+        dialog.open()
+        self.notify(f"Waiting for your answer: run {request.tool} on {request.server}?")
+        try:
+            return await future
+        finally:
+            self.approval = None
+            dialog.deleteLater() if dialog.answer else dialog.reject()

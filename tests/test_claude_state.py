@@ -1,0 +1,54 @@
+"""What Claude's features add to a conversation survives a save and a load, and the models'
+thinking and effort come from /v1/models' capabilities when it lists them."""
+
+from app.conversation.blocks import RawBlock, TextBlock, tool_change
+from app.conversation.conversation import Conversation
+from app.facts.catalogue import default_catalogue
+
+
+def test_effort_server_tools_instructions_and_kept_blocks_round_trip():
+    conv = Conversation(model="claude-opus-5", effort="low", server_tools=("web_search",))
+    conv.thinking = {"type": "adaptive"}
+    conv.add_user_text("hello")
+    search = {"type": "web_search_tool_result", "tool_use_id": "s1", "content": []}
+    conv.add("assistant", RawBlock.create(search), TextBlock("said", '[{"title":"A"}]'))
+    conv.pending = (TextBlock("Answer in French."), tool_change("tool_removal", "clock"))
+    back = Conversation.from_dict(conv.to_dict())
+    assert (back.effort, back.server_tools, back.thinking) == (
+        "low",
+        ("web_search",),
+        conv.thinking,
+    )
+    assert back.messages[1].api_content == conv.messages[1].api_content
+    assert back.pending[1].to_api() == {
+        "type": "tool_removal",
+        "tool": {"type": "tool_reference", "name": "clock"},
+    }
+    # The pending instruction goes right after the next user message, as the API requires.
+    back.add_user_text("next")
+    assert [m.role for m in back.messages] == ["user", "assistant", "user", "system"]
+    assert back.pending == () and back.messages[-1].text == "Answer in French."
+
+
+def test_capabilities_from_the_models_list_replace_the_data_files():
+    catalogue = default_catalogue()
+    listed = [
+        {
+            "id": "claude-opus-5",
+            "capabilities": {
+                "thinking": {
+                    "supported": True,
+                    "types": {"adaptive": {"supported": True}, "enabled": {"supported": False}},
+                },
+                "effort": {
+                    "supported": True,
+                    "low": {"supported": True},
+                    "high": {"supported": True},
+                    "max": {"supported": False},
+                },
+            },
+        }
+    ]
+    model = catalogue.adopt(listed).require("claude-opus-5")
+    assert model.thinking.accepts == ("adaptive",)
+    assert model.effort.levels == ("low", "high") and model.effort.default == "high"
