@@ -52,3 +52,13 @@ def test_capabilities_from_the_models_list_replace_the_data_files():
     model = catalogue.adopt(listed).require("claude-opus-5")
     assert model.thinking.accepts == ("adaptive",)
     assert model.effort.levels == ("low", "high") and model.effort.default == "high"
+
+
+def test_a_withdrawn_tool_is_known_until_it_is_offered_again():
+    conv = Conversation(model="claude-opus-5")
+    conv.add_user_text("one")
+    conv.pending = (tool_change("tool_removal", "clock"),)
+    assert conv.withdrawn_tools() == {"clock"}  # pending counts: the dialog shows it unchecked
+    conv.add_user_text("two")
+    conv.pending = (tool_change("tool_addition", "clock"),)
+    assert conv.withdrawn_tools() == set()

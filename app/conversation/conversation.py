@@ -104,6 +104,18 @@ class Conversation:
         """A mid-conversation ``role: "system"`` message (instruction text or tool changes)."""
         return self.add("system", *blocks)
 
+    def withdrawn_tools(self) -> set[str]:
+        """Tools declared in ``tools`` but withdrawn by a ``tool_removal`` (sent or pending)
+        and not offered again since."""
+        out: set[str] = set()
+        system = [m.blocks for m in self.messages if m.role == "system"] + [self.pending]
+        for blocks in system:
+            for block in blocks:
+                if isinstance(block, RawBlock) and block.kind in ("tool_addition", "tool_removal"):
+                    name = (block.data.get("tool") or {}).get("name", "")
+                    (out.add if block.kind == "tool_removal" else out.discard)(name)
+        return out
+
     def set_system_text(self, text: str) -> None:
         self.system = (TextBlock(text),) if text else ()
 

@@ -192,15 +192,20 @@ class ClaudeFeatures:
         return [t.definition for t in BUILT_IN.values()] + mcp
 
     def _tool_change(self, names: set[str]):
-        """(the tools to send, the tool changes from here on) for a choice of offered tools."""
+        """(the tools to send, the tool changes from here on, whether the changes alone can
+        make the choice) for a choice of offered tools."""
         conv = self.session.conversation
         offered = {t.name: t for t in self._offered()}
         kept = [t for t in conv.tools if t.name not in offered]  # the user's own JSON tools
-        tools = tuple(sorted(kept + [offered[n] for n in names], key=lambda t: t.name))
-        current = {t.name for t in conv.tools}
-        removed = sorted(n for n in current & offered.keys() if n not in names)
-        changes = [tool_change("tool_removal", n) for n in removed]
-        return tools, changes, current.issuperset(names)
+        declared, withdrawn = {t.name for t in conv.tools}, conv.withdrawn_tools()
+        # A tool a sent tool change names stays declared: the API refuses a reference to a
+        # tool that is not in ``tools`` (it stays withdrawn).
+        sending = names | (withdrawn & offered.keys() & declared)
+        tools = tuple(sorted(kept + [offered[n] for n in sending], key=lambda t: t.name))
+        live = declared - withdrawn
+        changes = [tool_change("tool_removal", n) for n in sorted(live & offered.keys() - names)]
+        changes += [tool_change("tool_addition", n) for n in sorted(withdrawn & names)]
+        return tools, changes, declared.issuperset(names)
 
     def preview_tools(self, names: set[str]) -> tuple[str, int, int, bool]:
         tools, changes, only_removes = self._tool_change(names)
@@ -215,7 +220,8 @@ class ClaudeFeatures:
         return found.sentence, found.lost_tokens, found.cached_tokens, can_withdraw
 
     def edit_tools(self) -> ToolsDialog:
-        enabled = {t.name for t in self.session.conversation.tools}
+        conv = self.session.conversation
+        enabled = {t.name for t in conv.tools} - conv.withdrawn_tools()
         dialog = ToolsDialog(
             self.mcp_text, self._offered(), enabled, self.preview_tools, self.start_servers, self
         )
@@ -228,12 +234,15 @@ class ClaudeFeatures:
     def apply_tools(self, dialog: ToolsDialog) -> None:
         conv = self.session.conversation
         tools, changes, _ = self._tool_change(dialog.chosen())
-        if dialog.as_instruction:
+        if dialog.as_instruction:  # the definitions stay; the changes go in after the next turn
             conv.pending = (*conv.pending, *changes)
             self.notify("The tools change from your next message on; the cache is kept.")
         else:
             found = self.preview_edit(tools=tools)
             conv.tools = tools
+            additions = [b for b in changes if b.kind == "tool_addition"]
+            if additions:  # a withdrawn tool offered again by the edit: say so too
+                conv.pending = (*conv.pending, *additions)
             self.notify(found.sentence)
         self.conversation_changed()
         self._refresh_markers()
