@@ -62,3 +62,35 @@ def test_a_withdrawn_tool_is_known_until_it_is_offered_again():
     conv.add_user_text("two")
     conv.pending = (tool_change("tool_addition", "clock"),)
     assert conv.withdrawn_tools() == set()
+
+
+def test_docs_example_tool_removal_after_say_ok_is_accepted_with_the_beta(client):
+    """mid-conversation-system-messages.md, "Mid-conversation tool changes": get_weather is
+    declared, then withdrawn by a system message after "Say OK."; the builder adds the beta."""
+    import anthropic
+    import pytest
+
+    from app.caching.builder import TOOL_CHANGES_BETA, RequestBuilder
+    from app.conversation.blocks import ToolDefinition
+
+    weather = ToolDefinition.create(
+        "get_weather",
+        "Get the current weather for a location.",
+        {
+            "type": "object",
+            "properties": {"location": {"type": "string", "description": "City name"}},
+            "required": ["location"],
+        },
+    )
+    conv = Conversation(model="claude-opus-5", tools=(weather,))
+    conv.add_user_text("Say OK.")
+    conv.add_instruction(tool_change("tool_removal", "get_weather"))
+    built = RequestBuilder().build(conv, "none")
+    assert built.betas == (TOOL_CHANGES_BETA,)
+    headers = {"anthropic-beta": ",".join(built.betas)}
+    reply = client.messages.create(**built.body, extra_headers=headers)
+    assert "tool `get_weather` removed" in reply.content[-1].text
+    # A reference to a tool that is not declared is the docs' 400.
+    body = dict(built.body, tools=[])
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.create(**body, extra_headers=headers)

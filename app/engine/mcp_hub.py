@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import tempfile
 import threading
@@ -240,8 +241,6 @@ class McpHub:
 
             streams = await stack.enter_async_context(streamable_http_client(config.url))
             return streams[0], streams[1]
-        import os
-
         from mcp import StdioServerParameters
         from mcp.client.stdio import stdio_client
 
@@ -269,7 +268,8 @@ class McpHub:
 
     async def _stop(self, state: ServerState) -> None:
         task = state.task
-        state.status = "stopped" if state.status != "failed" else state.status
+        if state.status != "failed":  # before the task ends: its ending is then no failure
+            state.status = "stopped"
         if state.stop is not None:
             state.stop.set()
         if task is not None:
@@ -280,8 +280,6 @@ class McpHub:
                 with contextlib.suppress(BaseException):
                     await task
         state.task = None
-        if state.status != "failed":
-            state.status = "stopped"
         self._changed(state.config.name)
 
     async def _call(self, state: ServerState, tool: str, arguments: dict) -> tuple[str, bool]:

@@ -154,6 +154,26 @@ def _ends_in_server_result(message: dict) -> bool:
     return bool(blocks) and blocks[-1].get("type") in SERVER_RESULT_BLOCKS
 
 
+def check_tool_references(body: dict) -> None:
+    """A ``tool_addition`` / ``tool_removal`` naming a tool (``tool_reference``) not declared in
+    ``tools`` is refused (mid-conversation-system-messages.md, "Mid-conversation tool changes")."""
+    declared = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)}
+    for i, message in enumerate(body.get("messages") or []):
+        if message.get("role") != "system":
+            continue
+        for j, block in enumerate(as_blocks(message.get("content"))):
+            tool = block.get("tool") if block.get("type") in TOOL_CHANGES else None
+            reference = isinstance(tool, dict) and tool.get("type") == "tool_reference"
+            if reference and tool.get("name") not in declared:
+                raise invalid(
+                    f"messages.{i}.content.{j}.tool.name: {tool.get('name')!r} is not "
+                    "declared in `tools`"
+                )
+
+
+TOOL_CHANGES = ("tool_addition", "tool_removal")
+
+
 def check_system_messages(messages: list[dict], model: ModelInfo) -> None:
     """Where ``role: "system"`` may stand: after a user turn (or an assistant turn ending in a
     server tool result), before an assistant turn or last; never first; consecutive system

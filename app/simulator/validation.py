@@ -22,6 +22,7 @@ from app.simulator.request_fields import (
     check_output_config,
     check_system_messages,
     check_thinking,
+    check_tool_references,
 )
 
 COUNT_FIELDS = frozenset(
@@ -256,6 +257,7 @@ def validate_request(
     images = ImageCounter()
     _check_messages(body["messages"], images, files)
     check_system_messages(body["messages"], model)
+    check_tool_references(body)
     if "system" in body:
         _check_system(body["system"])
     tool_names = _check_tools(body["tools"]) if "tools" in body else None

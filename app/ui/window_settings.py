@@ -3,11 +3,7 @@ edit invalidates), and the preferences (with the API key). Mixed into ``MainWind
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from app.caching.invalidation import preview_change
-from app.conversation.blocks import Message, TextBlock
-from app.engine.engine import WARM_TAIL
+from app.conversation.blocks import TextBlock
 from app.storage.keys import store_key
 from app.ui.dialogs import ConversationSettingsDialog, PreferencesDialog
 
@@ -18,13 +14,8 @@ class SettingsDialogs:
 
     # -- dialogs --------------------------------------------------------------------------------
     def preview_change(self, system_text: str, tools):
-        conv = self.session.conversation
-        edited = replace(conv, system=(TextBlock(system_text),) if system_text else (), tools=tools)
-        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
-        strategy, cache = self.engine.settings.strategy, self.engine.settings.cache
-        before = self.engine.builder.build(conv, strategy, cache, extra_user=tail)
-        after = self.engine.builder.build(edited, strategy, cache, extra_user=tail)
-        return preview_change(before, after, self.engine.ledger)
+        system = (TextBlock(system_text),) if system_text else ()
+        return self.preview_edit(system=system, tools=tools)  # app.ui.window_claude
 
     def edit_conversation_settings(self) -> ConversationSettingsDialog:
         conv = self.session.conversation
