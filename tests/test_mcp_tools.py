@@ -11,7 +11,15 @@ import pytest
 
 from app.conversation.blocks import ToolResultBlock
 from app.engine import events as ev
-from app.engine.mcp_hub import ConfigError, McpHub, ServerConfig, parse_servers
+from app.engine.mcp_hub import (
+    ConfigError,
+    McpHub,
+    McpTool,
+    ServerConfig,
+    api_name,
+    parse_servers,
+    unique_names,
+)
 from app.engine.session import Session
 from app.engine.toolbox import ALWAYS, DENIED, DENY, ONCE
 from tests.test_engine import Harness, conversation
@@ -92,7 +100,8 @@ def test_an_approved_call_runs_on_the_server_and_its_result_reaches_the_model(si
     assert "The tool returned: 42" in session.conversation.messages[-1].text
     # Tool names are sorted, so the definitions never reorder between launches.
     names = [t.name for t in session.conversation.tools]
-    assert names == sorted(names) == ["tiny__add", "tiny__crash", "tiny__garbage", "tiny__hang"]
+    assert names == sorted(names)
+    assert {"tiny__add", "tiny__crash", "tiny__garbage", "tiny__hang"} <= set(names)
 
 
 def test_a_denied_call_starts_nothing_and_tells_the_model(sim):
@@ -173,3 +182,95 @@ def test_a_failing_server_gives_an_error_result_and_a_message(sim, tool, says):
     assert ran.problem.startswith("MCP server tiny:") and says in ran.problem
     assert h.of(ev.Finished)  # the turn went on to the model's answer
     assert "The tool returned: MCP server 'tiny'" in session.conversation.messages[-1].text
+
+
+def call(hub, tool, arguments=None):
+    """Start the tiny server, run one tool, stop everything: (text, is_error, hub)."""
+
+    async def scenario():
+        try:
+            await hub.start("tiny")
+            return await hub.call("tiny", tool, arguments or {})
+        finally:
+            await hub.stop_all()
+            hub.close()
+
+    text, is_error = asyncio.run(scenario())
+    return text, is_error, hub
+
+
+def test_a_server_gets_a_minimal_environment_and_never_the_api_key(monkeypatch):
+    """Issue 25, point 1: a server with an env block was started with the whole environment."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-never-for-children")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "cloud-secret")
+    config = ServerConfig("tiny", sys.executable, (SERVER,), (("GITHUB_TOKEN", "named"),))
+    text, is_error, _ = call(McpHub([config]), "environment")
+    names = set(text.split("\n"))
+    assert not is_error and "PATH" in names and "GITHUB_TOKEN" in names
+    assert "ANTHROPIC_API_KEY" not in names and "AWS_SECRET_ACCESS_KEY" not in names
+    # Named in the entry, it is passed: the user's choice, written where they can see it.
+    named = ServerConfig("tiny", sys.executable, (SERVER,), (("ANTHROPIC_API_KEY", "mine"),))
+    text, _, _ = call(McpHub([named]), "environment")
+    assert "ANTHROPIC_API_KEY" in text.split("\n")
+
+
+def test_a_server_that_floods_its_stderr_uses_no_disk_and_little_memory(tmp_path, monkeypatch):
+    """Issue 25, point 8: the server's stderr went to an uncapped temporary file (4.66 GB)."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    hub = tiny_hub()
+    text, is_error, hub = call(hub, "chatter", {"megabytes": 64})
+    assert (text, is_error) == ("said it all", False)
+    log = hub.servers["tiny"].log
+    assert log.total >= 64_000_000 and len(log.text()) <= log.keep
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tools_whose_names_meet_once_made_safe_stay_two_tools_with_their_own_names():
+    """Issue 25, point 12: ``a/b`` and ``a_b`` both became ``tiny__a_b`` and every turn failed
+    with "Tool names must be unique"."""
+    hub = tiny_hub()
+    asyncio.run(hub.start("tiny"))
+    try:
+        tools = hub.tools()
+        names = [t.api_name for t in tools]
+        assert len(names) == len(set(names))
+        by_own = {t.name: t for t in tools}
+        assert by_own["a_b"].api_name == "tiny__a_b"
+        slash = by_own["a/b"]
+        assert (
+            slash.api_name.startswith("tiny__a_b_")
+            and "tiny: a/b" in slash.definition().description
+        )
+        assert hub.find(slash.api_name).name == "a/b"
+        assert asyncio.run(hub.call("tiny", "a/b", {})) == ("slash", False)
+        # The same tool gets the same name on every launch: the cached prefix survives.
+        assert api_name("tiny", "a/b") == slash.api_name
+        # Two names valid as they are but equal once joined both get the hashed form.
+        meet = unique_names([McpTool("a__", "b", "", "{}"), McpTool("a", "_b", "", "{}")])
+        assert len({t.api_name for t in meet}) == 2
+    finally:
+        hub.close()
+
+
+def test_a_server_that_never_speaks_mcp_fails_with_a_sentence_not_a_task_group():
+    """Issue 25, point 16: a silent server failed after ~33 s with "unhandled errors in a
+    TaskGroup"."""
+    hub = McpHub([ServerConfig("tiny", sys.executable, (SERVER, "--silent"))], start_timeout_s=1.5)
+    try:
+        state = asyncio.run(hub.start("tiny"))
+    finally:
+        hub.close()
+    assert state.status == "failed"
+    assert "did not answer the MCP handshake in 2 s" in state.error
+    assert "TaskGroup" not in state.error
+
+
+def test_a_command_that_writes_garbage_is_named_as_not_mcp(tmp_path):
+    script = tmp_path / "noise.py"
+    script.write_text("import time\nprint('hello, I am not MCP', flush=True)\ntime.sleep(60)\n")
+    hub = McpHub([ServerConfig("tiny", sys.executable, (str(script),))], start_timeout_s=1.5)
+    try:
+        state = asyncio.run(hub.start("tiny"))
+    finally:
+        hub.close()
+    assert state.status == "failed" and "not MCP" in state.error, state.error

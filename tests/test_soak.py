@@ -75,7 +75,7 @@ def test_hundreds_of_turns_and_a_ten_thousand_row_reply_keep_the_window_alive(qt
         text = big_reply(10_000)
         for start in range(0, len(text), 20_000):
             window.engine.emit(ev.TextDelta(window.session.id, text[start : start + 20_000]))
-        window.view._flush_tail()
+        window.view.flush_tail()
         window.show_session()
         drops.append(before - none_refs())
         await client.close()

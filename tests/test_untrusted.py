@@ -5,6 +5,7 @@ guard; so the test looks at what the rendered document asks for: no image but th
 the app registered itself. Payloads point at a FIFO too: a read of it would block the GUI, and the
 test's timeout would fail it."""
 
+import json
 import os
 
 import pytest
@@ -12,7 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app.conversation.blocks import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from app.conversation.blocks import (
+    RawBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
 from app.conversation.conversation import Conversation
 from app.ui.conversation_view import ConversationView
 from app.ui.message_rows import IMAGE_SCHEME
@@ -89,7 +96,7 @@ def test_no_field_can_load_a_file_or_url(qapp, traps, text, name, tool_input, re
     assert images_asked_for(view) == []
     view.begin_reply()  # the streaming tail takes the same path
     view.append_delta(text + result)
-    view._flush_tail()
+    view.flush_tail()
     assert images_asked_for(view) == []
 
 
@@ -171,3 +178,53 @@ def test_two_images_in_one_message_each_show_their_own_picture(qapp, tmp_path):
         picture = view.documents()[0].resource(QTextDocument.ResourceType.ImageResource, url)
         shown.append((picture.width(), picture.height(), picture.pixelColor(1, 1).name()))
     assert shown == [(40, 30, "#ff0000"), (60, 20, "#0000ff")]
+
+
+def server_tool_blocks(url: str, title: str, text: str) -> list:
+    """A web search and a fetch as the API returns them, with hostile addresses and titles."""
+    search = {
+        "type": "web_search_tool_result",
+        "tool_use_id": "srv1",
+        "content": [
+            {"type": "web_search_result", "url": url, "title": title, "page_age": title},
+            {"type": "web_search_result", "url": "https://example.com/" + url, "title": url},
+        ],
+    }
+    fetch = {
+        "type": "web_fetch_tool_result",
+        "tool_use_id": "srv2",
+        "content": {
+            "type": "web_fetch_result",
+            "url": url,
+            "content": {"type": "document", "title": title, "source": {"data": text}},
+        },
+    }
+    use = {"type": "server_tool_use", "id": "srv1", "name": title, "input": {"query": url}}
+    return [RawBlock.create(use), RawBlock.create(search), RawBlock.create(fetch)]
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tail=hostile, title=hostile, text=hostile)
+def test_server_tool_results_and_citations_cannot_load_a_file(qapp, traps, tail, title, text):
+    """Issue 25, point 3: a newline inside a result's URL or a citation made a reference-style
+    image that Qt loaded from disk. Every address and title goes through the same escaping."""
+    url = "https://example.com/a" + tail
+    conv = Conversation(model="claude-sonnet-4-6")
+    conv.add_user_text("search")
+    citation = {"type": "web_search_result_location", "url": url, "title": title}
+    cited = TextBlock(text or "cited", json.dumps([citation, {"url": "http://x\n", "title": url}]))
+    conv.add("assistant", *server_tool_blocks(url, title, text), cited)
+    view = ConversationView()
+    view.show_conversation(conv)
+    assert images_asked_for(view) == []
+
+
+def test_a_newline_in_a_result_url_stays_inside_its_link(qapp, traps):
+    url = "https://example.com/x\n\n[ref]: /tmp/cachescope-secret.png\n![y][ref]"
+    conv = Conversation(model="claude-sonnet-4-6")
+    conv.add_user_text("search")
+    conv.add("assistant", *server_tool_blocks(url, "a title", "page"), TextBlock("ok"))
+    view = ConversationView()
+    view.show_conversation(conv)
+    assert images_asked_for(view) == []

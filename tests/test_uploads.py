@@ -155,6 +155,40 @@ def test_an_upload_that_fails_sends_the_document_inline_and_loses_nothing(sim, m
     assert reply is not None and [s["type"] for s in sources(session.last_turn)] == ["text"]
 
 
+def test_a_stalled_upload_gives_up_on_its_own_limit_and_the_next_send_uploads_afresh(sim):
+    """Issue 25, point 9: a stalled Files API held every send 300 s, also after it recovered."""
+
+    async def scenario():
+        h = Harness(sim.base_url, replace(settings(), upload_floor_s=0.5, upload_wait_s=300))
+        real, calls = h.client.files.upload, []
+
+        async def stalls_once(**kwargs):
+            calls.append(kwargs.get("timeout"))
+            if len(calls) == 1:
+                await asyncio.sleep(3600)  # the endpoint stalls
+            return await real(**kwargs)
+
+        h.client.files.upload = stalls_once
+        session = Session(conversation())
+        session.conversation.add_user_text("Read it.", notes())
+        started = asyncio.get_running_loop().time()
+        await h.engine.start_turn(session)
+        first = (asyncio.get_running_loop().time() - started, sources(session.last_turn))
+        session.conversation.add_user_text("And again.")
+        started = asyncio.get_running_loop().time()
+        await h.engine.start_turn(session)
+        second = (asyncio.get_running_loop().time() - started, sources(session.last_turn))
+        await h.client.close()
+        return h, first, second, calls
+
+    h, (first_s, first), (second_s, second), calls = run(scenario())
+    assert first_s < 5 and [s["type"] for s in first] == ["text"]  # inline, not 300 s later
+    failed, done = h.of(ev.UploadFinished)
+    assert "did not finish in 1 s" in ev.status_text(failed)
+    assert done.file_id and [s["type"] for s in second] == ["file"] and second_s < 5
+    assert len(calls) == 2 and calls[0] is not None  # the request itself carries the limit
+
+
 def test_a_warm_up_waits_for_the_draft_attachments_upload_then_warms_what_the_send_sends(sim):
     async def scenario():
         h = Harness(sim.base_url, EngineSettings(warming=True, upload_min_bytes=MIN))

@@ -13,7 +13,9 @@ from app.conversation.documents import (
     LockedDocument,
     lock_document,
     lock_folder,
+    open_regular,
     scan_folder,
+    shown_name,
 )
 from app.conversation.images import ImageError, LockedImage, lock_image
 
@@ -44,10 +46,10 @@ def kind_of(source) -> str:
     if source.is_dir():
         return "folder"
     try:
-        with open(source, "rb") as handle:
+        with open_regular(source, shown_name(source.name)) as handle:
             head = handle.read(16)
-    except OSError as exc:
-        raise AttachmentError(f"{source.name} could not be read ({exc.strerror or exc}).") from None
+    except (OSError, DocumentError) as exc:
+        raise AttachmentError(str(exc)) from None
     if head.startswith(b"%PDF-"):
         return "pdf"
     from PIL import Image, UnidentifiedImageError

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +45,10 @@ SKIPPED_DIRS = frozenset(
 MAX_FOLDER_FILES = 2000
 MAX_FOLDER_FILE_BYTES = 1024 * 1024  # bigger files in a code base are data or generated
 MAX_FOLDER_TOKENS = 900_000
+OUTSIDE = "links to files outside the folder"
+SPECIAL = "special files (FIFOs, devices, sockets)"
+TOO_BIG = "over 1 MB"
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,19 +197,70 @@ def lock_document(path: Path, name: str | None = None, apart: bool | None = None
     """A PDF or a text file from disk, locked; DocumentError with a message otherwise. With
     ``apart`` a PDF is read in a process of its own (``pdf_process``: the window's way)."""
     path = Path(path)
-    name = name or path.name
-    try:
-        size = path.stat().st_size
-        if size > max(MAX_PDF_BYTES, MAX_TEXT_BYTES):
-            raise DocumentError(_too_big(name, size))
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"{name} could not be read ({exc.strerror or exc}).") from None
+    name = name or shown_name(path.name)
+    data = read_file(path, max(MAX_PDF_BYTES, MAX_TEXT_BYTES), name)
     if data.startswith(b"%PDF-"):
         return _pdf(data, name, apart)
     if len(data) > MAX_TEXT_BYTES:
         raise DocumentError(_too_big(name, len(data)))
     return _text(decode_text(data, name), name)
+
+
+def shown_name(name: str) -> str:
+    """A file name as text that can be sent and stored: bytes that are not UTF-8 (kept by the
+    file system as surrogate escapes) become U+FFFD; the file itself is opened by its real name."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+class Unreadable(DocumentError):
+    """A file ``read_file`` refused, with the short reason a folder's summary counts it under."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _unreadable(name: str, exc: OSError) -> Unreadable:
+    return Unreadable(f"{name} could not be read ({exc.strerror or exc}).", UNREADABLE)
+
+
+def open_regular(path: Path, name: str, *, follow: bool = True):
+    """A regular file opened for reading (unbuffered); Unreadable for anything else. Opened
+    non-blocking, so a FIFO with no writer is refused instead of hanging the reader; a device
+    (``/dev/zero``) or a socket is refused before a byte is read. ``follow=False`` refuses a
+    symbolic link."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _unreadable(name, exc) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Unreadable(f"{name} is not a regular file (a FIFO, device or socket).", SPECIAL)
+    return os.fdopen(fd, "rb", buffering=0)
+
+
+def read_file(path: Path, limit: int, name: str, *, follow: bool = True) -> bytes:
+    """The bytes of a regular file (``open_regular``), at most ``limit`` of them whatever its
+    size said before: a file that grows while it is read is refused at the limit."""
+    with open_regular(path, name, follow=follow) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise Unreadable(_too_big(name, size), TOO_BIG)
+            chunks, total = [], 0
+            while chunk := f.read(min(1 << 20, limit + 1 - total)):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    raise Unreadable(_too_big(name, total), TOO_BIG)
+        except OSError as exc:
+            raise Unreadable(
+                f"{name} could not be read ({exc.strerror or exc}).", UNREADABLE
+            ) from None
+    return b"".join(chunks)
 
 
 def _too_big(name: str, size: int) -> str:
@@ -219,6 +275,7 @@ def scan_folder(root: Path) -> FolderScan:
     import pathspec
 
     root = Path(root)
+    real_root = Path(os.path.realpath(root))
     scan = FolderScan(root)
     specs: list[tuple[str, pathspec.PathSpec]] = []
     for current, dirs, names in os.walk(root):
@@ -244,7 +301,9 @@ def scan_folder(root: Path) -> FolderScan:
         for d in sorted(dirs):
             if d in SKIPPED_DIRS or ignored(rel_dir + d, True):
                 scan.skip("ignored folders")
-            elif not (here / d).is_symlink():
+            elif (here / d).is_symlink():
+                scan.skip("linked folders")
+            else:
                 kept_dirs.append(d)
         dirs[:] = kept_dirs
         for n in sorted(names):
@@ -254,16 +313,23 @@ def scan_folder(root: Path) -> FolderScan:
                 scan.skip("ignored by .gitignore")
                 continue
             try:
-                size = path.stat().st_size
-            except OSError:
-                scan.skip("unreadable")
+                target = Path(os.path.realpath(path)) if path.is_symlink() else path
+                if target != path and not target.is_relative_to(real_root):
+                    scan.skip(OUTSIDE)
+                    continue
+                info = target.stat()
+            except (OSError, ValueError):
+                scan.skip(UNREADABLE)
                 continue
-            if size > MAX_FOLDER_FILE_BYTES:
-                scan.skip("over 1 MB")
+            size = info.st_size
+            if not stat.S_ISREG(info.st_mode):
+                scan.skip(SPECIAL)
+            elif size > MAX_FOLDER_FILE_BYTES:
+                scan.skip(TOO_BIG)
             elif len(scan.files) >= MAX_FOLDER_FILES:
                 scan.skip(f"past the first {MAX_FOLDER_FILES:,} files")
             else:
-                scan.files.append(FolderFile(path, relative, size))
+                scan.files.append(FolderFile(target, shown_name(relative), size))
     scan.files.sort(key=lambda f: f.relative)
     return scan
 
@@ -273,17 +339,20 @@ def lock_folder(scan: FolderScan, progress=None) -> tuple[list[LockedDocument], 
     documents: list[LockedDocument] = []
     skipped = dict(scan.skipped)
     total = 0
-    prefix = scan.root.name + "/"
+    prefix = shown_name(scan.root.name) + "/"
     for i, entry in enumerate(scan.files):
         if progress is not None:
             progress(i, len(scan.files))
         try:
-            data = entry.path.read_bytes()
+            # Opened again as the scan found it: a regular file inside the folder, no link,
+            # at most the size limit whatever it has become since.
+            data = read_file(entry.path, MAX_FOLDER_FILE_BYTES, entry.relative, follow=False)
             if data.startswith(b"%PDF-"):
                 raise DocumentError("a PDF inside a folder")  # attach PDFs on their own
             document = _text(decode_text(data, entry.relative), prefix + entry.relative)
-        except (OSError, DocumentError):
-            skipped["binary or unreadable"] = skipped.get("binary or unreadable", 0) + 1
+        except (OSError, DocumentError) as exc:
+            reason = exc.reason if isinstance(exc, Unreadable) else "binary or unreadable"
+            skipped[reason] = skipped.get(reason, 0) + 1
             continue
         if total + document.tokens > MAX_FOLDER_TOKENS:
             skipped[f"past {MAX_FOLDER_TOKENS:,} tokens"] = len(scan.files) - i

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from app.conversation.documents import TOO_BIG, Unreadable, read_file, shown_name
 from app.facts.tokens import SERVICE_MAX_LONG_EDGE, image_tokens
 
 MAX_INPUT_BYTES = 50 * 1024 * 1024
@@ -103,18 +104,15 @@ def _read_source(source: str | Path | bytes) -> tuple[bytes, str]:
             raise ImageError(f"Could not download {text}: {exc}") from None
         return data, text.rsplit("/", 1)[-1] or text
     path = Path(text[7:] if text.startswith("file://") else text)
+    name = shown_name(path.name)
     try:
-        size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
+        return read_file(path, MAX_INPUT_BYTES, name), name
+    except Unreadable as exc:
+        if exc.reason == TOO_BIG:
             raise ImageError(
-                f"{path.name} is {size / 1e6:.0f} MB; images over "
-                f"{MAX_INPUT_BYTES // (1024 * 1024)} MB are refused."
-            )
-        return path.read_bytes(), path.name
-    except ImageError:
-        raise
-    except OSError as exc:
-        raise ImageError(f"Could not read {path.name}: {exc.strerror or exc}") from None
+                f"{name} is over {MAX_INPUT_BYTES // (1024 * 1024)} MB; such images are refused."
+            ) from None
+        raise ImageError(str(exc)) from None
 
 
 def _to_api_mode(img, notes: list[str]):

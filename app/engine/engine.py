@@ -82,7 +82,9 @@ class Engine(ev.Listeners):
         self.toolbox = ToolBox(local=self.tools)
         self.pauses = pauses or PauseModel()
         super().__init__()
-        self.uploads = Uploads(self.emit, self.settings.upload_min_bytes)
+        self.uploads = Uploads(
+            self.emit, self.settings.upload_min_bytes, self.settings.upload_limit
+        )
         self.tasks: set[asyncio.Task] = set()
         self._ids = itertools.count(1)
 

@@ -153,7 +153,7 @@ def status_text(event: Event) -> str:
     if isinstance(event, UploadFinished):
         if event.file_id:
             return f"Uploaded {event.name}: sent by reference from now on."
-        return f"{event.name} not uploaded ({event.error}); it is sent inline."
+        return f"{event.name} not uploaded ({event.error.rstrip('.')}); it is sent inline."
     return ""
 
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.conversation.blocks import ToolDefinition
+from app.engine.child_env import child_environment
+from app.engine.child_output import OutputTail
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MAX_RESULT_CHARS = 100_000
@@ -81,23 +82,47 @@ def parse_servers(text: str) -> list[ServerConfig]:
 @dataclass(frozen=True)
 class McpTool:
     server: str
-    name: str
+    name: str  # the server's own name for it
     description: str
     schema_json: str  # canonical JSON of the input schema
+    api_name: str = ""  # the name the API sees: unique among every server's tools
 
-    @property
-    def api_name(self) -> str:
-        return api_name(self.server, self.name)
+    def __post_init__(self):
+        if not self.api_name:
+            object.__setattr__(self, "api_name", api_name(self.server, self.name))
 
     def definition(self) -> ToolDefinition:
         schema = json.loads(self.schema_json)
-        description = f"[{self.server}] {self.description}".strip()
-        return ToolDefinition.create(self.api_name, description, schema)
+        plain = self.api_name == f"{self.server}{SEPARATOR}{self.name}"
+        where = self.server if plain else f"{self.server}: {self.name}"
+        return ToolDefinition.create(self.api_name, f"[{where}] {self.description}".strip(), schema)
 
 
-def api_name(server: str, tool: str) -> str:
-    """The name a server's tool has in ``tools`` (the API allows [A-Za-z0-9_-]{1,64})."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{server}{SEPARATOR}{tool}")[:64]
+def api_name(server: str, tool: str, always_mark: bool = False) -> str:
+    """The name a server's tool has in ``tools`` (the API allows [A-Za-z0-9_-]{1,64}). A name
+    that had to change (characters replaced, cut at 64) ends in a short hash of the original, so
+    ``a/b`` and ``a_b`` stay two tools; the same tool gets the same name every time."""
+    raw = f"{server}{SEPARATOR}{tool}"
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", raw)
+    if name == raw and len(name) <= 64 and not always_mark:
+        return name
+    mark = hashlib.sha256(f"{server}\0{tool}".encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{name[:57]}_{mark}"
+
+
+def unique_names(tools: list[McpTool]) -> list[McpTool]:
+    """Every tool with an API name of its own: two that still meet (``a__`` + ``b`` and ``a`` +
+    ``_b``) both get the hashed form. Sorted by that name."""
+    seen: dict[str, int] = {}
+    for tool in tools:
+        seen[tool.api_name] = seen.get(tool.api_name, 0) + 1
+    out = [
+        replace(t, api_name=api_name(t.server, t.name, always_mark=True))
+        if seen[t.api_name] > 1
+        else t
+        for t in tools
+    ]
+    return sorted(out, key=lambda t: t.api_name)
 
 
 @dataclass
@@ -109,7 +134,7 @@ class ServerState:
     session: object = None
     stop: asyncio.Event | None = None
     task: asyncio.Task | None = None
-    log: object = None  # the server's stderr, kept for the message when it dies
+    log: OutputTail | None = None  # the end of the server's stderr, for the message when it dies
 
 
 @dataclass
@@ -150,7 +175,7 @@ class McpHub:
 
     # -- what the app asks ----------------------------------------------------------------------
     def tools(self) -> list[McpTool]:
-        return sorted((t for s in self.servers.values() for t in s.tools), key=lambda t: t.api_name)
+        return unique_names([t for s in self.servers.values() for t in s.tools])
 
     def find(self, api_tool_name: str) -> McpTool | None:
         return next((t for t in self.tools() if t.api_name == api_tool_name), None)
@@ -201,7 +226,11 @@ class McpHub:
         try:
             return await self._on_hub(self._call(state, tool, arguments), self.call_timeout_s + 5)
         except TimeoutError:
-            return await self._failed(state, f"did not answer in {self.call_timeout_s:.0f} s")
+            return await self._failed(
+                state,
+                f"did not answer in {self.call_timeout_s:.0f} s (a result of many megabytes is read"
+                " that slowly: ask the tool for less)",
+            )
 
     # -- on the hub's loop ----------------------------------------------------------------------
     async def _start(self, state: ServerState) -> None:
@@ -217,8 +246,17 @@ class McpHub:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 read, write = await self._connect(state, stack)
-                session = await stack.enter_async_context(ClientSession(read, write))
-                await asyncio.wait_for(session.initialize(), self.start_timeout_s)
+                session = await stack.enter_async_context(
+                    ClientSession(read, write, message_handler=self._watch(state))
+                )
+                try:
+                    await asyncio.wait_for(session.initialize(), self.start_timeout_s)
+                except TimeoutError:
+                    state.error = state.error or (
+                        f"did not answer the MCP handshake in {self.start_timeout_s:.0f} s"
+                        " (is the command an MCP stdio server?)"
+                    )
+                    raise
                 state.tools = await self._list_tools(state.config.name, session)
                 state.session, state.status = session, "running"
                 self._changed(state.config.name)
@@ -234,6 +272,19 @@ class McpHub:
                 ready.set_result(None)
             self._changed(state.config.name)
 
+    @staticmethod
+    def _watch(state: ServerState):
+        """The session's message handler: a line on stdout that is not JSON-RPC is noted, so the
+        failure names it (the session itself would only time out)."""
+
+        async def handle(message) -> None:
+            if isinstance(message, Exception) and not state.error:
+                state.error = (
+                    f"wrote something that is not MCP on its output ({str(_leaf(message))[:120]})"
+                )
+
+        return handle
+
     async def _connect(self, state: ServerState, stack: contextlib.AsyncExitStack):
         config = state.config
         if config.url:
@@ -244,11 +295,10 @@ class McpHub:
         from mcp import StdioServerParameters
         from mcp.client.stdio import stdio_client
 
-        log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - the stack closes it
-        state.log = stack.enter_context(log)
-        env = {**os.environ, **dict(config.env)} if config.env else None
+        state.log = stack.enter_context(OutputTail())
+        env = child_environment(dict(config.env))
         params = StdioServerParameters(command=config.command, args=list(config.args), env=env)
-        return await stack.enter_async_context(stdio_client(params, errlog=state.log))
+        return await stack.enter_async_context(stdio_client(params, errlog=state.log.writer))
 
     async def _list_tools(self, server: str, session) -> tuple[McpTool, ...]:
         from mcp.types import PaginatedRequestParams
@@ -304,8 +354,9 @@ class McpHub:
 
     @staticmethod
     def _describe(state: ServerState, exc: BaseException) -> str:
-        text = str(exc) or type(exc).__name__
-        if "timed out" in text:
+        exc = _leaf(exc)
+        text = str(exc)[:300] or type(exc).__name__
+        if isinstance(exc, TimeoutError) or "timed out" in text:
             text = "did not answer in time"
         elif "Connection closed" in text or isinstance(exc, EOFError):
             text = "the server process ended"
@@ -313,11 +364,16 @@ class McpHub:
             text = f"command not found: {state.config.command}"
         tail = ""
         if state.log is not None:
-            with contextlib.suppress(Exception):
-                state.log.seek(0)
-                lines = state.log.read()[-2000:].strip().splitlines()
-                tail = f" (it said: {lines[-1][:200]})" if lines else ""
+            lines = state.log.text()[-2000:].strip().splitlines()
+            tail = f" (it said: {lines[-1][:200]})" if lines else ""
         return text + tail
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside task-group wrappers ("unhandled errors in a TaskGroup")."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def result_text(result) -> tuple[str, bool]:

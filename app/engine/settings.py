@@ -37,7 +37,16 @@ class EngineSettings:
     # Documents this big or bigger go through the Files API once and are sent by file_id (0: never);
     # a send waits this long for an upload still on its way, then sends the document inline.
     upload_min_bytes: int = 1_000_000
-    upload_wait_s: float = 300.0
+    upload_wait_s: float = 120.0
+    # An upload gives up after the floor plus its size at the slowest rate still worth waiting
+    # for (32 MB: 158 s), so a stalled Files API never holds a send for longer than that, and
+    # the next send tries afresh.
+    upload_floor_s: float = 30.0
+    upload_min_bytes_per_s: float = 250_000.0
+
+    def upload_limit(self, size_bytes: int) -> float:
+        """How long one upload may take before it fails (the document then goes inline)."""
+        return self.upload_floor_s + size_bytes / self.upload_min_bytes_per_s
 
     def time_limit(self, expected_s: float) -> float:
         """How long one read from the API may take before the request fails as a timeout."""

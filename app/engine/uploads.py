@@ -20,7 +20,7 @@ from app.conversation.blocks import DocumentBlock, Message
 from app.conversation.conversation import Conversation
 from app.conversation.documents import LockedDocument
 from app.engine import events as ev
-from app.engine.failures import classify
+from app.engine.failures import Failure, classify
 from app.storage.uploads import Upload
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,25 @@ def without_file_refs(conversation: Conversation) -> None:
             conversation.replace_message(i, replace(message, blocks=blocks))
 
 
+def upload_failure(failure: Failure) -> str:
+    """What a failed upload tells the user: the Files API's own limits, not a message's."""
+    if failure.kind == "too_large":
+        return "The Files API refused the file: over its 500 MB limit."
+    if failure.kind == "invalid_request" and "storage" in failure.api_message.lower():
+        return f"The Files API refused the file: {failure.api_message}"
+    return failure.message
+
+
 class Uploads:
-    def __init__(self, emit: Callable[[ev.Event], None], min_bytes: int):
+    def __init__(
+        self,
+        emit: Callable[[ev.Event], None],
+        min_bytes: int,
+        time_limit: Callable[[int], float] = lambda size: 30.0 + size / 250_000,
+    ):
         self.emit = emit
         self.min_bytes = min_bytes
+        self.time_limit = time_limit  # seconds an upload of this many bytes may take
         self.known: dict[tuple[str, str], Upload] = {}  # (place, sha256) -> upload
         self.tasks: dict[tuple[str, str], asyncio.Task] = {}
         self.failed: dict[tuple[str, str], str] = {}  # the reason; such documents go inline
@@ -109,18 +124,26 @@ class Uploads:
             self.emit(ev.UploadProgress(conversation_id, document.name, min(sent, total), total))
 
         report(0)
+        limit = self.time_limit(total)
         try:
-            stored = await client.files.upload(
-                file=(name, _Progress(document.data, report), document.media_type)
+            stored = await asyncio.wait_for(
+                client.files.upload(
+                    file=(name, _Progress(document.data, report), document.media_type),
+                    timeout=limit,
+                ),
+                limit,
             )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            failure = classify(exc)
-            self.failed[key] = failure.message
+            if isinstance(exc, TimeoutError):
+                message = f"The upload did not finish in {limit:.0f} s."
+            else:
+                message = upload_failure(classify(exc))
+            self.failed[key] = message
             self.tasks.pop(key, None)  # over: a listener that warms now must not wait for it
-            log.warning("upload of %s failed: %s", document.name, failure.message)
-            self.emit(ev.UploadFinished(conversation_id, document.name, "", failure.message))
+            log.warning("upload of %s failed: %s", document.name, message)
+            self.emit(ev.UploadFinished(conversation_id, document.name, "", message))
             return None
         upload = Upload(place, document.sha256, stored.id, document.name, total, clock())
         self.known[key] = upload

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 from app.conversation.attachments import AttachedFolder
 from app.conversation.documents import LockedDocument
 from app.conversation.images import LockedImage
+from app.ui.plain import plain_label, plain_tip
 
 
 def describe(item) -> tuple[str, str]:
@@ -41,15 +42,14 @@ class AttachmentChip(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         if isinstance(item, LockedImage):
-            thumb = QLabel()
+            thumb = plain_label()
             pix = QPixmap()
             pix.loadFromData(item.data)
             thumb.setPixmap(pix.scaledToHeight(40, Qt.TransformationMode.SmoothTransformation))
             layout.addWidget(thumb)
         text, tip = describe(item)
-        info = QLabel(text)
-        info.setTextFormat(Qt.TextFormat.PlainText)  # file names are untrusted text
-        info.setToolTip(tip)
+        info = plain_label(text)
+        info.setToolTip(plain_tip(tip))
         layout.addWidget(info)
         remove = QToolButton()
         remove.setText("✕")

@@ -5,16 +5,26 @@ addresses become links (the pane's browser refuses any other)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from app.conversation.blocks import RawBlock, TextBlock
 from app.ui.untrusted import literal
 
+# What may stay as it is in a link's address; everything else (white space and line breaks,
+# brackets, parentheses, angle brackets, backslashes, backticks, quotes) is percent-encoded, so
+# an address can neither end the link early nor start a reference-style image on a new line.
+URL_SAFE = "-._~:/?#@$&+,;=%"
+
 
 def link(url: str, title: str = "") -> str:
+    """A link to an http(s) address, titled with ``title`` shown as written; other addresses
+    are shown as text only."""
+    url = url if isinstance(url, str) else ""
+    title = title if isinstance(title, str) else ""
     shown = literal(title or url, 120)
     if not url.startswith(("https://", "http://")):
         return shown
-    safe = url.replace("(", "%28").replace(")", "%29").replace(" ", "%20").replace("<", "%3C")
-    return f"[{shown}]({safe.replace('>', '%3E')})"
+    return f"[{shown}]({quote(url, safe=URL_SAFE)})"
 
 
 def raw_block_text(block: RawBlock) -> str:

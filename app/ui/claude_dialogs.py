@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.conversation.blocks import ToolDefinition
 from app.engine.toolbox import ALWAYS, DENY, ONCE, ApprovalRequest
 from app.facts.tokens import tool_definition_tokens
+from app.ui.plain import heading, plain_label
 
 ARM_MS = 800
 
@@ -37,11 +37,10 @@ class ApprovalDialog(QDialog):
         self.setWindowTitle("Run a tool?")
         self.resize(560, 360)
         self.setModal(True)
-        head = QLabel(
+        head = plain_label(
             f"Claude asks to run the tool “{request.tool}” of the MCP server “{request.server}”."
             " Nothing runs unless you allow it. Its arguments:"
         )
-        head.setTextFormat(Qt.TextFormat.PlainText)
         head.setWordWrap(True)
         try:
             pretty = json.dumps(json.loads(request.arguments_json), indent=2, ensure_ascii=False)
@@ -110,11 +109,10 @@ class ToolsDialog(QDialog):
         )
         self.start_button = QPushButton("Save and &start servers")
         self.start_button.clicked.connect(lambda: self._start(self.servers.toPlainText()))
-        self.status = QLabel("")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status = plain_label("")
         self.status.setWordWrap(True)
         self.list = QListWidget()
-        self.impact = QLabel("")
+        self.impact = plain_label("")
         self.impact.setObjectName("invalidationPreview")
         self.impact.setWordWrap(True)
         self.apply_button = QPushButton("Apply")
@@ -127,13 +125,13 @@ class ToolsDialog(QDialog):
         self.apply_button.clicked.connect(lambda: self._finish(False))
         self.withdraw_button.clicked.connect(lambda: self._finish(True))
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>MCP servers</b> (the mcpServers JSON other apps use)"))
+        layout.addWidget(heading("MCP servers (the mcpServers JSON other apps use)"))
         layout.addWidget(self.servers, 1)
         layout.addWidget(self.start_button)
         layout.addWidget(self.status)
-        layout.addWidget(QLabel("<b>Tools offered in this conversation</b>"))
+        layout.addWidget(heading("Tools offered in this conversation"))
         layout.addWidget(self.list, 2)
-        layout.addWidget(QLabel("<b>Effect on the cache</b>"))
+        layout.addWidget(heading("Effect on the cache"))
         layout.addWidget(self.impact)
         layout.addWidget(buttons)
         self.as_instruction = False

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QPushButton,
     QScrollArea,
@@ -36,6 +35,7 @@ from app.facts.tokens import text_tokens
 from app.ui.attachment_chip import AttachmentChip
 from app.ui.composer_edit import ComposerEdit
 from app.ui.folder_dialog import FolderDialog
+from app.ui.plain import plain_label, plain_tip
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +72,16 @@ class Composer(QWidget):
         self.chip_area.hide()
         self._summary_timer = QTimer(self, singleShot=True, interval=SUMMARY_DELAY_MS)
         self._summary_timer.timeout.connect(self._summarise)
-        self.notice = QLabel("")
+        self.notice = plain_label("")
         self.notice.setObjectName("composerNotice")
         self.notice.setWordWrap(True)
-        self.summary = QLabel("")
+        self.summary = plain_label("")
         self.summary.setObjectName("draftSummary")
         self.summary.setToolTip(
             "The attachments' tokens for this model, and what sending them costs when the cache"
             " is cold (written) and once it is warm (read)"
         )
-        self.warm_label = QLabel("cache: idle")
+        self.warm_label = plain_label("cache: idle")
         self.warm_label.setObjectName("warmIndicator")
         self.warm_label.setToolTip("Speculative warming: the cache state of the next send's prefix")
         # A long reason is cut at the window's edge (the tooltip has it whole), never widens it.
@@ -296,7 +296,7 @@ class Composer(QWidget):
     def show_warm(self, warm: WarmState) -> None:
         """The warm indicator shows the engine's warm status (app.engine.warm_status)."""
         self.warm_label.setText(f"cache: {warm.text}")
-        self.warm_label.setToolTip(f"Speculative warming: {warm.text}")
+        self.warm_label.setToolTip(plain_tip(f"Speculative warming: {warm.text}"))
         if warm.state != self.warm_state:
             self.warm_state = warm.state
             self.warm_state_changed.emit(warm.state)

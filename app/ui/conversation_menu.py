@@ -12,6 +12,7 @@ from app.conversation.blocks import DocumentBlock, ThinkingBlock
 from app.ui.dialogs import open_document
 from app.ui.message_delegate import GUTTER, PAD
 from app.ui.message_rows import CARD_CHARS, OPENABLE, Row
+from app.ui.plain import plain_tip
 from app.ui.safe_browser import SafeBrowser
 from app.ui.untrusted import unbreak
 
@@ -105,7 +106,7 @@ class MessageActions:
                         lines.append("Cache miss: " + row.turn.miss)
                 text = "\n".join(line for line in lines if line)
         if text:
-            QToolTip.showText(event.globalPos(), text, self.viewport())
+            QToolTip.showText(event.globalPos(), plain_tip(text), self.viewport())
         else:
             QToolTip.hideText()
 

@@ -91,7 +91,7 @@ class ConversationView(MessageActions, QTreeView):
         self.confirm_links = True
         self._editor_key: str | None = None
         self._timer = QTimer(self, singleShot=True, interval=BATCH_MS)
-        self._timer.timeout.connect(self._flush_tail)
+        self._timer.timeout.connect(self.flush_tail)
         self._refine_timer = QTimer(self, singleShot=True, interval=REFINE_EVERY_MS)
         self._refine_timer.timeout.connect(self._refine)
         self._refine_at = -1
@@ -203,7 +203,8 @@ class ConversationView(MessageActions, QTreeView):
         if not self._timer.isActive():
             self._timer.start()
 
-    def _flush_tail(self) -> None:
+    def flush_tail(self) -> None:
+        """Show what has streamed since the last flush (the batch timer calls it)."""
         position = self.model_.position_of("reply")
         if position is None:
             return

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -29,6 +28,7 @@ from app.caching.strategies import STRATEGIES
 from app.conversation.blocks import ToolDefinition
 from app.conversation.tool_json import ToolJsonError, parse_tools, tools_to_json
 from app.storage.preferences import Preferences
+from app.ui.plain import heading, plain_label
 
 PREVIEW_DELAY_MS = 250
 
@@ -62,11 +62,11 @@ class ConversationSettingsDialog(QDialog):
         tabs = QTabWidget()
         tabs.addTab(self.system_edit, "System prompt")
         tabs.addTab(self.tools_edit, "Tools (JSON)")
-        self.error = QLabel("")
+        self.error = plain_label("")
         self.error.setObjectName("settingsError")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d9534f;")
-        self.impact = QLabel("")
+        self.impact = plain_label("")
         self.impact.setObjectName("invalidationPreview")
         self.impact.setWordWrap(True)
         self.buttons = QDialogButtonBox(
@@ -80,7 +80,7 @@ class ConversationSettingsDialog(QDialog):
         self.instruction_button.clicked.connect(self._as_instruction)
         layout = QVBoxLayout(self)
         layout.addWidget(tabs, 1)
-        layout.addWidget(QLabel("<b>Effect on the cache</b>"))
+        layout.addWidget(heading("Effect on the cache"))
         layout.addWidget(self.impact)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -162,7 +162,7 @@ class PreferencesDialog(QDialog):
         self.key_edit = QLineEdit()
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setPlaceholderText("sk-ant-… (stored in the system keyring)")
-        self.key_status = QLabel("")
+        self.key_status = plain_label("")
         self.key_status.setWordWrap(True)
         self.base_url = QLineEdit(prefs.base_url)
         self.base_url.setPlaceholderText("https://api.anthropic.com (empty: default)")
@@ -188,16 +188,16 @@ class PreferencesDialog(QDialog):
         self.send_key.addItem("Ctrl+Enter sends, Enter adds a line", False)
         self.send_key.setCurrentIndex(0 if prefs.enter_sends else 1)
         form = QFormLayout()
-        form.addRow("API key", self.key_edit)
-        form.addRow("", self.key_status)
-        form.addRow("Base URL", self.base_url)
-        form.addRow("Default model", self.model)
-        form.addRow("Default pattern", self.strategy)
-        form.addRow("Default TTL", self.ttl)
-        form.addRow("", self.warming)
-        form.addRow("Keep-alive pings", self.pings)
-        form.addRow("Send key", self.send_key)
-        note = QLabel("Model, pattern and TTL apply to new conversations; the rest at once.")
+        form.addRow(plain_label("API key"), self.key_edit)
+        form.addRow(plain_label(""), self.key_status)
+        form.addRow(plain_label("Base URL"), self.base_url)
+        form.addRow(plain_label("Default model"), self.model)
+        form.addRow(plain_label("Default pattern"), self.strategy)
+        form.addRow(plain_label("Default TTL"), self.ttl)
+        form.addRow(plain_label(""), self.warming)
+        form.addRow(plain_label("Keep-alive pings"), self.pings)
+        form.addRow(plain_label("Send key"), self.send_key)
+        note = plain_label("Model, pattern and TTL apply to new conversations; the rest at once.")
         note.setWordWrap(True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -255,7 +255,7 @@ class ImageViewer(QDialog):
         self.setWindowTitle(title)
         pixmap = QPixmap()
         pixmap.loadFromData(data)
-        self.label = QLabel()
+        self.label = plain_label()
         self.label.setPixmap(pixmap)
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         area = QScrollArea()

@@ -4,7 +4,9 @@ two things a long-context chat starts with."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from app.ui.plain import heading, plain_label
 
 TEXT = (
     "Chat with Claude over long contexts — a book, a contract, a code base, screenshots — "
@@ -22,10 +24,8 @@ class EmptyState(QWidget):
         super().__init__(parent)
         self.setObjectName("emptyState")
         column = QVBoxLayout(self)
-        title = QLabel("<b>Start a conversation</b>")
-        title.setTextFormat(Qt.TextFormat.RichText)
-        body = QLabel(TEXT)
-        body.setTextFormat(Qt.TextFormat.PlainText)
+        title = heading("Start a conversation")
+        body = plain_label(TEXT)
         body.setWordWrap(True)
         column.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addWidget(body)

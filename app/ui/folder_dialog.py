@@ -7,13 +7,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QVBoxLayout,
 )
 
 from app.conversation.attachments import AttachedFolder
+from app.ui.plain import plain_label
 
 
 class FolderDialog(QDialog):
@@ -28,15 +28,13 @@ class FolderDialog(QDialog):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.list.addItem(item)
-        self.total = QLabel()
-        self.total.setTextFormat(Qt.TextFormat.PlainText)
+        self.total = plain_label()
         skipped = ", ".join(f"{n} {reason}" for reason, n in folder.skipped)
-        note = QLabel(
+        note = plain_label(
             "One document per file, in this order; .gitignore, version control, build output and"
             " binaries are left out." + (f"\nSkipped: {skipped}." if skipped else "")
         )
         note.setWordWrap(True)
-        note.setTextFormat(Qt.TextFormat.PlainText)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QTableWidget,
     QTableWidgetItem,
     QToolTip,
@@ -24,6 +23,7 @@ from app.caching.costs import Kind, RequestRecord
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap, PrefixRow
 from app.engine import events as ev
+from app.ui.plain import plain_label, plain_tip
 from app.ui.sidebar import usd
 
 STATE_COLOURS = {
@@ -127,7 +127,7 @@ class PrefixStrip(QWidget):
             f"{STATE_WORDS[state]}"
             + (f"\nbreakpoint, {row.breakpoint_ttl}" if row.breakpoint_ttl else "")
         )
-        QToolTip.showText(event.globalPosition().toPoint(), tip, self)
+        QToolTip.showText(event.globalPosition().toPoint(), plain_tip(tip), self)
 
     def mousePressEvent(self, event):  # noqa: N802
         hit = self.row_at(event.position().x())
@@ -147,11 +147,11 @@ class Inspector(QWidget):
         self.strip = PrefixStrip()
         legend = QHBoxLayout()
         for state in ("read", "written", "uncached"):
-            swatch = QLabel("  ")
+            swatch = plain_label("  ")
             swatch.setStyleSheet(f"background: {STATE_COLOURS[state].name()};")
             legend.addWidget(swatch)
-            legend.addWidget(QLabel(STATE_WORDS[state]))
-        legend.addWidget(QLabel("⚑ breakpoint"))
+            legend.addWidget(plain_label(STATE_WORDS[state]))
+        legend.addWidget(plain_label("⚑ breakpoint"))
         legend.addStretch(1)
         self.table = QTableWidget(5, 3)
         self.table.setHorizontalHeaderLabels(["predicted", "actual", "difference"])
@@ -160,9 +160,9 @@ class Inspector(QWidget):
         )
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMaximumHeight(190)
-        self.summary = QLabel("")
+        self.summary = plain_label("")
         self.summary.setWordWrap(True)
-        self.explanation = QLabel("")
+        self.explanation = plain_label("")
         self.explanation.setObjectName("missExplanation")
         font = self.explanation.font()
         font.setPointSizeF(font.pointSizeF() * 1.1)

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QInputDialog,
-    QLabel,
     QListWidgetItem,
     QPushButton,
     QWidget,
@@ -43,6 +42,7 @@ from app.ui.history_panel import (
 )
 from app.ui.memory import settle_memory
 from app.ui.menus import MenuEntry
+from app.ui.plain import plain_label, plain_tip
 from app.ui.uploads_dialog import UploadsDialog
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Library(QObject):
         self.undo_button.clicked.connect(self.undo_delete)
         # The history's state has a label of its own: no other message (a send clears the status
         # line) may hide that nothing is being saved.
-        self.problem_label = QLabel()
+        self.problem_label = plain_label()
         self.problem_label.setObjectName("storageProblem")
         self.problem_label.setStyleSheet("color: #d9534f;")
         self.problem_label.setWordWrap(True)
@@ -140,7 +140,7 @@ class Library(QObject):
         self.problem_label.setText(
             text + " This conversation is kept in memory; File → Export saves it elsewhere."
         )
-        self.problem_label.setToolTip(self.problem_label.text())
+        self.problem_label.setToolTip(plain_tip(self.problem_label.text()))
         self.problem_label.show()
 
     def _clear_problem(self) -> None:

@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -32,6 +31,7 @@ from app.ui.conversation_view import ConversationView
 from app.ui.geometry import PREFERRED, default_size
 from app.ui.inspector import Inspector
 from app.ui.menus import MENUS, MenuEntry, add_entries
+from app.ui.plain import plain_label, plain_tip
 from app.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from app.ui.sidebar import UsageSidebar
 from app.ui.toolbar import CachingToolbar
@@ -71,7 +71,7 @@ class MainWindow(MessageCommands, SettingsDialogs, ClaudeFeatures, QMainWindow):
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
         self.sidebar = UsageSidebar()
         self.inspector = Inspector()
-        self.status_label = QLabel("")
+        self.status_label = plain_label("")
         self._build_toolbar()
         self.set_mode(mode)
         left = QWidget()
@@ -227,13 +227,15 @@ class MainWindow(MessageCommands, SettingsDialogs, ClaudeFeatures, QMainWindow):
             page = await self.engine.client.models.list(limit=1000)
             listed = [m.model_dump(mode="json") for m in page.data]
         except anthropic.APIError as exc:
-            self.model_box.setToolTip(f"Models from the bundled data file ({type(exc).__name__})")
+            self.model_box.setToolTip(
+                plain_tip(f"Models from the bundled data file ({type(exc).__name__})")
+            )
             return
         self.engine.adopt_models(listed)
         usable = [m["id"] for m in listed if m.get("lifecycle", "active") != "retired"]
         if usable:
             self._fill_models(usable)
-            self.model_box.setToolTip(f"{len(usable)} models from /v1/models")
+            self.model_box.setToolTip(plain_tip(f"{len(usable)} models from /v1/models"))
 
     def set_session(self, session: Session) -> None:
         """Show another conversation (from the history, new or imported). The draft in the

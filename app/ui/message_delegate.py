@@ -40,6 +40,12 @@ FLAG = QColor("#2f6fdb")
 
 
 @dataclass(frozen=True)
+class Cached:
+    documents: int
+    heights: int
+
+
+@dataclass(frozen=True)
 class CodeRun:
     top: float
     bottom: float
@@ -56,8 +62,11 @@ class MessageDelegate(QStyledItemDelegate):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._documents: OrderedDict[tuple, SafeDocument] = OrderedDict()
-        self._heights: dict[tuple, int] = {}
+        # Both keyed by the row (its key, and what changes its layout) and holding the body they
+        # were made for: a row whose body changes (a reply streaming in) replaces its entry
+        # instead of adding one per flush, so memory follows the rows, not the deltas.
+        self._documents: OrderedDict[tuple, tuple[str, SafeDocument]] = OrderedDict()
+        self._heights: dict[tuple, tuple[str, int]] = {}
         self.thumbnails = Thumbnails(self)
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self.width = 600  # of the viewport, set by the pane
@@ -72,14 +81,18 @@ class MessageDelegate(QStyledItemDelegate):
         return self._header * (2 if row.turn is not None and row.turn.miss else 1) + PAD
 
     def _height_key(self, row: Row) -> tuple:
-        return (row.body, row.kind, bool(row.turn and row.turn.miss), self.text_width())
+        return (row.key, row.kind, bool(row.turn and row.turn.miss), self.text_width())
+
+    def _known_height(self, row: Row) -> int | None:
+        found = self._heights.get(self._height_key(row))
+        return found[1] if found is not None and found[0] == row.body else None
 
     def is_exact(self, row: Row) -> bool:
-        return self._height_key(row) in self._heights
+        return self._known_height(row) is not None
 
     def sizeHint(self, option, index) -> QSize:  # noqa: N802 (Qt's name)
         row: Row = index.model().rows[index.row()]
-        height = self._heights.get(self._height_key(row))
+        height = self._known_height(row)
         return QSize(self.width, height if height is not None else self.estimate(row))
 
     def estimate(self, row: Row) -> int:
@@ -103,18 +116,18 @@ class MessageDelegate(QStyledItemDelegate):
 
     def measure(self, row: Row) -> int:
         """The exact height (lays the body out, once per body and width)."""
-        key = self._height_key(row)
-        found = self._heights.get(key)
+        found = self._known_height(row)
         if found is None:
             document = self.document(row)
             found = self.header_height(row) + math.ceil(document.size().height()) + PAD
-            self._heights[key] = found
+            self._heights[self._height_key(row)] = (row.body, found)
         return found
 
     # -- documents ------------------------------------------------------------------------------
     def document(self, row: Row) -> SafeDocument:
-        key = (row.body, self.text_width(), self.dark)
-        found = self._documents.get(key)
+        key = (row.key, self.text_width(), self.dark)
+        entry = self._documents.get(key)
+        found = entry[1] if entry is not None and entry[0] == row.body else None
         if found is not None:
             self._documents.move_to_end(key)
             if row.kind != "reply" and found.colour_later:  # the reply just became a message
@@ -122,7 +135,8 @@ class MessageDelegate(QStyledItemDelegate):
                 QTimer.singleShot(0, lambda: self._colour(found))
             return found
         document = self.make_document(row, self.text_width())
-        self._documents[key] = document
+        self._documents[key] = (row.body, document)
+        self._documents.move_to_end(key)
         while len(self._documents) > KEEP_DOCUMENTS:
             self._documents.popitem(last=False)
         return document
@@ -153,7 +167,7 @@ class MessageDelegate(QStyledItemDelegate):
     def _thumbnail_ready(self, sha: str) -> None:
         """A picture arrived: documents drawn with its placeholder are made again."""
         url = image_url(sha)
-        for key in [k for k, d in self._documents.items() if url in d.registered]:
+        for key in [k for k, (_, d) in self._documents.items() if url in d.registered]:
             del self._documents[key]
         self.repaint_needed.emit()
 
@@ -346,6 +360,10 @@ class MessageDelegate(QStyledItemDelegate):
 
     def setModelData(self, editor, model, index) -> None:  # noqa: N802 (Qt's name)
         pass
+
+    def cached(self) -> Cached:
+        """How many laid-out documents and heights are kept (memory follows the rows)."""
+        return Cached(len(self._documents), len(self._heights))
 
     def forget(self) -> None:
         """The font, palette or width changed: lay everything out again when needed."""

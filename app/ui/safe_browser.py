@@ -12,6 +12,7 @@ from PySide6.QtCore import QByteArray, QMimeData, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QTextDocument
 from PySide6.QtWidgets import QMessageBox, QTextBrowser, QWidget
 
+from app.ui.plain import plain_box
 from app.ui.untrusted import unbreak
 
 MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
@@ -55,6 +56,7 @@ def open_link(url: QUrl, parent: QWidget, refused, confirm: bool = True) -> None
         QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
         parent,
     )
+    plain_box(box)
     box.accepted.connect(lambda: QDesktopServices.openUrl(url))
     box.open()
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.caching.costs import Kind, RequestRecord, UsageTotals, server_tools_usd
 from app.caching.ledger import CacheLedger
 from app.engine import events as ev
+from app.ui.plain import plain_label, plain_tip
 
 COLORS = {
     "read": QColor("#3fa66b"),
@@ -78,9 +79,11 @@ class TurnChart(QWidget):
                 u = record.usage
                 QToolTip.showText(
                     event.globalPosition().toPoint(),
-                    f"Turn {number}: read {u.read:,}, written {u.write:,}, "
-                    f"uncached {u.uncached:,}, output {u.output:,}, "
-                    f"${record.cost.paid_usd:.4f}",
+                    plain_tip(
+                        f"Turn {number}: read {u.read:,}, written {u.write:,}, "
+                        f"uncached {u.uncached:,}, output {u.output:,}, "
+                        f"${record.cost.paid_usd:.4f}"
+                    ),
                     self,
                 )
                 return
@@ -122,23 +125,23 @@ class UsageSidebar(QWidget):
             ("cost", "Cost"),
             ("saved", "Saved"),
         ):
-            self.fields[key] = QLabel("–")
+            self.fields[key] = plain_label("–")
             self.fields[key].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            last_form.addRow(label, self.fields[key])
-        why = QLabel("–")
+            last_form.addRow(plain_label(label), self.fields[key])
+        why = plain_label("–")
         why.setObjectName("missReason")
         why.setWordWrap(True)
         why.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         why.setMinimumHeight(why.fontMetrics().lineSpacing() * 5)
         self.fields["why"] = why
-        last_form.addRow(QLabel("Why"))
+        last_form.addRow(plain_label("Why"))
         last_form.addRow(why)
         self.fields["saved"].setWordWrap(True)  # a loss explains itself at length
         totals = QGroupBox("This conversation")
         totals_form = QFormLayout(totals)
         for key, label in (("paid", "Paid"), ("total_saved", "Saved"), ("hit", "Hit rate")):
-            self.fields[key] = QLabel("–")
-            totals_form.addRow(label, self.fields[key])
+            self.fields[key] = plain_label("–")
+            totals_form.addRow(plain_label(label), self.fields[key])
         self.chart = TurnChart()
         self.entries = QListWidget()
         self.entries.setObjectName("liveEntries")
@@ -148,11 +151,11 @@ class UsageSidebar(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(last)
         layout.addWidget(totals)
-        layout.addWidget(QLabel("Tokens per turn"))
+        layout.addWidget(plain_label("Tokens per turn"))
         layout.addWidget(self.chart)
-        layout.addWidget(QLabel("Live cache entries"))
+        layout.addWidget(plain_label("Live cache entries"))
         layout.addWidget(self.entries, 1)
-        layout.addWidget(QLabel("Warm-ups and keep-alive pings"))
+        layout.addWidget(plain_label("Warm-ups and keep-alive pings"))
         layout.addWidget(self.requests, 1)
 
     def on_event(self, event: ev.Event) -> None:

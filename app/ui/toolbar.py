@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSizePolicy, QSpinBox, QToolBar, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QSizePolicy, QSpinBox, QToolBar, QWidget
 
 from app.caching.strategies import STRATEGIES
 from app.engine.engine import EngineSettings
 from app.facts.catalogue import Catalogue
+from app.ui.plain import plain_label, plain_tip
 
 BADGE_STYLE = (
     "QLabel#modeBadge {{ padding: 3px 8px; border-radius: 8px; background: {}; color: black; }}"
@@ -38,18 +39,18 @@ class CachingToolbar(QToolBar):
         self.pings.setRange(0, 12)
         self.pings.setValue(settings.keepalive_pings)
         self.pings.setToolTip("Keep-alive pings after each turn")
-        self.badge = QLabel()
+        self.badge = plain_label()
         self.badge.setObjectName("modeBadge")
         for label, widget in (
             ("Model", self.model_box),
             ("Pattern", self.pattern_box),
             ("TTL", self.ttl_box),
         ):
-            self.addWidget(QLabel(f" {label} "))
+            self.addWidget(plain_label(f" {label} "))
             self.addWidget(widget)
         self.addSeparator()
         self.addWidget(self.warm_box)
-        self.addWidget(QLabel(" Keep-alive "))
+        self.addWidget(plain_label(" Keep-alive "))
         self.addWidget(self.pings)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -96,7 +97,7 @@ class CachingToolbar(QToolBar):
         if problem:
             self.badge.setText(f"{mode} · {problem}")
             self.badge.setStyleSheet(BADGE_STYLE.format("#d9534f"))
-            self.badge.setToolTip(f"The last request failed: {problem}")
+            self.badge.setToolTip(plain_tip(f"The last request failed: {problem}"))
             return
         colour = "#f0ad4e" if "simulator" in mode.lower() else "#5cb85c"
         self.badge.setText(mode)

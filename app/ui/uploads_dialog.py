@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.storage.uploads import Upload
+from app.ui.plain import plain_label
 
 FILE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -29,13 +29,12 @@ class UploadsDialog(QDialog):
         self.setWindowTitle("Uploaded files")
         self.resize(600, 420)
         self.list = QListWidget()
-        note = QLabel(
+        note = plain_label(
             f"Documents uploaded through the Files API to {where}. They stay in the workspace "
             "until deleted. A conversation that still uses a deleted file uploads it again at "
             "its next send, and that send cannot read its cached prefix."
         )
         note.setWordWrap(True)
-        note.setTextFormat(Qt.TextFormat.PlainText)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self._delete)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

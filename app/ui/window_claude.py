@@ -21,6 +21,7 @@ from app.engine.tools import BUILT_IN
 from app.facts.server_tools import server_tools
 from app.ui.claude_dialogs import ApprovalDialog, ToolsDialog
 from app.ui.menus import MenuEntry
+from app.ui.plain import plain_box
 
 MCP_FILE = "mcp.json"
 THINKING_NAMES = {
@@ -121,7 +122,7 @@ class ClaudeFeatures:
         if found.lost_tokens == 0:
             self._apply(what, changes, found)
             return None
-        box = QMessageBox(self)
+        box = plain_box(QMessageBox(self))  # the sentence can name an MCP server's tool
         box.setWindowTitle("This change costs cached tokens")
         box.setText(
             f"Switching {what} invalidates {found.lost_tokens:,} cached tokens: about "
