@@ -8,20 +8,26 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mcp import types
 
 from app.conversation.blocks import ToolResultBlock
 from app.engine import events as ev
 from app.engine.mcp_hub import (
+    MAX_RESULT_CHARS,
     ConfigError,
     McpHub,
     McpTool,
     ServerConfig,
     api_name,
     parse_servers,
+    result_text,
     unique_names,
 )
 from app.engine.session import Session
 from app.engine.toolbox import ALWAYS, DENIED, DENY, ONCE
+from app.ui.untrusted import literal
 from tests.test_engine import Harness, conversation
 
 SERVER = str(Path(__file__).with_name("mcp_tiny_server.py"))
@@ -274,3 +280,33 @@ def test_a_command_that_writes_garbage_is_named_as_not_mcp(tmp_path):
     finally:
         hub.close()
     assert state.status == "failed" and "not MCP" in state.error, state.error
+
+
+CONTENT = st.one_of(
+    st.builds(lambda text: types.TextContent(type="text", text=text), st.text(max_size=300)),
+    st.builds(
+        lambda data, mime: types.ImageContent(type="image", data=data, mime_type=mime),
+        st.text(max_size=20),
+        st.text(max_size=20),
+    ),
+    st.builds(
+        lambda data: types.AudioContent(type="audio", data=data, mime_type="audio/wav"),
+        st.text(max_size=20),
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(content=st.lists(CONTENT, max_size=6), is_error=st.booleans(), huge=st.booleans())
+def test_any_mcp_result_becomes_bounded_text_for_the_model_and_plain_lines_for_the_user(
+    content, is_error, huge
+):
+    if huge:
+        content = [*content, types.TextContent(type="text", text="<img src='/etc/x'>" * 20_000)]
+    result = types.CallToolResult(content=content, is_error=is_error)
+    text, flagged = result_text(result)
+    assert flagged is is_error and text
+    assert len(text) <= MAX_RESULT_CHARS + 100
+    # The model's result goes through the pane's literal path; the user sees a plain line.
+    shown = literal(text, 200)
+    assert "![" not in shown and "<img" not in shown.replace("\\<", "")

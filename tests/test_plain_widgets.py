@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6 import QtGui
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app.conversation.documents import document_from_text
 from app.engine.toolbox import ApprovalRequest
@@ -24,8 +24,9 @@ HOSTILE = "<img src='/tmp/cachescope-fifo'><b>bold</b> <a href='file:///etc/pass
 UI = Path(__file__).resolve().parent.parent / "app" / "ui"
 
 
-def walk() -> list[QWidget]:
-    return [w for w in QApplication.allWidgets() if not w.objectName().startswith("qt_tooltip")]
+def walk(*tops: QWidget) -> list[QWidget]:
+    """Every widget of these windows and what they own (their dialogs included)."""
+    return [w for top in tops for w in (top, *top.findChildren(QWidget))]
 
 
 def test_every_widget_shows_outside_text_as_written(qtbot, loop, sim):
@@ -40,8 +41,8 @@ def test_every_widget_shows_outside_text_as_written(qtbot, loop, sim):
     qtbot.addWidget(approval)
     box = window.change_setting("the model", model="claude-opus-4-8")
     seen = 0
-    for widget in walk():
-        if isinstance(widget, QLabel):
+    for widget in walk(window, chip):
+        if isinstance(widget, QLabel) and widget.text():  # (an icon's label has none)
             assert widget.textFormat() != Qt.TextFormat.AutoText, widget.text()
             if widget.textFormat() == Qt.TextFormat.RichText:
                 assert HOSTILE not in widget.text() and "<img" not in widget.text()

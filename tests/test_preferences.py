@@ -4,12 +4,18 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from dataclasses import fields
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.conversation.conversation import Conversation
 from app.engine.engine import Engine, EngineSettings
 from app.engine.session import Session
+from app.engine.settings import from_preferences
 from app.facts.catalogue import default_catalogue
 from app.storage.preferences import MAX_PINGS, Preferences
 from app.ui.launch import choose_model
@@ -70,3 +76,41 @@ def test_choosing_the_first_model(asked, preferred, expect):
     model, notice = choose_model(default_catalogue(), asked, preferred)
     assert (expect in notice) if expect else notice == ""
     assert (model is None) == (asked is not None and bool(expect))
+
+
+def test_an_always_allow_value_the_app_cannot_use_is_set_aside_and_the_app_starts(tmp_path):
+    """Issue 25, point 10: ``"always_allow": {"x": 5}`` raised TypeError at every start."""
+    text = json.dumps({"always_allow": {"x": 5}, "appearance": "dark", "warming": False})
+    (tmp_path / "preferences.json").write_text(text)
+    prefs = Preferences.load(tmp_path)
+    assert prefs.always_allow == {} and (prefs.appearance, prefs.warming) == ("dark", False)
+    assert (tmp_path / "preferences.json.broken").read_text() == text  # kept, not lost
+    done = smoke(tmp_path)
+    assert done.returncode == 0, done.stderr[-1500:]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELDS = [f.name for f in fields(Preferences)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.dictionaries(st.sampled_from(FIELDS + ["unknown"]), JSON))
+def test_any_preferences_file_loads_into_values_every_reader_can_use(values):
+    folder = Path(tempfile.mkdtemp(prefix="prefs-"))
+    (folder / "preferences.json").write_text(json.dumps(values))
+    prefs = Preferences.load(folder)
+    defaults = Preferences()
+    for f in fields(Preferences):
+        assert type(getattr(prefs, f.name)) is type(getattr(defaults, f.name)), f.name
+    # What the app does with them at start: engine settings, approvals, the file again.
+    settings_ = from_preferences(prefs)
+    assert 0 <= settings_.keepalive_pings <= MAX_PINGS
+    assert all(isinstance(t, str) for v in prefs.always_allow.values() for t in set(v))
+    prefs.save(folder)
+    assert Preferences.load(folder) == prefs

@@ -6,6 +6,8 @@ import json
 
 import anthropic
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from tests.helpers import SONNET_46, api_message, block, raw_post
@@ -372,3 +374,84 @@ def test_a_body_nested_100000_deep_gets_400_not_a_500(sim):
     assert status == 400 and "nested too deeply" in payload["error"]["message"]
     status, _, _ = raw_post(sim.base_url, "/v1/messages/count_tokens", b'{"a":' * 50_000)
     assert status == 400
+
+
+def deep_schema(levels: int) -> dict:
+    schema: dict = {"type": "object"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+@pytest.mark.parametrize("levels", [150, 400, 900])
+def test_a_tool_schema_hundreds_of_levels_deep_gets_a_400_with_the_apis_shape(sim, levels):
+    """Issue 25, point 15: a schema 400-900 levels deep got a 500."""
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"name": "t", "input_schema": deep_schema(levels)}],
+    }
+    raw = json.dumps(body).encode() if levels < 400 else nested_bytes(body, levels)
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", raw)
+    assert status == 400 and payload["type"] == "error"
+    assert payload["error"]["type"] == "invalid_request_error"
+    assert "nested" in payload["error"]["message"]
+
+
+def nested_bytes(body: dict, levels: int) -> bytes:
+    """The body as JSON without Python's recursive encoder (which stops near 1,000 levels)."""
+    head = '{"type": "object", "properties": {"a": ' * levels
+    tail = "}}" * levels
+    schema = head + '{"type": "object"}' + tail
+    text = json.dumps({**body, "tools": [{"name": "t", "input_schema": "SCHEMA"}]})
+    return text.replace('"SCHEMA"', schema).encode()
+
+
+def test_an_unpaired_surrogate_in_user_text_gets_a_400_naming_where(sim):
+    """Issue 25, point 15: ``\\ud800`` in user content got a 500."""
+    raw = (
+        b'{"model": "claude-sonnet-4-6", "max_tokens": 10,'
+        b' "messages": [{"role": "user", "content": "a\\ud800b"}]}'
+    )
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", raw)
+    assert status == 400 and payload["error"]["type"] == "invalid_request_error"
+    assert payload["error"]["message"].startswith("messages.0.content:")
+
+
+JSON_VALUE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(alphabet=st.characters(codec=None), max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+FIELD = st.sampled_from(
+    ["model", "max_tokens", "messages", "system", "tools", "tool_choice", "thinking",
+     "cache_control", "output_config", "metadata", "stream", "temperature", "diagnostics"]
+)  # fmt: skip
+
+
+@pytest.mark.timeout(90)
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    changes=st.dictionaries(FIELD, JSON_VALUE, max_size=4),
+    content=JSON_VALUE,
+)
+def test_any_malformed_body_gets_a_4xx_in_the_apis_shape_never_a_500(sim, changes, content):
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": content}],
+        **changes,
+    }
+    body["stream"] = False
+    raw = json.dumps(body, ensure_ascii=True).encode()  # lone surrogates travel as escapes
+    status, _, payload = raw_post(sim.base_url, "/v1/messages", raw)
+    assert status < 500, payload
+    if status >= 400:
+        assert payload["type"] == "error" and payload["error"]["type"].endswith("_error")

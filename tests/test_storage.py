@@ -356,3 +356,20 @@ def test_the_users_own_pauses_are_read_per_conversation_without_tool_results(tmp
         store.save_messages(conv.id, list(enumerate(conv.messages)))
     # Two conversations, each: 300 s then 60 s; nothing across them, no tool result counted.
     assert sorted(store.user_pauses()) == [60.0, 60.0, 300.0, 300.0]
+
+
+def test_an_import_whose_messages_share_an_id_keeps_every_message(tmp_path):
+    """Issue 25, point 11: two messages with one id came back from the history as one."""
+    store = Store.open(tmp_path)
+    conv = sample(tmp_path)
+    path = export_json(conv, tmp_path / "out.json", [])
+    payload = json.loads(path.read_text())
+    first = payload["conversation"]["messages"][0]["id"]
+    for message in payload["conversation"]["messages"]:
+        message["id"] = first
+    path.write_text(json.dumps(payload))
+    imported, _ = import_json(path, taken_ids=store.ids())
+    assert len({m.id for m in imported.messages}) == len(imported.messages) == len(conv.messages)
+    save(store, imported, [])
+    loaded, _, _ = store.load(imported.id)
+    assert [m.text for m in loaded.messages] == [m.text for m in conv.messages]

@@ -1,12 +1,14 @@
 """The conversation list in the window: new, reopen, rename, delete with undo, search that jumps
 to the message, export and import, and a history that cannot be written."""
 
+import sqlite3
+
 import pytest
 
 from app.conversation.blocks import TextBlock
 from app.conversation.conversation import Conversation
 from app.conversation.documents import document_from_text
-from app.storage.store import Store
+from app.storage.store import DB_NAME, Store
 from app.storage.uploads import saved_uploads
 from app.storage.writer import Writer
 from app.ui.library import CONVERSATION_ROLE, Library
@@ -270,3 +272,23 @@ def test_an_uploaded_document_is_remembered_listed_and_deleted_from_the_window(
     assert any(t.startswith("Uploading lease.txt: 0%") for t in said)
     assert "Uploaded lease.txt: sent by reference from now on." in said
     assert said[-1] == "Deleted lease.txt from the workspace."
+
+
+def test_a_history_past_the_listed_conversations_says_how_many_more_there_are(
+    qtbot, loop, sim, tmp_path, libraries
+):
+    """Issue 25, point 14: conversations past the 5,000th were not listed, and nothing said so."""
+    Store.open(tmp_path)  # made with its schema
+    with sqlite3.connect(tmp_path / DB_NAME) as conn:  # 5,003 conversations, quickly
+        conn.executemany(
+            "INSERT INTO conversations (id, title, model, created_at, updated_at, meta)"
+            " VALUES (?, ?, ?, ?, ?, '{}')",
+            [(f"c{i}", f"chat {i}", SONNET_46, i, i) for i in range(5003)],
+        )
+    window, client, library = with_library(sim, tmp_path, libraries)
+    qtbot.addWidget(window)
+    loop.run_until_complete(library.refresh())
+    rows = listed(library)
+    assert len(rows) == 5001 and rows[0] == "chat 5002"
+    assert rows[-1].startswith("Showing the 5,000 most recently used of 5,003 conversations")
+    loop.run_until_complete(client.close())

@@ -195,7 +195,9 @@ class Conversation:
                 )
                 for t in _list(data, "tools")
             ),
-            messages=[_message_from_dict(m, pool, loaded) for m in _list(data, "messages")],
+            messages=_distinct_ids(
+                [_message_from_dict(m, pool, loaded) for m in _list(data, "messages")]
+            ),
             tool_choice=_typed(data.get("tool_choice"), dict | None, "tool_choice"),
             thinking=_typed(data.get("thinking"), dict | None, "thinking"),
             effort=_typed(data.get("effort"), str | None, "effort"),
@@ -209,6 +211,19 @@ class Conversation:
             pattern=_typed(data.get("pattern"), str | None, "pattern"),
             ttl=_typed(data.get("ttl"), str | None, "ttl"),
         )
+
+
+def _distinct_ids(messages: list[Message]) -> list[Message]:
+    """Messages whose ids repeat (a hand-edited or hostile export) get new ids after the first:
+    an id is a message's key in the history, and a repeated one would drop a message there."""
+    seen: set[str] = set()
+    out = []
+    for message in messages:
+        if message.id in seen:
+            message = replace(message, id=new_id())
+        seen.add(message.id)
+        out.append(message)
+    return out
 
 
 def message_to_dict(message: Message) -> tuple[dict, dict[str, LockedImage]]:

@@ -21,3 +21,39 @@ def check_cache_control(path: str, cc: object) -> None:
         raise invalid(f"{path}.type: Input should be 'ephemeral'")
     if "ttl" in cc and cc["ttl"] not in ("5m", "1h"):
         raise invalid(f"{path}.ttl: Input should be '5m' or '1h'")
+
+
+# How deep a request body may nest (objects and arrays): a choice, the docs name no limit. A tool
+# schema 120 levels deep is past anything a real tool declares; deeper bodies get a clean 400
+# instead of failing deep inside the service (the simulator once answered 500 from 400 levels).
+MAX_NESTING = 256
+
+
+def check_json_shape(body: object) -> None:
+    """A parsed body the service can work with: nested at most ``MAX_NESTING`` levels, and no
+    string (key or value) holding a lone surrogate such as ``\\ud800`` (valid JSON, not Unicode)."""
+    stack: list[tuple[object, int, str]] = [(body, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict | list) and depth > MAX_NESTING:
+            raise invalid(f"{path or 'body'}: nested more than {MAX_NESTING} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                _check_unicode(where, key)
+                stack.append((item, depth + 1, where))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1, f"{path}.{i}") for i, item in enumerate(value))
+        elif isinstance(value, str):
+            _check_unicode(path, value)
+
+
+def _check_unicode(path: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start : exc.end].encode("unicode_escape").decode("ascii")
+        raise invalid(
+            f"{path or 'body'}: the string holds an unpaired surrogate ({bad}), which is not"
+            " valid Unicode"
+        ) from None

@@ -26,6 +26,7 @@ from app.simulator.controls import add_control_routes, add_models_routes
 from app.simulator.diagnostics import Diagnostician, fingerprint
 from app.simulator.errors import ApiError, error_body, invalid
 from app.simulator.faults import FaultPlan
+from app.simulator.fields_common import check_json_shape
 from app.simulator.files import FileStore, add_file_routes
 from app.simulator.latency import LatencyModel
 from app.simulator.replies import compose
@@ -158,7 +159,11 @@ class Simulator:
             raise invalid("Content-Type must be application/json")
         raw = await request.read()
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
+            check_json_shape(body)
+            return body
+        except ApiError:
+            raise
         except (ValueError, UnicodeDecodeError) as exc:
             raise invalid(f"There was an error parsing the body of your request: {exc}") from None
         except RecursionError:  # a body nested deeper than any request can be

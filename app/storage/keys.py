@@ -24,11 +24,25 @@ def _read_keyring() -> str | None:
         return None
 
 
+ENV_NAME = "ANTHROPIC_API_KEY"
+_from_environment: str | None = None
+
+
+def take_environment_key() -> None:
+    """Move the key out of the process environment, once, at start: every process the app starts
+    later (a tool server, the PDF reader, the thumbnail maker) inherits ``os.environ``, and none
+    of them may get the key."""
+    global _from_environment
+    value = os.environ.pop(ENV_NAME, None)
+    if value:
+        _from_environment = value
+
+
 async def find_key() -> tuple[str | None, str]:
     """(key, where it came from or why there is none)."""
-    env = os.environ.get("ANTHROPIC_API_KEY")
-    if env:
-        return env, "environment"
+    take_environment_key()
+    if _from_environment:
+        return _from_environment, "environment"
     try:
         key = await asyncio.wait_for(asyncio.to_thread(_read_keyring), TIMEOUT_S)
     except TimeoutError:

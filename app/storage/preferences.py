@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -40,26 +40,26 @@ class Preferences:
 
     @classmethod
     def load(cls, folder: Path) -> Preferences:
-        """Defaults for a missing or unreadable file (a broken file is kept aside, not lost)."""
+        """Defaults for a missing or unreadable file, and for any value the app cannot use; a
+        file that had such a value is kept aside (``preferences.json.broken``), not lost."""
         path = folder / FILE_NAME
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return cls()
         except (OSError, ValueError, RecursionError):
-            try:
-                path.replace(path.with_suffix(".json.broken"))
-            except OSError:
-                pass
+            _set_aside(path, move=True)
             return cls()
-        known = {f.name for f in fields(cls)}
-        prefs = cls()
+        prefs, refused = cls(), []
         for name, value in data.items() if isinstance(data, dict) else ():
-            if name in known and type(value) is type(getattr(prefs, name)):
-                setattr(prefs, name, value)
-        prefs.keepalive_pings = max(0, min(prefs.keepalive_pings, MAX_PINGS))
-        if prefs.ttl not in TTLS:
-            prefs.ttl = "adaptive"
+            clean = _CLEAN.get(name)
+            usable = clean(value) if clean is not None else None
+            if usable is not None:
+                setattr(prefs, name, usable)
+            elif clean is not None:
+                refused.append(name)
+        if refused or not isinstance(data, dict):
+            _set_aside(path, move=False)
         return prefs
 
     def save(self, folder: Path) -> None:
@@ -69,3 +69,64 @@ class Preferences:
         temp = path.with_suffix(".json.tmp")
         temp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
         os.replace(temp, path)
+
+
+def _set_aside(path: Path, move: bool) -> None:
+    """Keep a copy of a preferences file the app could not use whole, beside it."""
+    aside = path.with_suffix(".json.broken")
+    try:
+        if move:
+            path.replace(aside)
+        else:
+            aside.write_bytes(path.read_bytes())
+    except OSError:
+        pass
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 100_000 else None
+
+
+def _flag(value) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _one_of(*choices: str):
+    return lambda value: value if value in choices else None
+
+
+def _pings(value) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(0, min(value, MAX_PINGS))
+    return None
+
+
+def _always_allow(value) -> dict[str, list[str]] | None:
+    """{"server": ["tool", ...]}: every server name and tool name a string, nothing else."""
+    if not isinstance(value, dict):
+        return None
+    if not all(
+        isinstance(server, str)
+        and isinstance(tools, list)
+        and all(isinstance(t, str) for t in tools)
+        for server, tools in value.items()
+    ):
+        return None
+    return {server: sorted(set(tools)) for server, tools in value.items()}
+
+
+# How each field is read from the file: the value the app can use, or None to keep the default.
+_CLEAN = {
+    "base_url": _text,
+    "model": _text,
+    "strategy": _text,  # the settings fall back to "smart" for a pattern they do not know
+    "ttl": _one_of(*TTLS),
+    "warming": _flag,
+    "keepalive_pings": _pings,
+    "enter_sends": _flag,
+    "appearance": _one_of("system", "light", "dark"),
+    "window_geometry": _text,
+    "window_state": _text,
+    "last_conversation": _text,
+    "always_allow": _always_allow,
+}

@@ -63,6 +63,9 @@ def damaged(path: Path, detail: str) -> StorageError:
     )
 
 
+LIST_LIMIT = 5000  # conversations the history panel lists at once (the rest by search)
+
+
 @dataclass(frozen=True)
 class ConversationRow:
     id: str
@@ -71,6 +74,22 @@ class ConversationRow:
     created_at: float
     updated_at: float
     messages: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    rows: tuple[ConversationRow, ...]
+    total: int  # the history's conversations, listed or not
+
+    @property
+    def note(self) -> str:
+        """What the list leaves out, in a sentence ("" when it shows them all)."""
+        if self.total <= len(self.rows):
+            return ""
+        return (
+            f"Showing the {len(self.rows):,} most recently used of {self.total:,} conversations;"
+            " search finds words in all of them."
+        )
 
 
 @dataclass(frozen=True)
@@ -304,7 +323,15 @@ class Store:
         """Every conversation id in the file, deleted ones (still undoable or purgeable) too."""
         return {r[0] for r in self._read("SELECT id FROM conversations")}
 
-    def conversations(self, limit: int = 5000) -> list[ConversationRow]:
+    def conversation_count(self) -> int:
+        """How many conversations the history lists (deleted ones not)."""
+        return self._read("SELECT COUNT(*) FROM conversations WHERE deleted_at IS NULL")[0][0]
+
+    def listing(self, limit: int = LIST_LIMIT) -> Listing:
+        """The most recently used conversations, and how many there are in all."""
+        return Listing(tuple(self.conversations(limit)), self.conversation_count())
+
+    def conversations(self, limit: int = LIST_LIMIT) -> list[ConversationRow]:
         rows = self._read(
             "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"
             " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id=c.id)"

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: list[str]) -> int:
+    from app.storage.keys import take_environment_key
+
+    take_environment_key()  # before any process is started: none inherits the key
     args = build_parser().parse_args(argv)
     from app.storage.preferences import data_dir
 

@@ -240,15 +240,15 @@ class Library(QObject):
         try:
             if query:
                 hits = await self.writer.run(Store.search, query)
-                rows = None
+                listing = None
             else:
-                rows = await self.writer.run(Store.conversations)
+                listing = await self.writer.run(Store.listing)
         except StorageError as exc:
             self.show_problem(str(exc))
             return
         box = self.panel.list
         box.clear()
-        if rows is None:
+        if listing is None:
             for hit in hits:
                 item = list_row(
                     f"{hit.title or 'Untitled'}\n{hit.snippet}", hit.conversation_id, hit.position
@@ -257,7 +257,7 @@ class Library(QObject):
             if not hits:
                 box.addItem(list_row("No message matches.", "", NO_POSITION))
             return
-        for row in rows:
+        for row in listing.rows:
             when = datetime.fromtimestamp(row.updated_at).strftime("%d %b %H:%M")
             item = list_row(
                 f"{row.title or 'Untitled'}\n{row.messages} messages · {when}", row.id, NO_POSITION
@@ -265,6 +265,8 @@ class Library(QObject):
             box.addItem(item)
             if row.id == self.window.session.id:
                 box.setCurrentItem(item)
+        if listing.note:
+            box.addItem(list_row(listing.note, "", NO_POSITION))
 
     def _activated(self, item: QListWidgetItem) -> None:
         conversation_id = item.data(CONVERSATION_ROLE)
