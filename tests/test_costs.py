@@ -57,7 +57,9 @@ def test_totals_count_warms_as_cost_but_not_as_savings():
         ("turn", Usage(read=10_000, uncached=100, output=50)),
     ):
         totals.add(RequestRecord(kind, usage, cost_of(usage, haiku), 0.0, haiku.id))
-    assert totals.hit_rate == pytest.approx(10_000 / 10_100)
+    # The turn read what its own warm-up had just written: paid for, so no hit (issue 26: a
+    # first turn showed "Hit rate 100%" beside a negative saving).
+    assert totals.hit_rate == 0.0
     turn_full = (10_100 * 1 + 50 * 5) / 1e6
     assert totals.without_cache_usd == pytest.approx(turn_full)
     assert totals.paid_usd == pytest.approx((12_500 + 5) / 1e6 + (1_000 + 100 + 250) / 1e6)
@@ -84,3 +86,15 @@ def test_the_hindsight_bound_is_below_every_strategy(sim):
         bound = hindsight_bound(sent) if bound is None else bound
         costs.append(dollars)
     assert bound > 0 and all(bound <= c + 1e-12 for c in costs)
+
+
+def test_a_turn_that_reads_what_earlier_turns_wrote_is_a_hit():
+    haiku = default_catalogue().require("claude-haiku-4-5")
+    totals = UsageTotals()
+    for kind, usage in (
+        ("warm", Usage(write_5m=10_000, output=1)),
+        ("turn", Usage(read=10_000, uncached=100, output=50)),
+        ("turn", Usage(read=10_100, uncached=20, output=50)),  # no warm-up before it
+    ):
+        totals.add(RequestRecord(kind, usage, cost_of(usage, haiku), 0.0, haiku.id))
+    assert totals.hit_rate == pytest.approx(10_100 / (10_100 + 10_120))

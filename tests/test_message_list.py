@@ -34,7 +34,7 @@ def test_a_turn_end_and_a_pin_update_only_the_rows_that_changed(qtbot, loop, sim
     window.show_session()
     view = window.view
     # The pin moves one flag: the pinned message's row and the row whose flag went away.
-    touched = changed_rows(view, lambda: window.pin_message(10, True))
+    touched = changed_rows(view, lambda: window.messages.pin_message(10, True))
     assert 0 < len(touched) <= 4 and view.position_of_message(10) in touched
     # A reply ends: its streaming row becomes the message in place; nothing is inserted then.
     # (The first turns move every row's marks: written, then read; the third reads as before.)
@@ -95,7 +95,7 @@ def test_regenerate_replaces_the_last_reply_only(qtbot, loop, sim):
     conv.add("assistant", TextBlock("old answer"))
 
     async def regenerate():
-        window.regenerate()
+        window.messages.regenerate()
         await until(lambda: turn_over(window))
         await client.close()
 

@@ -39,7 +39,7 @@ def test_every_widget_shows_outside_text_as_written(qtbot, loop, sim):
     qtbot.addWidget(chip)
     approval = ApprovalDialog(ApprovalRequest(HOSTILE, HOSTILE, '{"a": 1}', "call1"), window)
     qtbot.addWidget(approval)
-    box = window.change_setting("the model", model="claude-opus-4-8")
+    box = window.claude.change_setting("the model", model="claude-opus-4-8")
     seen = 0
     for widget in walk(window, chip):
         if isinstance(widget, QLabel) and widget.text():  # (an icon's label has none)

@@ -54,7 +54,10 @@ def test_a_toolbar_change_is_saved_with_the_conversation_and_in_the_preferences(
     assert (model.pattern, model.ttl) == ("smart", "adaptive")
     model.open(reopened)  # back: its own choice
     assert (model.pattern, model.ttl) == ("automatic", "5m")
-    assert (model.engine.strategy, model.engine.cache.ttl) == ("automatic", "5m")
+    # The engine's defaults are not the open conversation's: a conversation left for another
+    # keeps its own pattern and TTL for its warm-ups and pings (issue 26).
+    assert (model.engine.strategy, model.engine.cache.ttl) == ("smart", "adaptive")
+    assert (other.pattern, other.ttl) == ("smart", "adaptive")
     loaded = Preferences.load(tmp_path)
     assert loaded.warming is False and loaded.keepalive_pings == 3
     assert model.engine.warming is False and model.engine.keepalive_pings == 3
@@ -69,8 +72,13 @@ def test_saving_the_preferences_untouched_changes_nothing(tmp_path):
     assert model.engine == engine_before and model.prefs.model == ""
 
 
-def test_the_engine_follows_even_settings_it_was_not_built_with(tmp_path):
+def test_a_conversation_with_a_ttl_it_cannot_use_gets_the_default_and_the_engine_is_untouched(
+    tmp_path,
+):
     engine = EngineSettings(strategy="none", warming=False)
     model = SettingsModel(engine, Preferences())
-    model.open(Conversation(model=SONNET_46, pattern="system_and_tools", ttl="bogus"))
-    assert (engine.strategy, engine.cache.ttl) == ("system_and_tools", "adaptive")
+    conv = Conversation(model=SONNET_46, pattern="system_and_tools", ttl="bogus")
+    model.open(conv)
+    assert (model.pattern, model.ttl) == ("system_and_tools", "adaptive")
+    assert (conv.pattern, conv.ttl) == ("system_and_tools", "adaptive")
+    assert (engine.strategy, engine.cache.ttl) == ("none", "adaptive")

@@ -13,7 +13,7 @@ from app.engine.session import Session
 from app.simulator.runner import SimulatorThread
 from app.simulator.server import SimulatorConfig
 from tests.helpers import text_of
-from tests.uikit import drop_files, make_window, turn_over, until
+from tests.uikit import drop_files, last_usage, make_window, turn_over, until
 
 
 def test_type_drop_send_and_see_a_write_then_a_read(qtbot, loop, sim, tmp_path):
@@ -27,13 +27,13 @@ def test_type_drop_send_and_see_a_write_then_a_read(qtbot, loop, sim, tmp_path):
         qtbot.keyClicks(window.composer.edit, "what is this?")
         qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
         await until(lambda: turn_over(window))
-        first = window.last_usage()
+        first = last_usage(window)
         first_read = window.sidebar.fields["read"].text()
         window.composer.edit.setPlainText("and now?")
         window.send()
-        await until(lambda: turn_over(window) and window.last_usage() is not first)
+        await until(lambda: turn_over(window) and last_usage(window) is not first)
         await client.close()
-        return first, first_read, window.last_usage()
+        return first, first_read, last_usage(window)
 
     first, first_read, second = loop.run_until_complete(scenario())
     assert first.write > 3000 and first.read == 0 and first_read == "0 tokens"

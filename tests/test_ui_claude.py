@@ -34,12 +34,12 @@ def test_an_effort_switch_says_what_it_costs_first_and_thinking_is_kept(qtbot, l
 
     async def scenario():
         await run_turn(window, "first question")
-        box = window.choose_effort("low")
+        box = window.claude.choose_effort("low")
         said = box.text()
         click(box, "Keep it as it is")
         kept = conv.effort
-        click(box := window.choose_effort("low"), "Change it")
-        box = window.choose_thinking("adaptive")  # adaptive is the default: nothing is lost
+        click(box := window.claude.choose_effort("low"), "Change it")
+        box = window.claude.choose_thinking("adaptive")  # adaptive is the default: nothing is lost
         await run_turn(window, "second question")
         await client.close()
         return said, kept, box
@@ -65,7 +65,7 @@ def test_web_search_shows_results_and_citations_and_is_billed(qtbot, loop, sim):
     conv = window.session.conversation
 
     async def scenario():
-        assert window.toggle_web_search() is None  # no turn yet: nothing cached to lose
+        assert window.claude.toggle_web_search() is None  # no turn yet: nothing cached to lose
         await run_turn(window, "Please search for prompt caching")
 
     loop.run_until_complete(scenario())
@@ -91,7 +91,7 @@ def test_an_instruction_keeps_the_cache_where_editing_the_prompt_would_not(qtbot
 
     async def scenario():
         await run_turn(window, "first question")
-        dialog = window.edit_conversation_settings()
+        dialog = window.dialogs.edit_conversation_settings()
         dialog.system_edit.setPlainText(conv.system_text + "\nAnswer in French from now on.")
         assert dialog.refresh()
         ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).text()
@@ -116,7 +116,7 @@ def test_models_without_mid_conversation_system_messages_get_only_the_edit(qtbot
     window, client = make_window(sim.base_url)  # Sonnet 4.6
     qtbot.addWidget(window)
     loop.run_until_complete(run_turn(window, "first"))
-    dialog = window.edit_conversation_settings()
+    dialog = window.dialogs.edit_conversation_settings()
     dialog.system_edit.setPlainText(window.session.conversation.system_text + " More.")
     assert dialog.refresh()
     assert not dialog.instruction_button.isVisibleTo(dialog)
@@ -129,9 +129,9 @@ def test_the_approval_dialog_denies_by_default_and_cannot_be_answered_at_once(qt
     request = ApprovalRequest("tiny", "add", '{"a": 1, "b": 2}', "toolu_1")
 
     async def scenario():
-        asked = asyncio.ensure_future(window.approve_tool(request))
-        await until(lambda: window.approval is not None)
-        dialog = window.approval
+        asked = asyncio.ensure_future(window.claude.approve_tool(request))
+        await until(lambda: window.claude.approval is not None)
+        dialog = window.claude.approval
         armed_at_once = dialog.once.isEnabled() or dialog.always.isEnabled()
         shown = dialog.arguments.toPlainText()
         dialog.once.click()  # a click (or key) before the dialog is armed does nothing
@@ -155,12 +155,12 @@ def test_an_mcp_tool_runs_in_the_window_after_approval(qtbot, loop, sim):
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
     hub = McpHub([ServerConfig("tiny", sys.executable, (SERVER,))])
-    window.hub = window.engine.toolbox.hub = hub
+    window.claude.hub = window.engine.toolbox.hub = hub
     conv = window.session.conversation
 
     async def scenario():
         await hub.start("tiny")
-        dialog = window.edit_tools()
+        dialog = window.claude.edit_tools()
         for i in range(dialog.list.count()):
             item = dialog.list.item(i)
             if item.text().startswith("tiny__add"):
@@ -169,8 +169,8 @@ def test_an_mcp_tool_runs_in_the_window_after_approval(qtbot, loop, sim):
         dialog.apply_button.click()
         window.composer.edit.setPlainText('tiny__add {"a": 20, "b": 22}')
         window.send()
-        await until(lambda: window.approval is not None and window.approval.once.isEnabled())
-        window.approval.once.click()
+        await until(lambda: window.claude.approval is not None and window.claude.approval.once.isEnabled())
+        window.claude.approval.once.click()
         await until(lambda: not window.busy())
         await hub.stop_all()
         await asyncio.to_thread(hub.close)

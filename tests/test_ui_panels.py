@@ -30,7 +30,7 @@ def test_the_inspector_explains_a_miss_caused_by_editing_the_system_prompt(qtbot
     async def scenario():
         await run_turn(window, "first question")
         await run_turn(window, "second question")
-        dialog = window.edit_conversation_settings()
+        dialog = window.dialogs.edit_conversation_settings()
         dialog.system_edit.setPlainText("A different system prompt. " + text_of(3000, "other"))
         assert dialog.refresh()
         preview = dialog.impact.text()
@@ -107,7 +107,7 @@ def test_a_turn_after_a_system_edit_is_charged_the_rewrite_its_warm_up_paid(qtbo
 def test_bad_tool_json_is_refused_with_where_it_is_wrong(qtbot, loop, sim):
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
-    dialog = window.edit_conversation_settings()
+    dialog = window.dialogs.edit_conversation_settings()
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     dialog.tools_edit.setPlainText('[{"name": "x", "input_schema": {"type": "object"},}]')
     assert not dialog.refresh() and not ok.isEnabled()
@@ -133,7 +133,7 @@ def test_cache_up_to_here_pins_a_breakpoint_and_edit_resend_restores_the_draft(
         conv.add("assistant", TextBlock(f"answer {i}"))
     window.show()
     window.show_session()
-    window.pin_message(0, True)
+    window.messages.pin_message(0, True)
     marked = {
         window.view.last_built.flat.blocks[b.index].path for b in window.view.last_built.breakpoints
     }
@@ -151,16 +151,16 @@ def test_cache_up_to_here_pins_a_breakpoint_and_edit_resend_restores_the_draft(
     conv.add_user_text("look at this", lock_image(tmp_path / "a.png"))
     conv.add("assistant", TextBlock("a teal square"))
     kept = list(conv.messages)
-    window.edit_message(6)
+    window.messages.edit_message(6)
     assert window.composer.text() == "look at this"
     assert [a.width for a in window.composer.attachments] == [300]
     # Nothing is lost until the edit is sent: the two messages it replaces show faded.
     assert conv.messages == kept
     assert [row.dimmed for row in window.view.rows()][-3:] == [True, True, False]
-    window.cancel_edit()
+    window.messages.cancel_edit()
     assert conv.messages == kept and window.composer.text() == ""
     assert not any(row.dimmed for row in window.view.rows())
-    window.edit_message(6)
+    window.messages.edit_message(6)
     window.composer.edit.setPlainText("look at this again")
 
     async def resend():
@@ -197,7 +197,7 @@ def test_finished_code_is_coloured_and_images_open_full_size(qtbot, loop, sim, t
         for y in range(rect.top(), rect.bottom(), 10)
     }
     assert sha in found  # the thumbnail is drawn in the message's row and found under the pointer
-    window.show_image(sha)
+    window.messages.show_image(sha)
     (viewer,) = window.findChildren(ImageViewer)
     assert viewer.label.pixmap().width() == conv.messages[0].blocks[0].image.width  # full size
     loop.run_until_complete(client.close())
@@ -207,7 +207,7 @@ def test_preferences_are_saved_without_the_key_and_change_the_send_key(qtbot, lo
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
     window.preferences_changed = lambda: window.prefs.save(tmp_path)
-    dialog = window.edit_preferences()
+    dialog = window.dialogs.edit_preferences()
     dialog.send_key.setCurrentIndex(1)  # Ctrl+Enter sends
     dialog.key_edit.setText("sk-ant-test-secret-123")
 
@@ -232,7 +232,7 @@ def test_preferences_are_saved_without_the_key_and_change_the_send_key(qtbot, lo
 def test_the_model_list_comes_from_the_api_when_it_answers(qtbot, loop, sim):
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
-    loop.run_until_complete(window.load_models())
+    loop.run_until_complete(window.connection.load_models())
     assert "/v1/models" in window.model_box.toolTip()
     assert window.model_box.count() >= 3
     assert window.model_box.currentData() == window.session.conversation.model
@@ -246,13 +246,13 @@ def test_saving_the_preferences_untouched_keeps_following_the_default_model(qtbo
     qtbot.addWidget(window)
     saves = []
     window.preferences_changed = lambda: saves.append(window.prefs)
-    dialog = window.edit_preferences()
+    dialog = window.dialogs.edit_preferences()
     assert dialog.model.currentData() == "" and dialog.model.currentText().startswith("The default")
     dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     assert window.prefs.model == "" and saves == []  # nothing changed, nothing written
     window.pattern_box.setCurrentIndex(window.pattern_box.findData("automatic"))
     assert window.session.conversation.pattern == "automatic"  # saved with the conversation
-    assert window.engine.settings.strategy == "automatic"
+    assert window.engine.caching_of(window.session.conversation)[0] == "automatic"
     loop.run_until_complete(client.close())
 
 

@@ -52,3 +52,9 @@ def turn_over(window) -> bool:
         and window.turn_task.done()
         and window.composer.send_button.isEnabled()
     )
+
+
+def last_usage(window):
+    """The usage of the last turn that did not fail, on the conversation on screen."""
+    turns = [r for r in window.session.totals.records if r.kind == "turn" and not r.error]
+    return turns[-1].usage if turns else None

@@ -152,7 +152,7 @@ class RequestBuilder:
         layout = _layout(facts, len(tools_api), len(system_api), per_message, model)
         placement = STRATEGIES[strategy].place(view, settings, layout)
         marks, automatic, dropped = apply_rules(placement, view, settings, layout)
-        if extra_user is not None:
+        if extra_user is not None and strategy != "none":  # a pattern that caches nothing
             marks, automatic = _warm_marks(marks, automatic, layout, len(messages) - 1)
         kept = [(p, m) for p, m in marks if p.cumulative >= model.min_cacheable_tokens]
         dropped += [

@@ -162,7 +162,15 @@ class UsageTotals:
 
     @property
     def hit_rate(self) -> float:
-        """Share of the input tokens of turns that were read from cache."""
-        turns = [r.usage for r in self.records if r.kind == Kind.TURN]
-        total = sum(u.input_total for u in turns)
-        return sum(u.read for u in turns) / total if total else 0.0
+        """Share of the input tokens of turns that were read from cache, not counting what the
+        turn's own warm-ups wrote just before it: a first turn that reads what its warm-up wrote
+        paid for the write all the same, so it is no hit (it showed 100% beside a negative
+        saving)."""
+        total = read = 0
+        for record in self.records:
+            if record.kind != Kind.TURN:
+                continue
+            warmed = sum(r.usage.write for r in self.serving(record) if r.kind == Kind.WARM)
+            total += record.usage.input_total
+            read += max(0, record.usage.read - warmed)
+        return read / total if total else 0.0

@@ -37,15 +37,17 @@ def preview_change(before: BuiltRequest, after: BuiltRequest, ledger: CacheLedge
     common = common_blocks(before, after)
     cached = ledger.predict(before).read_tokens
     kept = min(cached, ledger.predict(after).read_tokens)
-    same_length = len(before.flat.blocks) == len(after.flat.blocks)
-    if common == len(before.flat.blocks) and same_length:
+    same_blocks = common == len(before.flat.blocks) == len(after.flat.blocks)
+    if same_blocks and kept == cached:
         return Invalidation(None, cached, cached, 0, 0.0, "Nothing changes in the request.")
     index = min(common, len(after.flat.blocks) - 1)
     path = after.flat.blocks[index].path if after.flat.blocks else "system.0"
     lost = cached - kept
     prices = before.model.prices
     extra = lost * (prices.write_5m - prices.read) / PER_MILLION if prices else 0.0
-    where = _label(path)
+    # The same blocks with other breakpoints (a pattern or TTL switch): what moves is where the
+    # request can read from.
+    where = "where the breakpoints sit" if same_blocks else _label(path)
     if cached == 0:
         sentence = f"The request changes from {where} on; nothing of it is cached now."
     elif lost == 0:

@@ -25,10 +25,10 @@ from app.caching.explainer import explain
 from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
-from app.caching.strategies import CacheSettings, user_turn_gaps
+from app.caching.strategies import STRATEGIES, CacheSettings, user_turn_gaps
 from app.conversation.attachments import Attachment
 from app.conversation.blocks import Message, TextBlock, ToolUseBlock
-from app.conversation.conversation import attachment_block, new_id
+from app.conversation.conversation import Conversation, attachment_block, new_id
 from app.conversation.documents import LockedDocument
 from app.engine import events as ev
 from app.engine.economics import (
@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
 
 log = logging.getLogger(__name__)
 WARM_TAIL = "."
+TTL_CHOICES = ("5m", "1h", "adaptive")
 DIAGNOSIS_BETA = "cache-diagnosis-2026-04-07"  # the August 2026 docs' header; field in the SDK
 
 
@@ -100,6 +101,54 @@ class Engine(ev.Listeners):
         if client is not None:
             self.ledger.place = place_of(client.base_url, client.api_key)
 
+    def model_of(self, conversation: Conversation):
+        """The catalogue's entry for the conversation's model (KeyError when unknown)."""
+        return self.catalogue.require(conversation.model)
+
+    def resolve_model(self, model_id: str):
+        """The catalogue's entry for a model id, or None when it knows none."""
+        return self.catalogue.resolve(model_id)
+
+    # -- the Files API uploads of this endpoint -------------------------------------------------
+    @property
+    def place(self) -> str:
+        """Where requests go (endpoint and key identity; never the key): caches and uploads
+        belong to a place."""
+        return self.ledger.place
+
+    def uploads_here(self) -> list:
+        """The documents uploaded to this place, newest first."""
+        return self.uploads.of_place(self.place)
+
+    async def delete_upload(self, file_id: str):
+        """Delete the file from the workspace and forget it (see ``Uploads.delete``)."""
+        return await self.uploads.delete(self.client, self.place, file_id)
+
+    def use_tools(self, hub, approve=None, always=None, remember=None) -> None:
+        """MCP tools from ``hub``: ``approve`` asks before a call, ``always`` holds what needs
+        no asking, ``remember`` saves a new "always" (each kept when not given)."""
+        box = self.toolbox
+        box.hub = hub
+        if approve is not None:
+            box.approve = approve
+        if always is not None:
+            box.always = always
+        if remember is not None:
+            box.remember = remember
+
+    async def list_models(self) -> tuple[list[str], str]:
+        """(the ids of the models the API lists that a request may name, newest first; "" or
+        why the list could not be had). What it lists is adopted into the catalogue."""
+        import anthropic
+
+        try:
+            page = await self.client.models.list(limit=1000)
+        except anthropic.APIError as exc:
+            return [], type(exc).__name__
+        listed = [m.model_dump(mode="json") for m in page.data]
+        self.adopt_models(listed)
+        return [m["id"] for m in listed if m.get("lifecycle", "active") != "retired"], ""
+
     def adopt_models(self, listed: list[dict]) -> None:
         """Take the models an API lists into the catalogue (see ``Catalogue.adopt``)."""
         self.catalogue = self.catalogue.adopt(listed)
@@ -127,6 +176,9 @@ class Engine(ev.Listeners):
             last = built.flat.blocks[-1].fingerprint
             self.calibration.learn(built.model.id, last, usage.input_total)
 
+    def count_tokens_with_api(self, on: bool) -> None:  # with a real API: its free endpoint
+        self.settings.count_tokens = on
+
     def count_tokens_of(self, built: BuiltRequest) -> asyncio.Task | None:
         """Have the API count this request's breakpoints and end (when the setting is on)."""
         if not self.settings.count_tokens or self.client is None:
@@ -152,10 +204,22 @@ class Engine(ev.Listeners):
         session.totals.add(record)
         return record
 
-    def build(self, session: Session, **extra) -> BuiltRequest:
-        """The next request under the pattern; an "adaptive" TTL is chosen per request by
-        ``choose_ttl``."""
-        conv, strategy, cache = session.conversation, self.settings.strategy, self.settings.cache
+    def caching_of(self, conversation: Conversation) -> tuple[str, CacheSettings]:
+        """The pattern and TTL a conversation's requests use: its own, else the engine's
+        defaults (a conversation keeps its own whether it is on screen or not)."""
+        strategy = conversation.pattern
+        if strategy not in STRATEGIES:
+            strategy = self.settings.strategy
+        ttl = conversation.ttl if conversation.ttl in TTL_CHOICES else self.settings.cache.ttl
+        return strategy, CacheSettings(ttl)
+
+    def build(
+        self, session: Session, conversation: Conversation | None = None, **extra
+    ) -> BuiltRequest:
+        """The next request of ``conversation`` (the session's by default) under its pattern; an
+        "adaptive" TTL is chosen per request by ``choose_ttl``."""
+        conv = session.conversation if conversation is None else conversation
+        strategy, cache = self.caching_of(conv)
         if cache.ttl != "adaptive":
             return self.builder.build(conv, strategy, cache, **extra)
         built = self.builder.build(conv, strategy, CacheSettings("5m"), **extra)
@@ -218,7 +282,10 @@ class Engine(ev.Listeners):
         request_id = f"turn-{next(self._ids)}"
         writing_elsewhere = self.ledger.pending_covers(built)
         self.ledger.begin(request_id, built, plan)
-        started = time.perf_counter()
+        # The first token is timed from the user's Enter when the turn began there (uploads and
+        # a warm-up's wait included: what the user waited), else from this request.
+        started = session.entered_at if session.entered_at is not None else time.perf_counter()
+        session.entered_at = None
         sent_at = self.clock()
         texts: list[str] = []
         begun: Usage | None = None
@@ -299,29 +366,47 @@ class Engine(ev.Listeners):
         return message, final.stop_reason
 
     # -- speculative warming --------------------------------------------------------------------
-    def warm_request(self, session: Session, attachments: tuple[Attachment, ...] = ()):
+    def warm_request(
+        self,
+        session: Session,
+        attachments: tuple[Attachment, ...] = (),
+        upto: int | None = None,
+    ):
+        """The request a warm-up sends: the conversation (its first ``upto`` messages when an
+        edit will replace the rest) and the draft's attachments, then a placeholder."""
         # No timestamp: the tail is not the user pausing, so adaptive TTLs ignore it.
         parts = [self.uploads.referred(self.ledger.place, attachment_block(a)) for a in attachments]
         tail = Message("user", (*parts, TextBlock(WARM_TAIL)), "warm-tail", 0.0)
-        return self.build(session, max_tokens=0, extra_user=tail)
+        conv = session.conversation
+        if upto is not None:
+            conv = replace(conv, messages=conv.messages[:upto])
+        return self.build(session, conv, max_tokens=0, extra_user=tail)
 
     def draft_activity(
-        self, session: Session, attachments: tuple[Attachment, ...] = ()
+        self,
+        session: Session,
+        attachments: tuple[Attachment, ...] = (),
+        upto: int | None = None,
     ) -> asyncio.Task | None:
-        """The user typed, focused the composer or attached something: warm if it pays."""
+        """The user paused typing, or attached something: warm what Send would send, if it
+        pays. ``upto``: an edit in progress keeps only the messages before it."""
+        conv = session.conversation
+        strategy, _ = self.caching_of(conv)
         reason = (
-            "not connected yet" if self.client is None else warm_blocker(self.settings, session)
+            "not connected yet"
+            if self.client is None
+            else warm_blocker(self.settings, strategy, conv, attachments)
         )
         if reason is None:  # a warm-up of what the send will not send would be money thrown away
             documents = [a for a in attachments if isinstance(a, LockedDocument)]
-            place, conv = self.ledger.place, session.conversation
+            place = self.ledger.place
             uploading = self.uploads.start_all(self.client, place, conv, documents, self.clock)
             reason = f"uploading {uploading} first" if uploading else None
             self.uploads.apply(place, conv)
         built = plan = None
         why = ""
         if reason is None:
-            built = self.warm_request(session, attachments)
+            built = session.next_request = self.warm_request(session, attachments, upto)
             reason, why, plan = warm_decision(self, session, built)
         if reason is not None:
             self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))

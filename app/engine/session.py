@@ -27,11 +27,13 @@ class Session:
     totals: UsageTotals = field(default_factory=UsageTotals)
     last_turn: BuiltRequest | None = None
     last_request: BuiltRequest | None = None  # of any kind: turn, warm-up or ping
+    next_request: BuiltRequest | None = None  # what Send would send now (the warm indicator's)
     warms: list[WarmRecord] = field(default_factory=list)
     warm_tasks: dict[str, asyncio.Task] = field(default_factory=dict)  # by prefix fingerprint
     pings_left: int = 0
     keepalive_task: asyncio.Task | None = None
     last_message_id: str | None = None  # the last turn's response id, for cache diagnostics
+    entered_at: float | None = None  # perf_counter() of the Enter that began the coming turn
 
     @property
     def id(self) -> str:

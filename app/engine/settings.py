@@ -67,17 +67,21 @@ def from_preferences(prefs) -> EngineSettings:
     )
 
 
-def warm_blocker(settings: EngineSettings, session) -> str | None:
-    """Why no warm-up may run for this session now (None: it may, if it pays)."""
+def warm_blocker(
+    settings: EngineSettings, strategy: str, conversation, draft: tuple = ()
+) -> str | None:
+    """Why no warm-up may run for this conversation and draft now (None: it may, if it pays).
+    ``draft`` is what the composer holds besides typed text (attachments, a long paste): the
+    first message is worth warming once it holds one of them."""
     if not settings.warming:
         return "warming is off"
-    if settings.strategy == "none":
+    if strategy == "none":
         return "the pattern caches nothing"
-    conv = session.conversation
+    conv = conversation
     if (conv.thinking or {}).get("type") == "enabled":
         return "extended thinking cannot pre-warm (max_tokens 0 is refused with it)"
     if (conv.tool_choice or {}).get("type") in ("any", "tool"):
         return "a forced tool choice cannot pre-warm (max_tokens 0 is refused with it)"
-    if not conv.messages and not conv.system and not conv.tools:
+    if not conv.messages and not conv.system and not conv.tools and not draft:
         return "nothing to warm yet"
     return None

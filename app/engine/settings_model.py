@@ -1,12 +1,13 @@
 """The one place the window's settings live: defaults (the preferences), the open
 conversation's own pattern and TTL, and the engine's settings that follow both.
 
-The toolbar, the preferences dialog and the engine read and write through ``SettingsModel``;
+The toolbar and the preferences dialog read and write through ``SettingsModel``;
 no widget keeps a copy. Listeners hear what changed ("pattern", "ttl", "warming", "pings",
 "preferences", "conversation") and read the new values from the model.
 
-- Pattern and TTL belong to a conversation (saved with it); a new conversation starts from the
-  preferences' defaults, and so does an old one that never chose.
+- Pattern and TTL belong to a conversation (saved with it, used by its warm-ups and pings whether
+  it is on screen or not); a new conversation starts from the preferences' defaults, and so does
+  an old one that never chose.
 - Warming and keep-alive are the user's, for every conversation: a toolbar change is saved in the
   preferences at once.
 - Saving the preferences untouched changes nothing and writes nothing.
@@ -56,11 +57,13 @@ class SettingsModel:
     # -- what is in force -----------------------------------------------------------------------
     @property
     def pattern(self) -> str:
-        return self.engine.strategy
+        conv = self.conversation
+        return conv.pattern if conv is not None and conv.pattern else self.engine.strategy
 
     @property
     def ttl(self) -> str:
-        return self.engine.cache.ttl
+        conv = self.conversation
+        return conv.ttl if conv is not None and conv.ttl else self.engine.cache.ttl
 
     @property
     def warming(self) -> bool:
@@ -72,28 +75,27 @@ class SettingsModel:
 
     # -- the open conversation ------------------------------------------------------------------
     def open(self, conversation: Conversation) -> None:
-        """Use this conversation's own pattern and TTL, or the defaults where it has none."""
+        """Show this conversation's own pattern and TTL. One that never chose takes the
+        preferences' defaults now, for good: its requests (warm-ups and pings in the background
+        included) never change pattern because the defaults did. The engine's own settings are
+        not touched: they are the defaults (the preferences') a conversation starts from."""
         self.conversation = conversation
-        pattern = conversation.pattern or self.prefs.strategy
-        self.engine.strategy = pattern if pattern in STRATEGIES else "smart"
-        ttl = conversation.ttl or self.prefs.ttl
-        self.engine.cache = CacheSettings(ttl=ttl if ttl in TTLS else "adaptive")
+        if conversation.pattern not in STRATEGIES:
+            conversation.pattern = self.engine.strategy
+        if conversation.ttl not in TTLS:
+            conversation.ttl = self.engine.cache.ttl
         self._emit("conversation")
 
     def set_pattern(self, name: str) -> None:
-        if name not in STRATEGIES or name == self.engine.strategy:
+        if name not in STRATEGIES or self.conversation is None or name == self.pattern:
             return
-        self.engine.strategy = name
-        if self.conversation is not None:
-            self.conversation.pattern = name
+        self.conversation.pattern = name
         self._emit("pattern")
 
     def set_ttl(self, ttl: str) -> None:
-        if ttl not in TTLS or ttl == self.engine.cache.ttl:
+        if ttl not in TTLS or self.conversation is None or ttl == self.ttl:
             return
-        self.engine.cache = CacheSettings(ttl=ttl)
-        if self.conversation is not None:
-            self.conversation.ttl = ttl
+        self.conversation.ttl = ttl
         self._emit("ttl")
 
     # -- the user's, everywhere -----------------------------------------------------------------
@@ -120,6 +122,8 @@ class SettingsModel:
         if prefs == self.prefs:
             return False
         self.prefs = prefs
+        self.engine.strategy = prefs.strategy if prefs.strategy in STRATEGIES else "smart"
+        self.engine.cache = CacheSettings(prefs.ttl if prefs.ttl in TTLS else "adaptive")
         self.engine.warming = prefs.warming
         self.engine.keepalive_pings = max(0, min(prefs.keepalive_pings, MAX_PINGS))
         self._persist()

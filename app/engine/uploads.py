@@ -91,6 +91,23 @@ class Uploads:
         found = self.known.get((place, document.sha256))
         return found.file_id if found is not None else ""
 
+    def of_place(self, place: str) -> list[Upload]:
+        """The documents uploaded to ``place``, newest first."""
+        found = [u for (at, _), u in self.known.items() if at == place]
+        return sorted(found, key=lambda u: -u.uploaded_at)
+
+    async def delete(self, client, place: str, file_id: str) -> Upload | None:
+        """Delete the file from the workspace, then forget it here: the Upload it was (None when
+        it was not known here). A file already gone is forgotten all the same; other API errors
+        raise."""
+        import anthropic
+
+        try:
+            await client.files.delete(file_id)
+        except anthropic.NotFoundError:
+            pass  # deleted elsewhere or expired
+        return self.forget(place, file_id)
+
     def forget(self, place: str, file_id: str) -> Upload | None:
         """The file was deleted (by the user, or the service no longer has it)."""
         for key, upload in list(self.known.items()):

@@ -56,7 +56,9 @@ class WarmStatus:
         if session.warm_tasks:
             self._set(WarmState("warming", "warming…"))
             return
-        built = session.last_request  # what was cached last; no build per tick
+        # What Send would send now (built at the last decision or change; no build per tick),
+        # else what was cached last.
+        built = session.next_request or session.last_request
         best = ledger.longest_live(built) if built is not None else None
         if best is not None:
             left = int(best.expires_at - now)

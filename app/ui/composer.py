@@ -139,12 +139,18 @@ class Composer(QWidget):
         """What the next message carries, in order: a folder's files in its place."""
         return flatten(self.attachments)
 
-    def clear(self) -> None:
+    def clear(self, announce: bool = True) -> None:
+        """Empty the draft; the change is announced once, not chip by chip (each step would be
+        a draft nobody sends)."""
         self.edit.setPlainText("")  # also resets the wrap mode
+        had = bool(self.attachments)
         for item in list(self.attachments):
-            self._remove(item)
+            self._remove(item, announce=False)
         self.notice.setText("")
-        self._summarise()
+        if had and announce:
+            self.attachments_changed.emit()
+        else:
+            self._summarise()
 
     def pick(self, kind: str = "") -> QFileDialog:
         """The file chooser; ``kind`` "image" or "document" starts it on that filter."""
@@ -248,7 +254,7 @@ class Composer(QWidget):
         self._add_chip(document_from_text(text, f"pasted text {self.pasted}"))
         self.attachments_changed.emit()
 
-    def _remove(self, item) -> None:
+    def _remove(self, item, announce: bool = True) -> None:
         for i in range(self._chips.count()):
             widget = self._chips.itemAt(i).widget()
             if isinstance(widget, AttachmentChip) and widget.item is item:
@@ -257,7 +263,8 @@ class Composer(QWidget):
                 break
         if item in self.attachments:
             self.attachments.remove(item)
-        self.attachments_changed.emit()
+        if announce:
+            self.attachments_changed.emit()
 
     def set_model(self, model: ModelInfo) -> None:
         self.model = model
@@ -303,7 +310,7 @@ class Composer(QWidget):
 
     def set_draft(self, text: str, items: list) -> None:
         """Put a message back into the composer (edit and resend)."""
-        self.clear()
+        self.clear(announce=False)
         self.edit.setPlainText(text)
         for item in items:
             self._add_chip(item)

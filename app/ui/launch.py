@@ -165,7 +165,7 @@ async def _main(app, args, folder: Path) -> int:
     window = MainWindow(engine, Session(Conversation(model=model.id)), "Connecting…", prefs)
     writer, problem = open_history(folder)
     library = Library(window, writer, folder, problem)
-    window.install_tools(folder)  # MCP servers (mcp.json) and the tools always allowed
+    window.claude.install_tools(folder)  # MCP servers (mcp.json) and the tools always allowed
     apply_appearance(prefs.appearance)
     restore_window(window, prefs)
     window.show()
@@ -186,8 +186,8 @@ async def _main(app, args, folder: Path) -> int:
     )
     # With the real API the token counts the app shows come from its free count_tokens endpoint;
     # the built-in simulator counts with the estimator itself, so asking it would add nothing.
-    engine.settings.count_tokens = simulator is None
-    window.connected(client, mode)
+    engine.count_tokens_with_api(simulator is None)
+    window.connection.connected(client, mode)
     log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
     await refreshing
     await learning
@@ -208,8 +208,8 @@ async def _main(app, args, folder: Path) -> int:
         return 0
     finally:
         await engine.shutdown()
-        await window.hub.stop_all()
-        await asyncio.to_thread(window.hub.close)
+        await window.claude.hub.stop_all()
+        await asyncio.to_thread(window.claude.hub.close)
         from app.conversation.pdf_process import shutdown as stop_pdf_reader
 
         stop_pdf_reader()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.chat import Chat
 from app.engine.failures import classify
 from app.engine.session import Session
 from app.facts.redact import redact
@@ -58,7 +59,8 @@ class Library(QObject):
         self.window = window
         self.writer = writer
         self.folder = folder
-        self.recorder: Recorder | None = None
+        self.recorders: dict[str, Recorder] = {}  # of every open conversation, on screen or not
+        self.chats: dict[str, Chat] = {}  # open conversations, by id
         self.tasks: set[asyncio.Task] = set()
         self.undo_id: str | None = None
         self.panel = HistoryPanel()
@@ -92,7 +94,7 @@ class Library(QObject):
         self.panel.rename_button.clicked.connect(self.rename_selected)
         self.panel.delete_button.clicked.connect(self.delete_selected)
         window.install_library(self)
-        self.track(window.session, saved=False)
+        self.track(window.chat, saved=False)
         if problem:
             self.show_problem(problem)
 
@@ -159,30 +161,49 @@ class Library(QObject):
         self._search_timer.start()  # titles and order may have changed
 
     def _retry_save(self) -> None:
-        if self.recorder is not None and self.recorder.failed is not None:
-            self.recorder.sync()
+        for recorder in list(self.recorders.values()):
+            if recorder.failed is not None:
+                recorder.sync()
 
-    # -- the open session -----------------------------------------------------------------------
-    def track(self, session: Session, saved: bool) -> None:
-        if self.recorder is not None:
-            self.recorder.close()
-        self.recorder = None
+    @property
+    def recorder(self) -> Recorder | None:
+        """The recorder of the conversation on screen."""
+        return self.recorders.get(self.window.chat.id)
+
+    # -- the open conversations -----------------------------------------------------------------
+    def track(self, chat: Chat, saved: bool) -> None:
+        """Record ``chat`` in the history for as long as it is open: its recorder is made here
+        and closed by the chat's ``close`` (a conversation left for another keeps being
+        recorded while its keep-alive pings run)."""
+        self.chats[chat.id] = chat
+        chat.on_close(lambda: self._closed(chat))
         if self.writer is None:
             return
-        self.recorder = Recorder(
-            self.writer, self.window.engine, session, self._on_error, self._on_saved
+        recorder = Recorder(
+            self.writer, self.window.engine, chat.session, self._on_error, self._on_saved
         )
         if saved:
-            self.recorder.adopt_saved()
+            recorder.adopt_saved()
+        self.recorders[chat.id] = recorder
+        chat.before_send.append(self._commit_first(recorder))
 
-    async def before_send(self) -> None:
-        """The user's message reaches the disk before its request leaves."""
-        if self.recorder is None:
-            return
-        try:
-            await asyncio.wait_for(self.recorder.commit(), COMMIT_TIMEOUT_S)
-        except TimeoutError:
-            self.show_problem("Saving is slow; the message is sent and will be saved after.")
+    def _closed(self, chat: Chat) -> None:
+        if self.chats.get(chat.id) is chat:
+            del self.chats[chat.id]
+            recorder = self.recorders.pop(chat.id, None)
+            if recorder is not None:
+                recorder.sync()
+                recorder.close()
+
+    def _commit_first(self, recorder: Recorder):
+        async def commit() -> None:
+            """The user's message reaches the disk before its request leaves."""
+            try:
+                await asyncio.wait_for(recorder.commit(), COMMIT_TIMEOUT_S)
+            except TimeoutError:
+                self.show_problem("Saving is slow; the message is sent and will be saved after.")
+
+        return commit
 
     def changed(self) -> None:
         if self.recorder is not None:
@@ -198,8 +219,8 @@ class Library(QObject):
         w.composer.edit.setFocus()
 
     def open_session(self, session: Session, saved: bool, position: int | None = None) -> None:
-        self.window.set_session(session)
-        self.track(session, saved)
+        chat = self.window.set_session(session)
+        self.track(chat, saved)
         if position is not None:
             self.window.view.scroll_to_message(position)
 
@@ -219,6 +240,12 @@ class Library(QObject):
         if w.busy():
             w.notify("Wait for the reply to finish (or press Esc) first.")
             return None
+        running = self.chats.get(conversation_id)
+        if running is not None:  # still open in the background (its keep-alive): as it is
+            w.show_chat(running)
+            if position is not None:
+                w.view.scroll_to_message(position)
+            return running.session
         started = time.perf_counter()
         try:
             session = await load_session(self.writer, w.engine, conversation_id, build=False)
@@ -328,15 +355,11 @@ class Library(QObject):
 
     # -- uploaded files -------------------------------------------------------------------------
     def uploads_here(self) -> list[Upload]:
-        engine = self.window.engine
-        place = engine.ledger.place
-        return sorted(
-            (u for (at, _), u in engine.uploads.known.items() if at == place),
-            key=lambda u: -u.uploaded_at,
-        )
+        return self.window.engine.uploads_here()
 
     def uploads_dialog(self) -> UploadsDialog:
-        where = redact(self.window.engine.ledger.place.split("#")[0]) or "this endpoint"
+        place = self.window.engine.place
+        where = redact(place.split("#")[0]) or "this endpoint"
         dialog = UploadsDialog(self.uploads_here(), where, self.window)
         dialog.delete_requested.connect(lambda fid: self._spawn(self.delete_upload(fid, dialog)))
         dialog.open()
@@ -346,17 +369,13 @@ class Library(QObject):
         """Delete the file from the workspace, then forget it here (the history too)."""
         import anthropic
 
-        engine = self.window.engine
         try:
-            await engine.client.files.delete(file_id)
-        except anthropic.NotFoundError:
-            pass  # gone already (deleted elsewhere or expired): forget it all the same
+            upload = await self.window.engine.delete_upload(file_id)
         except anthropic.APIError as exc:
             self.window.notify(f"Not deleted: {classify(exc).message}")
             if dialog is not None:
                 dialog.show_uploads(self.uploads_here())
             return False
-        upload = engine.uploads.forget(engine.ledger.place, file_id)
         if self.writer is not None and upload is not None:
             StoreOp(forget_upload, upload.place, file_id).failure(
                 lambda exc: self.show_problem(str(exc))

@@ -38,13 +38,13 @@ async def smoke_test(window, mode: str, paths: list[Path]) -> int:
     for question in questions:
         if not await _turn(window, question):
             return 1
-        usage = window.last_usage()
+        usage = _last_usage(window)
         turns.append({"read": usage.read, "written": usage.write, "uncached": usage.uncached})
     reply = window.session.conversation.messages[-1]
     icon = "ok" if not window.windowIcon().pixmap(64, 64).isNull() else "missing"
     print(
         f"smoke test: mode={mode!r}; reply of {len(reply.text)} characters; "
-        f"usage {window.last_usage()}; icon {icon}"
+        f"usage {_last_usage(window)}; icon {icon}"
     )
     if paths:
         sent_by_file = {
@@ -71,7 +71,7 @@ async def _turn(window, text: str) -> bool:
         return False
     finally:
         window.turn_finished.disconnect(finished.set)
-    if window.last_usage() is None or window.session.conversation.messages[-1].role != "assistant":
+    if _last_usage(window) is None or window.session.conversation.messages[-1].role != "assistant":
         print(f"smoke test: the turn failed: {window.status_label.text()}", file=sys.stderr)
         return False
     return True
@@ -88,3 +88,10 @@ def _describe(path: Path, item) -> dict:
     else:
         out.update(blocks=1, tokens=item.tokens)
     return out
+
+
+def _last_usage(window):
+    """The usage of the last request of the last turn (its handle's records), if it ran."""
+    turn = window.chat.turn
+    records = [r for r in turn.records if not r.error] if turn is not None else []
+    return records[-1].usage if records else None

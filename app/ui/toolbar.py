@@ -70,12 +70,13 @@ class CachingToolbar(QToolBar):
             self.model_box.setCurrentIndex(max(0, self.model_box.findData(chosen.id)))
         self.model_box.blockSignals(False)
 
-    def show_settings(self, settings) -> None:
-        """Show what the settings model holds, without echoing it back as a change."""
-        for box, value in (
-            (self.pattern_box, settings.pattern),
-            (self.ttl_box, settings.ttl),
-        ):
+    def show_settings(self, settings, model_id: str | None = None) -> None:
+        """Show what the settings model holds (and the conversation's model), without echoing
+        it back as a change."""
+        boxes = [(self.pattern_box, settings.pattern), (self.ttl_box, settings.ttl)]
+        if model_id is not None:
+            boxes.append((self.model_box, model_id))
+        for box, value in boxes:
             box.blockSignals(True)
             box.setCurrentIndex(max(0, box.findData(value)))
             box.blockSignals(False)

@@ -1,21 +1,20 @@
-"""Claude's own features in the window: thinking and effort (from the model's capabilities), web
-search and fetch, the conversation's tools and MCP servers, tool-call approval, and instructions
-that keep the cache. Every change that costs cached tokens says so, with dollars, before it is
-made. Mixed into ``MainWindow``; needs ``engine``, ``session``, ``prefs``, ``notify``,
-``conversation_changed``, ``preferences_changed``, ``_refresh_markers`` and ``_spawn``."""
+"""Claude's own features in the window: the model, pattern and TTL switches of the toolbar,
+thinking and effort (from the model's capabilities), web search and fetch, the conversation's
+tools and MCP servers, tool-call approval, and instructions that keep the cache. Every switch
+that costs cached tokens says so, with dollars, before it is made (``Chat.preview``). Attaches
+to the window's toolbar and menus."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from pathlib import Path
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from app.caching.invalidation import Invalidation, preview_change
-from app.conversation.blocks import Message, TextBlock, tool_change
-from app.engine.engine import WARM_TAIL
+from app.caching.invalidation import Invalidation
+from app.conversation.blocks import tool_change
 from app.engine.mcp_hub import ConfigError, McpHub, parse_servers
 from app.engine.tools import BUILT_IN
 from app.facts.server_tools import server_tools
@@ -32,7 +31,35 @@ THINKING_NAMES = {
 }
 
 
-class ClaudeFeatures:
+class ClaudeFeatures(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.hub = McpHub([])
+        self.mcp_text, self.mcp_folder = "", None
+        self.approval: ApprovalDialog | None = None
+        self.setting_box: QMessageBox | None = None
+        self.tools_dialog: ToolsDialog | None = None
+        window.add_menu_entries(self.claude_entries())
+        self.build_claude_menu()
+        bar = window.toolbar
+        bar.model_box.currentIndexChanged.connect(
+            lambda: self.change_setting(
+                f"the model to {bar.model_box.currentText()}", model=bar.model_box.currentData()
+            )
+        )
+        bar.pattern_box.currentIndexChanged.connect(
+            lambda: self.change_setting(
+                f"the pattern to {bar.pattern_box.currentText()}",
+                pattern=bar.pattern_box.currentData(),
+            )
+        )
+        bar.ttl_box.currentIndexChanged.connect(
+            lambda: self.change_setting(
+                f"the TTL to {bar.ttl_box.currentData()}", ttl=bar.ttl_box.currentData()
+            )
+        )
+
     def install_tools(self, folder: Path | None) -> None:
         """The MCP servers from ``folder/mcp.json`` (none when missing) and the approvals."""
         self.mcp_folder = folder
@@ -41,23 +68,25 @@ class ClaudeFeatures:
             try:
                 text = (folder / MCP_FILE).read_text("utf-8")
             except OSError as exc:
-                self.notify(f"MCP servers not read: {exc.strerror or exc}.")
+                self.window.notify(f"MCP servers not read: {exc.strerror or exc}.")
         self.mcp_text = text
         try:
             configs = parse_servers(text)
         except ConfigError as exc:
             configs = []
-            self.notify(f"{MCP_FILE}: {exc} No MCP server was started.")
+            self.window.notify(f"{MCP_FILE}: {exc} No MCP server was started.")
         self.hub = McpHub(configs)
-        box = self.engine.toolbox
-        box.hub, box.approve = self.hub, self.approve_tool
-        box.always = {k: set(v) for k, v in self.prefs.always_allow.items()}
-        box.remember = self._remember_always
+        self.window.engine.use_tools(
+            self.hub,
+            approve=self.approve_tool,
+            always={k: set(v) for k, v in self.window.prefs.always_allow.items()},
+            remember=self._remember_always,
+        )
         self.approval: ApprovalDialog | None = None
 
     def _remember_always(self, always: dict[str, set[str]]) -> None:
-        self.prefs.always_allow = {k: sorted(v) for k, v in always.items()}
-        self.preferences_changed()
+        self.window.prefs.always_allow = {k: sorted(v) for k, v in always.items()}
+        self.window.preferences_changed()
 
     def claude_entries(self) -> list[MenuEntry]:
         return [
@@ -68,17 +97,17 @@ class ClaudeFeatures:
 
     def build_claude_menu(self) -> None:
         """Thinking and Effort list what the conversation's model offers, each time they open."""
-        menu = self.menus["claude"]
+        menu = self.window.menus["claude"]
         self.thinking_menu = menu.addMenu("&Thinking")
         self.effort_menu = menu.addMenu("&Effort")
         self.thinking_menu.aboutToShow.connect(self._fill_thinking)
         self.effort_menu.aboutToShow.connect(self._fill_effort)
 
     def _model(self):
-        return self.engine.catalogue.require(self.session.conversation.model)
+        return self.window.engine.model_of(self.window.chat.conversation)
 
     def _fill_thinking(self) -> None:
-        menu, model, conv = self.thinking_menu, self._model(), self.session.conversation
+        menu, model, conv = self.thinking_menu, self._model(), self.window.chat.conversation
         menu.clear()
         group = QActionGroup(menu)
         current = (conv.thinking or {}).get("type")
@@ -92,7 +121,7 @@ class ClaudeFeatures:
             menu.addAction(action)
 
     def _fill_effort(self) -> None:
-        menu, model, conv = self.effort_menu, self._model(), self.session.conversation
+        menu, model, conv = self.effort_menu, self._model(), self.window.chat.conversation
         menu.clear()
         if model.effort is None:
             menu.addAction("(this model has no effort setting)").setEnabled(False)
@@ -107,14 +136,7 @@ class ClaudeFeatures:
 
     # -- what a change costs, asked before it is made -------------------------------------------
     def preview_edit(self, **changes) -> Invalidation:
-        conv = self.session.conversation
-        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
-        strategy, cache = self.engine.settings.strategy, self.engine.settings.cache
-        before = self.engine.builder.build(conv, strategy, cache, extra_user=tail)
-        after = self.engine.builder.build(
-            replace(conv, **changes), strategy, cache, extra_user=tail
-        )
-        return preview_change(before, after, self.engine.ledger)
+        return self.window.chat.preview(**changes)
 
     def change_setting(self, what: str, **changes) -> QMessageBox | None:
         """Apply ``changes`` to the conversation; when they cost cached tokens, ask first."""
@@ -122,7 +144,7 @@ class ClaudeFeatures:
         if found.lost_tokens == 0:
             self._apply(what, changes, found)
             return None
-        box = plain_box(QMessageBox(self))  # the sentence can name an MCP server's tool
+        box = plain_box(QMessageBox(self.window))  # the sentence can name an MCP server's tool
         box.setWindowTitle("This change costs cached tokens")
         box.setText(
             f"Switching {what} invalidates {found.lost_tokens:,} cached tokens: about "
@@ -133,25 +155,38 @@ class ClaudeFeatures:
         box.addButton("Keep it as it is", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(change)
         box.buttonClicked.connect(
-            lambda button: button is change and self._apply(what, changes, found)
+            lambda button: (
+                self._apply(what, changes, found) if button is change else self._show_in_force()
+            )
         )
         box.open()
         self.setting_box = box
         return box
 
+    def _show_in_force(self) -> None:
+        """The switch was declined: the toolbar goes back to what is in force."""
+        w = self.window
+        w.toolbar.show_settings(w.settings, w.chat.conversation.model)
+
     def _apply(self, what: str, changes: dict, found: Invalidation) -> None:
-        conv = self.session.conversation
-        for key, value in changes.items():
-            setattr(conv, key, value)
-        self.conversation_changed()
-        self._refresh_markers()
-        self.notify(f"Switched {what}. {found.sentence}")
+        self.window.chat.apply(**changes)
+        if "model" in changes:
+            self.fit_claude_settings()
+            self.window.price_draft()
+        self.window.settings.open(self.window.chat.conversation)  # the toolbar shows it
+        self.window.conversation_changed()
+        self.window.refresh_markers()
+        self.window.notify(f"Switched {what}. {found.sentence}")
 
     def choose_thinking(self, kind: str | None) -> QMessageBox | None:
-        conv = self.session.conversation
+        conv = self.window.chat.conversation
         if kind == "enabled":
             budget, ok = QInputDialog.getInt(
-                self, "Thinking budget", "Tokens Claude may think before answering:", 4096, 1024
+                self.window,
+                "Thinking budget",
+                "Tokens Claude may think before answering:",
+                4096,
+                1024,
             )
             if not ok:
                 return None
@@ -172,7 +207,7 @@ class ClaudeFeatures:
         return self._toggle_server_tool("web_fetch")
 
     def _toggle_server_tool(self, key: str) -> QMessageBox | None:
-        current = self.session.conversation.server_tools
+        current = self.window.chat.conversation.server_tools
         on = key not in current
         chosen = tuple(k for k in server_tools() if (k in current) != (k == key))
         label = server_tools()[key].label.lower()
@@ -180,7 +215,7 @@ class ClaudeFeatures:
 
     def fit_claude_settings(self) -> None:
         """After a model change: drop a thinking type or effort the new model refuses."""
-        conv, model = self.session.conversation, self._model()
+        conv, model = self.window.chat.conversation, self._model()
         accepts = model.thinking.accepts if model.thinking else ()
         if conv.thinking and conv.thinking.get("type") not in accepts:
             conv.thinking = None
@@ -195,7 +230,7 @@ class ClaudeFeatures:
     def _tool_change(self, names: set[str]):
         """(the tools to send, the tool changes from here on, whether the changes alone can
         make the choice) for a choice of offered tools."""
-        conv = self.session.conversation
+        conv = self.window.chat.conversation
         offered = {t.name: t for t in self._offered()}
         kept = [t for t in conv.tools if t.name not in offered]  # the user's own JSON tools
         declared, withdrawn = {t.name for t in conv.tools}, conv.withdrawn_tools()
@@ -216,15 +251,20 @@ class ClaudeFeatures:
             changes
             and only_removes
             and model.system_messages
-            and self.session.conversation.messages
+            and self.window.chat.conversation.messages
         )
         return found.sentence, found.lost_tokens, found.cached_tokens, can_withdraw
 
     def edit_tools(self) -> ToolsDialog:
-        conv = self.session.conversation
+        conv = self.window.chat.conversation
         enabled = {t.name for t in conv.tools} - conv.withdrawn_tools()
         dialog = ToolsDialog(
-            self.mcp_text, self._offered(), enabled, self.preview_tools, self.start_servers, self
+            self.mcp_text,
+            self._offered(),
+            enabled,
+            self.preview_tools,
+            self.start_servers,
+            self.window,
         )
         self._show_servers(dialog)
         dialog.accepted.connect(lambda: self.apply_tools(dialog))
@@ -233,20 +273,20 @@ class ClaudeFeatures:
         return dialog
 
     def apply_tools(self, dialog: ToolsDialog) -> None:
-        conv = self.session.conversation
+        conv = self.window.chat.conversation
         tools, changes, _ = self._tool_change(dialog.chosen())
         if dialog.as_instruction:  # the definitions stay; the changes go in after the next turn
             conv.pending = (*conv.pending, *changes)
-            self.notify("The tools change from your next message on; the cache is kept.")
+            self.window.notify("The tools change from your next message on; the cache is kept.")
         else:
             found = self.preview_edit(tools=tools)
             conv.tools = tools
             additions = [b for b in changes if b.kind == "tool_addition"]
             if additions:  # a withdrawn tool offered again by the edit: say so too
                 conv.pending = (*conv.pending, *additions)
-            self.notify(found.sentence)
-        self.conversation_changed()
-        self._refresh_markers()
+            self.window.notify(found.sentence)
+        self.window.conversation_changed()
+        self.window.refresh_markers()
 
     def start_servers(self, text: str):
         """Save the servers' JSON and (re)start them all; the dialog shows how each went."""
@@ -259,15 +299,16 @@ class ClaudeFeatures:
             try:
                 (self.mcp_folder / MCP_FILE).write_text(text, "utf-8")
             except OSError as exc:
-                self.notify(f"{MCP_FILE} not saved: {exc.strerror or exc}.")
+                self.window.notify(f"{MCP_FILE} not saved: {exc.strerror or exc}.")
         self.mcp_text = text
-        return self._spawn(self._restart(configs))
+        return self.window.spawn(self._restart(configs))
 
     async def _restart(self, configs) -> None:
         old, dialog = self.hub, self.tools_dialog
         await old.stop_all()
         await asyncio.to_thread(old.close)
-        self.hub = self.engine.toolbox.hub = McpHub(configs)
+        self.hub = McpHub(configs)
+        self.window.engine.use_tools(self.hub)
         dialog.status.setText("Starting…")
         await asyncio.gather(*(self.hub.start(c.name) for c in configs))
         self._show_servers(dialog)
@@ -285,11 +326,11 @@ class ClaudeFeatures:
     async def approve_tool(self, request) -> str:
         """Ask the user about one MCP tool call; a stopped turn closes the question unanswered."""
         future = asyncio.get_running_loop().create_future()
-        dialog = ApprovalDialog(request, self)
+        dialog = ApprovalDialog(request, self.window)
         dialog.decided.connect(lambda answer: future.done() or future.set_result(answer))
         self.approval = dialog
         dialog.open()
-        self.notify(f"Waiting for your answer: run {request.tool} on {request.server}?")
+        self.window.notify(f"Waiting for your answer: run {request.tool} on {request.server}?")
         try:
             return await future
         finally:

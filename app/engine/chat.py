@@ -1,0 +1,297 @@
+"""One open conversation's controller (Qt-free): its conversation and settings, its draft, its
+tasks (the turn, warm-ups, keep-alive pings) and the lifetime of what records it.
+
+Every intent the window offers is a method here, tested without Qt: send, regenerate (retry),
+edit and cancel the edit, stop, preview a change and apply it. The window hands the controller
+what the user did and shows what it says; it decides nothing.
+
+- **A turn is a handle** (``Turn``): ``send`` returns it; it carries its task, its record (usage,
+  cost, time to the first token from the user's Enter) and ``cancel``.
+- **Warm what will be sent, once per pause.** The draft (typed text, attachments, an edit in
+  progress) is kept here; typing only reschedules one decision ``DEBOUNCE_S`` later, attaching
+  or pasting decides at once. A decision warms the prefix Send would send at that moment: the
+  messages an edit keeps, then the draft's attachments. While a turn runs nothing is decided, so
+  the composer clearing its chips after a send warms nothing.
+- **What Send would send now** (``next_request``) is built at each decision and after each change
+  of model, pattern, TTL or other setting: the warm indicator speaks of it, not of the last request.
+- **Setup and teardown in pairs**: ``on_close`` registers what ends with the controller (the
+  history's recorder); ``close`` cancels its tasks and runs them. A conversation left for another
+  stays open while it has work (a keep-alive ping under its own settings) and is closed when it
+  has none (``when_idle``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from app.caching.builder import BuiltRequest
+from app.caching.costs import Kind, RequestRecord
+from app.caching.invalidation import Invalidation, preview_change
+from app.conversation.blocks import DocumentBlock, ImageBlock, Message, TextBlock
+from app.conversation.conversation import Conversation
+from app.engine.engine import WARM_TAIL, Engine
+from app.engine.session import Session
+
+DEBOUNCE_S = 0.4  # a typing pause this long is one warm-up decision
+
+
+class ChatRefusal(ValueError):
+    """An intent that cannot run now, with the sentence the user sees."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str = ""
+    attachments: tuple = ()
+    editing: int | None = None  # the message an edit in progress will replace
+
+
+class Turn:
+    """One send and its replies: awaitable, cancellable, and what it cost once it ended."""
+
+    def __init__(self, chat: Chat, task: asyncio.Task, entered_at: float, records_before: int):
+        self.chat = chat
+        self.task = task
+        self.entered_at = entered_at  # perf_counter() of the user's Enter
+        self._records_before = records_before
+
+    def __await__(self):
+        return self.task.__await__()
+
+    def done(self) -> bool:
+        return self.task.done()
+
+    def cancel(self) -> None:
+        self.task.cancel()
+
+    @property
+    def records(self) -> list[RequestRecord]:
+        """The requests this turn sent (a tool loop sends several), as recorded."""
+        records = self.chat.session.totals.records[self._records_before :]
+        return [r for r in records if r.kind == Kind.TURN]
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(r.cost.paid_usd for r in self.records)
+
+    @property
+    def first_token_s(self) -> float | None:
+        """Seconds from the Enter to the first token of the reply."""
+        found = [r.ttft_s for r in self.records if r.ttft_s is not None]
+        return found[0] if found else None
+
+
+class Chat:
+    def __init__(self, engine: Engine, session: Session):
+        self.engine = engine
+        self.session = session
+        self.draft = Draft()
+        self.turn: Turn | None = None
+        self.before_send: list[Callable[[], Awaitable[None]]] = []  # e.g. the history's commit
+        self.decisions = 0  # warm-up decisions made (one per typing pause)
+        self._decision: asyncio.TimerHandle | None = None
+        self._closers: list[Callable[[], None]] = []
+        self._idle_waiters: list[Callable[[Chat], None]] = []
+        self.closed = False
+
+    @property
+    def id(self) -> str:
+        return self.session.id
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.session.conversation
+
+    def busy(self) -> bool:
+        return self.turn is not None and not self.turn.done()
+
+    # -- the turn -------------------------------------------------------------------------------
+    def send(self, text: str, attachments: tuple = (), entered_at: float | None = None) -> Turn:
+        """Send the draft: an edit in progress replaces its message and the ones after it now."""
+        if self.busy():
+            raise ChatRefusal("Wait for the reply to finish (or stop it) first.")
+        if not text and not attachments:
+            raise ChatRefusal("Type a message or attach an image first.")
+        editing = self.draft.editing
+        self.draft = Draft()
+        self._cancel_decision()
+        if editing is not None:
+            self.conversation.truncate(editing)
+        self.conversation.add_user_text(text, *attachments, created_at=self.engine.clock())
+        return self._start(entered_at)
+
+    def regenerate(self, entered_at: float | None = None) -> Turn:
+        """Answer the last message again: the reply after it (or what a failure left) goes."""
+        if self.busy():
+            raise ChatRefusal("Wait for the reply to finish (or stop it) first.")
+        conv = self.conversation
+        last_user = next(
+            (
+                i
+                for i in range(len(conv.messages) - 1, -1, -1)
+                if conv.messages[i].role == "user" and not conv.messages[i].is_tool_result
+            ),
+            None,
+        )
+        if last_user is None:
+            raise ChatRefusal("Nothing to answer yet: send a message first.")
+        conv.truncate(last_user + 1)
+        return self._start(entered_at)
+
+    retry = regenerate
+
+    def _start(self, entered_at: float | None) -> Turn:
+        entered = time.perf_counter() if entered_at is None else entered_at
+        before = len(self.session.totals.records)
+        task = asyncio.get_running_loop().create_task(
+            self._run_turn(entered), name=f"turn {self.id}"
+        )
+        self.turn = Turn(self, task, entered, before)
+        task.add_done_callback(lambda _: self._maybe_idle())
+        return self.turn
+
+    async def _run_turn(self, entered_at: float) -> None:
+        for hook in list(self.before_send):
+            await hook()
+        self.session.entered_at = entered_at
+        await self.engine.start_turn(self.session)
+
+    def stop(self) -> bool:
+        """Stop the reply (the partial one is kept); False when none runs."""
+        if not self.busy():
+            return False
+        self.turn.cancel()
+        return True
+
+    # -- editing --------------------------------------------------------------------------------
+    def edit(self, index: int) -> Draft:
+        """Put message ``index`` back in the draft; it and the later ones are replaced only when
+        the draft is sent. Returns the draft to show."""
+        if self.busy():
+            raise ChatRefusal("Wait for the reply to finish (or stop it) first.")
+        message = self.conversation.messages[index]
+        text = "\n".join(b.text for b in message.blocks if isinstance(b, TextBlock))
+        items = tuple(
+            b.image if isinstance(b, ImageBlock) else b.document
+            for b in message.blocks
+            if isinstance(b, ImageBlock | DocumentBlock)
+        )
+        self.draft = Draft(text, items, index)
+        self.decide_now()  # the prefix the edit keeps is what Send will read
+        return self.draft
+
+    def cancel_edit(self) -> bool:
+        if self.draft.editing is None:
+            return False
+        self.draft = Draft()
+        return True
+
+    # -- the draft and warming ------------------------------------------------------------------
+    def set_draft(
+        self, text: str, attachments: tuple = (), now: bool = False
+    ) -> asyncio.Task | None:
+        """The composer changed. Typing only moves the one decision to the end of the pause;
+        ``now`` (an attachment, a paste, a finished upload) decides at once (its warm-up, if
+        one went out, is returned)."""
+        self.draft = replace(self.draft, text=text, attachments=tuple(attachments))
+        if now:
+            return self.decide_now()
+        self._cancel_decision()
+        self._decision = asyncio.get_event_loop().call_later(DEBOUNCE_S, self.decide_now)
+        return None
+
+    def _cancel_decision(self) -> None:
+        if self._decision is not None:
+            self._decision.cancel()
+            self._decision = None
+
+    def decide_now(self) -> asyncio.Task | None:
+        """One warm-up decision for what Send would send now (none while a turn runs)."""
+        self._cancel_decision()
+        if self.closed or self.busy():
+            return None
+        self.decisions += 1
+        draft = self.draft
+        task = self.engine.draft_activity(self.session, draft.attachments, draft.editing)
+        if task is None:  # not warmed: the indicator still speaks of what Send would send
+            self.refresh_next_request()
+        return task
+
+    def refresh_next_request(self) -> BuiltRequest | None:
+        """Build what Send would send now (after a setting changed, or a decision that built
+        nothing), for the warm indicator."""
+        conv, draft = self.conversation, self.draft
+        if self.engine.catalogue.resolve(conv.model) is None:
+            return None
+        if not conv.messages and not conv.system and not conv.tools and not draft.attachments:
+            self.session.next_request = None
+            return None
+        built = self.engine.warm_request(self.session, draft.attachments, draft.editing)
+        self.session.next_request = built
+        return built
+
+    # -- changes and what they cost ------------------------------------------------------------
+    def preview(self, **changes) -> Invalidation:
+        """What applying ``changes`` to the conversation (model, pattern, ttl, thinking, effort,
+        tools, server tools, system) would cost in cached tokens, before it is made."""
+        conv = self.conversation
+        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
+        before = self.engine.build(self.session, conv, extra_user=tail)
+        after = self.engine.build(self.session, replace(conv, **changes), extra_user=tail)
+        return preview_change(before, after, self.engine.ledger)
+
+    def apply(self, **changes) -> None:
+        """Make the changes; the indicator then speaks of the request as it now is."""
+        for key, value in changes.items():
+            setattr(self.conversation, key, value)
+        self.refresh_next_request()
+
+    # -- lifetime -------------------------------------------------------------------------------
+    def tasks(self) -> list[asyncio.Task]:
+        """What still runs for this conversation: the turn, warm-ups, the keep-alive."""
+        session = self.session
+        found = list(session.warm_tasks.values())
+        if self.turn is not None:
+            found.append(self.turn.task)
+        if session.keepalive_task is not None:
+            found.append(session.keepalive_task)
+        return [t for t in found if not t.done()]
+
+    def idle(self) -> bool:
+        return not self.tasks()
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run ``closer`` when the controller closes (the history's recorder, a subscription)."""
+        self._closers.append(closer)
+
+    def when_idle(self, then: Callable[[Chat], None]) -> None:
+        """Call ``then(self)`` once nothing runs for this conversation (at once if nothing does)."""
+        self._idle_waiters.append(then)
+        self._maybe_idle()
+
+    def _maybe_idle(self) -> None:
+        if not self._idle_waiters:
+            return
+        running = self.tasks()
+        if running:  # a keep-alive may follow a turn: look again when each of these ends
+            for task in running:
+                task.add_done_callback(lambda _: self._maybe_idle())
+            return
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for then in waiters:
+            then(self)
+
+    def close(self) -> None:
+        """Cancel what runs for this conversation and end what was set up for it."""
+        if self.closed:
+            return
+        self.closed = True
+        self._cancel_decision()
+        for task in self.tasks():
+            task.cancel()
+        closers, self._closers = self._closers, []
+        for closer in reversed(closers):
+            closer()

@@ -1,0 +1,191 @@
+"""The controller of one open conversation, without Qt (issue 26): the first message is warmed
+while it is typed, one decision per typing pause, an edit warms the prefix it keeps, a turn is a
+handle timed from the Enter, a change is priced before it is made, and a conversation left for
+another keeps its own pattern and TTL for its keep-alive pings."""
+
+import asyncio
+import time
+
+import pytest
+
+from app.caching.costs import Kind
+from app.conversation.blocks import TextBlock
+from app.conversation.conversation import Conversation
+from app.conversation.documents import document_from_text
+from app.engine import events as ev
+from app.engine.chat import DEBOUNCE_S, Chat, ChatRefusal
+from app.engine.engine import EngineSettings
+from app.engine.session import Session
+from app.engine.settings_model import SettingsModel
+from app.storage.preferences import Preferences
+from tests.helpers import SONNET_46, text_of
+from tests.test_engine import Harness, conversation, run
+
+
+def built_of(h, kind):
+    return [e.built for e in h.of(ev.RequestBuilt) if e.kind == kind]
+
+
+def test_the_first_message_is_warmed_as_soon_as_it_holds_a_document(sim):
+    """The cookbook's scenario: a long document pasted into a new conversation, then a question
+    typed. ``warm_blocker`` said "nothing to warm yet" while the conversation had no message."""
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=True))
+        chat = Chat(h.engine, Session(Conversation(model=SONNET_46, max_tokens=200)))
+        paper = document_from_text(text_of(20_000, "paper"), "paper.txt")
+        task = chat.set_draft("", (paper,), now=True)  # attached: decided at once
+        warm = await task
+        turn = chat.send("What does it conclude?", (paper,))
+        await turn
+        await h.client.close()
+        return h, chat, turn, warm
+
+    h, chat, turn, warm = run(scenario())
+    assert warm is not None and warm.usage.write >= 20_000  # the warm-up wrote the document
+    (record,) = turn.records
+    assert record.usage.read >= 20_000 and record.usage.write < 200  # the turn read it
+
+
+def test_typing_makes_one_warm_up_decision_per_pause(sim):
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=True))
+        chat = Chat(h.engine, Session(conversation()))
+        for i in range(60):  # 60 keystrokes, 20 ms apart
+            chat.set_draft("x" * i)
+            await asyncio.sleep(0.02)
+        during = chat.decisions
+        await asyncio.sleep(DEBOUNCE_S + 0.2)
+        after = chat.decisions
+        for task in list(chat.session.warm_tasks.values()):
+            await task
+        await h.client.close()
+        return h, during, after
+
+    h, during, after = run(scenario())
+    assert (during, after) == (0, 1)
+    assert len(built_of(h, Kind.WARM)) == 1
+
+
+def test_an_edit_warms_the_prefix_it_keeps_not_the_branch_it_replaces(sim):
+    """ "Edit and resend" warmed the old message and reply plus the edit ($0.095), then the send
+    re-wrote the document: $0.19 for an edit that should cost about $0.008."""
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=True))
+        conv = conversation(tokens=3000)
+        chat = Chat(h.engine, Session(conv))
+        for question in ("first question " * 300, "second question " * 300):
+            await chat.send(question)
+        warms_before = len(built_of(h, Kind.WARM))
+        draft = chat.edit(2)  # the second question goes back to the composer
+        for task in list(chat.session.warm_tasks.values()):
+            await task
+        turn = chat.send(draft.text.replace("second", "better"))
+        await turn
+        await h.client.close()
+        return h, chat, warms_before, turn
+
+    h, chat, warms_before, turn = run(scenario())
+    warms = built_of(h, Kind.WARM)[warms_before:]
+    # Whatever it warmed ends at a message the edit keeps: the first exchange, then the tail.
+    for built in warms:
+        assert len(built.body["messages"]) == 3  # question 1, answer 1, the placeholder
+    messages = chat.conversation.messages
+    assert len(messages) == 4 and "better question" in messages[2].text
+    assert turn.records[0].usage.read > 3000  # the system prompt and the first exchange
+
+
+def test_a_turn_is_a_handle_timed_from_the_enter(sim):
+    async def scenario():
+        h = Harness(sim.base_url)
+        chat = Chat(h.engine, Session(conversation()))
+        turn = chat.send("hello", entered_at=time.perf_counter() - 1.5)  # Enter 1.5 s ago
+        with pytest.raises(ChatRefusal):
+            chat.send("again")  # one turn at a time
+        await turn
+        await h.client.close()
+        return turn
+
+    turn = run(scenario())
+    assert turn.done() and turn.first_token_s >= 1.5 and turn.cost_usd > 0
+
+
+def test_a_change_is_priced_before_it_is_made(sim):
+    async def scenario():
+        h = Harness(sim.base_url)
+        chat = Chat(h.engine, Session(conversation(tokens=6000)))
+        await chat.send("hello")
+        found = chat.preview(pattern="none")
+        same = chat.preview(pattern=chat.conversation.pattern)
+        await h.client.close()
+        return found, same
+
+    found, same = run(scenario())
+    assert found.lost_tokens > 5000 and found.extra_usd > 0
+    assert same.lost_tokens == 0
+
+
+def test_a_conversation_left_for_another_pings_under_its_own_pattern_and_ttl(sim):
+    """Opening another conversation overwrote one engine-wide pattern/TTL: a conversation set to
+    smart/5m then pinged as system_and_tools/1h."""
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(keepalive_pings=1, keepalive_margin_s=20))
+        model = SettingsModel(h.engine.settings, Preferences())
+        first = conversation()
+        model.open(first)
+        model.set_pattern("last_user_message")
+        model.set_ttl("5m")
+        chat = Chat(h.engine, Session(first))
+        await chat.send("hello")
+        other = Conversation(model=SONNET_46, pattern="system_and_tools", ttl="1h")
+        model.open(other)  # the user opens another conversation; the first one's ping is due
+        await chat.session.keepalive_task
+        await h.client.close()
+        return h, chat
+
+    h, chat = run(scenario())
+    (ping,) = [r for r in chat.session.totals.records if r.kind == Kind.KEEPALIVE]
+    assert ping.strategy == "last_user_message" and ping.usage.write_1h == 0
+
+
+def test_closing_a_chat_cancels_its_work_and_ends_what_was_set_up_for_it(sim):
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(keepalive_pings=3))
+        chat = Chat(h.engine, Session(conversation()))
+        closed = []
+        chat.on_close(lambda: closed.append("recorder"))
+        turn = chat.send("hello " * 50)
+        await asyncio.sleep(0)
+        idle_seen = []
+        chat.when_idle(idle_seen.append)
+        chat.close()
+        with pytest.raises(asyncio.CancelledError):
+            await turn
+        await h.client.close()
+        return chat, closed, idle_seen
+
+    chat, closed, idle_seen = run(scenario())
+    assert closed == ["recorder"] and chat.idle() and chat.closed
+    assert idle_seen == [chat]
+
+
+def test_nothing_is_decided_while_a_turn_runs(sim):
+    """Sending clears the composer's chips one by one; each change used to warm a prefix no
+    turn sends."""
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=True))
+        chat = Chat(h.engine, Session(conversation()))
+        paper = document_from_text(text_of(3_000, "p"), "p.txt")
+        turn = chat.send("read", (paper,))
+        chat.set_draft("", (), now=True)  # the chips go
+        chat.set_draft("", (paper,), now=True)
+        await turn
+        await h.client.close()
+        return h, chat
+
+    h, chat = run(scenario())
+    assert built_of(h, Kind.WARM) == [] and chat.decisions == 0
+    assert isinstance(chat.conversation.messages[-1].blocks[-1], TextBlock)
