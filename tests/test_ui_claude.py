@@ -169,7 +169,8 @@ def test_an_mcp_tool_runs_in_the_window_after_approval(qtbot, loop, sim):
         dialog.apply_button.click()
         window.composer.edit.setPlainText('tiny__add {"a": 20, "b": 22}')
         window.send()
-        await until(lambda: window.claude.approval is not None and window.claude.approval.once.isEnabled())
+        claude = window.claude
+        await until(lambda: claude.approval is not None and claude.approval.once.isEnabled())
         window.claude.approval.once.click()
         await until(lambda: not window.busy())
         await hub.stop_all()
