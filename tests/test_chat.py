@@ -189,3 +189,22 @@ def test_nothing_is_decided_while_a_turn_runs(sim):
     h, chat = run(scenario())
     assert built_of(h, Kind.WARM) == [] and chat.decisions == 0
     assert isinstance(chat.conversation.messages[-1].blocks[-1], TextBlock)
+
+
+def test_a_model_switch_is_priced_at_the_new_models_write_price(sim):
+    """The cache is per model: a switch re-writes everything, at the new model's price."""
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        chat = Chat(h.engine, Session(conversation(tokens=6000)))
+        await chat.send("hello")
+        found = chat.preview(model="claude-opus-4-6")
+        await h.client.close()
+        return h, found
+
+    h, found = run(scenario())
+    opus, sonnet = (h.engine.catalogue.require(m) for m in ("claude-opus-4-6", SONNET_46))
+    expected = found.lost_tokens * (opus.prices.write_5m - sonnet.prices.read) / 1e6
+    assert found.lost_tokens == found.cached_tokens > 6000
+    assert found.extra_usd == pytest.approx(expected)
+    assert found.sentence.startswith("Changing the model invalidates")

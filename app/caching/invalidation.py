@@ -43,11 +43,16 @@ def preview_change(before: BuiltRequest, after: BuiltRequest, ledger: CacheLedge
     index = min(common, len(after.flat.blocks) - 1)
     path = after.flat.blocks[index].path if after.flat.blocks else "system.0"
     lost = cached - kept
-    prices = before.model.prices
-    extra = lost * (prices.write_5m - prices.read) / PER_MILLION if prices else 0.0
-    # The same blocks with other breakpoints (a pattern or TTL switch): what moves is where the
-    # request can read from.
-    where = "where the breakpoints sit" if same_blocks else _label(path)
+    # Writing them again at the new request's price instead of reading them at the old one's.
+    read_price, write_price = before.model.prices, after.model.prices
+    known = read_price is not None and write_price is not None
+    extra = lost * (write_price.write_5m - read_price.read) / PER_MILLION if known else 0.0
+    if before.model.id != after.model.id:  # entries belong to one model (prompt-caching.md)
+        where = "the model"
+    elif same_blocks:  # the same blocks with other breakpoints (a pattern or TTL switch)
+        where = "where the breakpoints sit"
+    else:
+        where = _label(path)
     if cached == 0:
         sentence = f"The request changes from {where} on; nothing of it is cached now."
     elif lost == 0:

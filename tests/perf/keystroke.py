@@ -107,7 +107,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    with SimulatorThread(SimulatorConfig(time_scale=0)) as sim:
+    with loop, SimulatorThread(SimulatorConfig(time_scale=0)) as sim:
         client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0)
         engine = Engine(client, EngineSettings(warming=True))
         window = MainWindow(engine, Session(conversation(args.messages)), "benchmark")
@@ -115,6 +115,7 @@ def main() -> None:
         window.show()
         result = loop.run_until_complete(scenario(window, engine))
         loop.run_until_complete(client.close())
+        window.close()
     if args.json:
         print(json.dumps(result))
         return
