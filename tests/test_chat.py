@@ -48,23 +48,30 @@ def test_the_first_message_is_warmed_as_soon_as_it_holds_a_document(sim):
 
 
 def test_typing_makes_one_warm_up_decision_per_pause(sim):
+    """A decision per keystroke cost 42 ms at 1,000 messages. Now: one right after the first
+    key once the conversation has changed (the moment the cookbook warms), then one per pause."""
+
     async def scenario():
         h = Harness(sim.base_url, EngineSettings(warming=True))
         chat = Chat(h.engine, Session(conversation()))
-        for i in range(60):  # 60 keystrokes, 20 ms apart
-            chat.set_draft("x" * i)
-            await asyncio.sleep(0.02)
-        during = chat.decisions
-        await asyncio.sleep(DEBOUNCE_S + 0.2)
-        after = chat.decisions
+        counts = []
+        for burst in range(2):
+            for i in range(60):  # 60 keystrokes, 20 ms apart
+                chat.set_draft("x" * i)
+                await asyncio.sleep(0.02)
+            counts.append(chat.decisions)
+            await asyncio.sleep(DEBOUNCE_S + 0.2)
+            counts.append(chat.decisions)
         for task in list(chat.session.warm_tasks.values()):
             await task
         await h.client.close()
-        return h, during, after
+        return h, counts
 
-    h, during, after = run(scenario())
-    assert (during, after) == (0, 1)
-    assert len(built_of(h, Kind.WARM)) == 1
+    h, counts = run(scenario())
+    # first burst: its first key (nothing decided yet), then its pause; second burst: nothing
+    # changed, so only its pause
+    assert counts == [1, 2, 2, 3]
+    assert len(built_of(h, Kind.WARM)) == 1  # the rest found it warm or in flight
 
 
 def test_an_edit_warms_the_prefix_it_keeps_not_the_branch_it_replaces(sim):

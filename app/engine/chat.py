@@ -9,7 +9,8 @@ what the user did and shows what it says; it decides nothing.
   cost, time to the first token from the user's Enter) and ``cancel``.
 - **Warm what will be sent, once per pause.** The draft (typed text, attachments, an edit in
   progress) is kept here; typing only reschedules one decision ``DEBOUNCE_S`` later, attaching
-  or pasting decides at once. A decision warms the prefix Send would send at that moment: the
+  or pasting decides at once, and so does the first key after the conversation changed (a reply,
+  a setting), right after that key. A decision warms the prefix Send would send at that moment: the
   messages an edit keeps, then the draft's attachments. While a turn runs nothing is decided, so
   the composer clearing its chips after a send warms nothing.
 - **What Send would send now** (``next_request``) is built at each decision and after each change
@@ -93,6 +94,7 @@ class Chat:
         self.before_send: list[Callable[[], Awaitable[None]]] = []  # e.g. the history's commit
         self.decisions = 0  # warm-up decisions made (one per typing pause)
         self._decision: asyncio.TimerHandle | None = None
+        self._decided_on: tuple = ()  # ``_state()`` at the last decision
         self._closers: list[Callable[[], None]] = []
         self._idle_waiters: list[Callable[[Chat], None]] = []
         self.closed = False
@@ -200,8 +202,23 @@ class Chat:
         if now:
             return self.decide_now()
         self._cancel_decision()
-        self._decision = asyncio.get_event_loop().call_later(DEBOUNCE_S, self.decide_now)
+        # The first key after the conversation changed (a reply arrived, a setting or the system
+        # prompt changed) decides right after the key, as the cookbook warms when typing starts;
+        # the keys after it only move the one decision to the end of the pause.
+        soon = self._decided_on != self._state()
+        delay = 0.0 if soon else DEBOUNCE_S
+        self._decision = asyncio.get_event_loop().call_later(delay, self.decide_now)
         return None
+
+    def _state(self) -> tuple:
+        """What a warm-up depends on besides the draft, cheaply (no build): the conversation's
+        last message, system prompt, tools and request settings."""
+        conv = self.conversation
+        last = conv.messages[-1].id if conv.messages else ""
+        return (
+            len(conv.messages), last, id(conv.system), id(conv.tools), conv.model,
+            conv.pattern, conv.ttl, str(conv.thinking), conv.effort, conv.server_tools,
+        )  # fmt: skip
 
     def _cancel_decision(self) -> None:
         if self._decision is not None:
@@ -214,6 +231,7 @@ class Chat:
         if self.closed or self.busy():
             return None
         self.decisions += 1
+        self._decided_on = self._state()
         draft = self.draft
         task = self.engine.draft_activity(self.session, draft.attachments, draft.editing)
         if task is None:  # not warmed: the indicator still speaks of what Send would send
