@@ -55,7 +55,7 @@ def test_typing_makes_one_warm_up_decision_per_pause(sim):
         h = Harness(sim.base_url, EngineSettings(warming=True))
         chat = Chat(h.engine, Session(conversation()))
         counts = []
-        for burst in range(2):
+        for _burst in range(2):
             for i in range(60):  # 60 keystrokes, 20 ms apart
                 chat.set_draft("x" * i)
                 await asyncio.sleep(0.02)

@@ -32,8 +32,8 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 from tests.perf.replay.policies import POLICIES, Actor  # noqa: E402
-from tests.perf.sessions import TRACES, run  # noqa: E402
 from tests.perf.replay.trace import TraceError, load  # noqa: E402
+from tests.perf.sessions import TRACES, run  # noqa: E402
 
 KEY_EVERY_S = 0.25  # simulated seconds between key events while the user types
 PUMP_S = 0.1  # simulated seconds between two passes of Qt's event processing
