@@ -148,6 +148,7 @@ class Chat:
     def _start(self, entered_at: float | None) -> Turn:
         entered = time.perf_counter() if entered_at is None else entered_at
         before = len(self.session.totals.records)
+        self.session.next_request = None  # built before the send: the indicator follows the turn
         task = asyncio.get_running_loop().create_task(
             self._run_turn(entered), name=f"turn {self.id}"
         )

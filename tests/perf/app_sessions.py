@@ -31,7 +31,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
-from tests.perf.replay.policies import POLICIES, Actor  # noqa: E402
+from tests.perf.replay.policies import POLICIES, Cachescope  # noqa: E402
 from tests.perf.replay.trace import TraceError, load  # noqa: E402
 from tests.perf.sessions import TRACES, run  # noqa: E402
 
@@ -39,36 +39,19 @@ KEY_EVERY_S = 0.25  # simulated seconds between key events while the user types
 PUMP_S = 0.1  # simulated seconds between two passes of Qt's event processing
 
 
-class WindowActor(Actor):
-    """The window as a user drives it (see the module's docstring)."""
+class WindowActor(Cachescope):
+    """The window as a user drives it (see the module's docstring), on the engine and session
+    the engine-only replay makes (``Cachescope``: the same settings, the same events heard)."""
 
     def __init__(self, client, conversation, loop):
         super().__init__(client, conversation, loop)
         from PySide6.QtWidgets import QApplication
 
-        from app.engine import events as ev
-        from app.engine.engine import Engine
-        from app.engine.session import Session
-        from app.engine.settings import from_preferences
-        from app.storage.preferences import Preferences
         from app.ui.main_window import MainWindow
 
         self.app = QApplication.instance() or QApplication([])
-        engine = Engine(client, from_preferences(Preferences()), clock=self.clock)
-        self.window = MainWindow(engine, Session(conversation), "replay")
+        self.window = MainWindow(self.engine, self.session, "replay")
         self.window.resize(1366, 768)
-        self.firsts: list[float] = []
-
-        def heard(event) -> None:
-            if isinstance(event, ev.RequestBuilt) and event.kind == "turn":
-                self.last_body = event.built.body
-            elif isinstance(event, ev.FirstToken):
-                self.firsts.append(self.loop.time())
-            elif isinstance(event, ev.Failed):
-                self.failures.append(f"{event.kind}: {event.failure.message}")
-
-        engine.subscribe(heard)
-        self.engine = engine
         self.pump = loop.create_task(self._pump())
 
     async def _pump(self) -> None:
