@@ -215,3 +215,38 @@ def test_a_model_switch_is_priced_at_the_new_models_write_price(sim):
     assert found.lost_tokens == found.cached_tokens > 6000
     assert found.extra_usd == pytest.approx(expected)
     assert found.sentence.startswith("Changing the model invalidates")
+
+
+def test_claude_settings_follow_the_apis_rules_without_qt(sim):
+    """Thinking budget below max_tokens, capabilities after a model switch, and tool changes
+    that keep the cached definitions (mid-conversation-system-messages.md)."""
+    from app.engine.tools import BUILT_IN
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        conv = conversation(model="claude-opus-4-8")
+        conv.max_tokens = 400
+        offered = [t.definition for t in BUILT_IN.values()]
+        conv.tools = tuple(offered)
+        chat = Chat(h.engine, Session(conv))
+        budget = chat.thinking_changes("enabled", 8000)
+        await chat.send("hello")
+        drop_clock = chat.tool_choice(offered, {"calculator"})
+        chat.choose_tools(drop_clock, from_here_on=True)
+        back = chat.tool_choice(offered, {"calculator", "clock"})
+        chat.apply(thinking={"type": "adaptive"}, effort="max", model=SONNET_46)
+        dropped = chat.fit_to_model()
+        await h.client.close()
+        return chat, budget, drop_clock, back, dropped
+
+    chat, budget, drop_clock, back, dropped = run(scenario())
+    assert budget == {"thinking": {"type": "enabled", "budget_tokens": 8000}, "max_tokens": 9024}
+    # Withdrawing a tool on a model that takes system messages: the definitions stay as sent.
+    assert drop_clock.can_withdraw and [b.kind for b in drop_clock.changes] == ["tool_removal"]
+    assert [t.name for t in drop_clock.tools] == ["calculator"]  # were it an edit instead
+    assert [t.name for t in chat.conversation.tools] == ["calculator", "clock"]  # kept as sent
+    assert [b.kind for b in chat.conversation.pending] == ["tool_removal"]
+    assert [b.kind for b in back.changes] == ["tool_addition"]  # offered again
+    model = chat.engine.model_of(chat.conversation)
+    assert chat.conversation.effort in (None, *(model.effort.levels if model.effort else ()))
+    assert all(d.startswith(("thinking", "effort")) for d in dropped)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from app.caching.builder import BuiltRequest
 from app.caching.costs import Kind, RequestRecord
 from app.caching.invalidation import Invalidation, preview_change
-from app.conversation.blocks import DocumentBlock, ImageBlock, Message, TextBlock
+from app.conversation.blocks import DocumentBlock, ImageBlock, Message, TextBlock, tool_change
 from app.conversation.conversation import Conversation
 from app.engine.engine import WARM_TAIL, Engine
 from app.engine.session import Session
@@ -41,6 +41,13 @@ DEBOUNCE_S = 0.4  # a typing pause this long is one warm-up decision
 
 class ChatRefusal(ValueError):
     """An intent that cannot run now, with the sentence the user sees."""
+
+
+@dataclass(frozen=True)
+class ToolChoice:
+    tools: tuple  # the definitions to send
+    changes: tuple  # the tool_removal / tool_addition blocks that make the choice from here on
+    can_withdraw: bool  # whether the changes alone can make it (keeping the cache)
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,69 @@ class Chat:
         for key, value in changes.items():
             setattr(self.conversation, key, value)
         self.refresh_next_request()
+
+    # -- the API's rules for Claude's settings -------------------------------------------------
+    def thinking_changes(self, kind: str | None, budget: int = 0) -> dict:
+        """The changes that choose a thinking mode: ``None`` the model's default; "enabled"
+        with a ``budget`` also raises ``max_tokens`` above it (the budget must be below
+        ``max_tokens``, thinking.md), with 1,024 tokens left for the answer."""
+        if kind == "enabled":
+            max_tokens = max(self.conversation.max_tokens, budget + 1024)
+            return {
+                "thinking": {"type": "enabled", "budget_tokens": budget},
+                "max_tokens": max_tokens,
+            }
+        return {"thinking": None if kind is None else {"type": kind}}
+
+    def fit_to_model(self) -> list[str]:
+        """After a model change: drop a thinking type or effort the model does not take (its
+        capabilities); returns what was dropped."""
+        conv = self.conversation
+        model = self.engine.model_of(conv)
+        dropped = []
+        accepts = model.thinking.accepts if model.thinking else ()
+        if conv.thinking and conv.thinking.get("type") not in accepts:
+            dropped.append(f"thinking {conv.thinking.get('type')}")
+            conv.thinking = None
+        if conv.effort and (model.effort is None or conv.effort not in model.effort.levels):
+            dropped.append(f"effort {conv.effort}")
+            conv.effort = None
+        return dropped
+
+    def tool_choice(self, offered: list, names: set[str]) -> ToolChoice:
+        """What choosing the tools ``names`` among ``offered`` (built-in and MCP definitions)
+        sends: the definitions (the user's own JSON tools kept), and the ``tool_removal`` /
+        ``tool_addition`` blocks that make the same choice from here on without touching the
+        cached definitions (mid-conversation-system-messages.md), when the model takes them."""
+        conv = self.conversation
+        by_name = {t.name: t for t in offered}
+        kept = [t for t in conv.tools if t.name not in by_name]
+        declared, withdrawn = {t.name for t in conv.tools}, conv.withdrawn_tools()
+        # A tool a sent tool change names stays declared: the API refuses a reference to a
+        # tool that is not in ``tools`` (it stays withdrawn).
+        sending = names | (withdrawn & by_name.keys() & declared)
+        tools = tuple(sorted(kept + [by_name[n] for n in sending], key=lambda t: t.name))
+        live = declared - withdrawn
+        changes = [tool_change("tool_removal", n) for n in sorted(live & by_name.keys() - names)]
+        changes += [tool_change("tool_addition", n) for n in sorted(withdrawn & names)]
+        model = self.engine.model_of(conv)
+        can_withdraw = bool(
+            changes and declared.issuperset(names) and model.system_messages and conv.messages
+        )
+        return ToolChoice(tools, tuple(changes), can_withdraw)
+
+    def choose_tools(self, choice: ToolChoice, from_here_on: bool) -> None:
+        """Apply a tool choice: as tool changes after the next user turn (the definitions and
+        their cache stay), or as new definitions (a tool withdrawn before and chosen again is
+        also offered again by a ``tool_addition``)."""
+        conv = self.conversation
+        if from_here_on:
+            conv.pending = (*conv.pending, *choice.changes)
+            return
+        self.apply(tools=choice.tools)
+        additions = [b for b in choice.changes if b.kind == "tool_addition"]
+        if additions:
+            conv.pending = (*conv.pending, *additions)
 
     # -- lifetime -------------------------------------------------------------------------------
     def tasks(self) -> list[asyncio.Task]:

@@ -14,7 +14,6 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from app.caching.invalidation import Invalidation
-from app.conversation.blocks import tool_change
 from app.engine.mcp_hub import ConfigError, McpHub, parse_servers
 from app.engine.tools import BUILT_IN
 from app.facts.server_tools import server_tools
@@ -171,7 +170,7 @@ class ClaudeFeatures(QObject):
     def _apply(self, what: str, changes: dict, found: Invalidation) -> None:
         self.window.chat.apply(**changes)
         if "model" in changes:
-            self.fit_claude_settings()
+            self.window.chat.fit_to_model()
             self.window.price_draft()
         self.window.settings.open(self.window.chat.conversation)  # the toolbar shows it
         self.window.conversation_changed()
@@ -179,7 +178,6 @@ class ClaudeFeatures(QObject):
         self.window.notify(f"Switched {what}. {found.sentence}")
 
     def choose_thinking(self, kind: str | None) -> QMessageBox | None:
-        conv = self.window.chat.conversation
         if kind == "enabled":
             budget, ok = QInputDialog.getInt(
                 self.window,
@@ -190,10 +188,9 @@ class ClaudeFeatures(QObject):
             )
             if not ok:
                 return None
-            changes = {"thinking": {"type": "enabled", "budget_tokens": budget}}
-            changes["max_tokens"] = max(conv.max_tokens, budget + 1024)
         else:
-            changes = {"thinking": None if kind is None else {"type": kind}}
+            budget = 0
+        changes = self.window.chat.thinking_changes(kind, budget)
         label = THINKING_NAMES.get(kind, "the model's default").split(" (")[0].rstrip("…,")
         return self.change_setting(f"thinking to {label.lower()}", **changes)
 
@@ -213,47 +210,15 @@ class ClaudeFeatures(QObject):
         label = server_tools()[key].label.lower()
         return self.change_setting(f"{label} {'on' if on else 'off'}", server_tools=chosen)
 
-    def fit_claude_settings(self) -> None:
-        """After a model change: drop a thinking type or effort the new model refuses."""
-        conv, model = self.window.chat.conversation, self._model()
-        accepts = model.thinking.accepts if model.thinking else ()
-        if conv.thinking and conv.thinking.get("type") not in accepts:
-            conv.thinking = None
-        if conv.effort and (model.effort is None or conv.effort not in model.effort.levels):
-            conv.effort = None
-
     # -- tools ----------------------------------------------------------------------------------
     def _offered(self):
         mcp = [t.definition() for t in self.hub.tools()]
         return [t.definition for t in BUILT_IN.values()] + mcp
 
-    def _tool_change(self, names: set[str]):
-        """(the tools to send, the tool changes from here on, whether the changes alone can
-        make the choice) for a choice of offered tools."""
-        conv = self.window.chat.conversation
-        offered = {t.name: t for t in self._offered()}
-        kept = [t for t in conv.tools if t.name not in offered]  # the user's own JSON tools
-        declared, withdrawn = {t.name for t in conv.tools}, conv.withdrawn_tools()
-        # A tool a sent tool change names stays declared: the API refuses a reference to a
-        # tool that is not in ``tools`` (it stays withdrawn).
-        sending = names | (withdrawn & offered.keys() & declared)
-        tools = tuple(sorted(kept + [offered[n] for n in sending], key=lambda t: t.name))
-        live = declared - withdrawn
-        changes = [tool_change("tool_removal", n) for n in sorted(live & offered.keys() - names)]
-        changes += [tool_change("tool_addition", n) for n in sorted(withdrawn & names)]
-        return tools, changes, declared.issuperset(names)
-
     def preview_tools(self, names: set[str]) -> tuple[str, int, int, bool]:
-        tools, changes, only_removes = self._tool_change(names)
-        found = self.preview_edit(tools=tools)
-        model = self._model()
-        can_withdraw = bool(
-            changes
-            and only_removes
-            and model.system_messages
-            and self.window.chat.conversation.messages
-        )
-        return found.sentence, found.lost_tokens, found.cached_tokens, can_withdraw
+        choice = self.window.chat.tool_choice(self._offered(), names)
+        found = self.preview_edit(tools=choice.tools)
+        return found.sentence, found.lost_tokens, found.cached_tokens, choice.can_withdraw
 
     def edit_tools(self) -> ToolsDialog:
         conv = self.window.chat.conversation
@@ -273,17 +238,13 @@ class ClaudeFeatures(QObject):
         return dialog
 
     def apply_tools(self, dialog: ToolsDialog) -> None:
-        conv = self.window.chat.conversation
-        tools, changes, _ = self._tool_change(dialog.chosen())
+        chat = self.window.chat
+        choice = chat.tool_choice(self._offered(), dialog.chosen())
+        found = self.preview_edit(tools=choice.tools)
+        chat.choose_tools(choice, from_here_on=dialog.as_instruction)
         if dialog.as_instruction:  # the definitions stay; the changes go in after the next turn
-            conv.pending = (*conv.pending, *changes)
             self.window.notify("The tools change from your next message on; the cache is kept.")
         else:
-            found = self.preview_edit(tools=tools)
-            conv.tools = tools
-            additions = [b for b in changes if b.kind == "tool_addition"]
-            if additions:  # a withdrawn tool offered again by the edit: say so too
-                conv.pending = (*conv.pending, *additions)
             self.window.notify(found.sentence)
         self.window.conversation_changed()
         self.window.refresh_markers()
