@@ -1,4 +1,5 @@
-"""Dollars per request and per conversation, from the price data file."""
+"""Dollars per request and per conversation: from genai-prices (dated prices, tiers) where it
+lists the model, else from the data file's fallback prices."""
 
 import json
 
@@ -21,18 +22,19 @@ from app.facts.catalogue import default_catalogue, load_catalogue, resources_dir
 )
 def test_each_rate_is_the_models_own_price_from_the_docs_table(model, prices):
     info = default_catalogue().require(model)
-    million = 1_000_000
+    tokens = 100_000  # under every tier (Sonnet 4.5's long-context prices start at 200,000)
     usages = (
-        Usage(uncached=million),
-        Usage(write_5m=million),
-        Usage(write_1h=million),
-        Usage(read=million),
-        Usage(output=million),
+        Usage(uncached=tokens),
+        Usage(write_5m=tokens),
+        Usage(write_1h=tokens),
+        Usage(read=tokens),
+        Usage(output=tokens),
     )
-    assert tuple(cost_of(u, info).paid_usd for u in usages) == pytest.approx(prices)
-    both = cost_of(Usage(read=million, output=1000), info)
-    assert both.without_cache_usd == pytest.approx(prices[0] + prices[4] / 1000)
-    assert both.saved_usd == pytest.approx(prices[0] - prices[3])
+    per_million = tuple(cost_of(u, info).paid_usd * 10 for u in usages)
+    assert per_million == pytest.approx(prices)
+    both = cost_of(Usage(read=tokens, output=1000), info)
+    assert both.without_cache_usd == pytest.approx((prices[0] + prices[4] / 100) / 10)
+    assert both.saved_usd == pytest.approx((prices[0] - prices[3]) / 10)
 
 
 def test_cache_rates_are_not_one_multiple_for_every_model():
@@ -42,7 +44,9 @@ def test_cache_rates_are_not_one_multiple_for_every_model():
 
 
 def test_a_model_without_known_prices_costs_unknown_not_zero():
-    unknown = default_catalogue().require("claude-fable-5-2")
+    listed = {"id": "claude-new-9", "display_name": "Claude New 9", "type": "model"}
+    listed["created_at"] = "2026-12-01T00:00:00Z"
+    unknown = default_catalogue().adopt([listed]).require("claude-new-9")  # known to neither
     cost = cost_of(Usage(read=5000, uncached=10, output=100), unknown)
     assert not cost.known and unknown.usable
     assert "prices unknown" in unknown.label
@@ -66,13 +70,57 @@ def test_totals_count_warms_as_cost_but_not_as_savings():
     assert totals.saved_usd == pytest.approx(turn_full - totals.paid_usd)
 
 
-def test_prices_come_from_a_file_the_user_can_replace(tmp_path, monkeypatch):
+def test_the_file_prices_a_model_the_library_does_not_list(tmp_path, monkeypatch):
     data = json.loads((resources_dir() / "models.json").read_text())
-    data["models"][0]["prices"]["input"] = 99.0
+    listed = data["models"][0]  # Opus 5.5: genai-prices lists it, so its file price is ignored
+    listed["prices"]["input"] = 99.0
+    extra = {
+        **data["models"][1],
+        "id": "claude-test-9",
+        "aliases": [],
+        "prices": {**listed["prices"]},
+    }
+    data["models"].append(extra)
     path = tmp_path / "models.json"
     path.write_text(json.dumps(data))
     monkeypatch.setenv("CACHESCOPE_MODELS_FILE", str(path))
-    assert load_catalogue().models[0].prices.input == 99.0
+    catalogue = load_catalogue()
+    assert catalogue.require("claude-opus-5-5").prices.input == 4.0
+    assert catalogue.require("claude-opus-5-5").price_source.startswith("genai-prices")
+    assert catalogue.require("claude-test-9").prices.input == 99.0
+
+
+# Issue 27: the prices the app showed against the published ones (genai-prices 0.2.3 agrees with
+# the pricing page and release notes checked on 3 Dec 2026).
+def test_sonnet_5_5_reads_cost_ten_cents_per_million():
+    sonnet = default_catalogue().require("claude-sonnet-5-5")
+    assert cost_of(Usage(read=1_000_000), sonnet).paid_usd == pytest.approx(0.10)
+
+
+def test_haiku_5_5_charges_five_times_every_token_of_a_prompt_over_100k():
+    haiku = default_catalogue().require("claude-haiku-5-5")
+    assert haiku.tier_start == 100_000
+    big = cost_of(Usage(uncached=150_000, output=1000), haiku)
+    small = cost_of(Usage(uncached=50_000, output=1000), haiku)
+    assert big.paid_usd == pytest.approx(0.0775)  # it was shown as $0.0155
+    assert small.paid_usd == pytest.approx(0.0055)
+    # Reads and writes count toward the threshold, and are charged the tier's price too.
+    mixed = cost_of(Usage(read=90_000, uncached=20_000), haiku)
+    assert mixed.paid_usd == pytest.approx((90_000 * 0.05 + 20_000 * 0.5) / 1e6)
+
+
+@pytest.mark.parametrize("model", ["claude-fable-5-2", "claude-mythos-5-2"])
+def test_the_5_2_generation_has_its_published_prices(model):
+    info = default_catalogue().require(model)
+    assert (info.prices.input, info.prices.output, info.prices.read) == (8.0, 40.0, 0.2)
+    assert (info.prices.write_5m, info.prices.write_1h) == (10.0, 16.0)
+    assert "prices unknown" not in info.label
+
+
+def test_mythos_5_1_falls_back_to_the_file_with_its_source():
+    info = default_catalogue().require("claude-mythos-5-1")
+    assert (info.prices.input, info.prices.output, info.prices.read) == (10.0, 50.0, 0.25)
+    assert "fallback" in info.price_source and "pricing page" in info.price_source
 
 
 def test_the_hindsight_bound_is_below_every_strategy(sim):

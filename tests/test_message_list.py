@@ -2,6 +2,7 @@
 and the chat actions (copy code, regenerate, retry from the error card, edit, fold) work."""
 
 import anthropic
+import pytest
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QPushButton
 
@@ -10,7 +11,7 @@ from app.storage.preferences import Preferences
 from app.ui.conversation_view import ConversationView
 from app.ui.message_rows import CARD_CHARS
 from app.ui.window_state import remember_window, restore_window
-from tests.helpers import SONNET_46
+from tests.helpers import SONNET_46, text_of
 from tests.uikit import make_window, turn_over, until
 
 
@@ -199,3 +200,22 @@ def test_the_empty_state_offers_to_attach(qapp):
     conversation.add_user_text("hi")
     view.show_conversation(conversation)
     assert not view.empty.isVisible()
+
+
+def test_the_draft_line_says_before_the_send_that_it_crosses_a_price_tier(qtbot, loop, sim):
+    """Issue 27: Haiku 5.5 charges 5x on every token of a prompt over 100,000 tokens; a
+    150k-token draft was priced at the base rate."""
+    from app.conversation.documents import document_from_text
+
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    haiku = window.engine.resolve_model("claude-haiku-5-5")
+    window.composer.set_model(haiku)
+    window.composer.set_draft("", [document_from_text(text_of(150_000, "book"), "book.txt")])
+    line = window.composer.summary.text()
+    assert "higher tier on every token" in line, line
+    cold = float(line.split("about $")[1].split(" ")[0])
+    tokens = int(line.split("~")[1].split(" ")[0].replace(",", ""))
+    # every token written at the tier's $0.625 per million, not the base $0.125
+    assert cold == pytest.approx(tokens * 0.625 / 1e6, abs=1e-4)
+    loop.run_until_complete(client.close())

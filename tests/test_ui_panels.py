@@ -295,3 +295,18 @@ def test_the_first_window_fits_a_1366x768_laptop_with_its_send_row_on_screen(qtb
     bottom = send.mapTo(window, QPoint(0, send.height())).y()
     assert send.isVisible() and bottom <= window.height()
     loop.run_until_complete(client.close())
+
+
+def test_each_model_says_what_it_costs_and_where_its_prices_come_from(qtbot, loop, sim):
+    from PySide6.QtCore import Qt
+
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    box = window.model_box
+    tips = {
+        box.itemData(i): box.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(box.count())
+    }
+    assert "$0.1 read" in tips["claude-sonnet-5-5"] and "genai-prices" in tips["claude-sonnet-5-5"]
+    assert "over 100,000 tokens" in tips["claude-haiku-5-5"]
+    assert "fallback" in tips["claude-mythos-5-1"]
+    loop.run_until_complete(client.close())

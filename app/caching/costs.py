@@ -8,6 +8,7 @@ from enum import StrEnum
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
 from app.facts.catalogue import ModelInfo
+from app.facts.prices import as_datetime, library_cost
 from app.facts.server_tools import server_tools
 
 PER_MILLION = 1_000_000
@@ -54,7 +55,19 @@ def server_tools_usd(usage: Usage) -> float:
     )
 
 
-def cost_of(usage: Usage, model: ModelInfo) -> Cost:
+def cost_of(usage: Usage, model: ModelInfo, at: float | None = None) -> Cost:
+    """What a request with this usage paid, and what it would have paid without caching, at the
+    request's date ``at`` (epoch seconds; now when None): by the maintained price library
+    (``app.facts.prices``: dated prices, prompt-length tiers) where it knows the model, else at
+    the model's five prices from models.json; unknown when neither has them."""
+    when = as_datetime(at)
+    paid = library_cost(
+        model.id, when, usage.uncached, usage.read, usage.write_5m, usage.write_1h, usage.output
+    )
+    if paid is not None:
+        full = library_cost(model.id, when, usage.input_total, 0, 0, 0, usage.output)
+        extra = server_tools_usd(usage)
+        return Cost(paid + extra, full + extra)
     p = model.prices
     if p is None:
         return Cost(0.0, 0.0, known=False)

@@ -189,7 +189,7 @@ class Engine(ev.Listeners):
         self, session: Session, kind: str, built: BuiltRequest, usage: Usage, **extra
     ) -> RequestRecord:
         self._learn(built, usage)
-        cost = cost_of(usage, built.model)
+        cost = cost_of(usage, built.model, self.clock())
         record = RequestRecord(
             kind,
             usage,

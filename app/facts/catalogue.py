@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from app.facts.prices import as_datetime, library_prices, source
+
 MODELS_FILE_ENV = "CACHESCOPE_MODELS_FILE"
 LIFECYCLES = ("active", "deprecated", "retired")
 ASSUMED_MINIMUM = 1024  # the cache minimum of a model the data file does not know
@@ -65,6 +67,8 @@ class ModelInfo:
     system_messages: bool = False  # accepts role "system" messages mid-conversation
     thinking_invalidates: tuple[str, ...] = ("messages",)  # levels a thinking/effort change hits
     uncertain: tuple[str, ...] = ()
+    price_source: str = ""  # where ``prices`` come from (the library, or models.json's source)
+    tier_start: int | None = None  # prompt tokens from which every token costs a tier's price
 
     @property
     def retired(self) -> bool:
@@ -201,8 +205,15 @@ def resources_dir() -> Path:
     raise FileNotFoundError("Cachescope's data files (models.json) are missing from this install")
 
 
-def _model(raw: dict, scales: dict[str, float]) -> ModelInfo:
+def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelInfo:
     prices = raw.get("prices")
+    price_source = raw.get("price_source") or raw.get("source", "models.json")
+    tier_start = None
+    found = library_prices(raw["id"], as_datetime(None)) if library else None
+    if found is not None:  # the maintained library's prices in force today win over the file's
+        *rates, tier_start = found
+        prices = dict(zip(("input", "write_5m", "write_1h", "read", "output"), rates, strict=True))
+        price_source = f"{source()}, in force on {as_datetime(None).date().isoformat()}"
     thinking = raw.get("thinking")
     effort = raw.get("effort")
     lifecycle = raw.get("lifecycle", "active")
@@ -232,13 +243,17 @@ def _model(raw: dict, scales: dict[str, float]) -> ModelInfo:
         system_messages=bool(raw.get("system_messages", False)),
         thinking_invalidates=tuple(raw.get("thinking_invalidates", ("messages",))),
         uncertain=tuple(raw.get("uncertain", ())),
+        price_source=price_source if prices else "",
+        tier_start=tier_start,
     )
 
 
-def parse_catalogue(data: dict) -> Catalogue:
+def parse_catalogue(data: dict, library: bool = True) -> Catalogue:
+    """The catalogue of a models.json document; prices from ``app.facts.prices`` where the
+    library knows the model (``library=False``: the document's own, for tests of the file)."""
     scales = {k: float(v) for k, v in (data.get("tokenizers") or {}).items()}
     return Catalogue(
-        models=tuple(_model(m, scales) for m in data["models"]),
+        models=tuple(_model(m, scales, library) for m in data["models"]),
         default_model=data["default_model"],
     )
 

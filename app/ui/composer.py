@@ -297,6 +297,12 @@ class Composer(QWidget):
             if tokens > self.model.context_window
             else ""
         )
+        tier = self.model.tier_start
+        if not over and tier and tokens > tier:  # the price above already counts it
+            over = (
+                f". Over {tier:,} tokens {self.model.display_name} charges its higher tier"
+                " on every token of the request"
+            )
         what = f"{len(items):,} attachment blocks + text" if items else "text"
         self.summary.setText(f"Draft ({what}): ~{tokens:,} tokens{price}{over}")
 

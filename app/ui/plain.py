@@ -36,7 +36,7 @@ def heading(text: str, parent: QWidget | None = None) -> QLabel:
 
 def plain_tip(text: str) -> str:
     """A tooltip that shows ``text`` as written (Qt would take HTML-looking text as rich)."""
-    return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpacePre) if text else ""
+    return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal) if text else ""
 
 
 def plain_box(box: QMessageBox) -> QMessageBox:

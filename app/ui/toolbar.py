@@ -66,6 +66,9 @@ class CachingToolbar(QToolBar):
             model = catalogue.resolve(model_id)
             if model is not None:
                 self.model_box.addItem(model.label, model.id)
+                index = self.model_box.count() - 1
+                tip = plain_tip(price_note(model))
+                self.model_box.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
         if chosen is not None:
             self.model_box.setCurrentIndex(max(0, self.model_box.findData(chosen.id)))
         self.model_box.blockSignals(False)
@@ -104,3 +107,22 @@ class CachingToolbar(QToolBar):
         self.badge.setText(mode)
         self.badge.setStyleSheet(BADGE_STYLE.format(colour))
         self.badge.setToolTip("Where requests go")
+
+
+def price_note(model) -> str:
+    """A model's prices and where they come from, for its tooltip."""
+    p = model.prices
+    if p is None:
+        return (
+            f"{model.display_name}: prices unknown (neither genai-prices nor models.json has them)."
+        )
+    rates = (
+        f"${p.input:g} input, ${p.write_5m:g} 5m write, ${p.write_1h:g} 1h write, "
+        f"${p.read:g} read, ${p.output:g} output per million tokens"
+    )
+    tier = (
+        f"; every token of a prompt over {model.tier_start:,} tokens costs more (a tier)"
+        if model.tier_start
+        else ""
+    )
+    return f"{model.display_name}: {rates}{tier}.\nSource: {model.price_source}."

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import anthropic
 import httpx2 as httpx
 
-from app.caching.costs import cost_of
+from app.caching.costs import input_cost_usd
 from app.caching.ledger import Usage
 from app.conversation.conversation import Conversation
 from tests.perf.replay import vloop
@@ -42,6 +42,8 @@ class ReplyLength:
 
 
 def _bill_usd(bill: dict, catalogue) -> float:
+    """The simulator's bill in dollars, at each model's base prices (the traces use no model
+    with a prompt-length tier: a tier applies per request, which a summed bill cannot say)."""
     total = 0.0
     for model, counts in bill.items():
         written = counts["cache_creation_input_tokens"]
@@ -53,7 +55,10 @@ def _bill_usd(bill: dict, catalogue) -> float:
             uncached=counts["input_tokens"],
             output=counts["output_tokens"],
         )
-        total += cost_of(usage, catalogue.require(model)).paid_usd
+        info = catalogue.require(model)
+        if info.tier_start:  # a tier applies per request; a summed bill cannot carry it
+            raise ValueError(f"{model} has a prompt-length price tier: price it per request")
+        total += input_cost_usd(usage, info) + usage.output * info.prices.output / 1e6
     return total
 
 

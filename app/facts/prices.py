@@ -1,0 +1,126 @@
+"""Anthropic's prices from a maintained library: ``genai-prices`` (pydantic's price database).
+
+It keeps each model's prices with the dates they changed on and the prompt-length tiers some
+models charge (Haiku 5.5: 5x on every token of a request over 100,000 prompt tokens; Sonnet 4.5
+over 200,000), with 5m and 1h cache writes and reads. Cachescope asks it for:
+
+- ``library_prices``: a model's five base rates in force on a date (the catalogue shows them,
+  the economics reason with them);
+- ``library_cost``: what one request cost, at its own date, tiers applied (every cost the app
+  records and predicts).
+
+A model the library does not know falls back to ``models.json``'s prices (with their source);
+one known to neither has unknown prices. The library's bundled data is used as installed: its
+update from published data is not started here (``genai_prices.update_prices``), so nothing is
+fetched at start. Web searches are priced by ``app.facts.server_tools``, not passed to the library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import lru_cache
+from importlib import metadata
+
+PROVIDER = "anthropic"
+
+
+@lru_cache(maxsize=1)
+def _provider():
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    return next((p for p in snapshot.providers if p.id == PROVIDER), None)
+
+
+@lru_cache(maxsize=256)
+def _model(model_id: str):
+    provider = _provider()
+    return provider.find_model(model_id) if provider is not None else None
+
+
+def knows(model_id: str) -> bool:
+    return _model(model_id) is not None
+
+
+def source() -> str:
+    """Where library prices come from, for tooltips and records."""
+    try:
+        version = metadata.version("genai-prices")
+    except metadata.PackageNotFoundError:
+        version = "?"
+    return f"genai-prices {version} (pydantic's price database)"
+
+
+def _base(value) -> float | None:
+    if value is None:
+        return None
+    base = getattr(value, "base", value)  # a TieredPrices: its rate below the first tier
+    return float(base) if isinstance(base, Decimal | int | float) else None
+
+
+def _first_tier(value) -> int | None:
+    tiers = getattr(value, "tiers", None)
+    return int(tiers[0].start) if tiers else None
+
+
+def library_prices(model_id: str, at: dt.datetime):
+    """The model's (input, write_5m, write_1h, read, output, tier_start) in $ per million tokens
+    in force at ``at``, below any tier; None when the library does not know the model."""
+    found = _model(model_id)
+    if found is None:
+        return None
+    prices = found.get_prices(at)
+    rates = [
+        _base(getattr(prices, name, None))
+        for name in (
+            "input_mtok",
+            "cache_write_mtok",
+            "cache_write_1h_mtok",
+            "cache_read_mtok",
+            "output_mtok",
+        )
+    ]
+    if rates[0] is None or rates[4] is None:
+        return None
+    write_5m = rates[1] if rates[1] is not None else rates[0] * 1.25
+    write_1h = rates[2] if rates[2] is not None else rates[0] * 2
+    read = rates[3] if rates[3] is not None else rates[0] * 0.1
+    tier = _first_tier(getattr(prices, "input_mtok", None))
+    return rates[0], write_5m, write_1h, read, rates[4], tier
+
+
+def library_cost(
+    model_id: str,
+    at: dt.datetime,
+    uncached: int,
+    read: int,
+    write_5m: int,
+    write_1h: int,
+    output: int,
+) -> float | None:
+    """What one request cost at ``at`` by the library (tiers applied to the whole prompt);
+    None when the library does not know the model."""
+    if _model(model_id) is None:
+        return None
+    from genai_prices import Usage, calc_price
+
+    usage = Usage(
+        input_tokens=uncached + read + write_5m + write_1h,
+        cache_read_tokens=read,
+        cache_write_tokens=write_5m + write_1h,
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+        output_tokens=output,
+    )
+    price = calc_price(usage, model_id, provider_id=PROVIDER, genai_request_timestamp=at)
+    return float(price.total_price)
+
+
+def as_datetime(at: float | dt.datetime | None) -> dt.datetime:
+    """A request's date: epoch seconds, a datetime, or now."""
+    if isinstance(at, dt.datetime):
+        return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    return dt.datetime.fromtimestamp(at, dt.UTC)
