@@ -250,3 +250,21 @@ def test_claude_settings_follow_the_apis_rules_without_qt(sim):
     model = chat.engine.model_of(chat.conversation)
     assert chat.conversation.effort in (None, *(model.effort.levels if model.effort else ()))
     assert all(d.startswith(("thinking", "effort")) for d in dropped)
+
+
+def test_a_retired_model_is_refused_before_anything_is_sent_and_its_successor_named(sim):
+    """Issue 27: Sonnet 4.5 retired on 30 Nov 2026 and still answered here."""
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        conv = conversation(model="claude-sonnet-4-5")
+        chat = Chat(h.engine, Session(conv))
+        with pytest.raises(ChatRefusal) as refused:
+            chat.send("hello")
+        await h.client.close()
+        return h, conv, str(refused.value)
+
+    h, conv, said = run(scenario())
+    assert said.startswith("Claude Sonnet 4.5 was retired on 2026-11-30")
+    assert "Claude Sonnet 4.6, its successor" in said
+    assert conv.messages == [] and h.of(ev.RequestBuilt) == []  # nothing sent, nothing lost

@@ -1,6 +1,7 @@
 """Dollars per request and per conversation: from genai-prices (dated prices, tiers) where it
 lists the model, else from the data file's fallback prices."""
 
+import datetime
 import json
 
 import pytest
@@ -146,3 +147,43 @@ def test_a_turn_that_reads_what_earlier_turns_wrote_is_a_hit():
     ):
         totals.add(RequestRecord(kind, usage, cost_of(usage, haiku), 0.0, haiku.id))
     assert totals.hit_rate == pytest.approx(10_100 / (10_100 + 10_120))
+
+
+def test_lifecycles_follow_the_clock_and_the_newest_models_come_first():
+    """Issue 27: retired, deprecated and release dates as the pages of 3 Dec 2026 give them."""
+    from app.facts.catalogue import lifecycle_on
+
+    catalogue = default_catalogue()
+    sonnet45 = catalogue.require("claude-sonnet-4-5")
+    assert sonnet45.retired and sonnet45.successor == "claude-sonnet-4-6"
+    opus45 = catalogue.require("claude-opus-4-5")
+    today = datetime.date.today().isoformat()
+    assert opus45.retires_at == "2027-01-22"
+    assert opus45.lifecycle == ("deprecated" if today < "2027-01-22" else "retired")
+    raw = {
+        "id": "x",
+        "lifecycle": "active",
+        "deprecated_at": "2026-11-23",
+        "retires_at": "2027-01-22",
+    }
+    assert [lifecycle_on(raw, day) for day in ("2026-11-22", "2026-11-23", "2027-01-22")] == [
+        "active",
+        "deprecated",
+        "retired",
+    ]
+    dates = [m.created_at for m in catalogue.models]
+    assert dates == sorted(dates, reverse=True)
+    assert catalogue.models[0].id in ("claude-fable-5-2", "claude-mythos-5-2")
+    for model in ("claude-opus-5-5", "claude-haiku-5-5"):
+        assert catalogue.require(model).effort.default == "medium"
+
+
+def test_the_simulator_answers_a_retired_model_with_404(client):
+    import anthropic
+
+    with pytest.raises(anthropic.NotFoundError):
+        client.messages.create(
+            model="claude-sonnet-4-5-20250929",
+            max_tokens=10,
+            messages=[{"role": "user", "content": "hi"}],
+        )

@@ -233,7 +233,9 @@ WEATHER = [
 
 @pytest.mark.parametrize(
     ("model", "kept"),
-    [(HAIKU_45, False), ("claude-sonnet-4-5", False), ("claude-opus-4-5", True), (SONNET_46, True)],
+    # (Sonnet 4.5, which also stripped, retired on 30 Nov 2026, and Opus 4.5 retires on 22 Jan
+    # 2027: the API refuses retired models, so the test names ones that stay.)
+    [(HAIKU_45, False), ("claude-opus-4-6", True), (SONNET_46, True)],
 )
 def test_caching_with_thinking_blocks_stripped_after_a_non_tool_result_user_turn(
     client, model, kept
@@ -248,7 +250,7 @@ def test_caching_with_thinking_blocks_stripped_after_a_non_tool_result_user_turn
         "thinking": {"type": "enabled", "budget_tokens": 1024},
         "max_tokens": 2000,
     }
-    if model in (HAIKU_45, "claude-opus-4-5"):  # over their 4,096 minimum
+    if model in (HAIKU_45, "claude-opus-4-6"):  # over their 4,096 minimum
         request2[0] = {"role": "user", "content": [block(4500, "What's the weather in Paris?")]}
         request3[0] = request2[0]
     second = send(client, request2, model=model, **kw)

@@ -2,6 +2,7 @@
 diagnostics, the Files API and PDF documents, through the official SDK."""
 
 import base64
+import datetime
 
 import anthropic
 import pytest
@@ -152,8 +153,14 @@ def test_models_list_has_every_model_with_lifecycle_limits_and_capabilities(clie
         "claude-opus-5-5",
     ):
         assert models[name].lifecycle == "active"
-    assert models["claude-sonnet-4-5-20250929"].lifecycle == "deprecated"
+    # Lifecycles follow the clock (3 Dec 2026 and later): Sonnet 4.5 retired on 30 Nov 2026,
+    # Opus 4.5 deprecated on 23 Nov 2026 until 22 Jan 2027.
+    assert models["claude-sonnet-4-5-20250929"].lifecycle == "retired"
     assert models["claude-sonnet-4-5-20250929"].retires_at.isoformat().startswith("2026-11-30")
+    opus45 = models["claude-opus-4-5-20251101"]
+    assert opus45.retires_at.isoformat().startswith("2027-01-22")
+    today = datetime.date.today().isoformat()
+    assert opus45.lifecycle == ("deprecated" if today < "2027-01-22" else "retired")
     retired = {m for m, info in models.items() if info.lifecycle == "retired"}
     assert {
         "claude-opus-4-1-20250805",

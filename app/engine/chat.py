@@ -124,6 +124,7 @@ class Chat:
             raise ChatRefusal("Wait for the reply to finish (or stop it) first.")
         if not text and not attachments:
             raise ChatRefusal("Type a message or attach an image first.")
+        self._refuse_a_retired_model()
         editing = self.draft.editing
         self.draft = Draft()
         self._cancel_decision()
@@ -147,10 +148,27 @@ class Chat:
         )
         if last_user is None:
             raise ChatRefusal("Nothing to answer yet: send a message first.")
+        self._refuse_a_retired_model()
         conv.truncate(last_user + 1)
         return self._start(entered_at)
 
     retry = regenerate
+
+    def _refuse_a_retired_model(self) -> None:
+        """A send the API would refuse (404) is not sent: say so, and what to use instead."""
+        model = self.engine.resolve_model(self.conversation.model)
+        if model is None or not model.retired:
+            return
+        successor = self.engine.resolve_model(model.successor) if model.successor else None
+        instead = (
+            f" Switch to {successor.display_name}, its successor (Model, in the toolbar)."
+            if successor is not None
+            else " Pick another model in the toolbar."
+        )
+        when = f" on {model.retires_at[:10]}" if model.retires_at else ""
+        raise ChatRefusal(
+            f"{model.display_name} was retired{when}: the API no longer answers it.{instead}"
+        )
 
     def _start(self, entered_at: float | None) -> Turn:
         entered = time.perf_counter() if entered_at is None else entered_at

@@ -68,6 +68,7 @@ class ModelInfo:
     thinking_invalidates: tuple[str, ...] = ("messages",)  # levels a thinking/effort change hits
     uncertain: tuple[str, ...] = ()
     price_source: str = ""  # where ``prices`` come from (the library, or models.json's source)
+    successor: str | None = None  # the replacement the deprecations page names
     tier_start: int | None = None  # prompt tokens from which every token costs a tier's price
 
     @property
@@ -205,6 +206,19 @@ def resources_dir() -> Path:
     raise FileNotFoundError("Cachescope's data files (models.json) are missing from this install")
 
 
+def lifecycle_on(raw: dict, today: str) -> str:
+    """A model's lifecycle on ``today`` (ISO date): retired from its ``retires_at`` on,
+    deprecated from its ``deprecated_at`` on, else what the data file says."""
+    lifecycle = raw.get("lifecycle", "active")
+    if lifecycle not in LIFECYCLES:
+        raise ValueError(f"{raw['id']}: lifecycle must be one of {', '.join(LIFECYCLES)}")
+    if (raw.get("retires_at") or "9999")[:10] <= today:
+        return "retired"
+    if lifecycle == "active" and (raw.get("deprecated_at") or "9999")[:10] <= today:
+        return "deprecated"
+    return lifecycle
+
+
 def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelInfo:
     prices = raw.get("prices")
     price_source = raw.get("price_source") or raw.get("source", "models.json")
@@ -216,9 +230,7 @@ def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelIn
         price_source = f"{source()}, in force on {as_datetime(None).date().isoformat()}"
     thinking = raw.get("thinking")
     effort = raw.get("effort")
-    lifecycle = raw.get("lifecycle", "active")
-    if lifecycle not in LIFECYCLES:
-        raise ValueError(f"{raw['id']}: lifecycle must be one of {', '.join(LIFECYCLES)}")
+    lifecycle = lifecycle_on(raw, as_datetime(None).date().isoformat())
     tokenizer = raw.get("tokenizer", "claude-4")
     return ModelInfo(
         id=raw["id"],
@@ -244,6 +256,7 @@ def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelIn
         thinking_invalidates=tuple(raw.get("thinking_invalidates", ("messages",))),
         uncertain=tuple(raw.get("uncertain", ())),
         price_source=price_source if prices else "",
+        successor=raw.get("successor"),
         tier_start=tier_start,
     )
 
@@ -252,10 +265,9 @@ def parse_catalogue(data: dict, library: bool = True) -> Catalogue:
     """The catalogue of a models.json document; prices from ``app.facts.prices`` where the
     library knows the model (``library=False``: the document's own, for tests of the file)."""
     scales = {k: float(v) for k, v in (data.get("tokenizers") or {}).items()}
-    return Catalogue(
-        models=tuple(_model(m, scales, library) for m in data["models"]),
-        default_model=data["default_model"],
-    )
+    models = [_model(m, scales, library) for m in data["models"]]
+    models.sort(key=lambda m: m.created_at, reverse=True)  # newest first, as /v1/models lists
+    return Catalogue(models=tuple(models), default_model=data["default_model"])
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
