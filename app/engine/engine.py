@@ -105,15 +105,13 @@ class Engine(ev.Listeners):
         """The catalogue's entry for the conversation's model (KeyError when unknown)."""
         return self.catalogue.require(conversation.model)
 
-    def resolve_model(self, model_id: str):
-        """The catalogue's entry for a model id, or None when it knows none."""
+    def resolve_model(self, model_id: str):  # None when the catalogue knows no such model
         return self.catalogue.resolve(model_id)
 
     # -- the Files API uploads of this endpoint -------------------------------------------------
     @property
     def place(self) -> str:
-        """Where requests go (endpoint and key identity; never the key): caches and uploads
-        belong to a place."""
+        """Where requests go (endpoint and key identity, never the key), as caches know it."""
         return self.ledger.place
 
     def uploads_here(self) -> list:
@@ -149,10 +147,12 @@ class Engine(ev.Listeners):
         self.adopt_models(listed)
         return [m["id"] for m in listed if m.get("lifecycle", "active") != "retired"], ""
 
+    def adopt_catalogue(self, catalogue: Catalogue) -> None:  # e.g. one priced by the library
+        self.catalogue = self.builder.catalogue = catalogue
+
     def adopt_models(self, listed: list[dict]) -> None:
         """Take the models an API lists into the catalogue (see ``Catalogue.adopt``)."""
-        self.catalogue = self.catalogue.adopt(listed)
-        self.builder.catalogue = self.catalogue
+        self.adopt_catalogue(self.catalogue.adopt(listed))
 
     def _own(self, coro, name: str) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro, name=name)

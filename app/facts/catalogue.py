@@ -270,13 +270,16 @@ def parse_catalogue(data: dict, library: bool = True) -> Catalogue:
     return Catalogue(models=tuple(models), default_model=data["default_model"])
 
 
-def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """Read the catalogue from ``path``, ``$CACHESCOPE_MODELS_FILE`` or the shipped data file."""
+def load_catalogue(path: str | Path | None = None, library: bool = True) -> Catalogue:
+    """Read the catalogue from ``path``, ``$CACHESCOPE_MODELS_FILE`` or the shipped data file
+    (``library=False``: the file's prices only, without importing the price library)."""
     chosen = Path(path or os.environ.get(MODELS_FILE_ENV) or resources_dir() / "models.json")
     with open(chosen, encoding="utf-8") as fh:
-        return parse_catalogue(json.load(fh))
+        return parse_catalogue(json.load(fh), library)
 
 
-@lru_cache(maxsize=1)
-def default_catalogue() -> Catalogue:
-    return load_catalogue()
+@lru_cache(maxsize=2)
+def default_catalogue(library: bool = True) -> Catalogue:
+    """The shipped catalogue, priced by the library (its import and data take ~0.25 s: the
+    window starts on ``library=False`` and adopts the priced one off the GUI thread)."""
+    return load_catalogue(library=library)

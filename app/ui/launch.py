@@ -154,7 +154,7 @@ async def _main(app, args, folder: Path) -> int:
     started = time.perf_counter()
     log = logging.getLogger(__name__)
     prefs = Preferences.load(folder)
-    catalogue = default_catalogue()
+    catalogue = default_catalogue(library=False)  # priced below, off the GUI thread
     model, notice = choose_model(catalogue, args.model, prefs.model)
     if model is None:
         print(f"cachescope: {notice}", file=sys.stderr)
@@ -184,6 +184,7 @@ async def _main(app, args, folder: Path) -> int:
     client, mode, simulator = await asyncio.to_thread(
         connect, key, where, base_url, args.sim_time_scale
     )
+    engine.adopt_catalogue(await asyncio.to_thread(default_catalogue))  # genai-prices' prices
     # With the real API the token counts the app shows come from its free count_tokens endpoint;
     # the built-in simulator counts with the estimator itself, so asking it would add nothing.
     engine.count_tokens_with_api(simulator is None)
