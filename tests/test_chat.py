@@ -268,3 +268,34 @@ def test_a_retired_model_is_refused_before_anything_is_sent_and_its_successor_na
     assert said.startswith("Claude Sonnet 4.5 was retired on 2026-11-30")
     assert "Claude Sonnet 4.6, its successor" in said
     assert conv.messages == [] and h.of(ev.RequestBuilt) == []  # nothing sent, nothing lost
+
+
+def test_a_message_over_the_context_window_is_refused_before_it_is_sent(sim):
+    """context-windows.md: an input over the context window is a 400 "prompt is too long"; the
+    simulator sent and billed it, and the app sent it."""
+    from app.conversation.documents import document_from_text
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        conv = conversation(model="claude-haiku-4-5")  # a 200,000-token window
+        chat = Chat(h.engine, Session(conv))
+        book = document_from_text(text_of(210_000, "book"), "book.txt")
+        with pytest.raises(ChatRefusal) as refused:
+            chat.send("Summarise it.", (book,))
+        await h.client.close()
+        return h, conv, str(refused.value)
+
+    h, conv, said = run(scenario())
+    assert "more than Claude Haiku 4.5's context window of 200,000" in said
+    assert conv.messages == [] and h.of(ev.RequestBuilt) == []
+
+
+def test_the_simulator_refuses_a_prompt_over_the_context_window(client):
+    import anthropic
+
+    with pytest.raises(anthropic.BadRequestError, match="prompt is too long"):
+        client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=10,
+            messages=[{"role": "user", "content": text_of(210_000, "book")}],
+        )

@@ -126,6 +126,7 @@ class Chat:
             raise ChatRefusal("Type a message or attach an image first.")
         self._refuse_a_retired_model()
         editing = self.draft.editing
+        self._refuse_a_prompt_too_long(text, attachments, editing)
         self.draft = Draft()
         self._cancel_decision()
         if editing is not None:
@@ -153,6 +154,24 @@ class Chat:
         return self._start(entered_at)
 
     retry = regenerate
+
+    def _refuse_a_prompt_too_long(self, text: str, attachments: tuple, editing: int | None):
+        """A prompt over the model's context window is a 400 ("prompt is too long",
+        context-windows.md): it is not sent, and the draft stays."""
+        conv = self.conversation
+        model = self.engine.resolve_model(conv.model)
+        if model is None:
+            return
+        trial = replace(conv, messages=list(conv.messages[:editing]))
+        trial.add_user_text(text, *attachments)
+        tokens = self.engine.build(self.session, trial).flat.total_tokens
+        if tokens > model.context_window:
+            raise ChatRefusal(
+                f"With this message the request is about {tokens:,} tokens, more than "
+                f"{model.display_name}'s context window of {model.context_window:,}: the API "
+                "would refuse it (prompt is too long). Remove an attachment, or start a new "
+                "conversation."
+            )
 
     def _refuse_a_retired_model(self) -> None:
         """A send the API would refuse (404) is not sent: say so, and what to use instead."""

@@ -207,6 +207,10 @@ class Simulator:
             body, keep_thread = self.threads.expand(owner, body)
         model = validate_request(body, self.catalogue, files=self._file_lookup(owner))
         flat = self._flatten(body, model, owner)
+        if flat.total_tokens > model.context_window:  # context-windows.md, "overflow behavior"
+            raise invalid(
+                f"prompt is too long: {flat.total_tokens} tokens > {model.context_window} maximum"
+            )
         try:
             points = resolve_breakpoints(flat, body.get("cache_control"))
         except RuleViolation as exc:
