@@ -455,3 +455,26 @@ def test_any_malformed_body_gets_a_4xx_in_the_apis_shape_never_a_500(sim, change
     assert status < 500, payload
     if status >= 400:
         assert payload["type"] == "error" and payload["error"]["type"].endswith("_error")
+
+
+@pytest.mark.parametrize(
+    ("model", "binding", "status"),
+    [
+        ("claude-opus-5-5", {"prefix_mismatch_behavior": "drop_block"}, 200),
+        ("claude-opus-5-5", {}, 200),  # every default
+        ("claude-opus-5-5", {"prefix_mismatch_behavior": "ignore"}, 400),
+        ("claude-opus-5-5", {"other": 1}, 400),
+        ("claude-opus-4-8", {"prefix_mismatch_behavior": "error"}, 400),  # not on this model
+    ],
+)
+def test_thinking_block_binding_is_taken_where_the_model_takes_it(sim, model, binding, status):
+    body = {
+        "model": model,
+        "max_tokens": 20,
+        "thinking": {"type": "adaptive", "block_binding": binding},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    got, _, payload = raw_post(sim.base_url, "/v1/messages", body)
+    assert got == status, payload
+    if status == 400:
+        assert "thinking.adaptive.block_binding" in payload["error"]["message"]

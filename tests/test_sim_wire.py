@@ -374,3 +374,40 @@ def test_document_sources_url_text_and_content_are_accepted(client):
         model=SONNET_46, max_tokens=20, messages=[{"role": "user", "content": content}]
     )
     assert msg.usage.input_tokens > 2000  # the URL PDF is not fetched: counted as one page
+
+
+def test_the_sdk_tool_runner_reads_on_its_second_step_what_its_first_wrote(sim, client):
+    """Issue 27: message threads keep the create request's system and tools; a continue step (the
+    tool result alone) read 0 and lost its tools."""
+    from anthropic import beta_tool
+
+    from tests.helpers import text_of
+
+    @beta_tool
+    def calculator(expression: str) -> str:
+        """Evaluate an arithmetic expression.
+
+        Args:
+            expression: the expression
+        """
+        return "14"
+
+    system = [
+        {
+            "type": "text",
+            "text": text_of(3000, "rules"),
+            "cache_control": {"type": "ephemeral"},
+        }
+    ]
+    runner = client.beta.messages.tool_runner(
+        model=SONNET_46,
+        max_tokens=300,
+        system=system,
+        tools=[calculator],
+        messages=[{"role": "user", "content": "use calculator: 2+3*4"}],
+    )
+    first, second = list(runner)
+    assert first.stop_reason == "tool_use" and second.stop_reason == "end_turn"
+    assert first.usage.cache_creation_input_tokens >= 3000
+    assert second.usage.cache_read_input_tokens >= first.usage.cache_creation_input_tokens
+    assert "14" in second.content[-1].text  # the tool's result reached the model

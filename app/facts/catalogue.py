@@ -69,6 +69,7 @@ class ModelInfo:
     uncertain: tuple[str, ...] = ()
     price_source: str = ""  # where ``prices`` come from (the library, or models.json's source)
     successor: str | None = None  # the replacement the deprecations page names
+    thinking_binding: bool = False  # takes ``thinking.block_binding`` (a beta, SDK 2.16)
     tier_start: int | None = None  # prompt tokens from which every token costs a tier's price
 
     @property
@@ -257,6 +258,7 @@ def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelIn
         uncertain=tuple(raw.get("uncertain", ())),
         price_source=price_source if prices else "",
         successor=raw.get("successor"),
+        thinking_binding=bool(raw.get("thinking_binding", False)),
         tier_start=tier_start,
     )
 

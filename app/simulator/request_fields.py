@@ -92,6 +92,22 @@ def check_output_config(body: dict, model: ModelInfo) -> str | None:
     return effort
 
 
+def _check_block_binding(binding: object, kind: str, model: ModelInfo) -> None:
+    """``thinking.block_binding`` (SDK 2.16's BetaThinkingBlockBindingParam; lm-deluge sends it
+    for Opus 5.5, Sonnet 5.5 and Fable 5.1): accepted on the models the data says take it, with
+    its one field. The conversation check it configures is not modelled: no block fails it."""
+    path = f"thinking.{kind}.block_binding"
+    if not model.thinking_binding or kind not in ("adaptive", "enabled"):
+        raise invalid(f"{path}: not supported with this model and thinking type")
+    if not isinstance(binding, dict):
+        raise invalid(f"{path}: Input should be a valid dictionary")
+    for key, value in binding.items():
+        if key != "prefix_mismatch_behavior":
+            raise invalid(f"{path}.{key}: Extra inputs are not permitted")
+        if value not in (None, "error", "drop_block"):
+            raise invalid(f"{path}.{key}: Input should be 'error' or 'drop_block'")
+
+
 def check_thinking(body: dict, model: ModelInfo, effort: str | None, needs_max: bool) -> None:
     thinking = body.get("thinking")
     if thinking is None:
@@ -100,8 +116,10 @@ def check_thinking(body: dict, model: ModelInfo, effort: str | None, needs_max: 
         raise invalid("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'")
     kind = thinking["type"]
     for key in thinking:
-        if key not in ("type", "budget_tokens", "display"):
+        if key not in ("type", "budget_tokens", "display", "block_binding"):
             raise invalid(f"thinking.{kind}.{key}: Extra inputs are not permitted")
+    if "block_binding" in thinking:
+        _check_block_binding(thinking["block_binding"], kind, model)
     if "display" in thinking and thinking["display"] not in ("summarized", "omitted"):
         raise invalid(f"thinking.{kind}.display: Input should be 'summarized' or 'omitted'")
     accepts = model.thinking.accepts if model.thinking else ("disabled",)

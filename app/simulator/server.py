@@ -238,7 +238,7 @@ class Simulator:
             diagnosis = self.diagnostics.compare(previous, print_)
         self.diagnostics.remember(message_id, print_)
         if keep_thread:
-            self.threads.keep(owner, message_id, body["messages"], list(reply.content))
+            self.threads.keep(owner, message_id, body, list(reply.content))
         ttft = self.latency.time_to_first_token(
             plan.write_tokens + plan.uncached_tokens, plan.read_tokens
         )
