@@ -379,3 +379,16 @@ def test_introspection_lists_live_entries_with_countdown(sim, client):
     (entry,) = body["entries"]
     assert entry["tokens"] == 3004 and entry["ttl"] == "5m" and entry["hits"] == 1
     assert 299 <= entry["seconds_left"] <= 300
+
+
+def test_a_marked_block_writes_its_entry_even_when_a_later_breakpoint_reads_further(client):
+    """prompt-caching.md, principle 1: "Marking a block with cache_control writes exactly one
+    cache entry: a hash of the prefix ending at that block." A breakpoint added at block 10 of a
+    warm conversation (a pin) gets its entry although the breakpoint at block 30 read past it;
+    so a later edit at block 25 still reads the first 10 blocks (it read nothing before)."""
+    send(client, [blocks_message(30, EACH, marks={30: None})])  # writes at 30 only
+    pinned = send(client, [blocks_message(30, EACH, marks={10: None, 30: None})])
+    assert pinned.cache_read_input_tokens == prefix_tokens(30, EACH)  # billed as a read
+    assert pinned.cache_creation_input_tokens == 0
+    edited = send(client, [blocks_message(30, EACH, marks={10: None, 30: None}, changed={25})])
+    assert edited.cache_read_input_tokens == prefix_tokens(10, EACH)

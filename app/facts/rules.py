@@ -4,9 +4,9 @@ The simulator applies them to answer requests; the app applies them to its own l
 predict what the next request will read and write. One implementation serves both. The rules
 are those of prompt-caching.md ("How automatic prefix checking works"):
 
-- a breakpoint writes exactly one entry, for the prefix ending at its block; nothing is written
-  for any earlier position, and a breakpoint whose prefix is under the model's minimum writes
-  nothing;
+- a breakpoint writes exactly one entry, for the prefix ending at its block, also when a later
+  breakpoint's lookback read past it; nothing is written for any earlier position, and a
+  breakpoint whose prefix is under the model's minimum writes nothing;
 - reading looks for entries earlier requests wrote: from each breakpoint back one block at a
   time, 20 positions counting the breakpoint itself; the longest match found is the hit;
 - read = the hit's tokens, creation = from the hit to the last breakpoint (1h part first),
@@ -159,15 +159,14 @@ def plan_request(
 
 
 def stored_entries(flat: FlatRequest, plan: CachePlan) -> list[tuple[str, int, str]]:
-    """The entries a request writes: (fingerprint, tokens, ttl), one per effective breakpoint
-    past the hit. Breakpoints at or before the hit write nothing: their part was read."""
-    out = []
-    for point in plan.effective:
-        if plan.hit_index is not None and point.index <= plan.hit_index:
-            continue
-        block = flat.blocks[point.index]
-        out.append((block.fingerprint, block.cumulative, point.ttl))
-    return out
+    """The entries a request writes: (fingerprint, tokens, ttl), one per effective breakpoint,
+    those at or before the hit included (principle 1: marking a block writes its entry; a pin
+    added to a warm conversation gets one although a later breakpoint read past it). What is
+    billed does not change: the plan's read and creation say that."""
+    return [
+        (flat.blocks[p.index].fingerprint, flat.blocks[p.index].cumulative, p.ttl)
+        for p in plan.effective
+    ]
 
 
 def refreshed_entries(flat: FlatRequest, plan: CachePlan) -> list[str]:
