@@ -478,3 +478,24 @@ def test_thinking_block_binding_is_taken_where_the_model_takes_it(sim, model, bi
     assert got == status, payload
     if status == 400:
         assert "thinking.adaptive.block_binding" in payload["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("model", "fields", "status"),
+    [
+        # model-deprecations.md: non-default sampling parameters are a 400 on Claude 4.7 and later
+        ("claude-opus-4-7", {"temperature": 0.2}, 400),
+        ("claude-opus-5", {"top_k": 5}, 400),
+        ("claude-opus-4-8", {"temperature": 1.0}, 200),  # the default is accepted
+        ("claude-sonnet-4-6", {"temperature": 0.2, "top_k": 5}, 200),
+        # pricing.md: inference_geo only on Claude 4.6 and later; earlier models answer 400
+        ("claude-sonnet-4-6", {"inference_geo": "us"}, 200),
+        ("claude-haiku-4-5", {"inference_geo": "us"}, 400),
+    ],
+)
+def test_each_model_refuses_what_the_docs_say_it_refuses(sim, model, fields, status):
+    body = {"model": model, "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    got, _, payload = raw_post(sim.base_url, "/v1/messages", {**body, **fields})
+    assert got == status, payload
+    if status == 400:
+        assert next(iter(fields)) in payload["error"]["message"]

@@ -70,6 +70,8 @@ class ModelInfo:
     price_source: str = ""  # where ``prices`` come from (the library, or models.json's source)
     successor: str | None = None  # the replacement the deprecations page names
     thinking_binding: bool = False  # takes ``thinking.block_binding`` (a beta, SDK 2.16)
+    refuses_sampling: bool = False  # temperature/top_p/top_k off their defaults: a 400
+    inference_geo: bool = False  # takes ``inference_geo`` (Claude 4.6 and later)
     tier_start: int | None = None  # prompt tokens from which every token costs a tier's price
 
     @property
@@ -259,6 +261,8 @@ def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelIn
         price_source=price_source if prices else "",
         successor=raw.get("successor"),
         thinking_binding=bool(raw.get("thinking_binding", False)),
+        refuses_sampling=bool(raw.get("refuses_sampling", False)),
+        inference_geo=bool(raw.get("inference_geo", False)),
         tier_start=tier_start,
     )
 

@@ -230,6 +230,25 @@ def _check_sampling(body: dict) -> None:
         raise invalid("stream: Input should be a valid boolean")
 
 
+# What "non-default" means for the sampling parameters (a choice: the docs name temperature's
+# default, 1.0, and no default for top_p or top_k, so any top_k and a top_p other than 1 count).
+SAMPLING_DEFAULTS = {"temperature": 1.0, "top_p": 1.0}
+
+
+def _check_model_refusals(body: dict, model: ModelInfo) -> None:
+    """What a model refuses by its data (models.json's ``refuses_sampling``, ``inference_geo``)."""
+    if model.refuses_sampling:
+        for field in ("temperature", "top_p", "top_k"):
+            value = body.get(field)
+            if value is not None and value != SAMPLING_DEFAULTS.get(field):
+                raise invalid(
+                    f"{field}: is deprecated for {model.id} and cannot be set to a non-default "
+                    "value; omit it and guide the model by prompting"
+                )
+    if body.get("inference_geo") is not None and not model.inference_geo:
+        raise invalid(f"inference_geo: is not supported by {model.id} (Claude 4.6 and later)")
+
+
 def validate_request(
     body: object, catalogue: Catalogue, count_only: bool = False, files=None
 ) -> ModelInfo:
@@ -266,6 +285,7 @@ def validate_request(
     if "cache_control" in body:
         check_cache_control("cache_control", body["cache_control"])
     _check_sampling(body)
+    _check_model_refusals(body, model)
     if not count_only:
         check_max_tokens(body, model)
     effort = check_output_config(body, model)
