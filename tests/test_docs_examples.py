@@ -8,7 +8,15 @@ import anthropic
 import pytest
 
 from tests.conftest import advance
-from tests.helpers import HAIKU_45, SONNET_46, api_message, block, blocks_message, prefix_tokens
+from tests.helpers import (
+    HAIKU_45,
+    SONNET_46,
+    api_message,
+    block,
+    blocks_message,
+    prefix_tokens,
+    text_of,
+)
 
 EACH = 300  # tokens per numbered block
 
@@ -380,3 +388,22 @@ def test_mid_conversation_system_message_placement_limitations(client, model, me
     with pytest.raises(anthropic.BadRequestError) as err:
         client.messages.create(model=model, max_tokens=20, messages=messages, tools=tools)
     assert fragment in api_message(err)
+
+
+def test_deferred_tools_stay_out_of_the_cached_prefix_and_cannot_carry_a_breakpoint(client):
+    """tool-reference.md: "Tools with `defer_loading: true` are stripped from the rendered tools
+    section before the cache key is computed ... You can add deferred tools to a request without
+    invalidating an existing cache entry." tool-search-tool.md: a deferred tool with
+    cache_control is a 400."""
+    cc = {"type": "ephemeral"}
+    hi = [{"role": "user", "content": "hi"}]
+    system = [{"type": "text", "text": text_of(3000, "rules"), "cache_control": cc}]
+    weather = WEATHER[0]
+    deferred = {**weather, "name": "forecast", "defer_loading": True}
+    first = send(client, hi, system=system, tools=[weather])
+    second = send(client, hi, system=system, tools=[weather, deferred])
+    assert first.cache_creation_input_tokens > 3000
+    assert second.cache_read_input_tokens == first.cache_creation_input_tokens
+    assert second.input_tokens == first.input_tokens  # the deferred definition costs nothing yet
+    with pytest.raises(anthropic.BadRequestError, match="defer_loading cannot carry"):
+        send(client, hi, system=system, tools=[weather, {**deferred, "cache_control": cc}])

@@ -257,7 +257,9 @@ def as_blocks(content: object) -> list[dict]:
 def tool_facts(tools: list[dict]) -> list[BlockFacts]:
     out = []
     for i, tool in enumerate(tools):
-        tokens = tool_definition_tokens(tool) + (TOOL_USE_PREAMBLE_TOKENS if i == 0 else 0)
+        if isinstance(tool, dict) and tool.get("defer_loading") is True:
+            continue  # stripped before the cache key is computed (tool-reference.md)
+        tokens = tool_definition_tokens(tool) + (TOOL_USE_PREAMBLE_TOKENS if not out else 0)
         out.append(
             BlockFacts(
                 level="tools",

@@ -188,6 +188,11 @@ def _check_tools(tools: object) -> list[str]:
                 raise invalid(f"{path}.custom.description: Input should be a valid string")
         if "cache_control" in tool:
             check_cache_control(f"{path}.cache_control", tool["cache_control"])
+            if tool.get("defer_loading") is True:  # tool-search-tool.md, "Prompt caching"
+                raise invalid(
+                    f"{path}: a tool with defer_loading cannot carry cache_control; put the "
+                    "breakpoint on a tool that is not deferred"
+                )
         names.append(str(tool.get("name", "")))
     if len(set(names)) != len(names):
         raise invalid("tools: Tool names must be unique.")
