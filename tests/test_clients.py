@@ -30,21 +30,24 @@ def fields_seen(sim) -> dict:
     return {k.split(":", 1)[1]: v for k, v in stats.items() if k.startswith("field:")}
 
 
-def test_lm_deluge_with_its_default_effort_and_a_cache_pattern(env):
-    """lm-deluge sends ``output_config`` on Claude 4.6+; an earlier simulator refused it."""
+@pytest.mark.parametrize("model", [SONNET_46, "claude-opus-5-5", "claude-sonnet-5-5"])
+def test_lm_deluge_with_its_default_effort_and_a_cache_pattern(env, model):
+    """lm-deluge sends ``output_config`` on Claude 4.6+ (an earlier simulator refused it), and
+    ``thinking.block_binding`` on Opus 5.5 and Sonnet 5.5 (refused until issue 27, so every
+    request failed); the second request reads what the first wrote."""
     from lm_deluge import LLMClient
     from lm_deluge.models import register_model
 
     register_model(
-        id="cachescope-sim-sonnet-4.6",
-        name=SONNET_46,
+        id=f"cachescope-sim-{model}",
+        name=model,
         api_base=env.base_url + "/v1",
         api_key_env_var="ANTHROPIC_API_KEY",
         api_spec="anthropic",
         reasoning_model=True,
         supports_images=True,
     )
-    client = LLMClient("cachescope-sim-sonnet-4.6", max_new_tokens=200)
+    client = LLMClient(f"cachescope-sim-{model}", max_new_tokens=200)
     prompt = SYSTEM + "\n\nWho are the parties?"
     first, second = (
         client.process_prompts_sync([prompt], show_progress=False, cache="last_user_message")[0]
@@ -127,32 +130,3 @@ def test_claudette_chat_with_cache_true(env):
     assert first.usage.cache_creation_input_tokens > 1000
     assert second.usage.cache_read_input_tokens >= first.usage.cache_creation_input_tokens
     sdk.close()
-
-
-@pytest.mark.parametrize("model", ["claude-opus-5-5", "claude-sonnet-5-5"])
-def test_lm_deluge_on_the_5_5_generation_reads_on_its_second_request_what_the_first_wrote(
-    env, model
-):
-    """Issue 27: lm-deluge sends ``thinking.block_binding`` for Opus 5.5 and Sonnet 5.5; the
-    simulator refused it, so every request failed."""
-    from lm_deluge import LLMClient
-    from lm_deluge.models import register_model
-
-    register_model(
-        id=f"cachescope-sim-{model}",
-        name=model,
-        api_base=env.base_url + "/v1",
-        api_key_env_var="ANTHROPIC_API_KEY",
-        api_spec="anthropic",
-        reasoning_model=True,
-        supports_images=True,
-    )
-    client = LLMClient(f"cachescope-sim-{model}", max_new_tokens=200)
-    prompt = SYSTEM + "\n\nWho are the parties?"
-    first, second = (
-        client.process_prompts_sync([prompt], show_progress=False, cache="last_user_message")[0]
-        for _ in range(2)
-    )
-    assert not first.is_error and not second.is_error, first.error_message or second.error_message
-    assert first.usage.cache_write_tokens > 3000
-    assert second.usage.cache_read_tokens == first.usage.cache_write_tokens

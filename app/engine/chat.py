@@ -104,6 +104,7 @@ class Chat:
         self._decided_on: tuple = ()  # ``_state()`` at the last decision
         self._closers: list[Callable[[], None]] = []
         self._idle_waiters: list[Callable[[Chat], None]] = []
+        self._watched: set[asyncio.Task] = set()  # tasks whose end looks for idleness
         self.closed = False
 
     @property
@@ -278,9 +279,10 @@ class Chat:
         self.decisions += 1
         self._decided_on = self._state()
         draft = self.draft
+        self.session.next_request = None  # the decision sets it when it builds the request
         task = self.engine.draft_activity(self.session, draft.attachments, draft.editing)
-        if task is None:  # not warmed: the indicator still speaks of what Send would send
-            self.refresh_next_request()
+        if self.session.next_request is None:  # blocked before building (warming off, ...):
+            self.refresh_next_request()  # the indicator still speaks of what Send would send
         return task
 
     def refresh_next_request(self) -> BuiltRequest | None:
@@ -404,11 +406,17 @@ class Chat:
         running = self.tasks()
         if running:  # a keep-alive may follow a turn: look again when each of these ends
             for task in running:
-                task.add_done_callback(lambda _: self._maybe_idle())
+                if task not in self._watched:
+                    self._watched.add(task)
+                    task.add_done_callback(self._task_ended)
             return
         waiters, self._idle_waiters = self._idle_waiters, []
         for then in waiters:
             then(self)
+
+    def _task_ended(self, task: asyncio.Task) -> None:
+        self._watched.discard(task)
+        self._maybe_idle()
 
     def close(self) -> None:
         """Cancel what runs for this conversation and end what was set up for it."""
