@@ -310,3 +310,42 @@ def test_each_model_says_what_it_costs_and_where_its_prices_come_from(qtbot, loo
     assert "over 100,000 tokens" in tips["claude-haiku-5-5"]
     assert "fallback" in tips["claude-mythos-5-1"]
     loop.run_until_complete(client.close())
+
+
+def test_preferences_saved_untouched_change_nothing_and_follow_the_price_switch(
+    qtbot, loop, sim, tmp_path, monkeypatch
+):
+    """Issue 28: Save with nothing touched reset dark mode and erased the MCP approvals (the
+    dialog rebuilt every field it does not show from defaults). Issue 27: the library's price
+    update runs only while the Preferences switch is on (the library's updater is replaced by
+    a recorder here: this machine has no route to its published data)."""
+    import genai_prices
+
+    calls = []
+
+    class Recorder:
+        def start(self, wait=False):
+            calls.append("start")
+
+        def stop(self):
+            calls.append("stop")
+
+    monkeypatch.setattr(genai_prices, "UpdatePrices", Recorder)
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    before = Preferences(appearance="dark", always_allow={"tiny": ["add"]}, window_state="x")
+    window.settings.prefs = before
+    dialog = window.dialogs.edit_preferences()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert window.prefs == before and calls == []
+    dialog = window.dialogs.edit_preferences()
+    assert not dialog.update_prices.isChecked()
+    dialog.update_prices.setChecked(True)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert window.prefs.update_prices and window.prefs.appearance == "dark"
+    assert calls == ["start"] and window.price_updates.running
+    dialog = window.dialogs.edit_preferences()
+    dialog.update_prices.setChecked(False)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert calls == ["start", "stop"] and not window.price_updates.running
+    loop.run_until_complete(client.close())

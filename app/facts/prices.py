@@ -10,33 +10,66 @@ over 200,000), with 5m and 1h cache writes and reads. Cachescope asks it for:
   records and predicts).
 
 A model the library does not know falls back to ``models.json``'s prices (with their source);
-one known to neither has unknown prices. The library's bundled data is used as installed: its
-update from published data is not started here (``genai_prices.update_prices``), so nothing is
-fetched at start. Web searches are priced by ``app.facts.server_tools``, not passed to the library.
+one known to neither has unknown prices. The library's bundled data is used as installed; its
+update from the published data (``PriceUpdates``: the library's own background thread, fetching
+hourly) runs only when the user turns it on in Preferences, and nothing waits for it. Web
+searches are priced by ``app.facts.server_tools``, not passed to the library.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from functools import lru_cache
 from importlib import metadata
 
 PROVIDER = "anthropic"
 
 
-@lru_cache(maxsize=1)
-def _provider():
+_FOUND: dict = {"snapshot": None, "models": {}}  # lookups in the snapshot last used
+
+
+def _model(model_id: str):
+    """The library's model, looked up in its current data (the bundled snapshot, or the last
+    update's): lookups are kept until the data changes."""
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
-    return next((p for p in snapshot.providers if p.id == PROVIDER), None)
+    if _FOUND["snapshot"] is not snapshot:
+        provider = next((p for p in snapshot.providers if p.id == PROVIDER), None)
+        _FOUND.update(snapshot=snapshot, provider=provider, models={})
+    models = _FOUND["models"]
+    if model_id not in models:
+        provider = _FOUND["provider"]
+        models[model_id] = provider.find_model(model_id) if provider is not None else None
+    return models[model_id]
 
 
-@lru_cache(maxsize=256)
-def _model(model_id: str):
-    provider = _provider()
-    return provider.find_model(model_id) if provider is not None else None
+class PriceUpdates:
+    """The library's update of its prices from its published data, while the user wants it:
+    ``follow(True)`` starts its background thread (it returns at once; the first fetch happens
+    on that thread), ``follow(False)`` or ``stop()`` ends it. Costs computed after an update use
+    the new data; nothing waits for it."""
+
+    def __init__(self) -> None:
+        self._updater = None
+
+    @property
+    def running(self) -> bool:
+        return self._updater is not None
+
+    def follow(self, wanted: bool) -> None:
+        if wanted and self._updater is None:
+            from genai_prices import UpdatePrices
+
+            self._updater = UpdatePrices()
+            self._updater.start()  # no wait: start-up never blocks on the network
+        elif not wanted:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._updater is not None:
+            self._updater.stop()
+            self._updater = None
 
 
 def knows(model_id: str) -> bool:

@@ -35,6 +35,7 @@ class Preferences:
     window_geometry: str = ""  # base64 of Qt's saveGeometry(), kept at close
     window_state: str = ""  # base64 of saveState(): the docks
     last_conversation: str = ""  # id of the conversation open at close
+    update_prices: bool = False  # fetch genai-prices' published data hourly (off: as installed)
     # MCP tools the user always allows, per server: {"server": ["tool", ...]}
     always_allow: dict = field(default_factory=dict)
 
@@ -122,6 +123,7 @@ _CLEAN = {
     "strategy": _text,  # the settings fall back to "smart" for a pattern they do not know
     "ttl": _one_of(*TTLS),
     "warming": _flag,
+    "update_prices": _flag,
     "keepalive_pings": _pings,
     "enter_sends": _flag,
     "appearance": _one_of("system", "light", "dark"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
@@ -180,6 +181,12 @@ class PreferencesDialog(QDialog):
         self.ttl.setCurrentIndex(max(0, self.ttl.findData(prefs.ttl)))
         self.warming = QCheckBox("Warm the cache while I type")
         self.warming.setChecked(prefs.warming)
+        self.update_prices = QCheckBox("Update prices hourly from genai-prices' published data")
+        self.update_prices.setChecked(prefs.update_prices)
+        self.update_prices.setToolTip(
+            "Off: the prices installed with the app (genai-prices' bundled data). On: the "
+            "library fetches its published prices in the background; nothing waits for it."
+        )
         self.pings = QSpinBox()
         self.pings.setRange(0, 12)
         self.pings.setValue(prefs.keepalive_pings)
@@ -195,6 +202,7 @@ class PreferencesDialog(QDialog):
         form.addRow(plain_label("Default pattern"), self.strategy)
         form.addRow(plain_label("Default TTL"), self.ttl)
         form.addRow(plain_label(""), self.warming)
+        form.addRow(plain_label(""), self.update_prices)
         form.addRow(plain_label("Keep-alive pings"), self.pings)
         form.addRow(plain_label("Send key"), self.send_key)
         note = plain_label("Model, pattern and TTL apply to new conversations; the rest at once.")
@@ -211,12 +219,16 @@ class PreferencesDialog(QDialog):
         self._task: asyncio.Task | None = None
 
     def values(self) -> Preferences:
-        return Preferences(
+        """The preferences with what this dialog shows changed; the rest (appearance, window
+        state, MCP approvals, ...) as they were."""
+        return replace(
+            self.prefs,
             base_url=self.base_url.text().strip(),
             model=self.model.currentData() or "",
             strategy=self.strategy.currentData(),
             ttl=self.ttl.currentData(),
             warming=self.warming.isChecked(),
+            update_prices=self.update_prices.isChecked(),
             keepalive_pings=self.pings.value(),
             enter_sends=bool(self.send_key.currentData()),
         )

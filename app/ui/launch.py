@@ -185,6 +185,7 @@ async def _main(app, args, folder: Path) -> int:
         connect, key, where, base_url, args.sim_time_scale
     )
     engine.adopt_catalogue(await asyncio.to_thread(default_catalogue))  # genai-prices' prices
+    window.price_updates.follow(prefs.update_prices)  # off unless the user turned it on
     # With the real API the token counts the app shows come from its free count_tokens endpoint;
     # the built-in simulator counts with the estimator itself, so asking it would add nothing.
     engine.count_tokens_with_api(simulator is None)
@@ -208,6 +209,7 @@ async def _main(app, args, folder: Path) -> int:
         window.preferences_changed()
         return 0
     finally:
+        window.price_updates.stop()
         await engine.shutdown()
         await window.claude.hub.stop_all()
         await asyncio.to_thread(window.claude.hub.close)

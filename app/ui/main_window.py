@@ -18,6 +18,7 @@ from app.engine.feed import SessionFeed
 from app.engine.session import Session
 from app.engine.settings_model import SettingsModel
 from app.engine.warm_status import WarmStatus
+from app.facts.prices import PriceUpdates
 from app.storage.preferences import Preferences
 from app.ui.appearance import apply_appearance, next_appearance
 from app.ui.composer import Composer
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         )
         self.settings.open(session.conversation)
         self.tasks: set[asyncio.Task] = set()
+        self.price_updates = PriceUpdates()  # started when the preferences say so; see launch
         self.library = None  # the history (app.ui.library), when there is one
         self.feed = SessionFeed(engine, session.id)  # the engine's events about this conversation
         self.warm = WarmStatus()
@@ -177,6 +179,7 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.inspector_dock], [INSPECTOR_HEIGHT], Qt.Orientation.Vertical)
 
     def preferences_changed(self) -> None:
+        self.price_updates.follow(self.prefs.update_prices)
         if self.library is None:
             return
         try:
