@@ -299,3 +299,91 @@ def test_the_simulator_refuses_a_prompt_over_the_context_window(client):
             max_tokens=10,
             messages=[{"role": "user", "content": text_of(210_000, "book")}],
         )
+
+
+def test_an_effort_switch_goes_per_turn_and_keeps_the_cache(sim):
+    """Issue 27, "use what keeps the cache": on a model that takes system messages, an effort
+    picked after the first reply is sent as a system message's output_config after each user
+    turn (its beta header), and the next turn reads the whole prefix written at the old effort.
+    On a model without system messages the top-level effort changes, and the preview says what
+    it costs."""
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        chat = Chat(h.engine, Session(conversation(model="claude-opus-5", tokens=6000)))
+        await chat.send("hello")
+        changes = chat.effort_changes("low")
+        preview = chat.preview(**changes)
+        chat.apply(**changes)
+        await chat.send("and now briefly")
+        again = chat.effort_changes(None)  # back to the effort the prefix was written at
+        other = Chat(h.engine, Session(conversation(model="claude-sonnet-5", tokens=6000)))
+        await other.send("hello")
+        top = other.effort_changes("low")
+        top_preview = other.preview(**top)
+        await h.client.close()
+        return h, chat, changes, preview, again, top, top_preview
+
+    h, chat, changes, preview, again, top, top_preview = run(scenario())
+    assert changes == {"turn_effort": "low"} and preview.lost_tokens == 0
+    turns = [r for r in chat.session.totals.records if r.kind == Kind.TURN]
+    assert turns[1].usage.read >= turns[0].usage.write > 6000
+    body = built_of(h, Kind.TURN)[1].body
+    assert body["messages"][-1] == {"role": "system", "output_config": {"effort": "low"}}
+    assert "output_config" not in body  # the top level, and so the prefix, as it was
+    assert "mid-conversation-output-config-2026-07-01" in built_of(h, Kind.TURN)[1].betas
+    assert again == {"turn_effort": None}
+    assert top == {"effort": "low", "turn_effort": None}
+    assert top_preview.lost_tokens > 0  # the messages written at the old effort
+
+
+def test_a_forced_tool_choice_the_api_refuses_is_not_sent(sim):
+    """define-tools.md: forcing a tool with extended thinking is an error; Opus 5.5 refuses a
+    forced tool choice (reference section 11)."""
+    from app.conversation.blocks import ToolDefinition
+
+    tool = ToolDefinition("lookup", "Look it up", '{"type": "object"}')
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        said = []
+        for model, thinking in (
+            ("claude-opus-5-5", None),
+            (SONNET_46, {"type": "enabled", "budget_tokens": 2048}),
+        ):
+            conv = conversation(model=model, tools=(tool,))
+            conv.tool_choice, conv.thinking, conv.max_tokens = {"type": "any"}, thinking, 4000
+            chat = Chat(h.engine, Session(conv))
+            with pytest.raises(ChatRefusal) as refused:
+                chat.send("hello")
+            said.append(str(refused.value))
+        await h.client.close()
+        return h, said
+
+    h, said = run(scenario())
+    assert "Claude Opus 5.5 refuses a tool choice that forces a tool call" in said[0]
+    assert "cannot go with extended thinking" in said[1]
+    assert h.of(ev.RequestBuilt) == []
+
+
+def test_a_web_search_turns_results_are_written_automatically_and_predicted_next(sim):
+    """tool-use-with-prompt-caching.md, "Server tool results are cached automatically": the
+    turn that searched says its results were written at the automatic 5m breakpoint, and the
+    app's prediction of the next turn reads through them, as the server then does."""
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        conv = conversation(tokens=3000)
+        conv.server_tools = ("web_search",)
+        chat = Chat(h.engine, Session(conv))
+        await chat.send("Search for the tallest building in Oslo")
+        await chat.send("Thanks. And in Bergen?")
+        await h.client.close()
+        return chat
+
+    chat = run(scenario())
+    searched, after = [r for r in chat.session.totals.records if r.kind == Kind.TURN]
+    assert searched.usage.web_searches == 1
+    assert "automatic 5-minute breakpoint" in searched.explanation
+    assert after.usage.read == after.predicted.read > searched.usage.write - 1
+    assert after.usage.read > 3000 + 200  # the system prompt, the question and the results

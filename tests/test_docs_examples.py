@@ -407,3 +407,98 @@ def test_deferred_tools_stay_out_of_the_cached_prefix_and_cannot_carry_a_breakpo
     assert second.input_tokens == first.input_tokens  # the deferred definition costs nothing yet
     with pytest.raises(anthropic.BadRequestError, match="defer_loading cannot carry"):
         send(client, hi, system=system, tools=[weather, {**deferred, "cache_control": cc}])
+
+
+SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+
+
+@pytest.mark.parametrize("ttl", ["5m", "1h"])
+def test_server_tool_results_are_cached_automatically(client, ttl):
+    """tool-use-with-prompt-caching.md, "Server tool results are cached automatically": with a
+    cache_control marker, the search result gets a breakpoint with the 5-minute TTL (5m writes
+    even when every marker says 1h), and the next turn reads through it."""
+    system = [block(2000, "a research assistant's instructions", cache=True, ttl=ttl)]
+    question = [{"role": "user", "content": "Search for the tallest building in Oslo"}]
+    first = client.messages.create(
+        model=SONNET_46, max_tokens=200, system=system, tools=[SEARCH_TOOL], messages=question
+    )
+    results = first.usage.cache_creation.ephemeral_5m_input_tokens
+    if ttl == "1h":
+        assert first.usage.cache_creation.ephemeral_1h_input_tokens > 2000
+    assert results > 0 and first.usage.server_tool_use.web_search_requests == 1
+    follow = [
+        *question,
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {"role": "user", "content": [{"type": "text", "text": "And in Bergen?"}]},
+    ]
+    follow[-1]["content"][-1]["cache_control"] = {"type": "ephemeral", "ttl": ttl}
+    second = send(client, follow, system=system, tools=[SEARCH_TOOL])
+    written = first.usage.cache_creation_input_tokens
+    assert second.cache_read_input_tokens > written  # the prefix through the search result
+
+
+def test_server_tool_results_get_no_breakpoint_without_prompt_caching(client):
+    """Same page: "Requests without prompt caching do not receive the automatic breakpoint"."""
+    usage = send(
+        client,
+        [{"role": "user", "content": "Search for the tallest building in Oslo"}],
+        tools=[SEARCH_TOOL],
+    )
+    assert usage.cache_creation_input_tokens == 0 and usage.server_tool_use.web_search_requests
+
+
+def test_count_tokens_with_tools_example(client):
+    """token-counting.md, "Count tokens in messages with tools": 403 tokens on Claude Opus 5.
+    The tool-use system prompt is the model's own count (286, pricing.md), which the 4.7
+    tokenizer's 1.3 factor does not scale again; the rest is the estimate (within 5%)."""
+    tool = {
+        "name": "get_weather",
+        "description": "Get the current weather in a given location",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "location": {
+                    "type": "string",
+                    "description": "The city and state, e.g. San Francisco, CA",
+                }
+            },
+            "required": ["location"],
+        },
+    }
+    counted = client.messages.count_tokens(
+        model="claude-opus-5",
+        tools=[tool],
+        messages=[{"role": "user", "content": "What's the weather like in San Francisco?"}],
+    ).input_tokens
+    assert abs(counted - 403) <= 0.05 * 403, counted
+
+
+def test_concurrent_requests_miss_until_the_first_response_begins(sim):
+    """prompt-caching.md: "a cache entry only becomes available after the first response
+    begins. If you need cache hits for parallel requests, wait for the first response before
+    sending subsequent requests." Four requests sent together on the instant simulator all
+    write; one sent after them reads."""
+    import asyncio
+
+    system = [block(3000, "the shared document", cache=True)]
+
+    async def run() -> list:
+        async with anthropic.AsyncAnthropic(
+            base_url=sim.base_url, api_key="test-key", max_retries=0
+        ) as c:
+
+            async def one(i: int):
+                reply = await c.messages.create(
+                    model=SONNET_46,
+                    max_tokens=5,
+                    system=system,
+                    messages=[{"role": "user", "content": f"question {i}"}],
+                )
+                return reply.usage
+
+            together = await asyncio.gather(*(one(i) for i in range(4)))
+            return [*together, await one(5)]
+
+    usages = asyncio.run(run())
+    assert [u.cache_read_input_tokens for u in usages[:4]] == [0, 0, 0, 0]
+    assert usages[4].cache_read_input_tokens == usages[0].cache_creation_input_tokens >= 3000

@@ -480,6 +480,11 @@ def test_thinking_block_binding_is_taken_where_the_model_takes_it(sim, model, bi
         assert "thinking.adaptive.block_binding" in payload["error"]["message"]
 
 
+_TOOL = {"name": "t", "input_schema": {"type": "object"}}
+_REF = {"type": "tool_reference", "name": "get_weather"}
+OUTPUT_BETA = "mid-conversation-output-config-2026-07-01"
+
+
 @pytest.mark.parametrize(
     ("model", "fields", "status"),
     [
@@ -491,6 +496,33 @@ def test_thinking_block_binding_is_taken_where_the_model_takes_it(sim, model, bi
         # pricing.md: inference_geo only on Claude 4.6 and later; earlier models answer 400
         ("claude-sonnet-4-6", {"inference_geo": "us"}, 200),
         ("claude-haiku-4-5", {"inference_geo": "us"}, 400),
+        # fast-mode.md, "Supported models": Opus 5 and 4.8 run fast; Opus 4.7 is a 400
+        ("claude-opus-5", {"speed": "fast"}, 200),
+        ("claude-opus-4-7", {"speed": "fast"}, 400),
+        ("claude-sonnet-5", {"speed": "fast"}, 400),
+        ("claude-opus-4-6", {"speed": "fast"}, 200),  # runs at standard speed
+        # platform.claude.com's model pages (reference section 11): forced tool_choice refused
+        ("claude-opus-5-5", {"tool_choice": {"type": "any"}, "tools": [_TOOL]}, 400),
+        (
+            "claude-mythos-5-1",
+            {"tool_choice": {"type": "tool", "name": "t"}, "tools": [_TOOL]},
+            400,
+        ),
+        ("claude-opus-5", {"tool_choice": {"type": "any"}, "tools": [_TOOL]}, 200),
+        # define-tools.md: forced tool use is an error with manual extended thinking
+        (
+            "claude-sonnet-4-6",
+            {
+                "tool_choice": {"type": "any"},
+                "tools": [_TOOL],
+                "thinking": {"type": "enabled", "budget_tokens": 1024},
+                "max_tokens": 2000,
+            },
+            400,
+        ),
+        # thinking.md: "display is invalid with thinking.type: disabled"
+        ("claude-opus-5", {"thinking": {"type": "disabled", "display": "omitted"}}, 400),
+        ("claude-opus-5", {"thinking": {"type": "adaptive", "display": "omitted"}}, 200),
     ],
 )
 def test_each_model_refuses_what_the_docs_say_it_refuses(sim, model, fields, status):
@@ -499,3 +531,126 @@ def test_each_model_refuses_what_the_docs_say_it_refuses(sim, model, fields, sta
     assert got == status, payload
     if status == 400:
         assert next(iter(fields)) in payload["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("model", "speed"),
+    [("claude-opus-5", "fast"), ("claude-opus-4-6", "standard"), ("claude-sonnet-5", "standard")],
+)
+def test_usage_speed_says_which_speed_ran(client, model, speed):
+    """fast-mode.md, "Checking which speed was used": Opus 4.6 takes speed fast and reports
+    standard; a request without speed runs standard."""
+    extra = {"speed": "fast"} if model != "claude-sonnet-5" else {}
+    usage = client.beta.messages.create(
+        model=model,
+        max_tokens=20,
+        messages=[{"role": "user", "content": "hi"}],
+        betas=["fast-mode-2026-02-01"],
+        **extra,
+    ).usage
+    assert usage.speed == speed
+
+
+def _system_message_body(message: dict) -> dict:
+    return {
+        "model": "claude-opus-5",
+        "max_tokens": 20,
+        "messages": [{"role": "user", "content": "hi"}, message],
+    }
+
+
+@pytest.mark.parametrize(
+    ("message", "betas", "status", "fragment"),
+    [
+        ({"role": "system", "output_config": {"effort": "low"}}, OUTPUT_BETA, 200, ""),
+        ({"role": "system", "output_config": {"effort": "low"}}, "", 400, "beta"),
+        ({"role": "system", "output_config": {"format": {}}}, OUTPUT_BETA, 400, "format"),
+        ({"role": "system", "content": "Be brief.", "output_config": {}}, OUTPUT_BETA, 200, ""),
+        ({"role": "system"}, OUTPUT_BETA, 400, "content or output_config"),
+        ({"role": "system", "content": "x", "clear_at": "next_user_message"}, "", 400, "clear_at"),
+        (
+            {"role": "system", "content": "x", "clear_at": "next_user_message"},
+            "mid-conversation-system-clear-at-2026-08-21",
+            200,
+            "",
+        ),
+        (
+            {"role": "system", "content": [{"type": "tool_removal", "tool": _REF}]},
+            "",
+            400,
+            "mid-conversation-tool-changes-2026-07-01",
+        ),
+    ],
+)
+def test_system_message_fields_and_their_betas(sim, message, betas, status, fragment):
+    """SDK 2.16's BetaSystemMessageParam: per-turn ``output_config`` (effort only; its beta),
+    ``clear_at`` (its beta); neither content nor output_config is refused; tool changes need
+    their beta header (mid-conversation-system-messages.md)."""
+    body = _system_message_body(message)
+    body["tools"] = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+    headers = {"anthropic-beta": betas} if betas else {}
+    got, _, payload = raw_post(sim.base_url, "/v1/messages", body, headers=headers)
+    assert got == status, payload
+    if fragment:
+        assert fragment in payload["error"]["message"]
+
+
+def test_per_message_effort_keeps_the_cached_prefix(client):
+    """An effort change sent as a system message's output_config leaves the prefix as it was
+    (reference section 11: "changes effort without invalidating the cache"); the same change
+    at the top level rewrites the messages."""
+    long = "a long document " * 900
+    first = [{"role": "user", "content": [{"type": "text", "text": long}]}]
+    kw = {"model": "claude-opus-5", "max_tokens": 20, "cache_control": {"type": "ephemeral"}}
+    said = client.messages.create(messages=first, **kw)
+    turn = [
+        *first,
+        {"role": "assistant", "content": said.content},
+        {"role": "user", "content": "and?"},
+    ]
+    per_message = client.beta.messages.create(
+        messages=[*turn, {"role": "system", "output_config": {"effort": "low"}}],
+        betas=[OUTPUT_BETA],
+        **kw,
+    ).usage
+    assert per_message.cache_read_input_tokens == said.usage.cache_creation_input_tokens
+    top_level = client.messages.create(messages=turn, output_config={"effort": "low"}, **kw).usage
+    assert top_level.cache_read_input_tokens == 0
+
+
+@pytest.mark.parametrize(
+    ("token", "betas", "status"),
+    [
+        ("bogus", "", 400),  # strict: a token no refusal minted
+        ({"token": "bogus", "mode": "best_effort"}, "fallback-credit-2026-07-01", 200),
+        ({"token": "bogus", "mode": "best_effort"}, "", 400),  # the object form needs its beta
+        ({"token": "", "mode": "best_effort"}, "fallback-credit-2026-07-01", 400),  # malformed
+    ],
+)
+def test_fallback_credit_token(sim, token, betas, status):
+    """SDK 2.16's ``fallback_credit_token``: strict redemption of an unknown token is a 400;
+    best_effort is served at normal price and reports ``usage.fallback_credit`` not applied."""
+    body = {
+        "model": "claude-opus-5",
+        "max_tokens": 20,
+        "messages": [{"role": "user", "content": "hi"}],
+        "fallback_credit_token": token,
+    }
+    headers = {"anthropic-beta": betas} if betas else {}
+    got, _, payload = raw_post(sim.base_url, "/v1/messages", body, headers=headers)
+    assert got == status, payload
+    if status == 200:
+        assert payload["usage"]["fallback_credit"]["status"]["type"] == "not_applied"
+    else:
+        assert "fallback_credit_token" in payload["error"]["message"]
+
+
+@pytest.mark.parametrize("beta", ["efs-2026-10-01", "google-managed-data-controls-2026-09-01"])
+def test_beta_names_new_in_sdk_2_16_are_accepted(client, beta):
+    usage = client.beta.messages.create(
+        model="claude-opus-5",
+        max_tokens=20,
+        messages=[{"role": "user", "content": "hi"}],
+        betas=[beta],
+    ).usage
+    assert usage.output_tokens > 0

@@ -271,10 +271,10 @@ class TestLevelInvalidation:
         send(client, **self.base())
         return send(client, **self.base(**over)).cache_read_input_tokens
 
-    def tools_tokens(self, client):
+    def tools_tokens(self, client, **over):
         return (
             client.messages.count_tokens(
-                model=SONNET_46, tools=TOOLS, messages=[{"role": "user", "content": "x"}]
+                model=SONNET_46, tools=TOOLS, messages=[{"role": "user", "content": "x"}], **over
             ).input_tokens
             - 5
         )
@@ -292,8 +292,12 @@ class TestLevelInvalidation:
         )
 
     def test_tool_choice_keeps_tools_and_system(self, client):
-        got = self.reads(client, tool_choice={"type": "any"})
-        assert got == self.tools_tokens(client) + 600
+        """The read is counted as the new request counts it: a forced choice's tool-use system
+        prompt is longer (588 tokens against 496 on Sonnet 4.6, pricing.md)."""
+        forced = {"tool_choice": {"type": "any"}}
+        got = self.reads(client, **forced)
+        assert got == self.tools_tokens(client, **forced) + 600
+        assert self.tools_tokens(client, **forced) - self.tools_tokens(client) == 588 - 496
 
     def test_thinking_toggle_keeps_tools_and_system(self, client):
         got = self.reads(

@@ -29,8 +29,11 @@ def click(box: QMessageBox, text: str) -> None:
 
 
 def test_an_effort_switch_says_what_it_costs_first_and_thinking_is_kept(qtbot, loop, sim):
+    """On a model without mid-conversation system messages (Sonnet 5) an effort switch changes
+    the top-level effort, and says what it costs before it is made."""
     window, client = opus_window(qtbot, sim)
     conv = window.session.conversation
+    conv.model = "claude-sonnet-5"
 
     async def scenario():
         await run_turn(window, "first question")
@@ -58,6 +61,29 @@ def test_an_effort_switch_says_what_it_costs_first_and_thinking_is_kept(qtbot, l
     # The turn after the switch wrote again what the switch invalidated (the system prompt
     # stays readable: effort is rendered at the messages level on this model).
     assert record.usage.read >= 6000
+
+
+def test_an_effort_switch_on_opus_5_goes_per_turn_and_costs_nothing_cached(qtbot, loop, sim):
+    """Issue 27: on a model that takes system messages the switch is sent per turn, so it asks
+    nothing, the next turn reads the prefix written before it, and the conversation shows the
+    turn's effort where it was sent."""
+    window, client = opus_window(qtbot, sim)
+    conv = window.session.conversation
+
+    async def scenario():
+        await run_turn(window, "first question")
+        box = window.claude.choose_effort("low")
+        await run_turn(window, "second question")
+        await client.close()
+        return box
+
+    box = loop.run_until_complete(scenario())
+    assert box is None and conv.effort is None and conv.turn_effort == "low"
+    first, second = window.session.totals.records[-2:]
+    assert second.usage.read >= first.usage.read + first.usage.write - 1
+    assert conv.messages[-2].effort == "low"
+    shown = [row.body for row in window.view.rows() if "Effort for this reply" in row.body]
+    assert shown and "Effort for this reply: low" in shown[-1]
 
 
 def test_web_search_shows_results_and_citations_and_is_billed(qtbot, loop, sim):

@@ -58,6 +58,7 @@ class BuiltRequest:
 
 # mid-conversation-system-messages.md
 TOOL_CHANGES_BETA = "mid-conversation-tool-changes-2026-07-01"
+OUTPUT_CONFIG_BETA = "mid-conversation-output-config-2026-07-01"  # per-message effort
 TOOL_CHANGES = ("tool_addition", "tool_removal")
 MAX_CACHED = 4096  # messages' facts and JSON kept; the least recently used go first
 # What those entries may hold alive: the messages' attachment bytes and the JSON text (a closed
@@ -100,7 +101,7 @@ class RequestBuilder:
         files = _file_tokens(message)
         facts = message_facts(
             index,
-            {"role": message.role, "content": message.api_content},
+            message.api_fields(),
             lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
             lambda block: (
                 files.get((block.get("source") or {}).get("file_id")) or pdf_source_tokens(block)
@@ -140,7 +141,8 @@ class RequestBuilder:
 
         tools_api = [t.api for t in conversation.tools] + definitions(conversation.server_tools)
         system_api = [b.to_api() for b in conversation.system]
-        facts: list[BlockFacts] = tool_facts(tools_api) + system_facts(system_api)
+        preamble = model.tool_prompt(conversation.tool_choice)
+        facts: list[BlockFacts] = tool_facts(tools_api, preamble) + system_facts(system_api)
         per_message = [self._message_facts(i, m) for i, m in enumerate(messages)]
         for chunk in per_message:
             facts.extend(chunk)
@@ -247,8 +249,16 @@ class RequestBuilder:
                 + [flat.blocks[b.index].cumulative for b in auto_short],
                 default=0,
             ),
-            betas=(TOOL_CHANGES_BETA,) if _changes_tools(messages) else (),
+            betas=_betas(messages),
         )
+
+
+def _betas(messages: list[Message]) -> tuple[str, ...]:
+    """The beta headers the messages need: tool changes, per-turn effort."""
+    out = (TOOL_CHANGES_BETA,) if _changes_tools(messages) else ()
+    if any(m.effort is not None for m in messages):
+        out += (OUTPUT_CONFIG_BETA,)
+    return out
 
 
 def _changes_tools(messages: list[Message]) -> bool:
@@ -276,12 +286,13 @@ def _warm_marks(marks, automatic, layout: Layout, tail_message: int):
 
 
 def _api_message(message: Message, marks) -> dict:
-    content = message.api_content
+    out = message.api_fields()
     if marks:
-        content = list(content)
+        content = list(out["content"])
         for block_index, ttl in marks:
             content[block_index] = {**content[block_index], "cache_control": _cc(ttl)}
-    return {"role": message.role, "content": content}
+        out["content"] = content
+    return out
 
 
 def _with_messages(conversation: Conversation, messages: list[Message]) -> Conversation:

@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 from app.caching.builder import BuiltRequest
 from app.facts.rules import (
+    SERVER_RESULT_KINDS,
     TTL_SECONDS,
     CachePlan,
     plan_request,
     refreshed_entries,
+    server_result_entry,
     stored_entries,
 )
 
@@ -223,6 +225,40 @@ class CacheLedger:
                 entry.ttl = ttl
             entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[ttl])
             entry.last_used_at = now
+
+    def record_server_result(
+        self, plan: CachePlan, following: BuiltRequest, message_index: int, started: float
+    ) -> int:
+        """A reply that ran a server tool, in a request that cached: the API wrote its last
+        result at an automatic 5m breakpoint (``rules.server_result_entry``). ``following`` is
+        the conversation with that reply, as the next request sends it; returns the entry's
+        tokens (0: none written)."""
+        flat = following.flat
+        results = [
+            b.index
+            for b in flat.blocks
+            if b.facts.message_index == message_index and b.facts.kind in SERVER_RESULT_KINDS
+        ]
+        found = server_result_entry(plan, flat, results[-1] if results else None)
+        if found is None:
+            return 0
+        fp, tokens, ttl = found
+        model = following.model.id
+        key = self._key(model, fp)
+        self.expired.pop(key, None)
+        self.entries[key] = LedgerEntry(
+            model,
+            fp,
+            tokens,
+            ttl,
+            started,
+            started + TTL_SECONDS[ttl],
+            started,
+            0,
+            True,
+            self.place,
+        )
+        return tokens
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -144,7 +144,12 @@ def _smart(conversation, settings, layout) -> Placement:
     notes: list[str] = []
     end = None
     if messages:
-        last = len(messages) - 1
+        # The newest message that can carry a mark: a system message after the last user turn
+        # (an instruction's tool changes, a turn's effort) may have none.
+        last = next(
+            (i for i in range(len(messages) - 1, -1, -1) if layout.last_carrier_of_message(i)),
+            len(messages) - 1,
+        )
         end = _mark_message(layout, last, ttl, "newest content: the next turn reads all of it")
         if end:
             marks.append(end)
@@ -189,9 +194,13 @@ def _large_attachments_end(conversation: Conversation, layout: Layout) -> Positi
     """The last block before the question in the newest user message, when what precedes the
     question is large: writes happen only at breakpoints, so an edited question can reuse the
     attachments (images, documents, pasted text) only if an entry ends right after them."""
-    if not conversation.messages or conversation.messages[-1].role != "user":
+    messages = conversation.messages
+    newest = len(messages) - 1
+    while newest >= 0 and messages[newest].role == "system":
+        newest -= 1  # an instruction or a turn's effort sent after the question
+    if newest < 0 or messages[newest].role != "user":
         return None
-    positions = layout.of_message(len(conversation.messages) - 1)
+    positions = layout.of_message(newest)
     attached = [p for p in positions[:-1] if p.can_carry]
     if not attached or sum(p.tokens for p in positions[:-1]) < LARGE_ATTACHMENT_TOKENS:
         return None

@@ -167,10 +167,21 @@ class Message:
     created_at: float = 0.0
     pinned: bool = False  # "cache up to here"
     interrupted: bool = False  # a reply the user stopped, or that failed mid-stream
+    effort: str | None = None  # a system message's per-turn ``output_config.effort``
 
     @cached_property
     def api_content(self) -> list[dict]:
         return [block.to_api() for block in self.blocks]
+
+    def api_fields(self) -> dict:
+        """The message as the API takes it, besides cache_control: a system message carrying a
+        per-turn effort sends it as ``output_config`` (and may have no content)."""
+        out: dict = {"role": self.role}
+        if self.blocks or self.effort is None:
+            out["content"] = self.api_content
+        if self.effort is not None:
+            out["output_config"] = {"effort": self.effort}
+        return out
 
     @property
     def text(self) -> str:

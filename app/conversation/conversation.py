@@ -57,6 +57,9 @@ class Conversation:
     tool_choice: dict | None = None
     thinking: dict | None = None
     effort: str | None = None  # output_config.effort; None: the model's default
+    # An effort for each turn from here on, sent as a system message's output_config after each
+    # user turn (per-message effort) so that the cached prefix, written at ``effort``, stays.
+    turn_effort: str | None = None
     server_tools: tuple[str, ...] = ()  # "web_search", "web_fetch" (definitions: app.facts)
     max_tokens: int = 1024
     title: str = ""
@@ -86,6 +89,8 @@ class Conversation:
         if self.pending:
             self.add("system", *self.pending, created_at=created_at)
             self.pending = ()
+        if self.turn_effort is not None:
+            self.messages.append(turn_effort_message(self.turn_effort, created_at))
         return message
 
     def replace_message(self, index: int, message: Message) -> None:
@@ -165,6 +170,7 @@ class Conversation:
             "tool_choice": self.tool_choice,
             "thinking": self.thinking,
             "effort": self.effort,
+            "turn_effort": self.turn_effort,
             "server_tools": list(self.server_tools),
             "pending": [_block_to_dict(b, {}) for b in self.pending],
             "pattern": self.pattern,
@@ -201,6 +207,7 @@ class Conversation:
             tool_choice=_typed(data.get("tool_choice"), dict | None, "tool_choice"),
             thinking=_typed(data.get("thinking"), dict | None, "thinking"),
             effort=_typed(data.get("effort"), str | None, "effort"),
+            turn_effort=_typed(data.get("turn_effort"), str | None, "turn_effort"),
             server_tools=tuple(
                 _typed(t, str, "a server tool") for t in _list(data, "server_tools")
             ),
@@ -363,8 +370,14 @@ def _message_to_dict(message: Message, store: dict[str, LockedImage]) -> dict:
         "created_at": message.created_at,
         "pinned": message.pinned,
         "interrupted": message.interrupted,
+        "effort": message.effort,
         "blocks": [_block_to_dict(b, store) for b in message.blocks],
     }
+
+
+def turn_effort_message(effort: str, created_at: float | None = None) -> Message:
+    """The system message that sets this turn's effort without touching the cached prefix."""
+    return Message("system", (), new_id(), created_at or time.time(), effort=effort)
 
 
 def _typed(value, kind, what: str):
@@ -392,4 +405,5 @@ def _message_from_dict(data: dict, pool: dict[str, bytes], loaded: dict) -> Mess
         created_at=float(_typed(data.get("created_at", 0.0), int | float, "a message time")),
         pinned=bool(data.get("pinned")),
         interrupted=bool(data.get("interrupted")),
+        effort=_typed(data.get("effort"), str | None, "a message's effort"),
     )

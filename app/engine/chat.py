@@ -27,6 +27,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from itertools import takewhile
 
 from app.caching.builder import BuiltRequest
 from app.caching.costs import Kind, RequestRecord
@@ -126,6 +127,7 @@ class Chat:
         if not text and not attachments:
             raise ChatRefusal("Type a message or attach an image first.")
         self._refuse_a_retired_model()
+        self._refuse_a_forced_tool_choice()
         editing = self.draft.editing
         self._refuse_a_prompt_too_long(text, attachments, editing)
         self.draft = Draft()
@@ -151,7 +153,10 @@ class Chat:
         if last_user is None:
             raise ChatRefusal("Nothing to answer yet: send a message first.")
         self._refuse_a_retired_model()
-        conv.truncate(last_user + 1)
+        self._refuse_a_forced_tool_choice()
+        kept = conv.truncate(last_user + 1)
+        # The system messages that followed it (an instruction, the turn's effort) stay with it.
+        conv.messages.extend(takewhile(lambda m: m.role == "system", kept))
         return self._start(entered_at)
 
     retry = regenerate
@@ -172,6 +177,24 @@ class Chat:
                 f"{model.display_name}'s context window of {model.context_window:,}: the API "
                 "would refuse it (prompt is too long). Remove an attachment, or start a new "
                 "conversation."
+            )
+
+    def _refuse_a_forced_tool_choice(self) -> None:
+        """A tool choice that forces a call is a 400 with extended thinking (define-tools.md)
+        and on the models whose data says they refuse it: not sent."""
+        conv = self.conversation
+        if (conv.tool_choice or {}).get("type") not in ("any", "tool"):
+            return
+        model = self.engine.resolve_model(conv.model)
+        if (conv.thinking or {}).get("type") == "enabled":
+            raise ChatRefusal(
+                "A tool choice that forces a tool call cannot go with extended thinking: the API "
+                "would refuse it. Choose adaptive thinking, or let Claude choose its tools."
+            )
+        if model is not None and model.refuses_forced_tool_choice:
+            raise ChatRefusal(
+                f"{model.display_name} refuses a tool choice that forces a tool call: the API "
+                "would refuse the request. Let Claude choose its tools (auto)."
             )
 
     def _refuse_a_retired_model(self) -> None:
@@ -327,6 +350,21 @@ class Chat:
             }
         return {"thinking": None if kind is None else {"type": kind}}
 
+    def effort_changes(self, level: str | None) -> dict:
+        """The changes that choose an effort (``None``: the model's default). Once the
+        conversation has a reply, on a model that takes system messages the new effort goes
+        per turn (a system message's ``output_config`` after each user turn): the prefix
+        written at the old effort stays cached. Otherwise the top-level effort changes, and
+        with it the messages' cache (prompt-caching.md, "What invalidates the cache")."""
+        conv = self.conversation
+        model = self.engine.model_of(conv)
+        replied = any(m.role == "assistant" for m in conv.messages)
+        if replied and model.system_messages and model.effort is not None:
+            wanted = level or model.effort.default
+            in_prefix = conv.effort or model.effort.default
+            return {"turn_effort": None if wanted == in_prefix else wanted}
+        return {"effort": level, "turn_effort": None}
+
     def fit_to_model(self) -> list[str]:
         """After a model change: drop a thinking type or effort the model does not take (its
         capabilities); returns what was dropped."""
@@ -337,9 +375,14 @@ class Chat:
         if conv.thinking and conv.thinking.get("type") not in accepts:
             dropped.append(f"thinking {conv.thinking.get('type')}")
             conv.thinking = None
+        if conv.turn_effort and not model.system_messages:  # per turn only where it can be
+            conv.effort, conv.turn_effort = conv.turn_effort, None
         if conv.effort and (model.effort is None or conv.effort not in model.effort.levels):
             dropped.append(f"effort {conv.effort}")
             conv.effort = None
+        if conv.turn_effort and conv.turn_effort not in model.effort.levels:
+            dropped.append(f"effort {conv.turn_effort}")
+            conv.turn_effort = None
         return dropped
 
     def tool_choice(self, offered: list, names: set[str]) -> ToolChoice:

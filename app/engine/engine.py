@@ -345,6 +345,16 @@ class Engine(ev.Listeners):
             self.ledger.finish(request_id)
         usage = Usage.from_api(final.usage)
         message = conv.add("assistant", *blocks_of(final.content), created_at=self.clock())
+        if usage.web_searches or usage.web_fetches:  # its results: the API's automatic write
+            written = self.ledger.record_server_result(
+                plan, self.build(session), len(conv.messages) - 1, sent_at
+            )
+            if written and explanation is not None:
+                explanation = replace(
+                    explanation,
+                    sentence=f"{explanation.sentence} The server tool's results were written at "
+                    "the API's automatic 5-minute breakpoint, for the next turn to read.",
+                )
         record = self._record(
             session,
             Kind.TURN,

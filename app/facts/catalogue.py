@@ -73,6 +73,9 @@ class ModelInfo:
     refuses_sampling: bool = False  # temperature/top_p/top_k off their defaults: a 400
     inference_geo: bool = False  # takes ``inference_geo`` (Claude 4.6 and later)
     tier_start: int | None = None  # prompt tokens from which every token costs a tier's price
+    tool_prompt_tokens: tuple[int, int] = (346, 346)  # tool-use system prompt: (auto/none, forced)
+    fast_mode: str | None = None  # speed "fast": "fast" runs fast, "standard" falls back, None 400
+    refuses_forced_tool_choice: bool = False  # tool_choice any/tool: a 400
 
     @property
     def retired(self) -> bool:
@@ -91,6 +94,12 @@ class ModelInfo:
     @property
     def usable(self) -> bool:
         return not self.retired
+
+    def tool_prompt(self, tool_choice: dict | None) -> int:
+        """The tool-use system prompt's tokens for a request with tools (pricing.md, "Tool use
+        pricing": one count for auto and none, another for a forced any or tool)."""
+        forced = (tool_choice or {}).get("type") in ("any", "tool")
+        return self.tool_prompt_tokens[1 if forced else 0]
 
 
 @dataclass(frozen=True)
@@ -264,6 +273,9 @@ def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelIn
         refuses_sampling=bool(raw.get("refuses_sampling", False)),
         inference_geo=bool(raw.get("inference_geo", False)),
         tier_start=tier_start,
+        tool_prompt_tokens=tuple(raw.get("tool_prompt_tokens", (346, 346))),
+        fast_mode=raw.get("fast_mode"),
+        refuses_forced_tool_choice=bool(raw.get("refuses_forced_tool_choice", False)),
     )
 
 

@@ -35,6 +35,7 @@ from app.facts.tokens import (
 )
 
 LEVELS = ("tools", "system", "messages")
+MESSAGE_SETTINGS = ("output_config", "clear_at")  # fields of a role "system" message
 NOT_CARRIERS = frozenset({"thinking", "redacted_thinking"})
 THINKING_KINDS = NOT_CARRIERS
 
@@ -57,6 +58,7 @@ class BlockFacts:
     role: str | None = None
     stripped: bool = False  # dropped by the service (earlier-turn thinking): no hash
     overhead: int = 0  # the message's own tokens, carried by its first block
+    fixed: int = 0  # tokens already in the model's own count (the tool-use system prompt)
 
 
 @dataclass(frozen=True)
@@ -254,18 +256,20 @@ def as_blocks(content: object) -> list[dict]:
     return list(content or [])
 
 
-def tool_facts(tools: list[dict]) -> list[BlockFacts]:
+def tool_facts(tools: list[dict], preamble: int = TOOL_USE_PREAMBLE_TOKENS) -> list[BlockFacts]:
+    """One block per tool the prompt holds; the first carries the tool-use system prompt
+    (``preamble``: the model's own count, which its tokenizer does not scale again)."""
     out = []
     for i, tool in enumerate(tools):
         if isinstance(tool, dict) and tool.get("defer_loading") is True:
             continue  # stripped before the cache key is computed (tool-reference.md)
-        tokens = tool_definition_tokens(tool) + (TOOL_USE_PREAMBLE_TOKENS if not out else 0)
         out.append(
             BlockFacts(
                 level="tools",
                 path=f"tools.{i}",
                 kind="tool",
-                tokens=tokens,
+                tokens=tool_definition_tokens(tool),
+                fixed=0 if out else preamble,
                 digest=digest_of("tool", _strip_cc(tool)),
                 ttl=ttl_of(tool),
                 can_carry=True,
@@ -314,9 +318,26 @@ def message_facts(
                 path=f"messages.{index}.content" if plain else f"messages.{index}.content.{j}",
                 kind=kind,
                 tokens=tokens,
-                digest=digest_of(f"{role}|{'new' if j == 0 else 'cont'}|", _strip_cc(block)),
+                digest=digest_of(f"{role}|{'cont' if j else 'new'}|", _strip_cc(block)),
                 ttl=ttl_of(block),
                 can_carry=can_carry,
+                message_index=index,
+                role=role,
+                overhead=overhead,
+            )
+        )
+    settings = {k: message[k] for k in MESSAGE_SETTINGS if message.get(k) is not None}
+    if settings:  # a system message's per-turn output_config / clear_at: after its content
+        overhead = 0 if out else MESSAGE_OVERHEAD_TOKENS
+        out.append(
+            BlockFacts(
+                level="messages",
+                path=f"messages.{index}",
+                kind="message_settings",
+                tokens=overhead,
+                digest=digest_of(f"{role}|{'cont' if out else 'new'}|", settings),
+                ttl=None,
+                can_carry=False,
                 message_index=index,
                 role=role,
                 overhead=overhead,
@@ -339,8 +360,8 @@ def counted_tokens(fact: BlockFacts, token_scale: float) -> int:
     if fact.stripped:
         return fact.overhead  # the message is still there, without its thinking
     if token_scale == 1.0 or fact.kind == "image":
-        return fact.tokens
-    return math.ceil(fact.tokens * token_scale)
+        return fact.tokens + fact.fixed
+    return math.ceil(fact.tokens * token_scale) + fact.fixed
 
 
 def assemble(
@@ -361,8 +382,8 @@ def assemble(
             level = LEVELS[LEVELS.index(level) + 1]
             state = hashlib.sha256(state + texts[level].encode("utf-8")).digest()
         tokens = counted_tokens(fact, token_scale)
-        if tokens != fact.tokens:
-            fact = replace(fact, tokens=tokens)
+        if tokens != fact.tokens or fact.fixed:
+            fact = replace(fact, tokens=tokens, fixed=0)
         if not fact.stripped:
             state = hashlib.sha256(state + fact.digest).digest()
         cumulative += fact.tokens
@@ -379,7 +400,8 @@ def flatten_request(
 ) -> FlatRequest:
     """The blocks of a (valid) Messages API request body, in caching order, as ``model``
     renders it (tokenizer, thinking and effort defaults, thinking kept or dropped)."""
-    facts: list[BlockFacts] = tool_facts(body.get("tools") or [])
+    preamble = model.tool_prompt(body.get("tool_choice")) if model else TOOL_USE_PREAMBLE_TOKENS
+    facts: list[BlockFacts] = tool_facts(body.get("tools") or [], preamble)
     if body.get("system"):
         facts.extend(system_facts(body["system"]))
     messages = body.get("messages") or []

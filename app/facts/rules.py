@@ -177,3 +177,31 @@ def refreshed_entries(flat: FlatRequest, plan: CachePlan) -> list[str]:
         return []
     points = [flat.blocks[p.index].fingerprint for p in plan.effective if p.index < plan.hit_index]
     return [*points, flat.blocks[plan.hit_index].fingerprint]
+
+
+SERVER_RESULT_TTL = "5m"
+SERVER_RESULT_KINDS = frozenset(  # the content blocks a server tool's result comes in
+    {
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+    }
+)
+
+
+def server_result_entry(
+    plan: CachePlan, continued: FlatRequest, result_index: int | None
+) -> tuple[str, int, str] | None:
+    """The entry the API writes at a server tool's result (tool-use-with-prompt-caching.md,
+    "Server tool results are cached automatically"): a breakpoint placed on the result before
+    the next iteration of the loop, always with the 5-minute TTL, and only when the request
+    already carries a ``cache_control`` marker. ``continued`` is the request followed by the
+    reply's blocks as the next request sends them; ``result_index`` is the last result's
+    block in it (None: no server tool ran)."""
+    if result_index is None or not plan.breakpoints:
+        return None
+    block = continued.blocks[result_index]
+    return (block.fingerprint, block.cumulative, SERVER_RESULT_TTL)

@@ -12,20 +12,12 @@ from __future__ import annotations
 
 from app.facts.catalogue import ModelInfo
 from app.facts.prefix import as_blocks
+from app.facts.rules import SERVER_RESULT_KINDS
 from app.simulator.errors import invalid
 
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 THINKING_TYPES = ("enabled", "disabled", "adaptive", "between_tools")
-SERVER_RESULT_BLOCKS = frozenset(
-    {
-        "web_search_tool_result",
-        "web_fetch_tool_result",
-        "code_execution_tool_result",
-        "bash_code_execution_tool_result",
-        "text_editor_code_execution_tool_result",
-        "tool_search_tool_result",
-    }
-)
+SERVER_RESULT_BLOCKS = SERVER_RESULT_KINDS
 
 
 def _is_int(value: object) -> bool:
@@ -122,6 +114,8 @@ def check_thinking(body: dict, model: ModelInfo, effort: str | None, needs_max: 
         _check_block_binding(thinking["block_binding"], kind, model)
     if "display" in thinking and thinking["display"] not in ("summarized", "omitted"):
         raise invalid(f"thinking.{kind}.display: Input should be 'summarized' or 'omitted'")
+    if kind == "disabled" and thinking.get("display") is not None:  # thinking.md, "display"
+        raise invalid("thinking.disabled.display: display is invalid with thinking disabled")
     accepts = model.thinking.accepts if model.thinking else ("disabled",)
     if kind not in accepts:
         if kind == "enabled":
@@ -148,6 +142,34 @@ def check_thinking(body: dict, model: ModelInfo, effort: str | None, needs_max: 
             )
         if needs_max and body.get("max_tokens", 0) and budget >= body["max_tokens"]:
             raise invalid("`max_tokens` must be greater than `thinking.budget_tokens`.")
+
+
+def check_forced_tool_choice(body: dict, model: ModelInfo) -> None:
+    """A tool_choice that forces a call: a 400 with manual extended thinking on every model
+    (define-tools.md, thinking.md "Tool choice limitation") and on the models whose data says
+    they refuse it."""
+    if (body.get("tool_choice") or {}).get("type") not in ("any", "tool"):
+        return
+    if (body.get("thinking") or {}).get("type") == "enabled":
+        raise invalid(
+            "tool_choice: Thinking may not be enabled when tool_choice forces tool use. Use "
+            "tool_choice 'auto' or 'none', or adaptive thinking."
+        )
+    if model.refuses_forced_tool_choice:
+        raise invalid(
+            f"tool_choice: {model.id} does not support a tool_choice that forces tool use "
+            "('any' or 'tool'); use 'auto' or 'none'"
+        )
+
+
+def speed_used(body: dict, model: ModelInfo) -> str:
+    """The speed a request runs at (fast-mode.md): "fast" only where the model has fast mode;
+    Opus 4.6 runs a fast request at standard speed; elsewhere ``speed: fast`` is a 400."""
+    if body.get("speed") != "fast":
+        return "standard"
+    if model.fast_mode is None:
+        raise invalid(f"speed: fast mode is not supported on {model.id}")
+    return model.fast_mode
 
 
 def check_misc(body: dict) -> None:
@@ -180,6 +202,8 @@ def check_tool_references(body: dict) -> None:
         if message.get("role") != "system":
             continue
         for j, block in enumerate(as_blocks(message.get("content"))):
+            if not isinstance(block, dict):
+                continue
             tool = block.get("tool") if block.get("type") in TOOL_CHANGES else None
             reference = isinstance(tool, dict) and tool.get("type") == "tool_reference"
             if reference and tool.get("name") not in declared:

@@ -20,16 +20,23 @@ class Shape:
     reply: Reply
     message_id: str
     diagnosis: dict | None
+    speed: str = "standard"  # what ran (fast-mode.md, "Checking which speed was used")
+    fallback_credit: dict | None = None  # usage.fallback_credit when a token was presented
+    server_entry: tuple[str, int, str] | None = None  # the automatic write at a server result
 
 
-def usage_of(body: dict, plan: CachePlan, reply: Reply, output_tokens: int) -> dict:
+def usage_of(shape: Shape, output_tokens: int) -> dict:
     """Every field of the SDK's ``Usage``."""
-    return {
-        "input_tokens": plan.uncached_tokens + reply.extra_input_tokens,
-        "cache_creation_input_tokens": plan.write_tokens,
+    body, plan, reply = shape.body, shape.plan, shape.reply
+    # The results a server tool read into the prompt: written at its automatic 5m breakpoint
+    # when the request caches, else paid in full.
+    auto = reply.extra_input_tokens if shape.server_entry else 0
+    usage = {
+        "input_tokens": plan.uncached_tokens + reply.extra_input_tokens - auto,
+        "cache_creation_input_tokens": plan.write_tokens + auto,
         "cache_read_input_tokens": plan.read_tokens,
         "cache_creation": {
-            "ephemeral_5m_input_tokens": plan.write_5m_tokens,
+            "ephemeral_5m_input_tokens": plan.write_5m_tokens + auto,
             "ephemeral_1h_input_tokens": plan.write_1h_tokens,
         },
         "output_tokens": output_tokens,
@@ -40,8 +47,11 @@ def usage_of(body: dict, plan: CachePlan, reply: Reply, output_tokens: int) -> d
         },
         "service_tier": "standard",
         "inference_geo": body.get("inference_geo") or "global",
-        "speed": body.get("speed") or "standard",
+        "speed": shape.speed,
     }
+    if shape.fallback_credit is not None:
+        usage["fallback_credit"] = shape.fallback_credit
+    return usage
 
 
 def deltas(block: dict):

@@ -20,6 +20,7 @@ from app.facts.rules import (
     plan_request,
     refreshed_entries,
     resolve_breakpoints,
+    server_result_entry,
     stored_entries,
 )
 from app.simulator.controls import add_control_routes, add_models_routes
@@ -30,11 +31,17 @@ from app.simulator.fields_common import check_json_shape
 from app.simulator.files import FileStore, add_file_routes
 from app.simulator.latency import LatencyModel
 from app.simulator.replies import compose
+from app.simulator.request_fields import SERVER_RESULT_BLOCKS, speed_used
 from app.simulator.responses import CHUNK_CHARS, Shape, deltas, usage_of
 from app.simulator.sizing import sizers
 from app.simulator.store import CacheStore, key_hash
 from app.simulator.threads import Threads
-from app.simulator.validation import check_betas, validate_request
+from app.simulator.validation import (
+    betas_of,
+    check_betas,
+    fallback_credit_usage,
+    validate_request,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,7 @@ REQUEST_ID = web.RequestKey("request_id", str)
 @dataclass
 class SimulatorConfig:
     time_scale: float = 1.0
+    first_token_floor_s: float = 0.005  # real seconds before any response begins (a choice)
     retry_after_s: int = 1
     stall_limit_s: float = 300.0
     faults: FaultPlan = field(default_factory=FaultPlan)
@@ -181,13 +189,26 @@ class Simulator:
         image_size, document_size = sizers(self.files, owner)
         return flatten_request(body, image_size, model, document_size, counting)
 
+    def _server_entry(self, body, model, owner, plan, reply):
+        """The automatic 5m entry at the reply's last server tool result, if it writes one."""
+        last = max(
+            (i for i, b in enumerate(reply.content) if b["type"] in SERVER_RESULT_BLOCKS),
+            default=None,
+        )
+        if last is None or not plan.breakpoints:
+            return None
+        said = {"role": "assistant", "content": list(reply.content[: last + 1])}
+        continued = self._flatten({**body, "messages": [*body["messages"], said]}, model, owner)
+        return server_result_entry(plan, continued, len(continued.blocks) - 1)
+
     def _file_lookup(self, owner: str):
         return lambda file_id: self.files.get(owner, file_id)
 
     async def count_tokens(self, request: web.Request) -> web.Response:
         owner = key_hash(self._api_key(request))
         body = await self._json_body(request)
-        model = validate_request(body, self.catalogue, True, self._file_lookup(owner))
+        betas = betas_of(request.headers.get("anthropic-beta"))
+        model = validate_request(body, self.catalogue, True, self._file_lookup(owner), betas)
         flat = self._flatten(body, model, owner, counting=True)
         try:
             resolve_breakpoints(flat, body.get("cache_control"))
@@ -205,7 +226,8 @@ class Simulator:
         if isinstance(body, dict):
             self.stats.update(f"field:{k}" for k in body)  # which request fields clients send
             body, keep_thread = self.threads.expand(owner, body)
-        model = validate_request(body, self.catalogue, files=self._file_lookup(owner))
+        betas = betas_of(request.headers.get("anthropic-beta"))
+        model = validate_request(body, self.catalogue, files=self._file_lookup(owner), betas=betas)
         flat = self._flatten(body, model, owner)
         if flat.total_tokens > model.context_window:  # context-windows.md, "overflow behavior"
             raise invalid(
@@ -242,16 +264,25 @@ class Simulator:
         ttft = self.latency.time_to_first_token(
             plan.write_tokens + plan.uncached_tokens, plan.read_tokens
         )
-        shape = Shape(body, plan, reply, message_id, diagnosis)
+        shape = Shape(
+            body,
+            plan,
+            reply,
+            message_id,
+            diagnosis,
+            speed_used(body, model),
+            fallback_credit_usage(body),
+            self._server_entry(body, model, owner, plan, reply),
+        )
         if body.get("stream"):
             return await self._stream(request, shape, model, flat, owner, ttft, fault, started)
         if fault in ("disconnect", "stall"):
-            await self._sleep(ttft)
+            await self._first_token(ttft)
             await self._hang_up(request, stall=fault == "stall")
             raise ConnectionResetError("simulated fault")
         if fault == "stream_error":
             raise ApiError(500, "api_error", "Internal server error")
-        await self._sleep(ttft)
+        await self._first_token(ttft)
         self._apply(flat, shape, model, owner, started)
         await self._sleep(self.latency.output_time(reply.output_tokens))
         return web.json_response(self._message(shape, with_content=True))
@@ -275,6 +306,13 @@ class Simulator:
         if seconds > 0:
             await asyncio.sleep(seconds)
 
+    async def _first_token(self, ttft: float) -> None:
+        """Wait until the response begins; only then are its entries readable (prompt-caching.md:
+        "a cache entry only becomes available after the first response begins"). At time scale 0
+        the wait is still ``first_token_floor_s`` of real time, so requests sent together plan
+        before any of them writes, as concurrent requests do on the real service."""
+        await asyncio.sleep(max(ttft, self.config.first_token_floor_s))
+
     def _apply(
         self, flat: FlatRequest, shape: Shape, model: ModelInfo, owner: str, started: float
     ) -> None:
@@ -283,7 +321,9 @@ class Simulator:
         plan = shape.plan
         self.store.read(owner, model.id, refreshed_entries(flat, plan), started)
         self.store.write(owner, model.id, stored_entries(flat, plan), started)
-        usage = usage_of(shape.body, plan, shape.reply, shape.reply.output_tokens)
+        if shape.server_entry is not None:
+            self.store.write(owner, model.id, [shape.server_entry], started)
+        usage = usage_of(shape, shape.reply.output_tokens)
         billed = self.bill.setdefault(model.id, Counter())
         for name in BILLED:
             billed[name] += usage.get(name) or 0
@@ -301,7 +341,7 @@ class Simulator:
             "stop_sequence": reply.stop_sequence if with_content else None,
             "stop_details": None,
             "container": None,
-            "usage": usage_of(body, shape.plan, reply, reply.output_tokens if with_content else 1),
+            "usage": usage_of(shape, reply.output_tokens if with_content else 1),
         }
         if "diagnostics" in body:
             message["diagnostics"] = shape.diagnosis
@@ -320,7 +360,7 @@ class Simulator:
             transport.abort()
 
     async def _stream(self, request, shape, model, flat, owner, ttft, fault, started):
-        plan, reply = shape.plan, shape.reply
+        reply = shape.reply
         response = web.StreamResponse(
             headers={
                 "content-type": "text/event-stream",
@@ -331,7 +371,7 @@ class Simulator:
         self.active_streams += 1
         try:
             await response.prepare(request)
-            await self._sleep(ttft)
+            await self._first_token(ttft)
             self._apply(flat, shape, model, owner, started)
 
             async def send(event: str, data: dict) -> None:
@@ -372,7 +412,7 @@ class Simulator:
             if fault:
                 await self._stream_fault(request, send, fault)
                 return response
-            usage = usage_of(shape.body, plan, reply, reply.output_tokens)
+            usage = usage_of(shape, reply.output_tokens)
             await send(
                 "message_delta",
                 {

@@ -17,12 +17,15 @@ from app.simulator.image_checks import (
     ImageCounter,
 )
 from app.simulator.request_fields import (
+    TOOL_CHANGES,
+    check_forced_tool_choice,
     check_max_tokens,
     check_misc,
     check_output_config,
     check_system_messages,
     check_thinking,
     check_tool_references,
+    speed_used,
 )
 
 COUNT_FIELDS = frozenset(
@@ -53,6 +56,7 @@ MESSAGE_FIELDS = COUNT_FIELDS | {
     "container",
     "diagnostics",
     "inference_geo",
+    "fallback_credit_token",
 }
 
 
@@ -111,7 +115,56 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_messages(messages: object, images: ImageCounter, files=None) -> None:
+TOOL_CHANGES_BETA = "mid-conversation-tool-changes-2026-07-01"
+OUTPUT_CONFIG_BETA = "mid-conversation-output-config-2026-07-01"
+CLEAR_AT_BETA = "mid-conversation-system-clear-at-2026-08-21"
+FALLBACK_CREDIT_BETA = "fallback-credit-2026-07-01"
+
+
+def betas_of(header: str | None) -> frozenset[str]:
+    return frozenset(b.strip() for b in (header or "").split(",") if b.strip())
+
+
+def _check_system_message(path: str, message: dict, betas: frozenset[str]) -> None:
+    """What a ``role: "system"`` message may carry besides content (SDK 2.16's
+    BetaSystemMessageParam): ``output_config`` with a per-turn ``effort`` (its beta), and
+    ``clear_at`` (its beta); a message with neither content nor output_config is refused."""
+    extra_keys(path, message, {"role", "content", "output_config", "clear_at"})
+    if "output_config" in message:
+        config = message["output_config"]
+        if OUTPUT_CONFIG_BETA not in betas:
+            raise invalid(
+                f"{path}.output_config: per-message output_config requires the "
+                f"`{OUTPUT_CONFIG_BETA}` beta header"
+            )
+        if not isinstance(config, dict | None):
+            raise invalid(f"{path}.output_config: Input should be a valid dictionary")
+        extra_keys(f"{path}.output_config", config or {}, {"effort"})
+        effort = (config or {}).get("effort")
+        if effort is not None and effort not in ("low", "medium", "high", "xhigh", "max"):
+            raise invalid(
+                f"{path}.output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' "
+                "or 'max'"
+            )
+    if "clear_at" in message:
+        if CLEAR_AT_BETA not in betas:
+            raise invalid(f"{path}.clear_at: requires the `{CLEAR_AT_BETA}` beta header")
+        if message["clear_at"] not in ("next_user_message", "never", None):
+            raise invalid(f"{path}.clear_at: Input should be 'next_user_message' or 'never'")
+    if message.get("content") in (None, "", []) and not message.get("output_config"):
+        raise invalid(f"{path}: a system message needs content or output_config")
+    blocks = message.get("content") if isinstance(message.get("content"), list) else []
+    changes = any(isinstance(b, dict) and b.get("type") in TOOL_CHANGES for b in blocks)
+    if changes and TOOL_CHANGES_BETA not in betas:  # mid-conversation-system-messages.md
+        raise invalid(
+            f"{path}.content: tool_addition and tool_removal require the "
+            f"`{TOOL_CHANGES_BETA}` beta header"
+        )
+
+
+def _check_messages(
+    messages: object, images: ImageCounter, files=None, betas: frozenset[str] = frozenset()
+) -> None:
     if not isinstance(messages, list):
         raise invalid("messages: Input should be a valid list")
     if not messages:
@@ -120,10 +173,15 @@ def _check_messages(messages: object, images: ImageCounter, files=None) -> None:
         path = f"messages.{i}"
         if not isinstance(message, dict):
             raise invalid(f"{path}: Input should be a valid dictionary")
-        extra_keys(path, message, {"role", "content"})
         role = message.get("role")
         if role not in ("user", "assistant", "system"):
             raise invalid(f"{path}.role: Input should be 'user', 'assistant' or 'system'")
+        if role == "system":
+            _check_system_message(path, message, betas)
+            if "content" not in message:
+                continue
+        else:
+            extra_keys(path, message, {"role", "content"})
         content = message.get("content")
         if isinstance(content, str):
             if not content and i != len(messages) - 1:
@@ -254,12 +312,53 @@ def _check_model_refusals(body: dict, model: ModelInfo) -> None:
         raise invalid(f"inference_geo: is not supported by {model.id} (Claude 4.6 and later)")
 
 
+def _check_fallback_credit(body: dict, betas: frozenset[str]) -> None:
+    """``fallback_credit_token`` (SDK 2.16): a bare string, or ``{token, mode}`` with its beta.
+    The simulator never refuses a request, so it mints no token and none can be redeemed:
+    ``strict`` (the default) is the API's 400, ``best_effort`` is served at normal price and
+    says so in ``usage.fallback_credit``."""
+    if "fallback_credit_token" not in body or body["fallback_credit_token"] is None:
+        return
+    token = body["fallback_credit_token"]
+    if isinstance(token, dict):
+        if FALLBACK_CREDIT_BETA not in betas:
+            raise invalid(
+                "fallback_credit_token: the object form requires the "
+                f"`{FALLBACK_CREDIT_BETA}` beta header; without it pass the token string"
+            )
+        extra_keys("fallback_credit_token", token, {"token", "mode"})
+        if token.get("mode", "strict") not in ("strict", "best_effort"):
+            raise invalid("fallback_credit_token.mode: Input should be 'strict' or 'best_effort'")
+        mode, value = token.get("mode", "strict"), token.get("token")
+    else:
+        mode, value = "strict", token
+    if not isinstance(value, str) or not value:
+        raise invalid("fallback_credit_token: malformed token")
+    if mode == "strict":
+        raise invalid(
+            "fallback_credit_token: the token does not match a refusal of this organization "
+            "in the last 5 minutes"
+        )
+
+
+def fallback_credit_usage(body: dict) -> dict | None:
+    """``usage.fallback_credit`` for a served request that presented a token."""
+    if not isinstance(body.get("fallback_credit_token"), dict):
+        return None
+    return {"status": {"type": "not_applied", "reason": "body_mismatch"}}
+
+
 def validate_request(
-    body: object, catalogue: Catalogue, count_only: bool = False, files=None
+    body: object,
+    catalogue: Catalogue,
+    count_only: bool = False,
+    files=None,
+    betas: frozenset[str] = frozenset(),
 ) -> ModelInfo:
     """Raise ApiError for anything the real API rejects; return the resolved model.
 
-    ``files(file_id)`` finds a file this workspace uploaded (for ``file`` sources)."""
+    ``files(file_id)`` finds a file this workspace uploaded (for ``file`` sources); ``betas``
+    are the request's ``anthropic-beta`` names."""
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object")
     extra_keys("", body, COUNT_FIELDS if count_only else MESSAGE_FIELDS)
@@ -279,7 +378,7 @@ def validate_request(
     if "messages" not in body:
         raise invalid("messages: Field required")
     images = ImageCounter()
-    _check_messages(body["messages"], images, files)
+    _check_messages(body["messages"], images, files, betas)
     check_system_messages(body["messages"], model)
     check_tool_references(body)
     if "system" in body:
@@ -287,6 +386,7 @@ def validate_request(
     tool_names = _check_tools(body["tools"]) if "tools" in body else None
     if "tool_choice" in body:
         _check_tool_choice(body["tool_choice"], tool_names)
+        check_forced_tool_choice(body, model)
     if "cache_control" in body:
         check_cache_control("cache_control", body["cache_control"])
     _check_sampling(body)
@@ -296,6 +396,8 @@ def validate_request(
     effort = check_output_config(body, model)
     check_thinking(body, model, effort, needs_max=not count_only)
     check_misc(body)
+    speed_used(body, model)
+    _check_fallback_credit(body, betas)
     if len(images.blocks) > MAX_IMAGES:
         raise invalid(f"messages: Too many images: {len(images.blocks)} > {MAX_IMAGES} per request")
     limit = MAX_IMAGE_EDGE_MANY if len(images.blocks) > 20 else MAX_IMAGE_EDGE

@@ -243,6 +243,11 @@ class RowMaker:
                     lines.append("> " + literal(block.thinking).replace("\n", "\n> "))
                 else:
                     lines.append(f"[▸ Thinking]({toggle}) *({size}; click to show)*")
+        if message.effort is not None:
+            lines.append(
+                f"*Effort for this reply: {message.effort}* (sent as this message's output_config,"
+                " so the cached prefix stays)"
+            )
         return "\n\n".join(lines) or "*(empty)*"
 
 
@@ -257,6 +262,8 @@ def image_url(sha256: str) -> str:
 def _title(message: Message) -> str:
     if message.is_tool_result:
         return "Tool results"
+    if message.role == "system" and not message.blocks and message.effort is not None:
+        return "Instruction (system, this reply only)"
     names = {"user": "You", "assistant": "Claude", "system": "Instruction (system, from here on)"}
     return names.get(message.role, message.role)
 

@@ -126,9 +126,10 @@ class ClaudeFeatures(QObject):
             menu.addAction("(this model has no effort setting)").setEnabled(False)
             return
         group = QActionGroup(menu)
+        in_force = conv.turn_effort or conv.effort
         for level in [None, *model.effort.levels]:
             name = f"The model's default ({model.effort.default})" if level is None else level
-            action = QAction(name, menu, checkable=True, checked=level == conv.effort)
+            action = QAction(name, menu, checkable=True, checked=level == in_force)
             action.triggered.connect(lambda _=False, v=level: self.choose_effort(v))
             group.addAction(action)
             menu.addAction(action)
@@ -195,7 +196,8 @@ class ClaudeFeatures(QObject):
         return self.change_setting(f"thinking to {label.lower()}", **changes)
 
     def choose_effort(self, level: str | None) -> QMessageBox | None:
-        return self.change_setting(f"effort to {level or 'the default'}", effort=level)
+        changes = self.window.chat.effort_changes(level)
+        return self.change_setting(f"effort to {level or 'the default'}", **changes)
 
     def toggle_web_search(self) -> QMessageBox | None:
         return self._toggle_server_tool("web_search")
