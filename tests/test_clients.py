@@ -11,6 +11,8 @@ import pytest
 
 from tests.helpers import SONNET_46
 
+pytestmark = pytest.mark.clients  # the "clients" extra; CI runs them with -m clients
+
 SYSTEM = "You answer questions about a long contract. " * 300  # about 3,400 tokens
 
 

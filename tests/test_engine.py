@@ -257,7 +257,9 @@ def test_each_turn_asks_for_the_apis_diagnosis_and_records_it_beside_its_own(sim
 
     first, second = [r for r in run(scenario()).totals.records if r.kind == "turn"]
     assert first.server_reason == ""  # the first turn has nothing to compare with
-    assert second.cause == "system_changed" and "[system_changed]" in second.server_reason
+    assert second.cause == "system_changed"
+    assert "the system prompt changed" in second.server_reason
+    assert "[" not in second.server_reason and "_changed" not in second.server_reason
 
 
 def test_a_send_during_an_in_flight_warm_waits_and_then_hits():

@@ -148,14 +148,19 @@ def test_thinking_and_long_pastes_fold_into_cards(qapp):
     assert "clause clause" in view.rows()[0].body
 
 
-def test_the_draft_shows_its_tokens_and_price(qtbot, loop, sim):
+def test_the_draft_line_prices_the_request_send_would_send(qtbot, loop, sim):
+    """Issue 28: the draft line priced the draft alone ("~16 tokens, $0.0000") for a turn that
+    paid $0.0727; it now prices the whole request (here a 3,000-token system prompt and 400
+    words), as predicted with what is cached, and says the draft's own size too."""
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
     window.composer.edit.setPlainText("word " * 400)
     window.composer._summarise()  # what the pause after typing does
-    assert (
-        "~" in window.composer.summary.text() and "to send cold" in window.composer.summary.text()
-    )
+    line = window.composer.summary.text()
+    sent = int(line.split("Send: ~")[1].split(" ")[0].replace(",", ""))
+    draft = int(line.split("the draft (text) is ~")[1].split(" ")[0].replace(",", ""))
+    assert sent > 3000 + draft and draft >= 500 and "nothing cached" in line, line
+    assert float(line.split("about $")[1].split(" ")[0]) > 0
     loop.run_until_complete(client.close())
 
 
@@ -209,13 +214,46 @@ def test_the_draft_line_says_before_the_send_that_it_crosses_a_price_tier(qtbot,
 
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
-    haiku = window.engine.resolve_model("claude-haiku-5-5")
-    window.composer.set_model(haiku)
+    window.session.conversation.model = "claude-haiku-5-5"
+    window.price_draft()
     window.composer.set_draft("", [document_from_text(text_of(150_000, "book"), "book.txt")])
     line = window.composer.summary.text()
     assert "higher tier on every token" in line, line
     cold = float(line.split("about $")[1].split(" ")[0])
-    tokens = int(line.split("~")[1].split(" ")[0].replace(",", ""))
+    tokens = int(line.split("Send: ~")[1].split(" ")[0].replace(",", ""))
     # every token written at the tier's $0.625 per million, not the base $0.125
     assert cold == pytest.approx(tokens * 0.625 / 1e6, abs=1e-4)
     loop.run_until_complete(client.close())
+
+
+def test_a_question_typed_under_a_long_paste_stays_visible(qapp):
+    """Issue 28: a question typed under pasted text disappeared into the "Pasted text" card."""
+    from app.conversation.conversation import Conversation
+
+    conv = Conversation(model=SONNET_46)
+    pasted = "clause " * (CARD_CHARS // 3)
+    conv.add_user_text(pasted + "\n\nWhich clause limits liability?")
+    view = ConversationView()
+    view.show_conversation(conv)
+    (user,) = view.rows()
+    assert "Pasted text" in user.body and "Which clause limits liability?" in user.body
+    assert "clause clause clause" not in user.body
+
+
+def test_token_figures_follow_the_conversations_tokenizer(qapp):
+    """Issue 28: a paste was 26,964 tokens in one place and 35,052 in another (the 1.3
+    tokenizer factor applied in some places only): the card now counts as the request does."""
+    from app.conversation.conversation import Conversation
+    from app.facts.catalogue import default_catalogue
+    from app.facts.prefix import flatten_request
+
+    model = default_catalogue(False).require("claude-opus-5")
+    conv = Conversation(model=model.id)
+    conv.add_user_text("clause " * 4000)
+    view = ConversationView()
+    view.maker.set_token_scale(model.token_scale)
+    view.show_conversation(conv)
+    (user,) = view.rows()
+    shown = int(user.body.split("characters · ~")[1].split(" ")[0].replace(",", ""))
+    sent = flatten_request({"messages": [m.api_fields() for m in conv.messages]}, model=model)
+    assert 0 <= sent.total_tokens - shown <= 6  # the message role marker, 4 x 1.3, aside

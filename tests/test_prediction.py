@@ -290,3 +290,44 @@ def test_smart_keeps_an_edited_questions_attachment_cached(session, sim):
     lm_deluge.conversation.truncate(0)
     lm_deluge.conversation.add_user_text("Is clause 4 fair to the tenant?", contract)
     assert lm_deluge.send().actual.read < attachment_end  # its only entry was on the question
+
+
+def test_a_miss_from_thinking_the_model_drops_is_named_as_such_not_as_an_edit():
+    """Issue 28: on Haiku 4.5 the thinking of earlier turns leaves the prompt once a user turn
+    that is not only tool results follows (thinking.md); the miss said "an earlier message was
+    edited"."""
+    from app.conversation.blocks import ThinkingBlock, ToolResultBlock, ToolUseBlock
+
+    conv = Conversation(model=HAIKU_45, max_tokens=4000)
+    conv.set_system_text(text_of(5000, "system"))
+    conv.thinking = {"type": "enabled", "budget_tokens": 2048}
+    conv.tools = (ToolDefinition("lookup", "Look it up", '{"type": "object"}'),)
+    conv.add_user_text("Look it up.")
+    conv.add(
+        "assistant",
+        ThinkingBlock("I should call the tool. " * 40, "sig"),
+        ToolUseBlock("toolu_1", "lookup", "{}"),
+    )
+    conv.add("user", ToolResultBlock("toolu_1", (TextBlock("found it"),)))
+    builder = RequestBuilder()
+    previous = builder.build(conv, "smart")
+    conv.add("assistant", TextBlock("Here it is."))
+    conv.add_user_text("Thanks. Another one?")
+    current = builder.build(conv, "smart")
+    ledger = CacheLedger()
+    ledger.record(previous, Usage.from_plan(ledger.predict(previous)))
+    plan = ledger.predict(current)
+    why = explain(current, Usage.from_plan(plan), plan, previous, ledger)
+    assert why.cause == "thinking_dropped" and why.is_miss
+    assert "drops earlier turns' thinking" in why.sentence and "edited" not in why.sentence
+
+
+@pytest.mark.parametrize(
+    ("cause", "miss"),
+    [("none", False), ("too_short", False), ("no_breakpoints", False), ("expired", True)],
+)
+def test_only_a_turn_that_could_have_read_more_is_a_miss(cause, miss):
+    """Issue 28: under the model's minimum, or a pattern that caches nothing, is not a miss."""
+    from app.caching.explainer import is_miss
+
+    assert is_miss(cause) is miss

@@ -203,6 +203,7 @@ def plain_conversations(draw):
     return conv
 
 
+@pytest.mark.clients
 @pytest.mark.parametrize("pattern", LM_PATTERNS)
 @settings(max_examples=30, deadline=None)
 @given(conv=plain_conversations())

@@ -349,3 +349,37 @@ def test_preferences_saved_untouched_change_nothing_and_follow_the_price_switch(
     dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     assert calls == ["start", "stop"] and not window.price_updates.running
     loop.run_until_complete(client.close())
+
+
+def test_at_1366x768_send_and_the_badge_stay_on_screen_with_the_longest_texts(qtbot, loop, sim):
+    """Issue 28: the draft line "... it would be refused" was one unwrapped label and made the
+    window 1,803 px wide on a 1,366 px screen; Send and the badge went off-screen."""
+    from app.engine.warm_status import WarmState
+
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    window.session.conversation.model = "claude-haiku-4-5"  # a 200,000-token window
+    window.price_draft()
+    window.inspector_dock.show()
+    window.resize(1366, 768)
+    window.show()
+    window.composer.edit.setPlainText("What does chapter twelve say about the harbour? " * 4)
+    window.composer.summary.setText(
+        "Draft (1,204 attachment blocks + text): ~260,000 tokens: about $0.3250 to send cold, "
+        "$0.0260 once cached. That is more than Claude Haiku 4.5's context window (200,000 "
+        "tokens): it would be refused"
+    )
+    long_reason = "not warmed (not worth it: it would save 0.02 s at the price of a write) " * 3
+    window.composer.show_warm(WarmState("idle", long_reason))
+    window.composer.notice.setText("links to files outside the folder: 3; special files: 1 " * 4)
+    window.notify("Switched effort to low. " + "The next turn reads everything cached. " * 6)
+    window.toolbar.show_connection("offline: the API could not be reached " * 3)
+    qtbot.wait(50)
+    assert window.minimumSizeHint().width() <= 1366
+    assert window.width() <= 1366 and window.height() <= 768
+    for widget in (window.composer.send_button, window.toolbar.badge):
+        right = widget.mapTo(window, widget.rect().topRight()).x()
+        assert 0 < right <= window.width(), widget.objectName()
+    side = window.sidebar.parentWidget().parentWidget()
+    assert not side.horizontalScrollBar().isVisible()
+    loop.run_until_complete(client.close())

@@ -23,7 +23,17 @@ class Explanation:
 
     @property
     def is_miss(self) -> bool:
-        return self.cause != "none"
+        return is_miss(self.cause)
+
+
+# Causes of a turn that read all it could: nothing to blame (under the model's minimum, or a
+# pattern that places no breakpoint, is not a miss: there was nothing cached to read).
+NOT_MISSES = frozenset({"", "none", "too_short", "no_breakpoints"})
+
+
+def is_miss(cause: str) -> bool:
+    """A miss is a turn that could have read more than it did."""
+    return cause not in NOT_MISSES
 
 
 def common_blocks(a: BuiltRequest, b: BuiltRequest) -> int:
@@ -72,6 +82,16 @@ def _classify(previous: BuiltRequest, current: BuiltRequest, index: int) -> tupl
         return "thinking_changed", "extended thinking was switched or its budget changed"
     if block.facts.kind == "image" and old is not None and old.facts.kind == "image":
         return "image_changed", f"the image at {block.path} has different bytes"
+    if (
+        old is not None
+        and old.facts.kind in ("thinking", "redacted_thinking")
+        and block.facts.stripped
+        and not old.facts.stripped
+    ):
+        return "thinking_dropped", (
+            f"{current.model.display_name} drops earlier turns' thinking once a new user turn "
+            f"follows (thinking.md), so the prompt changed at {block.path}"
+        )
     return "message_edited", f"an earlier message was edited at {block.path}"
 
 
@@ -166,8 +186,12 @@ def explain(
         cause, what = _classify(previous, current, common)
         return result(
             cause,
-            f"Only {matching:,} tokens matched the previous request: {what}, "
-            "so everything after it was written again.",
+            (
+                f"Only {matching:,} tokens matched the previous request"
+                if matching
+                else "Nothing matched the previous request"
+            )
+            + f": {what}, so everything after it was written again.",
             first_difference=path,
         )
     tomb = None

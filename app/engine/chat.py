@@ -30,14 +30,26 @@ from dataclasses import dataclass, replace
 from itertools import takewhile
 
 from app.caching.builder import BuiltRequest
-from app.caching.costs import Kind, RequestRecord
+from app.caching.costs import Kind, RequestRecord, cost_of
 from app.caching.invalidation import Invalidation, preview_change
+from app.caching.ledger import Usage
 from app.conversation.blocks import DocumentBlock, ImageBlock, Message, TextBlock, tool_change
 from app.conversation.conversation import Conversation
 from app.engine.engine import WARM_TAIL, Engine
 from app.engine.session import Session
+from app.facts.rules import plan_request
 
 DEBOUNCE_S = 0.4  # a typing pause this long is one warm-up decision
+
+
+@dataclass(frozen=True)
+class SendPrice:
+    """What Send would send now, as predicted: the whole request, not the draft alone."""
+
+    tokens: int  # the request's input tokens, in the model's tokenizer
+    read: int  # of which the cache would give
+    usd: float | None  # its input's price now (None: prices unknown)
+    cold_usd: float | None  # the same with nothing cached
 
 
 class ChatRefusal(ValueError):
@@ -178,6 +190,30 @@ class Chat:
                 "would refuse it (prompt is too long). Remove an attachment, or start a new "
                 "conversation."
             )
+
+    def price_send(self, text: str, attachments: tuple = ()) -> SendPrice | None:
+        """The request Send would send with this draft (None: nothing to send), priced with
+        what the ledger says is cached now and with nothing cached."""
+        if not text and not attachments:
+            return None
+        conv = self.conversation
+        trial = replace(conv, messages=list(conv.messages[: self.draft.editing]))
+        trial.add_user_text(text, *attachments)
+        built = self.engine.build(self.session, trial)
+        plan = self.engine.ledger.predict(built)
+        cold = plan_request(
+            built.flat, list(built.breakpoints), built.model.min_cacheable_tokens, lambda _: False
+        )
+        now, then = (
+            cost_of(Usage.from_plan(plan), built.model),
+            cost_of(Usage.from_plan(cold), built.model),
+        )
+        return SendPrice(
+            built.flat.total_tokens,
+            plan.read_tokens,
+            now.paid_usd if now.known else None,
+            then.paid_usd if then.known else None,
+        )
 
     def _refuse_a_forced_tool_choice(self) -> None:
         """A tool choice that forces a call is a 400 with extended thinking (define-tools.md)

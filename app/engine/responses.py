@@ -31,9 +31,9 @@ def describe_diagnosis(diagnostics) -> str:
         "messages_changed": "an earlier message changed",
         "previous_message_not_found": "it could not find the previous request",
         "unavailable": "no diagnosis (another setting such as thinking or tool_choice differs)",
-    }.get(kind, kind)
+    }.get(kind, kind.replace("_", " "))
     tail = f" ({missed:,} tokens after the divergence)" if missed is not None else ""
-    return f"The API's diagnosis against the previous turn: {words}{tail} [{kind}]."
+    return f"The API's diagnosis against the previous turn: {words}{tail}."
 
 
 def clean(value):

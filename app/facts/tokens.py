@@ -60,3 +60,10 @@ def image_tokens(width: int, height: int) -> int:
 def tool_definition_tokens(tool: dict) -> int:
     body = {k: v for k, v in tool.items() if k != "cache_control"}
     return text_tokens(canonical_json(body)) + TOOL_DEFINITION_OVERHEAD_TOKENS
+
+
+def model_tokens(base: int, token_scale: float) -> int:
+    """A text's estimate in a model's tokenizer (Opus 4.7 and later count about 1.3x): the one
+    conversion every token figure the app shows goes through (images are counted by pixels and
+    are not converted)."""
+    return base if token_scale == 1.0 else math.ceil(base * token_scale)

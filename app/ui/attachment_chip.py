@@ -10,11 +10,13 @@ from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 from app.conversation.attachments import AttachedFolder
 from app.conversation.documents import LockedDocument
 from app.conversation.images import LockedImage
+from app.facts.tokens import model_tokens
 from app.ui.plain import plain_label, plain_tip
 
 
-def describe(item) -> tuple[str, str]:
-    """(two short lines for the chip, a tooltip) for an image, a document or a folder."""
+def describe(item, token_scale: float = 1.0) -> tuple[str, str]:
+    """(two short lines for the chip, a tooltip) for an image, a document or a folder, with
+    its tokens in the conversation model's tokenizer (``token_scale``)."""
     if isinstance(item, LockedImage):
         return (
             f"{item.source_name[:24]}\n{item.width}x{item.height}, "
@@ -23,11 +25,13 @@ def describe(item) -> tuple[str, str]:
         )
     if isinstance(item, LockedDocument):
         tip = [item.name, *item.notes, "locked: the same bytes are sent every turn"]
-        return f"{item.name[-28:]}\n{item.size_label}, ~{item.tokens:,} tok", "\n".join(tip)
+        tokens = model_tokens(item.tokens, token_scale)
+        return f"{item.name[-28:]}\n{item.size_label}, ~{tokens:,} tok", "\n".join(tip)
     if isinstance(item, AttachedFolder):
         skipped = ", ".join(f"{n} {reason}" for reason, n in item.skipped) or "nothing"
         return (
-            f"{item.name[:24]}/\n{len(item.documents)} files, ~{item.tokens:,} tok",
+            f"{item.name[:24]}/\n{len(item.documents)} files, "
+            f"~{model_tokens(item.tokens, token_scale):,} tok",
             f"{len(item.documents)} files attached, one document each; skipped: {skipped}",
         )
     raise TypeError(f"not an attachment: {item!r}")
@@ -36,7 +40,7 @@ def describe(item) -> tuple[str, str]:
 class AttachmentChip(QWidget):
     removed = Signal(object)
 
-    def __init__(self, item, parent=None):
+    def __init__(self, item, parent=None, token_scale: float = 1.0):
         super().__init__(parent)
         self.item = item
         layout = QHBoxLayout(self)
@@ -47,12 +51,17 @@ class AttachmentChip(QWidget):
             pix.loadFromData(item.data)
             thumb.setPixmap(pix.scaledToHeight(40, Qt.TransformationMode.SmoothTransformation))
             layout.addWidget(thumb)
-        text, tip = describe(item)
-        info = plain_label(text)
-        info.setToolTip(plain_tip(tip))
-        layout.addWidget(info)
+        self.info = plain_label("")
+        self.set_token_scale(token_scale)
+        layout.addWidget(self.info)
         remove = QToolButton()
         remove.setText("✕")
         remove.setToolTip("Remove this attachment")
         remove.clicked.connect(lambda: self.removed.emit(self))
         layout.addWidget(remove)
+
+    def set_token_scale(self, token_scale: float) -> None:
+        """Say the tokens in this tokenizer's count (the conversation's model changed)."""
+        text, tip = describe(self.item, token_scale)
+        self.info.setText(text)
+        self.info.setToolTip(plain_tip(tip))

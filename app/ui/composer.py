@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -31,7 +32,7 @@ from app.conversation.attachments import (
 from app.conversation.documents import document_from_text
 from app.engine.warm_status import WarmState
 from app.facts.catalogue import ModelInfo
-from app.facts.tokens import text_tokens
+from app.facts.tokens import model_tokens, text_tokens
 from app.ui.attachment_chip import AttachmentChip
 from app.ui.composer_edit import ComposerEdit
 from app.ui.folder_dialog import FolderDialog
@@ -75,8 +76,12 @@ class Composer(QWidget):
         self.notice = plain_label("")
         self.notice.setObjectName("composerNotice")
         self.notice.setWordWrap(True)
+        self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary = plain_label("")
         self.summary.setObjectName("draftSummary")
+        # Wrapped, and never a reason to widen the window (issue 28: 1,803 px on a 1,366 screen).
+        self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary.setToolTip(
             "The attachments' tokens for this model, and what sending them costs when the cache"
             " is cold (written) and once it is warm (read)"
@@ -87,6 +92,9 @@ class Composer(QWidget):
         # A long reason is cut at the window's edge (the tooltip has it whole), never widens it.
         self.warm_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.warm_state = "idle"
+        # What Send would send, priced (the window hands in ``Chat.price_send``); None: the
+        # draft alone is priced.
+        self.pricer: Callable[[str, tuple], object] | None = None
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setToolTip("Attach images, PDFs or text and code files (Ctrl+O)")
         self.attach_button.setShortcut("Ctrl+O")
@@ -268,6 +276,10 @@ class Composer(QWidget):
 
     def set_model(self, model: ModelInfo) -> None:
         self.model = model
+        for i in range(self._chips.count()):
+            chip = self._chips.itemAt(i).widget()
+            if isinstance(chip, AttachmentChip):
+                chip.set_token_scale(model.token_scale)
         self._summarise()
 
     def _summarise(self) -> None:
@@ -283,14 +295,25 @@ class Composer(QWidget):
             self.summary.setText("")
             return
         base = sum(item.tokens for item in items) + text_tokens(text)
-        tokens = round(base * self.model.token_scale)
-        cold = cost_of(Usage(write_5m=tokens), self.model)
-        warm = cost_of(Usage(read=tokens), self.model)
-        price = (
-            f": about ${cold.paid_usd:.4f} to send cold, ${warm.paid_usd:.4f} once cached"
-            if cold.known
-            else " (prices unknown for this model)"
-        )
+        draft = model_tokens(base, self.model.token_scale)
+        sending = self.pricer(text, tuple(items)) if self.pricer is not None else None
+        if sending is None:  # no conversation to price it with: the draft alone
+            cold = cost_of(Usage(write_5m=draft), self.model)
+            warm = cost_of(Usage(read=draft), self.model)
+            tokens = draft
+            price = (
+                f": about ${cold.paid_usd:.4f} to send cold, ${warm.paid_usd:.4f} once cached"
+                if cold.known
+                else " (prices unknown for this model)"
+            )
+        else:
+            tokens = sending.tokens
+            cached = f", {sending.read:,} from cache" if sending.read else ", nothing cached"
+            price = (
+                f"{cached}: about ${sending.usd:.4f} in input (${sending.cold_usd:.4f} cold)"
+                if sending.usd is not None
+                else f"{cached} (prices unknown for this model)"
+            )
         over = (
             f". That is more than {self.model.display_name}'s context window"
             f" ({self.model.context_window:,} tokens): it would be refused"
@@ -304,7 +327,13 @@ class Composer(QWidget):
                 " on every token of the request"
             )
         what = f"{len(items):,} attachment blocks + text" if items else "text"
-        self.summary.setText(f"Draft ({what}): ~{tokens:,} tokens{price}{over}")
+        line = (
+            f"Send: ~{tokens:,} tokens{price}; the draft ({what}) is ~{draft:,}{over}"
+            if sending is not None
+            else f"Draft ({what}): ~{tokens:,} tokens{price}{over}"
+        )
+        self.summary.setText(line)
+        self.summary.setToolTip(plain_tip(line))
 
     def show_warm(self, warm: WarmState) -> None:
         """The warm indicator shows the engine's warm status (app.engine.warm_status)."""
@@ -325,7 +354,7 @@ class Composer(QWidget):
 
     def _add_chip(self, item) -> None:
         self.attachments.append(item)
-        chip = AttachmentChip(item)
+        chip = AttachmentChip(item, token_scale=self.model.token_scale if self.model else 1.0)
         chip.removed.connect(lambda c: self._remove(c.item))
         self._chips.insertWidget(self._chips.count() - 1, chip)
 

@@ -35,6 +35,7 @@ from app.ui.message_rows import (
     reply_turns,
     shown,
 )
+from app.ui.plain import plural
 from app.ui.safe_browser import open_link
 from app.ui.untrusted import literal
 
@@ -141,8 +142,8 @@ class ConversationView(MessageActions, QTreeView):
                     "edit",
                     "edit",
                     "Editing",
-                    f"Editing message {self.editing + 1}: the {later} message(s) shown faded are"
-                    " replaced when you send; until then nothing is lost."
+                    f"Editing message {self.editing + 1}: the {plural(later, 'message')} shown"
+                    " faded are replaced when you send; until then nothing is lost."
                     f" [Cancel the edit]({self.maker.action('cancel-edit')})",
                 )
             )

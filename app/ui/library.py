@@ -43,7 +43,7 @@ from app.ui.history_panel import (
 )
 from app.ui.memory import settle_memory
 from app.ui.menus import MenuEntry
-from app.ui.plain import plain_label, plain_tip
+from app.ui.plain import plain_label, plain_tip, plural
 from app.ui.uploads_dialog import UploadsDialog
 
 log = logging.getLogger(__name__)
@@ -287,7 +287,9 @@ class Library(QObject):
         for row in listing.rows:
             when = datetime.fromtimestamp(row.updated_at).strftime("%d %b %H:%M")
             item = list_row(
-                f"{row.title or 'Untitled'}\n{row.messages} messages · {when}", row.id, NO_POSITION
+                f"{row.title or 'Untitled'}\n{plural(row.messages, 'message')} · {when}",
+                row.id,
+                NO_POSITION,
             )
             box.addItem(item)
             if row.id == self.window.session.id:

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.view = ConversationView()
         self.composer = Composer()
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
+        self.composer.pricer = lambda text, items: self.chat.price_send(text, items)
         self.sidebar = UsageSidebar()
         self.inspector = Inspector()
         self.status_label = plain_label("")
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         side.setWidget(self.sidebar)
         side.setWidgetResizable(True)
         side.setFrameShape(QScrollArea.Shape.NoFrame)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # it wraps
         side.setMinimumWidth(300)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
@@ -245,6 +247,8 @@ class MainWindow(QMainWindow):
         model = self.engine.resolve_model(self.session.conversation.model)
         if model is not None:
             self.composer.set_model(model)
+            if self.view.maker.set_token_scale(model.token_scale):  # one figure per thing
+                self.view.show_conversation(self.session.conversation)
 
     def show_session(self) -> None:
         self.price_draft()

@@ -13,6 +13,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from app.caching.costs import Kind, RequestRecord, input_cost_usd
+from app.caching.explainer import is_miss
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
 from app.conversation.blocks import (
@@ -27,7 +28,7 @@ from app.conversation.blocks import (
 )
 from app.conversation.conversation import Conversation
 from app.facts.catalogue import ModelInfo
-from app.facts.tokens import text_tokens
+from app.facts.tokens import model_tokens, text_tokens
 from app.ui.block_text import raw_block_text, sources
 from app.ui.untrusted import FENCE, literal, prose
 
@@ -116,6 +117,19 @@ class RowMaker:
         self._bodies: dict[tuple[int, bool], tuple[Message, str]] = {}
         self._rows: dict[str, tuple[Message, Row]] = {}  # the last row made of each message
         self.expanded: set[str] = set()  # ids of messages with their thinking/long text shown
+        self.token_scale = 1.0  # the model's tokenizer: every token figure drawn is in its tokens
+
+    def set_token_scale(self, scale: float) -> bool:
+        """Draw token figures in this tokenizer's tokens; True when the bodies must be redrawn."""
+        if scale == self.token_scale:
+            return False
+        self.token_scale = scale
+        self._bodies.clear()
+        self._rows.clear()
+        return True
+
+    def _tokens(self, base: int) -> int:
+        return model_tokens(base, self.token_scale)
 
     def action(self, verb: str, argument: str = "") -> str:
         return f"{ACTION_SCHEME}:{self.token}/{verb}/{argument}"
@@ -200,22 +214,26 @@ class RowMaker:
             if j in folders:  # a folder's files: one card for the run
                 end, name = folders[j]
                 run = [b.document for b in blocks[j:end]]
-                tokens = sum(d.tokens for d in run)
+                tokens = self._tokens(sum(d.tokens for d in run))
                 lines.append(f"**Folder** {literal(name)}/ · {len(run)} files · ~{tokens:,} tokens")
             elif j in inside:
                 continue
             elif isinstance(block, DocumentBlock):
                 doc = block.document
+                tokens = self._tokens(doc.tokens)
                 lines.append(
-                    f"**Document** {literal(doc.name)} · {doc.size_label} · ~{doc.tokens:,} tokens"
+                    f"**Document** {literal(doc.name)} · {doc.size_label} · ~{tokens:,} tokens"
                 )
             elif isinstance(block, TextBlock):
                 long = message.role == "user" and len(block.text) > CARD_CHARS
                 if long and not expanded:
+                    pasted, question = split_question(block.text)
                     lines.append(
-                        f"**Pasted text** · {len(block.text):,} characters ·"
-                        f" ~{text_tokens(block.text):,} tokens · [show it]({toggle})"
+                        f"**Pasted text** · {len(pasted):,} characters ·"
+                        f" ~{self._tokens(text_tokens(pasted)):,} tokens · [show it]({toggle})"
                     )
+                    if question:  # what was typed under the paste stays in view
+                        lines.append(shown(question))
                 else:
                     lines.append(shown(block.text))
                     if block.citations_json:
@@ -276,6 +294,20 @@ def system_body(text: str) -> str:
             " Conversation → System prompt and tools, Ctrl+Shift+E)*"
         )
     return prose(text)
+
+
+QUESTION_CHARS = 1_000  # a last paragraph this short, under a long text, is the question
+
+
+def split_question(text: str) -> tuple[str, str]:
+    """(the pasted part, the question typed under it): the last paragraph of a long text when it
+    is short, else the whole text and no question."""
+    head, sep, tail = text.rstrip().rpartition("\n\n")
+    if not sep:
+        head, sep, tail = text.rstrip().rpartition("\n")
+    if sep and tail.strip() and len(tail) <= QUESTION_CHARS and len(head) > CARD_CHARS:
+        return head, tail.strip()
+    return text, ""
 
 
 def shown(text: str) -> str:
@@ -370,7 +402,7 @@ def reply_turns(records: list[RequestRecord]) -> dict[int, Turn]:
         if not isinstance(last, int):
             continue
         usage = record.usage
-        miss = record.explanation if record.cause not in ("", "none") else ""
+        miss = record.explanation if is_miss(record.cause) else ""
         out[last + 1] = Turn(
             usage.read,
             usage.write,

@@ -43,3 +43,8 @@ def plain_box(box: QMessageBox) -> QMessageBox:
     """A message box whose text and details are shown as written."""
     box.setTextFormat(Qt.TextFormat.PlainText)
     return box
+
+
+def plural(count: int, word: str) -> str:
+    """ "1 message", "2 messages", "1,024 tokens"."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
