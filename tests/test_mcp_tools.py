@@ -310,3 +310,21 @@ def test_any_mcp_result_becomes_bounded_text_for_the_model_and_plain_lines_for_t
     # The model's result goes through the pane's literal path; the user sees a plain line.
     shown = literal(text, 200)
     assert "![" not in shown and "<img" not in shown.replace("\\<", "")
+
+
+def test_a_server_added_with_the_form_lands_in_the_json_checked_as_the_file_is():
+    """Issue 28: the servers dialog was a raw JSON box; the form adds a stdio server (command,
+    arguments as a shell splits them, environment) or an HTTP one, and the JSON stays editable."""
+    from app.engine.mcp_hub import add_server, parse_servers
+
+    text = add_server("", "files", "npx", '-y "@scope/server files" /tmp', "ROOT=/tmp, MODE=ro")
+    text = add_server(text, "remote", "https://example.org/mcp")
+    files, remote = parse_servers(text)
+    assert files.args == ("-y", "@scope/server files", "/tmp")
+    assert dict(files.env) == {"ROOT": "/tmp", "MODE": "ro"} and remote.url.endswith("/mcp")
+    with pytest.raises(ConfigError, match="already configured"):
+        add_server(text, "files", "other")
+    with pytest.raises(ConfigError, match="NAME=value"):
+        add_server(text, "third", "cmd", "", "oops")
+    with pytest.raises(ConfigError, match="use letters"):
+        add_server(text, "bad name!", "cmd")

@@ -114,3 +114,38 @@ def test_any_preferences_file_loads_into_values_every_reader_can_use(values):
     assert all(isinstance(t, str) for v in prefs.always_allow.values() for t in set(v))
     prefs.save(folder)
     assert Preferences.load(folder) == prefs
+
+
+def test_without_a_display_the_app_says_so_and_exits_2(tmp_path):
+    """Issue 28: with no display Qt aborted the process (rc 134) blaming libxcb-cursor0."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2, done.stderr[-800:]
+    assert "no display to open a window on" in done.stderr
+
+
+def test_a_missing_xcb_cursor_library_is_named_before_qt_aborts():
+    from app.ui.launch import display_problem
+
+    x11 = {"DISPLAY": ":0"}
+    assert "libxcb-cursor0" in display_problem(x11, "linux", find=lambda name: None)
+    assert display_problem(x11, "linux", find=lambda name: "libxcb-cursor.so.0") is None
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert display_problem({}, "darwin") is None
+
+
+def test_files_named_on_the_command_line_are_attached(tmp_path):
+    """Issue 28: ``cachescope FILE`` did not open the file, so "Open with" could not work."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Meeting notes: the launch moves to March. " * 40)
+    done = smoke(tmp_path / "data", str(notes))
+    assert done.returncode == 0, done.stderr[-1500:]
+    attached = json.loads(done.stdout.strip().splitlines()[-1])["attachments"]
+    assert [a["path"] for a in attached] == [str(notes)] and attached[0]["tokens"] > 300

@@ -5,6 +5,7 @@ and citations drawn and billed; an instruction that keeps the cache; the tool ap
 import asyncio
 import sys
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from app.conversation.blocks import RawBlock, TextBlock, ThinkingBlock, ToolResultBlock
@@ -210,3 +211,70 @@ def test_an_mcp_tool_runs_in_the_window_after_approval(qtbot, loop, sim):
     (result,) = [b for m in conv.messages for b in m.blocks if isinstance(b, ToolResultBlock)]
     assert result.text == "42" and not result.is_error
     assert "tool result: 42" in window.view.plain_text()
+
+
+def test_servers_in_mcp_json_start_at_launch_and_a_sent_tool_is_shown_checked(
+    qtbot, loop, sim, tmp_path
+):
+    """Issue 28: MCP servers did not start at launch, so a conversation using their tools got
+    "Unknown tool 'tiny__add'" with no hint, and the Tools dialog showed the tool unchecked
+    while its definition was still sent. A server marked disabled is kept and not started."""
+    import json
+
+    from app.conversation.blocks import ToolDefinition
+
+    (tmp_path / "mcp.json").write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "tiny": {"command": sys.executable, "args": [SERVER]},
+                    "spare": {"command": sys.executable, "args": [SERVER], "disabled": True},
+                }
+            }
+        )
+    )
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    conv = window.session.conversation
+    conv.tools = (ToolDefinition("tiny__add", "[tiny] Add two numbers", '{"type": "object"}'),)
+    window.claude.install_tools(tmp_path)  # what the launcher does, then:
+    hub = window.claude.hub
+
+    async def scenario():
+        await window.claude.start_enabled_servers()
+        dialog = window.claude.edit_tools()
+        checked = {
+            dialog.list.item(i).text().split(" ·")[0]
+            for i in range(dialog.list.count())
+            if dialog.list.item(i).checkState() == Qt.CheckState.Checked
+        }
+        dialog.reject()
+        states = {n: s.status for n, s in hub.servers.items()}
+        await hub.stop_all()
+        await asyncio.to_thread(hub.close)
+        await client.close()
+        return checked, states
+
+    checked, states = loop.run_until_complete(scenario())
+    assert states == {"tiny": "running", "spare": "stopped"}
+    assert "tiny__add" in checked
+
+
+def test_a_tool_of_a_server_not_yet_started_starts_it_instead_of_failing(sim):
+    """The call itself starts the enabled servers before saying a tool is unknown."""
+    from app.conversation.blocks import ToolUseBlock
+    from app.engine.toolbox import ToolBox
+
+    hub = McpHub([ServerConfig("tiny", sys.executable, (SERVER,))])
+
+    async def scenario():
+        box = ToolBox(hub=hub, always={"tiny": {"add"}})
+        done = await box.run(ToolUseBlock("toolu_1", "tiny__add", '{"a": 2, "b": 3}'))
+        unknown = await box.run(ToolUseBlock("toolu_2", "tiny__nope", "{}"))
+        await hub.stop_all()
+        await asyncio.to_thread(hub.close)
+        return done, unknown
+
+    done, unknown = asyncio.run(scenario())
+    assert done.text == "5" and not done.is_error
+    assert unknown.is_error and "no MCP server that is running offers it" in unknown.text

@@ -383,3 +383,45 @@ def test_at_1366x768_send_and_the_badge_stay_on_screen_with_the_longest_texts(qt
     side = window.sidebar.parentWidget().parentWidget()
     assert not side.horizontalScrollBar().isVisible()
     loop.run_until_complete(client.close())
+
+
+def test_the_badge_is_grey_while_connecting_and_red_for_a_dead_url_at_start(qtbot, loop, sim):
+    """Issue 28: the badge was green while connecting, and for a dead base URL until the first
+    send failed."""
+    import anthropic
+
+    from app.conversation.conversation import Conversation
+    from app.engine.engine import Engine, EngineSettings
+    from app.engine.session import Session
+    from app.ui.main_window import MainWindow
+
+    engine = Engine(None, EngineSettings())
+    window = MainWindow(engine, Session(Conversation(model="claude-sonnet-4-6")), "Connecting…")
+    qtbot.addWidget(window)
+    badge = window.toolbar.badge
+    assert "#c8c8c8" in badge.styleSheet()
+    dead = anthropic.AsyncAnthropic(base_url="http://127.0.0.1:9", api_key="k", max_retries=0)
+    window.connection.connected(dead, "Claude API (key from the keyring)")
+    loop.run_until_complete(until(lambda: "offline" in badge.text(), timeout=20))
+    assert "#d9534f" in badge.styleSheet() and window.session.conversation.messages == []
+    loop.run_until_complete(dead.close())
+
+
+def test_help_explains_every_sidebar_label_in_the_windows_own_words(qtbot, loop, sim):
+    """Issue 28: Help → How to read the cache marks, with the same words as the window."""
+    from PySide6.QtWidgets import QGroupBox, QLabel
+
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    page = window.show_marks_help().browser.toPlainText().lower()
+    labels = {
+        w.text()
+        for w in window.sidebar.findChildren(QLabel)
+        if w.text()[:1].isalpha()  # the labels, not the figures beside them
+    }
+    labels |= {box.title() for box in window.sidebar.findChildren(QGroupBox)}
+    missing = sorted(t for t in labels if t.lower() not in page)
+    assert len(labels) >= 10 and missing == [], missing
+    for words in ("too short to cache", "cache miss", "warm-ups", "flag", "send: ~"):
+        assert words in page
+    loop.run_until_complete(client.close())

@@ -136,13 +136,15 @@ class Engine(ev.Listeners):
 
     async def list_models(self) -> tuple[list[str], str]:
         """(the ids of the models the API lists that a request may name, newest first; "" or
-        why the list could not be had). What it lists is adopted into the catalogue."""
+        the kind of failure that kept the list away: ``Failure.kind``, e.g. "network"). What
+        it lists is adopted into the catalogue. At start it is also the check that the endpoint
+        answers at all."""
         import anthropic
 
         try:
             page = await self.client.models.list(limit=1000)
         except anthropic.APIError as exc:
-            return [], type(exc).__name__
+            return [], classify(exc).kind
         listed = [m.model_dump(mode="json") for m in page.data]
         self.adopt_models(listed)
         return [m["id"] for m in listed if m.get("lifecycle", "active") != "retired"], ""

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import re
+import shlex
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,7 @@ class ServerConfig:
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     url: str = ""
+    disabled: bool = False  # "disabled": true in mcp.json: kept, not started at launch
 
     @property
     def where(self) -> str:
@@ -75,8 +77,44 @@ def parse_servers(text: str) -> list[ServerConfig]:
             raise ConfigError(f"Server {name!r}: env must map names to strings.")
         if url and not url.startswith(("http://", "https://")):
             raise ConfigError(f"Server {name!r}: the url must start with http:// or https://.")
-        out.append(ServerConfig(name, command, tuple(args), tuple(sorted(env.items())), url))
+        disabled = entry.get("disabled", False)
+        if not isinstance(disabled, bool):
+            raise ConfigError(f"Server {name!r}: disabled must be true or false.")
+        env_items = tuple(sorted(env.items()))
+        out.append(ServerConfig(name, command, tuple(args), env_items, url, disabled))
     return sorted(out, key=lambda c: c.name)
+
+
+def add_server(text: str, name: str, target: str, args: str = "", env: str = "") -> str:
+    """The servers' JSON with one more: a stdio server (``target`` a command, ``args`` as a
+    shell would split them, ``env`` as ``NAME=value`` separated by spaces or commas) or an
+    HTTP one (``target`` a URL). The result is checked as the file is; ``ConfigError`` says
+    what is wrong, and the text given is left as it was."""
+    parse_servers(text)  # the JSON as it stands must already be valid
+    data = json.loads(text) if text.strip() else {"mcpServers": {}}
+    servers = data.setdefault("mcpServers", {})
+    name, target = name.strip(), target.strip()
+    if name in servers:
+        raise ConfigError(f"A server named {name!r} is already configured.")
+    if target.startswith(("http://", "https://")):
+        entry: dict = {"url": target}
+    else:
+        try:
+            words = shlex.split(f"{target} {args}")
+        except ValueError as exc:
+            raise ConfigError(f"Command and arguments: {exc}.") from None
+        if not words:
+            raise ConfigError("Give a command to start the server, or its URL.")
+        entry = {"command": words[0], "args": words[1:]}
+        pairs = [p for p in re.split(r"[,\s]+", env.strip()) if p]
+        if any("=" not in p for p in pairs):
+            raise ConfigError("Environment: write NAME=value pairs.")
+        if pairs:
+            entry["env"] = dict(p.split("=", 1) for p in pairs)
+    servers[name] = entry
+    out = json.dumps(data, indent=2)
+    parse_servers(out)  # the new entry is checked as the file is
+    return out
 
 
 @dataclass(frozen=True)
@@ -190,6 +228,12 @@ class McpHub:
             state.status, state.error = "failed", f"did not start in {self.start_timeout_s:.0f} s"
             await self.stop(name)
         return state
+
+    async def start_enabled(self) -> list[ServerState]:
+        """Start every server not marked disabled (at launch, and when a conversation calls a
+        tool no running server offers); those already running are left as they are."""
+        names = [n for n, s in self.servers.items() if not s.config.disabled]
+        return list(await asyncio.gather(*(self.start(n) for n in names)))
 
     async def stop(self, name: str) -> None:
         state = self.servers[name]

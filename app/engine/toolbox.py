@@ -63,8 +63,17 @@ class ToolBox:
             text, is_error = run_tool(call.name, call.input, self.local)
             return ToolOutcome(text, is_error)
         tool = self.hub.find(call.name) if self.hub is not None else None
+        if tool is None and self.hub is not None and self.hub.servers:
+            await self.hub.start_enabled()  # its server may not have been started yet
+            tool = self.hub.find(call.name)
         if tool is None:
-            return ToolOutcome(f"Unknown tool {call.name!r}: this app cannot run it.", True)
+            where = (
+                "no MCP server that is running offers it (Claude → Tools and MCP servers shows"
+                " each server's state)"
+                if self.hub is not None and self.hub.servers
+                else "this app cannot run it"
+            )
+            return ToolOutcome(f"Unknown tool {call.name!r}: {where}.", True)
         if tool.name not in self.always.get(tool.server, set()):
             if self.approve is None:
                 return ToolOutcome(DENIED, True)

@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.conversation.blocks import ToolDefinition
+from app.engine.mcp_hub import ConfigError, add_server
 from app.engine.toolbox import ALWAYS, DENY, ONCE, ApprovalRequest
 from app.facts.tokens import tool_definition_tokens
 from app.ui.plain import heading, plain_label
@@ -107,6 +110,16 @@ class ToolsDialog(QDialog):
             '{"mcpServers": {"files": {"command": "npx", "args": ["-y", "…"], "env": {}},'
             ' "remote": {"url": "https://…/mcp"}}}'
         )
+        self.new_name = QLineEdit()
+        self.new_name.setPlaceholderText("name")
+        self.new_target = QLineEdit()
+        self.new_target.setPlaceholderText("command (stdio) or https://… URL (HTTP)")
+        self.new_args = QLineEdit()
+        self.new_args.setPlaceholderText("arguments, as in a shell")
+        self.new_env = QLineEdit()
+        self.new_env.setPlaceholderText("environment: NAME=value, …")
+        self.add_button = QPushButton("&Add server")
+        self.add_button.clicked.connect(self.add_server)
         self.start_button = QPushButton("Save and &start servers")
         self.start_button.clicked.connect(lambda: self._start(self.servers.toPlainText()))
         self.status = plain_label("")
@@ -127,6 +140,16 @@ class ToolsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(heading("MCP servers (the mcpServers JSON other apps use)"))
         layout.addWidget(self.servers, 1)
+        form = QHBoxLayout()
+        for widget, stretch in (
+            (self.new_name, 1),
+            (self.new_target, 3),
+            (self.new_args, 2),
+            (self.new_env, 2),
+            (self.add_button, 0),
+        ):
+            form.addWidget(widget, stretch)
+        layout.addLayout(form)
         layout.addWidget(self.start_button)
         layout.addWidget(self.status)
         layout.addWidget(heading("Tools offered in this conversation"))
@@ -137,6 +160,24 @@ class ToolsDialog(QDialog):
         self.as_instruction = False
         self.set_tools(available, enabled)
         self.list.itemChanged.connect(lambda _: self.refresh())
+
+    def add_server(self) -> None:
+        """The form's server goes into the JSON (still editable); Save and start runs it."""
+        try:
+            text = add_server(
+                self.servers.toPlainText(),
+                self.new_name.text(),
+                self.new_target.text(),
+                self.new_args.text(),
+                self.new_env.text(),
+            )
+        except ConfigError as exc:
+            self.status.setText(str(exc))
+            return
+        self.servers.setPlainText(text)
+        self.status.setText(f"Added {self.new_name.text().strip()}: Save and start to run it.")
+        for field in (self.new_name, self.new_target, self.new_args, self.new_env):
+            field.clear()
 
     def set_tools(self, available: list[ToolDefinition], enabled: set[str]) -> None:
         self.list.blockSignals(True)

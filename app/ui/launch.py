@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --smoke-test: attach these files or folders as the composer would, send a"
         " turn and a follow-up, print one JSON line",
     )
+    parser.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="files or folders to attach to a new draft (what 'Open with' passes)",
+    )
     parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more, to stderr too")
     return parser
@@ -77,12 +84,43 @@ def run(argv: list[str]) -> int:
             lock.release()
 
 
+# Qt platforms that draw without a display server.
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+
+
+def display_problem(env: dict, platform: str = sys.platform, find=None) -> str | None:
+    """Why Qt could not open a window here, before it tries (it aborts the process, rc 134,
+    with a message about plugins): no display on Linux, or the xcb cursor library missing."""
+    if not platform.startswith("linux"):
+        return None
+    chosen = env.get("QT_QPA_PLATFORM", "")
+    if chosen.split(":")[0] in HEADLESS_PLATFORMS:
+        return None
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        return (
+            "no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set). Start "
+            "it from a desktop session, or run the simulator alone with cachescope-sim."
+        )
+    if find is None:
+        from ctypes.util import find_library as find
+    if chosen in ("", "xcb") and not env.get("WAYLAND_DISPLAY") and find("xcb-cursor") is None:
+        return (
+            "Qt needs the xcb cursor library to open a window on X11: install it "
+            "(Debian and Ubuntu: sudo apt install libxcb-cursor0)."
+        )
+    return None
+
+
 def _run_locked(args, folder: Path) -> int:
     from app.storage.logs import configure_logging
 
     configure_logging(folder, args.verbose)
     if args.smoke_test:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    problem = display_problem(dict(os.environ))
+    if problem is not None:
+        print(f"cachescope: {problem}", file=sys.stderr)
+        return 2
     os.environ.setdefault("QT_API", "pyside6")  # qasync binds to PySide6 whatever the order
     import qasync
     from PySide6.QtWidgets import QApplication
@@ -166,6 +204,7 @@ async def _main(app, args, folder: Path) -> int:
     writer, problem = open_history(folder)
     library = Library(window, writer, folder, problem)
     window.claude.install_tools(folder)  # MCP servers (mcp.json) and the tools always allowed
+    window.spawn(window.claude.start_enabled_servers())  # in the background, off the GUI thread
     apply_appearance(prefs.appearance)
     restore_window(window, prefs)
     window.show()
@@ -173,6 +212,8 @@ async def _main(app, args, folder: Path) -> int:
     app.lastWindowClosed.connect(closed.set)
     if notice:
         window.notify(notice)
+    if args.files and not args.smoke_test:  # "Open with Cachescope", or named on the command line
+        window.composer.add_files([str(p) for p in args.files])
     log.info("window shown after %.2f s", time.perf_counter() - started)
     if args.exit_when_shown:
         app.processEvents()
@@ -203,7 +244,7 @@ async def _main(app, args, folder: Path) -> int:
         if args.smoke_test:
             from app.ui.smoke import smoke_test
 
-            return await smoke_test(window, mode, args.attach or [])
+            return await smoke_test(window, mode, args.attach or args.files or [])
         await closed.wait()
         remember_window(window, window.prefs)
         window.preferences_changed()

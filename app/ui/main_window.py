@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.caching.builder import BuiltRequest
@@ -29,6 +29,7 @@ from app.ui.features.messages import MessageActions
 from app.ui.features.sending import Sending
 from app.ui.features.settings import SettingsDialogs
 from app.ui.geometry import PREFERRED, default_size
+from app.ui.help_page import MARKS_PAGE, HelpPage, docs_folder
 from app.ui.inspector import Inspector
 from app.ui.menus import MENUS, MenuEntry, add_entries
 from app.ui.plain import plain_label
@@ -145,6 +146,8 @@ class MainWindow(QMainWindow):
             ("file", "&Quit", "Ctrl+Q", self.close),
             ("view", "Switch &appearance (system, light, dark)", "Ctrl+Shift+L", self.switch_look),
             ("help", "&Keyboard shortcuts", "F1", self.show_shortcuts),
+            ("help", "How to read the cache &marks", "", self.show_marks_help),
+            ("help", "&Documentation", "", self.show_documentation),
         ]
         inspector = self.inspector_dock.toggleViewAction()
         entries = [MenuEntry("view", "Cache inspector", "Ctrl+I", action=inspector)]
@@ -162,6 +165,21 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> ShortcutsDialog:
         (dialog := ShortcutsDialog(shortcut_rows(self.menus), self)).open()
         return dialog
+
+    def show_marks_help(self) -> HelpPage:
+        (dialog := HelpPage(MARKS_PAGE, "How to read the cache marks", self)).open()
+        return dialog
+
+    def show_documentation(self) -> None:
+        """The docs/ folder of a source checkout in the file manager; else where to read."""
+        folder = docs_folder()
+        if folder is not None and QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.notify(f"Documentation: {folder}")
+            return
+        self.notify(
+            "The documentation is the docs/ folder of Cachescope's source (README.md links every"
+            " page); Help → How to read the cache marks is built in."
+        )
 
     def install_library(self, library) -> None:
         """The history: its dock on the left, its entries in the menus, its labels in the status

@@ -103,7 +103,13 @@ class CachingToolbar(QToolBar):
             self.badge.setStyleSheet(BADGE_STYLE.format("#d9534f"))
             self.badge.setToolTip(plain_tip(f"The last request failed: {problem}"))
             return
-        colour = "#f0ad4e" if "simulator" in mode.lower() else "#5cb85c"
+        colour = (
+            "#c8c8c8"  # grey: nothing is known yet
+            if mode.startswith("Connecting")
+            else "#f0ad4e"
+            if "simulator" in mode.lower()
+            else "#5cb85c"
+        )
         self.badge.setText(mode)
         self.badge.setStyleSheet(BADGE_STYLE.format(colour))
         self.badge.setToolTip("Where requests go")

@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from app.caching.invalidation import Invalidation
-from app.engine.mcp_hub import ConfigError, McpHub, parse_servers
+from app.engine.mcp_hub import SEPARATOR, ConfigError, McpHub, parse_servers
 from app.engine.tools import BUILT_IN
 from app.facts.server_tools import server_tools
 from app.ui.claude_dialogs import ApprovalDialog, ToolsDialog
@@ -82,6 +82,16 @@ class ClaudeFeatures(QObject):
             remember=self._remember_always,
         )
         self.approval: ApprovalDialog | None = None
+
+    async def start_enabled_servers(self) -> None:
+        """At launch: the servers of mcp.json that are not disabled start, so the tools a
+        conversation sends are there (and shown checked) before it calls one."""
+        if not self.hub.servers:
+            return
+        states = await self.hub.start_enabled()
+        failed = [f"{s.config.name} ({s.error})" for s in states if s.status != "running"]
+        if failed:
+            self.window.notify("MCP servers that did not start: " + "; ".join(failed) + ".")
 
     def _remember_always(self, always: dict[str, set[str]]) -> None:
         self.window.prefs.always_allow = {k: sorted(v) for k, v in always.items()}
@@ -215,7 +225,16 @@ class ClaudeFeatures(QObject):
     # -- tools ----------------------------------------------------------------------------------
     def _offered(self):
         mcp = [t.definition() for t in self.hub.tools()]
-        return [t.definition for t in BUILT_IN.values()] + mcp
+        # A tool of a configured server that the conversation sends stays offered (and so shown
+        # checked) while its server is not running: its definition is still sent.
+        names = {t.name for t in mcp}
+        prefixes = tuple(f"{name}{SEPARATOR}" for name in self.hub.servers)
+        sent = [
+            t
+            for t in self.window.chat.conversation.tools
+            if prefixes and t.name.startswith(prefixes) and t.name not in names
+        ]
+        return [t.definition for t in BUILT_IN.values()] + mcp + sent
 
     def preview_tools(self, names: set[str]) -> tuple[str, int, int, bool]:
         choice = self.window.chat.tool_choice(self._offered(), names)

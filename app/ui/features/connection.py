@@ -8,6 +8,7 @@ import asyncio
 
 from PySide6.QtCore import QObject
 
+from app.ui.features.messages import CONNECTION
 from app.ui.plain import plain_tip
 
 
@@ -53,6 +54,8 @@ class Connection(QObject):
         box = self.window.toolbar.model_box
         if problem:
             box.setToolTip(plain_tip(f"Models from the bundled data file ({problem})"))
+            if problem in CONNECTION:  # checked at start, not at the first send
+                self.window.toolbar.show_connection(CONNECTION[problem])
         elif usable:
             w = self.window
             w.toolbar.fill_models(w.engine.catalogue, usable, w.chat.conversation.model)
