@@ -387,3 +387,62 @@ def test_a_web_search_turns_results_are_written_automatically_and_predicted_next
     assert "automatic 5-minute breakpoint" in searched.explanation
     assert after.usage.read == after.predicted.read > searched.usage.write - 1
     assert after.usage.read > 3000 + 200  # the system prompt, the question and the results
+
+
+def test_edit_and_resend_keeps_the_old_branch_and_switching_back_reads_the_shared_prefix(
+    sim, tmp_path
+):
+    """Issue 28: edit and resend kept the old branch only until the send. Now both stay: the
+    message says "2 of 2", each branch says what it shares up to the fork, what switching would
+    read and write, and branches survive the history and an export."""
+    from app.storage.store import Store
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        chat = Chat(h.engine, Session(conversation(tokens=5000)))
+        await chat.send("What is in chapter one?")
+        await chat.send("And chapter two?")
+        first_path = list(chat.conversation.messages)
+        chat.edit(2)  # the second question
+        await chat.send("And chapter three?")
+        here = chat.branches_here()
+        back = chat.switch_branch(2, -1)
+        after_switch = list(chat.conversation.messages)
+        await chat.send("Thanks.")  # a turn on the old branch reads what it shares
+        await h.client.close()
+        return chat, first_path, here, back, after_switch
+
+    chat, first_path, here, back, after_switch = run(scenario())
+    conv = chat.conversation
+    assert here[2][:2] == (2, 2)  # the new path is the second of two at message 3
+    assert back.position == 1 and back.count == 2
+    assert back.shared_tokens > 5000 and back.read_tokens >= back.shared_tokens
+    assert after_switch == first_path  # the old path, message for message
+    turns = [r for r in chat.session.totals.records if r.kind == Kind.TURN]
+    assert turns[-1].usage.read >= back.shared_tokens
+    assert len(conv.alternatives(2)) == 2 and "Branch 1 of 2" in back.sentence()
+    # Saved and loaded, exported and imported: the branches come back.
+    store = Store.open(tmp_path)
+    store.save_conversation(conv)
+    store.save_messages(conv.id, list(enumerate(conv.messages)), len(conv.messages))
+    loaded, _, _ = store.load(conv.id)
+    again = Conversation.from_dict(conv.to_dict())
+    for copy in (loaded, again):
+        paths = copy.alternatives(2)
+        assert [p[0].text for p in paths] == ["And chapter two?", "And chapter three?"]
+    store.close()
+
+
+def test_regenerate_keeps_the_reply_it_replaces_as_a_branch(sim):
+    async def scenario():
+        h = Harness(sim.base_url)
+        chat = Chat(h.engine, Session(conversation(tokens=3000)))
+        await chat.send("hello")
+        first = chat.conversation.messages[-1]
+        await chat.regenerate()
+        await h.client.close()
+        return chat, first
+
+    chat, first = run(scenario())
+    paths = chat.conversation.alternatives(1)
+    assert len(paths) == 2 and paths[0][0] is first and chat.conversation.messages[1] is not first

@@ -180,3 +180,37 @@ def test_a_pattern_switch_that_costs_cached_tokens_asks_first(qtbot, loop, sim):
     keep.click()
     assert window.session.conversation.pattern == "smart"
     assert window.pattern_box.currentData() == "smart"  # the toolbar shows what is in force
+
+
+def test_branches_are_drawn_and_switched_from_the_message_with_the_cache_said(qtbot, loop, sim):
+    """Issue 28: edit and resend keeps both branches; the message says "Branch 2 of 2" with
+    links to switch, and what switching would read from cache and write."""
+    window, client = make_window(sim.base_url, system_tokens=4000)
+    qtbot.addWidget(window)
+    conv = window.session.conversation
+
+    async def scenario():
+        for text in ("What is in chapter one?", "And chapter two?"):
+            window.composer.edit.setPlainText(text)
+            window.send()
+            await until(lambda: turn_over(window))
+        window.messages.edit_message(2)
+        window.composer.edit.setPlainText("And chapter three?")
+        window.send()
+        await until(lambda: turn_over(window))
+        line = next(r.body for r in window.view.rows() if "Branch" in r.body)
+        url = line.split("[‹ previous](")[1].split(")")[0]
+        window.view.follow(url)  # the link, as a click on it does
+        shown = [m.text for m in conv.messages if m.role == "user"]
+        await client.close()
+        return line, shown
+
+    line, shown = loop.run_until_complete(scenario())
+    assert "**Branch 2 of 2**" in line and "would read" in line and "from cache" in line
+    # The turn that began the branch is no miss: the user replaced what it did not read.
+    first_branch_turn = [r for r in window.session.totals.records if r.kind == Kind.TURN][2]
+    assert first_branch_turn.cause == "branch" and "A new branch from message 3" in (
+        first_branch_turn.explanation
+    )
+    assert shown == ["What is in chapter one?", "And chapter two?"]
+    assert "Switched. Branch 1 of 2" in window.status_label.text()

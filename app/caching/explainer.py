@@ -3,7 +3,7 @@ it could have."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.caching.builder import BuiltRequest
 from app.caching.ledger import CacheLedger, Usage
@@ -28,12 +28,26 @@ class Explanation:
 
 # Causes of a turn that read all it could: nothing to blame (under the model's minimum, or a
 # pattern that places no breakpoint, is not a miss: there was nothing cached to read).
-NOT_MISSES = frozenset({"", "none", "too_short", "no_breakpoints"})
+NOT_MISSES = frozenset({"", "none", "too_short", "no_breakpoints", "branch"})
 
 
 def is_miss(cause: str) -> bool:
     """A miss is a turn that could have read more than it did."""
     return cause not in NOT_MISSES
+
+
+def as_branch(found: Explanation, index: int) -> Explanation:
+    """A turn that starts a new branch (edit and resend, regenerate) at message ``index``:
+    what it did not read is what the user replaced, not a miss."""
+    if found.cause not in ("volatile_breakpoint", "message_edited"):
+        return found
+    return replace(
+        found,
+        cause="branch",
+        sentence=f"A new branch from message {index + 1}: it read the {found.read_tokens:,} "
+        "tokens it shares with the earlier path, up to the last breakpoint before the fork; "
+        "the earlier path is kept.",
+    )
 
 
 def common_blocks(a: BuiltRequest, b: BuiltRequest) -> int:

@@ -48,6 +48,16 @@ class ConversationHeader:
     meta_json: str
 
 
+@dataclass(frozen=True)
+class Branch:
+    """Messages that once followed the message ``parent`` ("" for the start) and were replaced
+    (edit and resend, regenerate): kept, to switch back to. Everything up to ``parent`` is the
+    same prefix in both, so a switch can read it from the cache."""
+
+    parent: str
+    messages: tuple[Message, ...]
+
+
 @dataclass
 class Conversation:
     model: str
@@ -69,6 +79,7 @@ class Conversation:
     pending: tuple[Block, ...] = ()
     pattern: str | None = None  # this conversation's cache pattern; None: the default
     ttl: str | None = None  # and its TTL
+    branches: list[Branch] = field(default_factory=list)  # the paths not on screen
 
     # -- editing --------------------------------------------------------------------------------
     def add(self, role: str, *blocks: Block, created_at: float | None = None) -> Message:
@@ -100,10 +111,41 @@ class Conversation:
         self.messages[index] = replace(self.messages[index], pinned=pinned)
 
     def truncate(self, length: int) -> list[Message]:
-        """Drop messages from ``length`` on (edit and resend); returns what was dropped."""
+        """Drop messages from ``length`` on; returns what was dropped."""
         dropped = self.messages[length:]
         del self.messages[length:]
         return dropped
+
+    # -- branches -------------------------------------------------------------------------------
+    def parent_of(self, index: int) -> str:
+        """The id of the message before position ``index`` ("" at the start)."""
+        return self.messages[index - 1].id if index > 0 else ""
+
+    def fork(self, index: int) -> list[Message]:
+        """Replace everything from ``index`` on (edit and resend, regenerate), keeping it as a
+        branch to switch back to; returns what left the screen."""
+        parent = self.parent_of(index)
+        dropped = self.truncate(index)
+        if dropped:
+            self.branches.append(Branch(parent, tuple(dropped)))
+        return dropped
+
+    def alternatives(self, index: int) -> list[tuple[Message, ...]]:
+        """The paths that differ from position ``index`` on, oldest first: the one on screen
+        and each kept branch forked there."""
+        parent = self.parent_of(index)
+        paths = [tuple(self.messages[index:])]
+        paths += [b.messages for b in self.branches if b.parent == parent]
+        return sorted((p for p in paths if p), key=lambda p: p[0].created_at)
+
+    def switch(self, index: int, path: tuple[Message, ...]) -> None:
+        """Put ``path`` (one of ``alternatives(index)``) on screen from ``index`` on; the path
+        it replaces becomes a branch."""
+        parent = self.parent_of(index)
+        kept = next(b for b in self.branches if b.parent == parent and b.messages is path)
+        self.branches.remove(kept)
+        self.fork(index)
+        self.messages.extend(path)
 
     def add_instruction(self, *blocks: Block) -> Message:
         """A mid-conversation ``role: "system"`` message (instruction text or tool changes)."""
@@ -147,6 +189,9 @@ class Conversation:
             **self.meta_dict(),
             "messages": [_message_to_dict(m, found) for m in self.messages],
         }
+        for branch in self.branches:  # their attachments travel too
+            for message in branch.messages:
+                _message_to_dict(message, found)
         encoded = {sha: base64.b64encode(item.data).decode("ascii") for sha, item in found.items()}
         if images is None:
             data["images"] = encoded
@@ -175,6 +220,11 @@ class Conversation:
             "pending": [_block_to_dict(b, {}) for b in self.pending],
             "pattern": self.pattern,
             "ttl": self.ttl,
+            # Attachments go by hash: the history's image table and an export's images hold them.
+            "branches": [
+                {"parent": b.parent, "messages": [_message_to_dict(m, {}) for m in b.messages]}
+                for b in self.branches
+            ],
         }
 
     def header(self) -> ConversationHeader:
@@ -215,6 +265,14 @@ class Conversation:
             max_tokens=_typed(data.get("max_tokens", 1024), int, "max_tokens"),
             title=_typed(data.get("title", ""), str, "title"),
             id=_typed(data.get("id") or new_id("c"), str, "id"),
+            branches=[
+                Branch(
+                    _typed(b.get("parent", ""), str, "a branch's parent"),
+                    tuple(_message_from_dict(m, pool, loaded) for m in _list(b, "messages")),
+                )
+                for b in _list(data, "branches")
+                if _typed(b, dict, "a branch")
+            ],
             pattern=_typed(data.get("pattern"), str | None, "pattern"),
             ttl=_typed(data.get("ttl"), str | None, "ttl"),
         )

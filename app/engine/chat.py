@@ -52,6 +52,27 @@ class SendPrice:
     cold_usd: float | None  # the same with nothing cached
 
 
+@dataclass(frozen=True)
+class BranchView:
+    """A path from a fork, as the cache sees it."""
+
+    index: int  # the message position where the paths part
+    position: int  # this path's number among them, from 1, oldest first
+    count: int
+    shared_tokens: int  # the prefix all the paths share: up to the fork
+    read_tokens: int  # what the next turn on this path would read from cache now
+    write_tokens: int  # and write
+    extra_usd: float | None  # what writing costs more than reading would (None: prices unknown)
+
+    def sentence(self) -> str:
+        cost = f" (about ${self.extra_usd:.4f} more than reading it)" if self.extra_usd else ""
+        return (
+            f"Branch {self.position} of {self.count}: it shares {self.shared_tokens:,} tokens with"
+            f" the others, up to the fork; its next turn would read {self.read_tokens:,} from"
+            f" cache and write {self.write_tokens:,}{cost}."
+        )
+
+
 class ChatRefusal(ValueError):
     """An intent that cannot run now, with the sentence the user sees."""
 
@@ -145,12 +166,14 @@ class Chat:
         self.draft = Draft()
         self._cancel_decision()
         if editing is not None:
-            self.conversation.truncate(editing)
+            self.conversation.fork(editing)  # the old branch is kept, to switch back to
+            self.session.forked_at = editing
         self.conversation.add_user_text(text, *attachments, created_at=self.engine.clock())
         return self._start(entered_at)
 
     def regenerate(self, entered_at: float | None = None) -> Turn:
-        """Answer the last message again: the reply after it (or what a failure left) goes."""
+        """Answer the last message again: the reply after it (or what a failure left) is kept
+        as a branch."""
         if self.busy():
             raise ChatRefusal("Wait for the reply to finish (or stop it) first.")
         conv = self.conversation
@@ -166,10 +189,79 @@ class Chat:
             raise ChatRefusal("Nothing to answer yet: send a message first.")
         self._refuse_a_retired_model()
         self._refuse_a_forced_tool_choice()
-        kept = conv.truncate(last_user + 1)
-        # The system messages that followed it (an instruction, the turn's effort) stay with it.
-        conv.messages.extend(takewhile(lambda m: m.role == "system", kept))
+        # The system messages that follow it (an instruction, the turn's effort) stay with it.
+        after = last_user + 1
+        after += sum(1 for _ in takewhile(lambda m: m.role == "system", conv.messages[after:]))
+        if any(m.role == "assistant" and m.blocks for m in conv.messages[after:]):
+            conv.fork(after)  # a reply to switch back to
+            self.session.forked_at = after
+        else:
+            conv.truncate(after)  # what a failure left: nothing worth keeping
         return self._start(entered_at)
+
+    # -- branches -------------------------------------------------------------------------------
+    def branch_view(self, index: int, path: tuple[Message, ...]) -> BranchView:
+        """What putting ``path`` (one of ``alternatives(index)``) on screen would mean for the
+        cache: the prefix every alternative shares (up to the fork), and what the next turn on
+        it would read from cache and write, by the ledger, now."""
+        conv = self.conversation
+        paths = conv.alternatives(index)
+        trial = replace(conv, messages=conv.messages[:index] + list(path), branches=[])
+        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
+        built = self.engine.build(self.session, trial, extra_user=tail)
+        plan = self.engine.ledger.predict(built)
+        shared = max(
+            (
+                b.cumulative
+                for b in built.flat.blocks
+                if b.facts.message_index is None or b.facts.message_index < index
+            ),
+            default=0,
+        )
+        written = Usage(write_5m=plan.write_5m_tokens, write_1h=plan.write_1h_tokens)
+        read = Usage(read=plan.write_tokens)
+        extra = cost_of(written, built.model)
+        saved = cost_of(read, built.model)
+        return BranchView(
+            index,
+            next(i for i, p in enumerate(paths) if p[0] is path[0]) + 1,
+            len(paths),
+            shared,
+            plan.read_tokens,
+            plan.write_tokens,
+            extra.paid_usd - saved.paid_usd if extra.known and saved.known else None,
+        )
+
+    def branches_here(self) -> dict[int, tuple[int, int, BranchView]]:
+        """For each fork on screen: (this path's number, how many, what switching to the next
+        one would mean)."""
+        conv = self.conversation
+        out = {}
+        for index in range(len(conv.messages)):
+            paths = conv.alternatives(index)
+            if len(paths) < 2:
+                continue
+            here = next(i for i, p in enumerate(paths) if p[0] is conv.messages[index])
+            nxt = paths[(here + 1) % len(paths)]
+            out[index] = (here + 1, len(paths), self.branch_view(index, nxt))
+        return out
+
+    def switch_branch(self, index: int, step: int) -> BranchView:
+        """Show the previous (-1) or next (+1) path from message ``index`` on; the one on screen
+        becomes a branch. Returns what the switch means for the cache (judged before it)."""
+        if self.busy():
+            raise ChatRefusal("Wait for the reply to finish (or stop it) first.")
+        conv = self.conversation
+        paths = conv.alternatives(index)
+        if len(paths) < 2:
+            raise ChatRefusal("This message has no other branch.")
+        here = next(i for i, p in enumerate(paths) if p[0] is conv.messages[index])
+        target = paths[(here + step) % len(paths)]
+        view = self.branch_view(index, target)
+        conv.switch(index, target)
+        self.draft = Draft()
+        self.refresh_next_request()
+        return view
 
     retry = regenerate
 

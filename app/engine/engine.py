@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from app.caching.builder import BuiltRequest, RequestBuilder
 from app.caching.calibration import TokenCalibration
 from app.caching.costs import Kind, RequestRecord, cost_of
-from app.caching.explainer import explain
+from app.caching.explainer import as_branch, explain
 from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
@@ -307,6 +307,8 @@ class Engine(ev.Listeners):
                         explanation = explain(
                             built, begun, plan, session.last_turn, self.ledger, writing_elsewhere
                         )
+                        if session.forked_at is not None:
+                            explanation = as_branch(explanation, session.forked_at)
                         diagnosis = describe_diagnosis(getattr(event.message, "diagnostics", None))
                         self.ledger.record(built, begun, sent_at)
                         self.ledger.finish(request_id)
@@ -369,6 +371,7 @@ class Engine(ev.Listeners):
             server_reason=diagnosis,
         )
         session.last_message_id = final.id
+        session.forked_at = None
         for warm in session.warms:
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens

@@ -34,6 +34,7 @@ class Session:
     keepalive_task: asyncio.Task | None = None
     last_message_id: str | None = None  # the last turn's response id, for cache diagnostics
     entered_at: float | None = None  # perf_counter() of the Enter that began the coming turn
+    forked_at: int | None = None  # the coming turn starts a new branch at this message
 
     @property
     def id(self) -> str:

@@ -101,6 +101,12 @@ class SearchHit:
     snippet: str
 
 
+def branch_bodies(meta: dict) -> list[dict]:
+    """The stored messages of a conversation's kept branches (in its settings, ``meta``)."""
+    branches = meta.get("branches") if isinstance(meta, dict) else None
+    return [m for b in branches or [] if isinstance(b, dict) for m in b.get("messages") or []]
+
+
 def _plain_text(data: dict) -> str:
     parts = []
     for block in data.get("blocks", []):
@@ -310,6 +316,11 @@ class Store:
             used = set()
             for (body,) in conn.execute("SELECT body FROM messages WHERE body LIKE '%\"sha256\"%'"):
                 used.update(message_images(json.loads(body)))
+            for (meta,) in conn.execute(
+                "SELECT meta FROM conversations WHERE meta LIKE '%sha256%'"
+            ):
+                for body in branch_bodies(json.loads(meta)):  # kept branches show them too
+                    used.update(message_images(body))
             stored = [r[0] for r in conn.execute("SELECT sha256 FROM images")]
             conn.executemany(
                 "DELETE FROM images WHERE sha256=?", [(s,) for s in stored if s not in used]
@@ -371,7 +382,9 @@ class Store:
             (conversation_id,),
         )
         bodies = [json.loads(r[0]) for r in rows]
-        wanted = sorted({sha for body in bodies for sha in message_images(body)})
+        wanted = sorted(
+            {sha for body in bodies + branch_bodies(meta) for sha in message_images(body)}
+        )
         images = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
@@ -380,8 +393,11 @@ class Store:
                 f"SELECT sha256, data FROM images WHERE sha256 IN ({marks})", tuple(chunk)
             ):
                 images[sha] = bytes(data)
-        conversation = Conversation.from_dict({**meta, "messages": []})
         loaded = {}
+        try:
+            conversation = Conversation.from_dict({**meta, "messages": []}, images)
+        except (ValueError, KeyError) as exc:
+            raise StorageError("corrupt", f"A saved branch could not be read: {exc}") from exc
         try:
             conversation.messages = [message_from_dict(b, images, loaded) for b in bodies]
         except ValueError as exc:

@@ -10,7 +10,8 @@ APPEARANCES = ("system", "light", "dark")
 DARK = {
     QPalette.ColorRole.Window: "#2b2d30",
     QPalette.ColorRole.WindowText: "#e6e6e6",
-    QPalette.ColorRole.Base: "#1e1f22",
+    # Lighter than Window: Fusion outlines check boxes in a darker Window colour.
+    QPalette.ColorRole.Base: "#35383c",
     QPalette.ColorRole.AlternateBase: "#2b2d30",
     QPalette.ColorRole.Text: "#e6e6e6",
     QPalette.ColorRole.PlaceholderText: "#9a9da3",

@@ -44,6 +44,13 @@ log = logging.getLogger(__name__)
 SUMMARY_DELAY_MS = 250  # the draft's token count follows typing after this pause
 
 
+def wrapping_policy() -> QSizePolicy:
+    """A wrapped label's: its width follows the window, never the text; its height the lines."""
+    policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    policy.setHeightForWidth(True)
+    return policy
+
+
 class Composer(QWidget):
     """The input area: text, attachments being locked, their chips, and messages about them."""
 
@@ -76,12 +83,12 @@ class Composer(QWidget):
         self.notice = plain_label("")
         self.notice.setObjectName("composerNotice")
         self.notice.setWordWrap(True)
-        self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.notice.setSizePolicy(wrapping_policy())
         self.summary = plain_label("")
         self.summary.setObjectName("draftSummary")
         # Wrapped, and never a reason to widen the window (issue 28: 1,803 px on a 1,366 screen).
         self.summary.setWordWrap(True)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary.setSizePolicy(wrapping_policy())
         self.summary.setToolTip(
             "The attachments' tokens for this model, and what sending them costs when the cache"
             " is cold (written) and once it is warm (read)"
@@ -328,7 +335,7 @@ class Composer(QWidget):
             )
         what = f"{len(items):,} attachment blocks + text" if items else "text"
         line = (
-            f"Send: ~{tokens:,} tokens{price}; the draft ({what}) is ~{draft:,}{over}"
+            f"Send: ~{tokens:,} tokens{price}; the draft ({what}) is ~{draft:,} tokens{over}"
             if sending is not None
             else f"Draft ({what}): ~{tokens:,} tokens{price}{over}"
         )

@@ -27,6 +27,10 @@ class MessageActions:
             self.retry_requested.emit()
         elif verb == "cancel-edit":
             self.cancel_edit_requested.emit()
+        elif verb == "branch":
+            index, _, step = argument.partition(":")
+            if index.isdigit() and step in ("-1", "1"):
+                self.branch_requested.emit(int(index), int(step))
 
     def toggle_expanded(self, message_id: str) -> None:
         expanded = self.maker.expanded

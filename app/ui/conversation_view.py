@@ -53,6 +53,7 @@ class ConversationView(MessageActions, QTreeView):
     regenerate_requested = Signal()
     retry_requested = Signal()
     cancel_edit_requested = Signal()
+    branch_requested = Signal(int, int)  # message index where paths part, step (-1 or +1)
     attach_requested = Signal(str)  # "document" or "image", from the empty state
     said = Signal(str)  # a sentence for the status line ("Copied …")
 
@@ -82,6 +83,7 @@ class ConversationView(MessageActions, QTreeView):
         self.conversation: Conversation | None = None
         self.last_built: BuiltRequest | None = None
         self._marks: dict = {}
+        self.branches: dict[int, str] = {}  # message index -> its branch line (set_branches)
         self._turns: dict = {}
         self.error: tuple[str, str] | None = None  # what failed, what to do
         self.editing: int | None = None
@@ -102,6 +104,8 @@ class ConversationView(MessageActions, QTreeView):
 
     # -- what is shown --------------------------------------------------------------------------
     def show_conversation(self, conversation: Conversation) -> None:
+        if conversation is not self.conversation:
+            self.branches = {}  # until the window says where this one's paths part
         self.conversation = conversation
         self._update(bottom=self.model_.owner != conversation.id)
 
@@ -132,9 +136,16 @@ class ConversationView(MessageActions, QTreeView):
         self.editing = index
         self._update(bottom=index is not None)
 
+    def set_branches(self, branches: dict[int, tuple[int, int, str]]) -> None:
+        """Where the conversation's paths part: (this path's number, how many, a note)."""
+        self.branches = {
+            index: self.maker.branch_line(index, *found) for index, found in branches.items()
+        }
+        self._update()
+
     def _rows(self) -> list[Row]:
         conv = self.conversation
-        rows = self.maker.rows(conv, self._marks, self._turns, self.editing)
+        rows = self.maker.rows(conv, self._marks, self._turns, self.editing, self.branches)
         if self.editing is not None:
             later = len(conv.messages) - self.editing
             rows.append(
@@ -143,7 +154,7 @@ class ConversationView(MessageActions, QTreeView):
                     "edit",
                     "Editing",
                     f"Editing message {self.editing + 1}: the {plural(later, 'message')} shown"
-                    " faded are replaced when you send; until then nothing is lost."
+                    " faded are replaced when you send, and kept as a branch to switch back to."
                     f" [Cancel the edit]({self.maker.action('cancel-edit')})",
                 )
             )

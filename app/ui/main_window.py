@@ -272,6 +272,7 @@ class MainWindow(QMainWindow):
         self.price_draft()
         self.view.set_records(self.session.totals.records)
         self.view.show_conversation(self.session.conversation)
+        self.messages.refresh_branches()
         self.sidebar.show_totals(self.session.totals)
         self.sidebar.show_entries(self.engine.ledger)
         self.inspector.show_records(self.session.totals.records)

@@ -148,7 +148,11 @@ class RowMaker:
         marks: dict[int | str, Marks],
         turns: dict[int, Turn],
         editing: int | None = None,
+        branches: dict[int, str] | None = None,
     ) -> list[Row]:
+        """``branches``: for a message where paths part, the line that says which path this is
+        and lets the user switch (``branch_line``)."""
+        branches = branches or {}
         out: list[Row] = []
         if conversation.system:
             out.append(
@@ -167,7 +171,7 @@ class RowMaker:
             live.add((id(message), expanded))
             mark, turn = marks.get(index, NO_MARKS), turns.get(index)
             dimmed = editing is not None and index >= editing
-            found = rows.get(message.id)
+            found = None if index in branches else rows.get(message.id)
             if found is not None and found[0] is message:
                 row = found[1]
                 same = (row.index, row.marks, row.turn, row.dimmed) == (index, mark, turn, dimmed)
@@ -178,7 +182,9 @@ class RowMaker:
                 message.id,
                 "message",
                 _title(message),
-                self.body(message, expanded),
+                branches[index] + "\n\n" + self.body(message, expanded)
+                if index in branches
+                else self.body(message, expanded),
                 index,
                 message.role,
                 tuple(b.image for b in message.blocks if isinstance(b, ImageBlock)),
@@ -195,6 +201,12 @@ class RowMaker:
             ids = {m.id for m in conversation.messages}
             self._rows = {k: v for k, v in rows.items() if k in ids}
         return out
+
+    def branch_line(self, index: int, position: int, count: int, note: str) -> str:
+        """ "‹ 2 of 3 ›" with the links that switch, and what the cache says of the next path."""
+        back = f"[‹ previous]({self.action('branch', f'{index}:-1')})"
+        forward = f"[next ›]({self.action('branch', f'{index}:1')})"
+        return f"{back} **Branch {position} of {count}** {forward} · *{literal(note, 300)}*"
 
     def body(self, message: Message, expanded: bool) -> str:
         found = self._bodies.get((id(message), expanded))

@@ -44,6 +44,7 @@ class MessageActions(QObject):
         view.regenerate_requested.connect(self.regenerate)
         view.retry_requested.connect(self.regenerate)
         view.cancel_edit_requested.connect(self.cancel_edit)
+        view.branch_requested.connect(self.switch_branch)
         window.feed.subscribe(self._on_event)
         window.add_menu_entries(
             [MenuEntry("conversation", "&Regenerate reply", "Ctrl+R", self.regenerate)]
@@ -54,6 +55,7 @@ class MessageActions(QObject):
             self.turn_failed(event.failure)
         elif isinstance(event, ev.Finished) and event.kind == Kind.TURN:
             self.window.toolbar.show_connection(None)
+            self.refresh_branches()
 
     def pin_message(self, index: int, pinned: bool) -> None:
         w = self.window
@@ -94,6 +96,37 @@ class MessageActions(QObject):
             return
         w.conversation_changed()
         w.sending.show_turn(turn)
+
+    def refresh_branches(self) -> None:
+        """Each message where paths part says which one is shown, and what switching to the
+        next would read from cache and write (edit and resend, regenerate keep the old path)."""
+        found = self.window.chat.branches_here()
+        self.window.view.set_branches(
+            {
+                index: (
+                    position,
+                    count,
+                    f"all share {view.shared_tokens:,} tokens up to here; branch {view.position}"
+                    f" would read {view.read_tokens:,} from cache and write {view.write_tokens:,}",
+                )
+                for index, (position, count, view) in found.items()
+            }
+        )
+
+    def switch_branch(self, index: int, step: int) -> None:
+        w = self.window
+        try:
+            view = w.chat.switch_branch(index, step)
+        except ChatRefusal as exc:
+            w.notify(str(exc))
+            return
+        w.view.set_editing(None)
+        w.composer.clear()
+        w.view.show_conversation(w.chat.conversation)
+        w.refresh_markers()
+        self.refresh_branches()
+        w.conversation_changed()
+        w.notify(f"Switched. {view.sentence()}")
 
     def turn_failed(self, failure: Failure) -> None:
         """An error card at the end of the conversation, and the badge says what it means."""
