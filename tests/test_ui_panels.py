@@ -425,3 +425,52 @@ def test_help_explains_every_sidebar_label_in_the_windows_own_words(qtbot, loop,
     for words in ("too short to cache", "cache miss", "warm-ups", "flag", "send: ~"):
         assert words in page
     loop.run_until_complete(client.close())
+
+
+def test_file_dialogs_open_where_the_last_attachment_came_from_and_show_code(
+    qtbot, loop, sim, tmp_path
+):
+    """Issue 28: dialogs open in the last used folder (kept in the preferences), and the
+    document filter does not hide source files."""
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "main.py").write_text("print('hi')\n" * 50)
+    composer = window.composer
+    composer.attach_chosen([str(project / "main.py")])  # what choosing it in the dialog does
+    assert window.prefs.last_folder == str(project)
+    dialog = composer.pick("document")
+    assert dialog.directory().absolutePath() == str(project)
+    chosen = dialog.selectedNameFilter()
+    assert chosen.startswith("Documents and code") and all(
+        pattern in chosen for pattern in ("*.py", "*.rs", "*.ts", "*.pdf")
+    )
+    dialog.reject()
+    loop.run_until_complete(until(lambda: not composer.pending))
+    loop.run_until_complete(client.close())
+
+
+def test_the_folder_chooser_selects_none_all_and_a_subfolder_at_once(qtbot, tmp_path):
+    """Issue 28: the folder chooser has select none and per-folder toggles."""
+    from app.conversation.attachments import lock_whole_folder
+    from app.ui.folder_dialog import FolderDialog
+
+    root = tmp_path / "repo"
+    for name in ("src/a.py", "src/b.py", "docs/guide.md", "README.md"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"# {name}\n" * 20)
+    dialog = FolderDialog(lock_whole_folder(root))
+    qtbot.addWidget(dialog)
+    assert len(dialog.chosen().documents) == 4
+    dialog.none_button.click()
+    assert dialog.chosen().documents == () and "0 of 4 files" in dialog.total.text()
+    dialog.all_button.click()
+    src = next(
+        dialog.subfolders.item(i)
+        for i in range(dialog.subfolders.count())
+        if dialog.subfolders.item(i).text().startswith("src/")
+    )
+    src.setCheckState(Qt.CheckState.Unchecked)
+    names = sorted(d.name for d in dialog.chosen().documents)
+    assert names == ["repo/README.md", "repo/docs/guide.md"]

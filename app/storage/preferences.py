@@ -35,6 +35,7 @@ class Preferences:
     window_geometry: str = ""  # base64 of Qt's saveGeometry(), kept at close
     window_state: str = ""  # base64 of saveState(): the docks
     last_conversation: str = ""  # id of the conversation open at close
+    last_folder: str = ""  # where the file dialogs open: the folder last attached from
     update_prices: bool = False  # fetch genai-prices' published data hourly (off: as installed)
     # MCP tools the user always allows, per server: {"server": ["tool", ...]}
     always_allow: dict = field(default_factory=dict)
@@ -130,5 +131,6 @@ _CLEAN = {
     "window_geometry": _text,
     "window_state": _text,
     "last_conversation": _text,
+    "last_folder": _text,
     "always_allow": _always_allow,
 }

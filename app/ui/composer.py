@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -44,6 +45,18 @@ log = logging.getLogger(__name__)
 SUMMARY_DELAY_MS = 250  # the draft's token count follows typing after this pause
 
 
+@lru_cache(maxsize=1)
+def document_patterns() -> tuple[str, ...]:
+    """PDFs and every text and source file type Pygments knows (its lexers' file patterns):
+    a filter named for documents should not hide a code base's files."""
+    from pygments.lexers import get_all_lexers
+
+    found = {"*.pdf", "*.txt", "*.md", "*.csv", "*.json", "*.html", "*.xml", "*.log"}
+    for _name, _aliases, patterns, _mimetypes in get_all_lexers():
+        found.update(p for p in patterns if p.startswith("*.") and " " not in p)
+    return tuple(sorted(found))
+
+
 def wrapping_policy() -> QSizePolicy:
     """A wrapped label's: its width follows the window, never the text; its height the lines."""
     policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -59,6 +72,7 @@ class Composer(QWidget):
     activity = Signal()
     attachments_changed = Signal()
     warm_state_changed = Signal(str)  # "idle", "warming", "warm" or "not warmed"
+    folder_used = Signal(str)  # the folder a file dialog attached from
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -102,6 +116,7 @@ class Composer(QWidget):
         # What Send would send, priced (the window hands in ``Chat.price_send``); None: the
         # draft alone is priced.
         self.pricer: Callable[[str, tuple], object] | None = None
+        self.last_folder = ""  # where the file dialogs open (the preferences keep it)
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setToolTip("Attach images, PDFs or text and code files (Ctrl+O)")
         self.attach_button.setShortcut("Ctrl+O")
@@ -168,27 +183,37 @@ class Composer(QWidget):
             self._summarise()
 
     def pick(self, kind: str = "") -> QFileDialog:
-        """The file chooser; ``kind`` "image" or "document" starts it on that filter."""
-        dialog = QFileDialog(self, "Attach files")
+        """The file chooser, in the folder last used; ``kind`` "image" or "document" starts it
+        on that filter."""
+        dialog = QFileDialog(self, "Attach files", self.last_folder)
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
         filters = [
             "Anything Claude can read (*)",
             "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)",
-            "Documents (*.pdf *.txt *.md *.csv *.json *.html *.xml)",
+            f"Documents and code ({' '.join(document_patterns())})",
         ]
         dialog.setNameFilters(filters)
         if kind:
             dialog.selectNameFilter(filters[1 if kind == "image" else 2])
-        dialog.filesSelected.connect(self.add_files)
+        dialog.filesSelected.connect(self.attach_chosen)
         dialog.open()
         return dialog
 
-    def _pick_folder(self) -> None:
-        dialog = QFileDialog(self, "Attach a folder")
+    def _pick_folder(self) -> QFileDialog:
+        dialog = QFileDialog(self, "Attach a folder", self.last_folder)
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.fileSelected.connect(lambda path: self.add_files([path]))
+        dialog.fileSelected.connect(lambda path: self.attach_chosen([path]))
         dialog.open()
+        return dialog
+
+    def attach_chosen(self, paths: list) -> None:
+        """Chosen in a file dialog: attached, and where they were is where the next one opens."""
+        if paths:
+            where = Path(paths[0])
+            self.last_folder = str(where if where.is_dir() else where.parent)
+            self.folder_used.emit(self.last_folder)
+        self.add_files(paths)
 
     def add_files(self, paths: list) -> None:
         self.add_sources([Path(p) if not str(p).startswith("http") else str(p) for p in paths])

@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         self.composer = Composer()
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
         self.composer.pricer = lambda text, items: self.chat.price_send(text, items)
+        self.composer.last_folder = self.prefs.last_folder
+        self.composer.folder_used.connect(self._remember_folder)
         self.sidebar = UsageSidebar()
         self.inspector = Inspector()
         self.status_label = plain_label("")
@@ -197,6 +199,10 @@ class MainWindow(QMainWindow):
     def _inspector_shown(self, visible: bool) -> None:
         if visible and self.inspector_dock.height() < INSPECTOR_HEIGHT:
             self.resizeDocks([self.inspector_dock], [INSPECTOR_HEIGHT], Qt.Orientation.Vertical)
+
+    def _remember_folder(self, folder: str) -> None:
+        self.prefs.last_folder = folder
+        self.preferences_changed()
 
     def preferences_changed(self) -> None:
         self.price_updates.follow(self.prefs.update_prices)

@@ -148,6 +148,9 @@ class UsageSidebar(QWidget):
         self.requests = QListWidget()
         self.requests.setObjectName("warmsAndPings")
         self.requests.setWordWrap(True)  # each says why it was sent
+        # On a small screen the sidebar scrolls rather than squeezing a list to one line.
+        for listing in (self.entries, self.requests):
+            listing.setMinimumHeight(6 * listing.fontMetrics().lineSpacing())
         layout = QVBoxLayout(self)
         layout.addWidget(last)
         layout.addWidget(totals)
