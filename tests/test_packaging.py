@@ -49,3 +49,5 @@ def test_the_wheel_contains_the_model_data_and_both_commands(tmp_path):
     assert sources - names == set()
     assert "cachescope = app.__main__:main" in entry_points
     assert "cachescope-sim = app.simulator.cli:main" in entry_points
+    assert "cachescope-replay = app.replay.cli:main" in entry_points
+    assert "app/resources/help/reading-the-marks.md" in names

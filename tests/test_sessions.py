@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from app.facts.catalogue import default_catalogue
-from tests.perf.replay.optimum import token_cost
-from tests.perf.replay.policies import POLICIES
-from tests.perf.replay.runner import replay
-from tests.perf.replay.trace import TraceError, load, parse
+from app.replay.optimum import token_cost
+from app.replay.policies import POLICIES
+from app.replay.runner import replay
+from app.replay.trace import TraceError, load, parse
 
 TRACES = Path(__file__).parent / "perf" / "traces"
 SONNET = default_catalogue().require("claude-sonnet-4-6").prices

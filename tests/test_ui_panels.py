@@ -3,6 +3,7 @@ indicator, conversation settings, message actions, code colours, preferences, th
 
 import json
 
+import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox
@@ -474,3 +475,40 @@ def test_the_folder_chooser_selects_none_all_and_a_subfolder_at_once(qtbot, tmp_
     src.setCheckState(Qt.CheckState.Unchecked)
     names = sorted(d.name for d in dialog.chosen().documents)
     assert names == ["repo/README.md", "repo/docs/guide.md"]
+
+
+def test_what_would_it_have_cost_replays_the_open_conversation_and_applies_the_cheapest(
+    qtbot, loop, sim
+):
+    """Issue 29: Conversation → What would it have cost replays the open conversation under
+    every policy off the GUI thread, draws dollars and waiting per policy with what was paid,
+    says what would have paid most, and applies it to this conversation."""
+    window, client = make_window(sim.base_url, system_tokens=3000)
+    qtbot.addWidget(window)
+
+    async def scenario():
+        for text in ("What is in chapter one?", "And chapter two?"):
+            window.composer.edit.setPlainText(text)
+            window.send()
+            await until(lambda: turn_over(window))
+        dialog = window.replay.open()
+        await until(lambda: dialog.task.done(), timeout=120)
+        await client.close()
+        return dialog
+
+    dialog = loop.run_until_complete(scenario())
+    assert dialog.table.rowCount() == 9 and dialog.chart.report is not None
+    report = dialog.chart.report
+    paid = sum(r.cost.paid_usd for r in window.session.totals.records)
+    assert report.actual_usd == pytest.approx(paid) and "you paid" in dialog.progress.text()
+    assert dialog.sentence.text() and all(r.cost_usd is not None for r in report.rows)
+    assert any("typing assumed" in n for n in report.notes)
+    from app.ui.replay_dialog import APPLIES
+
+    wanted = APPLIES[dialog.best]  # the cheapest this app can follow, applied on a click
+    dialog.apply_button.click()
+    box = getattr(window.claude, "setting_box", None)
+    if box is not None and box.isVisible():  # the switch costs cached tokens: say yes
+        next(b for b in box.buttons() if b.text() == "Change it").click()
+    conv = window.session.conversation
+    assert conv.pattern == wanted["pattern"] and conv.ttl == wanted.get("ttl", conv.ttl)

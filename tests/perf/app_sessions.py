@@ -31,8 +31,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
-from tests.perf.replay.policies import POLICIES, Cachescope  # noqa: E402
-from tests.perf.replay.trace import TraceError, load  # noqa: E402
+from app.replay.policies import POLICIES, Cachescope  # noqa: E402
+from app.replay.trace import TraceError, load  # noqa: E402
 from tests.perf.sessions import TRACES, run  # noqa: E402
 
 KEY_EVERY_S = 0.25  # simulated seconds between key events while the user types

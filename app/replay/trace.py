@@ -181,3 +181,84 @@ class Content:
             tools.append(ToolDefinition.create(name, description, schema))
             left -= each
         return tuple(tools)
+
+
+TYPING_CHARS_PER_S = 5.0  # assumed when a saved conversation does not say how long typing took
+ASSUMED_PAUSE_S = 60.0  # between messages that carry no time
+
+
+def from_conversation(conversation, records: list[dict] | None = None) -> tuple[Trace, list[str]]:
+    """A saved conversation as a trace (its messages on screen, with their times), and what
+    had to be assumed. ``records`` are its saved request records (dicts), for the replies'
+    lengths. Typing time is not saved: each message is assumed typed at 5 characters a second
+    within the pause before it."""
+    from app.conversation.blocks import DocumentBlock, ImageBlock, ToolResultBlock
+    from app.facts.tokens import tool_definition_tokens
+
+    notes: list[str] = []
+    messages = conversation.messages
+    outputs = [
+        int(r.get("usage", {}).get("output", 0))
+        for r in records or []
+        if r.get("kind") == "turn" and not r.get("error")
+    ]
+    events: list[dict] = []
+    previous_end: float | None = None
+    untimed = tools_used = replies = 0
+    for i, message in enumerate(messages):
+        if message.role != "user":
+            continue
+        if any(isinstance(b, ToolResultBlock) for b in message.blocks):
+            tools_used += 1
+            continue  # a tool round: replayed as part of the turn it belongs to
+        reply = next((m for m in messages[i + 1 :] if m.role == "assistant"), None)
+        text = message.text
+        if previous_end is None or not message.created_at or not previous_end:
+            pause = 0.0 if previous_end is None else ASSUMED_PAUSE_S
+            untimed += previous_end is not None and not message.created_at
+        else:
+            pause = max(0.0, message.created_at - previous_end)
+        typing = min(pause, len(text) / TYPING_CHARS_PER_S)
+        events.append({"wait": round(pause - typing, 3), "do": "type", "seconds": round(typing, 3)})
+        for block in message.blocks:
+            if isinstance(block, DocumentBlock):
+                events.append({"wait": 0, "do": "attach", "document_tokens": block.document.tokens})
+            elif isinstance(block, ImageBlock):
+                image = block.image
+                events.append({"wait": 0, "do": "attach", "image": [image.width, image.height]})
+        reply_tokens = outputs[replies] if replies < len(outputs) else None
+        if reply_tokens is None:
+            reply_tokens = text_tokens(reply.text) if reply is not None else 1
+        replies += 1
+        events.append(
+            {
+                "wait": 0,
+                "do": "send",
+                "tokens": max(1, text_tokens(text)),
+                "reply_tokens": max(1, reply_tokens),
+            }
+        )
+        end = reply.created_at if reply is not None else message.created_at
+        previous_end = end or previous_end
+    if untimed:
+        notes.append(f"{untimed} message(s) with no time: {ASSUMED_PAUSE_S:.0f} s pauses assumed")
+    notes.append(f"typing assumed at {TYPING_CHARS_PER_S:.0f} characters a second")
+    if tools_used:
+        notes.append(f"{tools_used} tool round(s) replayed as plain turns")
+    if conversation.branches:
+        count = len(conversation.branches)
+        notes.append(f"{count} branch{'es' if count > 1 else ''} left out: the path on screen only")
+    system_tokens = text_tokens(conversation.system_text) if conversation.system else 0
+    tool_tokens = sum(tool_definition_tokens(t.api) for t in conversation.tools)
+    if tool_tokens:
+        tool_tokens += TOOL_USE_PREAMBLE_TOKENS
+    if not any(e["do"] == "send" for e in events):
+        raise TraceError("the conversation has no message of yours to replay")
+    data = {
+        "name": conversation.title or conversation.id,
+        "model": conversation.model,
+        "system_tokens": system_tokens,
+        "tool_tokens": tool_tokens,
+        "events": [*events, {"wait": 30, "do": "close"}],
+    }
+    return parse(data, data["name"]), notes

@@ -11,10 +11,11 @@ import httpx2 as httpx
 from app.caching.costs import input_cost_usd
 from app.caching.ledger import Usage
 from app.conversation.conversation import Conversation
-from tests.perf.replay import vloop
-from tests.perf.replay.optimum import Send, lower_bound_usd
-from tests.perf.replay.policies import POLICIES
-from tests.perf.replay.trace import Content, Trace
+from app.facts.prefix import flatten_request
+from app.replay import vloop
+from app.replay.optimum import Send, lower_bound_usd
+from app.replay.policies import POLICIES, TTL_CHOICES
+from app.replay.trace import Content, Trace
 
 MAX_TOKENS = 16_000
 
@@ -56,6 +57,8 @@ def _bill_usd(bill: dict, catalogue) -> float:
             output=counts["output_tokens"],
         )
         info = catalogue.require(model)
+        if info.prices is None:
+            raise ValueError(f"prices unknown for {model}: the replay cannot price it")
         if info.tier_start:  # a tier applies per request; a summed bill cannot carry it
             raise ValueError(f"{model} has a prompt-length price tier: price it per request")
         total += input_cost_usd(usage, info) + usage.output * info.prices.output / 1e6
@@ -80,7 +83,7 @@ async def _replay(trace: Trace, policy: str) -> Result:
             max_retries=0,
             http_client=http,
         )
-        actor = POLICIES[policy](client, conv, loop)
+        actor = (POLICIES | TTL_CHOICES)[policy](client, conv, loop)
         model = sim.simulator.catalogue.require(trace.model)
         planned: list[Send] = []
         earliest = 0.0  # the trace's own clock: every reply instant
@@ -110,7 +113,7 @@ async def _replay(trace: Trace, policy: str) -> Result:
                     result.failures.append(f"send at {clicked:.0f} s produced no token")
                 else:
                     result.ttft_s.append(first - clicked)
-                flat = sim.simulator._flatten(actor.last_body, model, "replay")
+                flat = flatten_request(actor.last_body, model=model)
                 planned.append(Send(earliest, flat, int(event["reply_tokens"])))
         await actor.close()
         await client.close()

@@ -33,6 +33,7 @@ import asyncio
 import copy
 
 from app.caching.builder import RequestBuilder
+from app.caching.strategies import CacheSettings
 from app.conversation.blocks import Message, TextBlock
 from app.conversation.conversation import Conversation, attachment_block
 from app.engine import events as ev
@@ -244,12 +245,16 @@ class Cachescope(Actor):
     ``start_turn`` on send. ``wait_usd_per_s`` overrides the shipped default (None keeps it)."""
 
     wait_usd_per_s: float | None = None
+    prefs: Preferences | None = None  # the user's settings (None: a new install's)
+    ttl: str | None = None  # a TTL choice to try instead of the settings' own
 
     def __init__(self, *args):
         super().__init__(*args)
-        settings = from_preferences(Preferences())
+        settings = from_preferences(self.prefs or Preferences())
         if self.wait_usd_per_s is not None:
             settings.wait_usd_per_s = self.wait_usd_per_s
+        if self.ttl is not None:
+            settings.cache = CacheSettings(ttl=self.ttl)
         self.engine = Engine(self.client, settings, clock=self.clock, sleep=asyncio.sleep)
         self.session = Session(self.conv)
         self.firsts: list[float] = []
@@ -284,6 +289,14 @@ class Cachescope(Actor):
         await self.engine.shutdown()
 
 
+class Cachescope5m(Cachescope):
+    ttl = "5m"
+
+
+class Cachescope1h(Cachescope):
+    ttl = "1h"
+
+
 POLICIES: dict[str, type[Actor]] = {
     "none": Actor,
     "automatic": Automatic,
@@ -294,3 +307,16 @@ POLICIES: dict[str, type[Actor]] = {
     "cachescope": Cachescope,
 }
 ANCHORS = tuple(p for p in POLICIES if p != "cachescope")
+# Cachescope at each TTL choice: for "what would it have cost", not the benchmark's columns.
+TTL_CHOICES: dict[str, type[Actor]] = {"cachescope_5m": Cachescope5m, "cachescope_1h": Cachescope1h}
+LABELS = {
+    "none": "No caching",
+    "automatic": "Automatic (top-level cache_control)",
+    "last_user_message": "lm-deluge: last user message",
+    "claude_code": "Claude Code's layout",
+    "cookbook": "Cookbook: warm while typing",
+    "aider_keepalive": "aider with keep-alive pings",
+    "cachescope": "Cachescope, your settings",
+    "cachescope_5m": "Cachescope, 5m TTL",
+    "cachescope_1h": "Cachescope, 1h TTL",
+}

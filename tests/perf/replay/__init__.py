@@ -1,1 +1,0 @@
-"""Session replay: human-timed traces through the simulator in simulated time (see sessions.py)."""
