@@ -223,6 +223,7 @@ def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
     assert entries("view") == [
         "Cache inspector Ctrl+I",
         "Switch &appearance (system, light, dark) Ctrl+Shift+L",
+        "Other &programs (inspector)…",
         "Conversations Ctrl+L",
         "&Search messages Ctrl+F",
         "&Rename conversation F2",

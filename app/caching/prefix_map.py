@@ -37,7 +37,12 @@ class PrefixMap:
 
     @classmethod
     def of(cls, built: BuiltRequest) -> PrefixMap:
-        ttl_at = {b.index: b.ttl for b in built.breakpoints}
+        return cls.of_flat(built.flat, built.breakpoints)
+
+    @classmethod
+    def of_flat(cls, flat, breakpoints) -> PrefixMap:
+        """A request's blocks as flattened (``app.facts.prefix``), with its breakpoints."""
+        ttl_at = {b.index: b.ttl for b in breakpoints}
         rows = tuple(
             PrefixRow(
                 b.index,
@@ -50,9 +55,9 @@ class PrefixMap:
                 ttl_at.get(b.index),
                 b.fingerprint,
             )
-            for b in built.flat.blocks
+            for b in flat.blocks
         )
-        return cls(rows, built.flat.total_tokens)
+        return cls(rows, flat.total_tokens)
 
     def to_dict(self, base: PrefixMap | None = None) -> dict:
         """A compact form; rows shared with ``base`` (same leading fingerprints) are counted, not

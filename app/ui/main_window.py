@@ -26,6 +26,7 @@ from app.ui.conversation_view import ConversationView
 from app.ui.features.claude import ClaudeFeatures
 from app.ui.features.connection import Connection
 from app.ui.features.messages import MessageActions
+from app.ui.features.other_programs import OtherPrograms
 from app.ui.features.replay import WhatItWouldHaveCost
 from app.ui.features.sending import Sending
 from app.ui.features.settings import SettingsDialogs
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.sending = Sending(self)
         self.messages = MessageActions(self)
         self.replay = WhatItWouldHaveCost(self)
+        self.other_programs = OtherPrograms(self)
         self.dialogs = SettingsDialogs(self)
         self.claude = ClaudeFeatures(self)
         self.claude.install_tools(None)
