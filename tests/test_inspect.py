@@ -6,7 +6,7 @@ it down."""
 import json
 
 import anthropic
-import httpx
+import httpx2 as httpx
 import pytest
 
 from app.facts.catalogue import default_catalogue
@@ -169,14 +169,17 @@ def test_litellm_through_the_inspector_sees_what_the_inspector_recorded(inspecto
     assert lines[2].read > 3000
 
 
-def test_the_window_shows_other_programs_requests_live_with_their_blocks(qtbot, loop, sim):
+def test_the_window_shows_other_programs_requests_live_with_their_blocks(
+    qtbot, loop, sim, tmp_path
+):
     """Issue 30: View → Other programs runs the endpoint in front of where the app's requests go
     (here the simulator); a program's requests appear with their numbers and block map."""
-    from tests.uikit import make_window
+    from tests.uikit import make_window, until
 
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
     dialog = window.other_programs.open()
+    dialog.keep_in = tmp_path / "captured"  # the history's folder in the app
     dialog.port.setValue(0)
     dialog.start_button.click()
     assert "ANTHROPIC_BASE_URL=http://127.0.0.1:" in dialog.status.text()
@@ -192,8 +195,18 @@ def test_the_window_shows_other_programs_requests_live_with_their_blocks(qtbot, 
     assert int(dialog.table.item(1, 3).text().replace(",", "")) > 3000  # read from cache
     dialog.table.selectRow(1)
     assert dialog.strip.prefix is not None and "2 requests" in dialog.sessions.text()
-    dialog.reject()  # closing stops the endpoint
+    assert "live: " in dialog.sessions.text() and "left" in dialog.sessions.text()
+    # What that program's session would have cost under every policy (issue 29's replay).
+    replay = dialog.replay_selected()
+    loop.run_until_complete(until(lambda: replay.task.done(), timeout=120))
+    assert replay.table.rowCount() == 9 and replay.sentence.text()
+    assert not replay.apply_button.isVisible()
+    replay.reject()
+    dialog.reject()  # closing stops the endpoint, and keeps the run's lines (never the key)
     assert dialog.server is None
+    (kept,) = (tmp_path / "captured").glob("*.jsonl")
+    text = kept.read_text()
+    assert len(text.splitlines()) == 2 and KEY not in text and '"read"' in text
     loop.run_until_complete(client.close())
 
 

@@ -78,6 +78,8 @@ class _Session:
     last_model: str = ""
     last_effort: object = None
     requests: int = 0
+    # (start, flattened request, reply tokens) of each turn: for "what would it have cost"
+    captured: list[tuple[float, FlatRequest, int]] = field(default_factory=list)
     read: int = 0
     input_total: int = 0
     paid_usd: float = 0.0
@@ -106,6 +108,10 @@ class Observer:
         self.sessions: dict[tuple[str, str], _Session] = {}
         self.count = 0
         self.maps: dict[str, tuple[PrefixMap, Usage]] = {}  # by line id: the block map to draw
+
+    def captured(self) -> dict[str, tuple[str, list]]:
+        """Per session name: its model and its turns as (start, flat, reply tokens)."""
+        return {s.name: (model, list(s.captured)) for (_, model), s in self.sessions.items()}
 
     def summaries(self) -> list[str]:
         """One line per session: requests, hit rate (input read from cache), what it paid."""
@@ -202,6 +208,8 @@ class Observer:
         session.last, session.last_model = flat, model.id
         session.last_effort = pending.effort
         session.requests += 1
+        if status == 200 and pending.kind == "turn":
+            session.captured.append((pending.started, flat, usage.output))
         session.read += usage.read
         session.input_total += usage.input_total
         if cost is not None and cost.known:

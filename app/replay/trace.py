@@ -262,3 +262,36 @@ def from_conversation(conversation, records: list[dict] | None = None) -> tuple[
         "events": [*events, {"wait": 30, "do": "close"}],
     }
     return parse(data, data["name"]), notes
+
+
+def from_requests(name: str, model: str, requests: list[tuple[float, object, int]]) -> Trace:
+    """A session another program sent (the inspector's capture) as a trace: ``requests`` are
+    (start time, its flattened request, the reply's output tokens), warm-ups left out (each
+    policy decides its own). Each turn sends what its request added after the previous one's
+    prefix, after the pause between their starts; the tools and the system prompt are the
+    first request's. An approximation: the content is generated to the same token counts."""
+    if not requests:
+        raise TraceError(f"{name}: no request to replay")
+    first = requests[0][1]
+    tools = sum(b.tokens for b in first.blocks if b.facts.level == "tools")
+    system = sum(b.tokens for b in first.blocks if b.facts.level == "system")
+    events, previous_start, previous_total = [], requests[0][0], tools + system
+    for started, flat, output in requests:
+        added = max(1, flat.total_tokens - previous_total)
+        events.append(
+            {
+                "wait": round(max(0.0, started - previous_start), 3),
+                "do": "send",
+                "tokens": added,
+                "reply_tokens": max(1, output),
+            }
+        )
+        previous_start, previous_total = started, flat.total_tokens + output
+    data = {
+        "name": name,
+        "model": model,
+        "system_tokens": system,
+        "tool_tokens": tools,
+        "events": [*events, {"wait": 30, "do": "close"}],
+    }
+    return parse(data, name)

@@ -5,7 +5,9 @@ the reason for a miss, its session, and its blocks drawn as the cache inspector 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
@@ -23,16 +25,22 @@ from PySide6.QtWidgets import (
 from app.facts.catalogue import Catalogue
 from app.inspect.observer import Observer
 from app.inspect.proxy import InspectProxy
+from app.replay.report import pauses_of, run_all
+from app.replay.trace import TraceError, from_requests
 from app.simulator.runner import ServerThread
 from app.ui.inspector import PrefixStrip
 from app.ui.plain import heading, plain_label, plain_tip
+from app.ui.replay_dialog import ReplayDialog
 
 COLUMNS = ("Request", "Model", "Kind", "Read", "Predicted", "Written", "Full", "Cost", "Why")
 
 
 class OtherProgramsDialog(QDialog):
-    def __init__(self, upstream: str, catalogue: Catalogue, parent=None):
+    def __init__(self, upstream: str, catalogue: Catalogue, parent=None, keep_in=None):
+        """``keep_in``: a folder where each run's lines are kept when it stops (the history's
+        ``captured/``; None: only saved on request)."""
         super().__init__(parent)
+        self.keep_in = keep_in
         self.setWindowTitle("Other programs: their requests through the inspector")
         self.resize(1000, 620)
         self.upstream, self.catalogue = upstream, catalogue
@@ -57,6 +65,13 @@ class OtherProgramsDialog(QDialog):
         self.sessions.setWordWrap(True)
         self.save_button = QPushButton("Save the lines…")
         self.save_button.clicked.connect(self.save)
+        self.replay_button = QPushButton("What would it have &cost…")
+        self.replay_button.setToolTip(
+            "The selected request's session replayed under every caching policy (an"
+            " approximation: the same token counts and pauses, generated content)"
+        )
+        self.replay_button.clicked.connect(self.replay_selected)
+        self.replay: ReplayDialog | None = None
         row = QHBoxLayout()
         row.addWidget(plain_label("Port"))
         row.addWidget(self.port)
@@ -64,6 +79,7 @@ class OtherProgramsDialog(QDialog):
         row.addWidget(self.status, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.replay_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
@@ -102,7 +118,8 @@ class OtherProgramsDialog(QDialog):
         self.server.stop()
         self.server = None
         self.refresh()
-        self.status.setText(f"Stopped. Requests will go to {self.upstream}.")
+        kept = self._keep()
+        self.status.setText(f"Stopped{kept}. Requests will go to {self.upstream}.")
         self.start_button.setText("&Start")
 
     def refresh(self) -> None:
@@ -142,6 +159,57 @@ class OtherProgramsDialog(QDialog):
         if found is not None:
             self.strip.show_prefix(*found)
 
+    def replay_selected(self) -> ReplayDialog | None:
+        """What the selected request's session would have cost under every policy, replayed
+        off the GUI thread (the app's own replay, ``app.replay``)."""
+        if self.proxy is None or not self.proxy.lines:
+            self.status.setText("Nothing captured yet.")
+            return None
+        rows = self.table.selectionModel().selectedRows()
+        line = self.proxy.lines[rows[0].row() if rows else -1]
+        model, requests = self.proxy.observer.captured()[line.session]
+        try:
+            trace = from_requests(f"{line.session} ({model})", model, requests)
+        except TraceError as exc:
+            self.status.setText(f"Nothing to replay: {exc}")
+            return None
+        dialog = ReplayDialog(f"session {line.session}", self)
+        dialog.apply_button.hide()  # another program's settings are not this app's to change
+        dialog.open()
+        self.replay = dialog
+        dialog.task = asyncio.get_event_loop().create_task(self._replay(dialog, trace))
+        return dialog
+
+    async def _replay(self, dialog: ReplayDialog, trace) -> None:
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int, what: str) -> None:
+            loop.call_soon_threadsafe(dialog.show_progress, done, total, what)
+
+        try:
+            report = await asyncio.to_thread(run_all, trace, None, progress)
+        except (RuntimeError, ValueError) as exc:
+            dialog.progress.setText(f"The replay failed: {exc}")
+            return
+        report.notes.append("content generated to the captured token counts and pauses")
+        dialog.show_report(report, report.sentence(pauses_of(trace)))
+
+    def _keep(self) -> str:
+        """This run's lines into the history's folder of captured sessions (no key in them)."""
+        if self.keep_in is None or self.proxy is None or not self.proxy.lines:
+            return ""
+        path = self.keep_in / time.strftime("%Y-%m-%d-%H%M%S.jsonl")
+        try:
+            self.keep_in.mkdir(parents=True, exist_ok=True)
+            self._write(path)
+        except OSError as exc:
+            return f" (the lines could not be kept: {exc.strerror or exc})"
+        return f"; {len(self.proxy.lines)} lines kept in {path}"
+
+    def _write(self, path) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(line.as_dict()) + "\n" for line in self.proxy.lines)
+
     def save(self) -> None:
         """The lines as JSON, one per request (no key: only its hash is ever seen here)."""
         if self.proxy is None or not self.proxy.lines:
@@ -149,6 +217,9 @@ class OtherProgramsDialog(QDialog):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save the lines", "inspected.jsonl")
         if path:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.writelines(json.dumps(line.as_dict()) + "\n" for line in self.proxy.lines)
+            try:
+                self._write(path)
+            except OSError as exc:
+                self.status.setText(f"Not saved: {exc.strerror or exc} ({path}).")
+                return
             self.status.setText(f"Saved {len(self.proxy.lines)} lines to {path}.")

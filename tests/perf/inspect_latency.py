@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import httpx  # noqa: E402
+import httpx2 as httpx  # noqa: E402
 
 from app.facts.catalogue import default_catalogue  # noqa: E402
 from app.inspect.observer import Observer  # noqa: E402

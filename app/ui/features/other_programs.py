@@ -21,6 +21,10 @@ class OtherPrograms(QObject):
         client = self.window.engine.client
         upstream = str(client.base_url).rstrip("/") if client is not None else API
         if self.dialog is None:
-            self.dialog = OtherProgramsDialog(upstream, self.window.engine.catalogue, self.window)
+            library = self.window.library
+            keep = library.folder / "captured" if library is not None else None
+            self.dialog = OtherProgramsDialog(
+                upstream, self.window.engine.catalogue, self.window, keep_in=keep
+            )
         self.dialog.open()
         return self.dialog
