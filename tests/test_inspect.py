@@ -269,3 +269,30 @@ def test_two_hundred_concurrent_streams_all_arrive(inspector):
     results = asyncio.run(all_of_them())
     assert results == [(200, 1)] * 200
     assert len(lines_of(inspector, 200)) == 200
+
+
+@pytest.mark.clients
+def test_lm_deluge_through_the_inspector_sees_what_the_inspector_recorded(inspector, monkeypatch):
+    from lm_deluge import LLMClient
+    from lm_deluge.models import register_model
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    register_model(
+        id="cachescope-inspected-sonnet",
+        name=SONNET_46,
+        api_base=inspector.base_url + "/v1",
+        api_key_env_var="ANTHROPIC_API_KEY",
+        api_spec="anthropic",
+        reasoning_model=True,
+    )
+    client = LLMClient("cachescope-inspected-sonnet", max_new_tokens=200)
+    prompt = SYSTEM + "\n\nWho are the parties?"
+    first, second = (
+        client.process_prompts_sync([prompt], show_progress=False, cache="last_user_message")[0]
+        for _ in range(2)
+    )
+    assert not first.is_error and not second.is_error, first.error_message
+    lines = lines_of(inspector, 2)
+    assert [line.written_5m for line in lines][0] == first.usage.cache_write_tokens
+    assert lines[1].read == second.usage.cache_read_tokens > 3000
+    assert KEY not in json.dumps([line.as_dict() for line in lines])

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 from app.facts.catalogue import Catalogue
 from app.inspect.observer import Observer
 from app.inspect.proxy import InspectProxy
-from app.replay.report import pauses_of, run_all
 from app.replay.trace import TraceError, from_requests
 from app.simulator.runner import ServerThread
 from app.ui.inspector import PrefixStrip
@@ -177,22 +176,9 @@ class OtherProgramsDialog(QDialog):
         dialog.apply_button.hide()  # another program's settings are not this app's to change
         dialog.open()
         self.replay = dialog
-        dialog.task = asyncio.get_event_loop().create_task(self._replay(dialog, trace))
+        note = ("content generated to the captured token counts and pauses",)
+        dialog.task = asyncio.get_event_loop().create_task(dialog.replay(trace, None, note))
         return dialog
-
-    async def _replay(self, dialog: ReplayDialog, trace) -> None:
-        loop = asyncio.get_running_loop()
-
-        def progress(done: int, total: int, what: str) -> None:
-            loop.call_soon_threadsafe(dialog.show_progress, done, total, what)
-
-        try:
-            report = await asyncio.to_thread(run_all, trace, None, progress)
-        except (RuntimeError, ValueError) as exc:
-            dialog.progress.setText(f"The replay failed: {exc}")
-            return
-        report.notes.append("content generated to the captured token counts and pauses")
-        dialog.show_report(report, report.sentence(pauses_of(trace)))
 
     def _keep(self) -> str:
         """This run's lines into the history's folder of captured sessions (no key in them)."""

@@ -5,6 +5,8 @@ and a button that applies that policy to this conversation from now on."""
 
 from __future__ import annotations
 
+import asyncio
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.replay.report import Report
+from app.replay.report import Report, pauses_of, run_all
 from app.ui.plain import heading, plain_label, plain_tip
 
 # What "apply" means for each policy: the conversation's pattern and TTL (None: no equivalent).
@@ -126,6 +128,23 @@ class ReplayDialog(QDialog):
         layout.addWidget(buttons)
         self.best: str | None = None
         self.task = None  # the replay, running off the GUI thread
+
+    async def replay(self, trace, paid: float | None = None, notes: tuple = ()) -> None:
+        """Replay ``trace`` under every policy off the GUI thread, with progress, then show it;
+        ``paid`` is what the history says was paid, ``notes`` what had to be assumed."""
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int, what: str) -> None:  # on the replay's thread
+            loop.call_soon_threadsafe(self.show_progress, done, total, what)
+
+        try:
+            report = await asyncio.to_thread(run_all, trace, None, progress)
+        except (RuntimeError, ValueError) as exc:
+            self.progress.setText(f"The replay failed: {exc}")
+            return
+        report.actual_usd = paid
+        report.notes = [*notes, *report.notes]
+        self.show_report(report, report.sentence(pauses_of(trace)))
 
     def show_progress(self, done: int, total: int, what: str) -> None:
         self.progress.setText(

@@ -5,12 +5,9 @@ any other switch."""
 
 from __future__ import annotations
 
-import asyncio
-
 from PySide6.QtCore import QObject
 
 from app.history.sessions import records_of
-from app.replay.report import pauses_of, run_all
 from app.replay.trace import TraceError, from_conversation
 from app.ui.menus import MenuEntry
 from app.ui.replay_dialog import APPLIES, ReplayDialog
@@ -39,23 +36,8 @@ class WhatItWouldHaveCost(QObject):
         self.dialog = dialog
         records = session.totals.records
         paid = sum(r.cost.paid_usd for r in records if r.cost.known) if records else None
-        dialog.task = w.spawn(self._run(dialog, trace, notes, paid))
+        dialog.task = w.spawn(dialog.replay(trace, paid, tuple(notes)))
         return dialog
-
-    async def _run(self, dialog: ReplayDialog, trace, notes: list[str], paid) -> None:
-        loop = asyncio.get_running_loop()
-
-        def progress(done: int, total: int, what: str) -> None:  # on the replay's thread
-            loop.call_soon_threadsafe(dialog.show_progress, done, total, what)
-
-        try:
-            report = await asyncio.to_thread(run_all, trace, None, progress)
-        except (RuntimeError, ValueError) as exc:
-            dialog.progress.setText(f"The replay failed: {exc}")
-            return
-        report.actual_usd = paid
-        report.notes = notes + report.notes
-        dialog.show_report(report, report.sentence(pauses_of(trace)))
 
     def apply(self, dialog: ReplayDialog) -> None:
         changes = APPLIES.get(dialog.best or "")
