@@ -237,7 +237,10 @@ class Chat:
         one would mean)."""
         conv = self.conversation
         out = {}
+        forks = {b.parent for b in conv.branches}  # only where a branch parts is there a choice
         for index in range(len(conv.messages)):
+            if conv.parent_of(index) not in forks:
+                continue
             paths = conv.alternatives(index)
             if len(paths) < 2:
                 continue
