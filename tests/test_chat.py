@@ -446,3 +446,33 @@ def test_regenerate_keeps_the_reply_it_replaces_as_a_branch(sim):
     chat, first = run(scenario())
     paths = chat.conversation.alternatives(1)
     assert len(paths) == 2 and paths[0][0] is first and chat.conversation.messages[1] is not first
+
+
+def test_a_switch_to_a_model_without_system_messages_keeps_the_conversation_sendable(sim):
+    """A per-turn effort (a system message) on Opus 5, then a switch to Sonnet 5, which takes
+    no system messages: the effort becomes the top-level one and the effort-only messages are
+    left out, so the next send is answered; an instruction with text is refused before it is
+    sent, with what to do."""
+    from app.conversation.blocks import TextBlock as Text
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        chat = Chat(h.engine, Session(conversation(model="claude-opus-5", tokens=3000)))
+        await chat.send("hello")
+        chat.apply(**chat.effort_changes("low"))
+        await chat.send("and now briefly")
+        chat.apply(model="claude-sonnet-5")
+        chat.fit_to_model()
+        turn = await chat.send("and on Sonnet?")
+        chat.conversation.add_instruction(Text("Answer in French."))
+        with pytest.raises(ChatRefusal) as refused:
+            chat.send("bonjour?")
+        await h.client.close()
+        return h, chat, turn, str(refused.value)
+
+    h, chat, turn, said = run(scenario())
+    last = built_of(h, Kind.TURN)[-1].body
+    assert all(m["role"] != "system" for m in last["messages"])
+    assert last["output_config"] == {"effort": "low"} and chat.conversation.effort == "low"
+    assert chat.session.totals.records[-1].error == ""
+    assert "Claude Sonnet 5 does not take" in said

@@ -137,6 +137,10 @@ class RequestBuilder:
         settings = settings or CacheSettings()
         model = self.catalogue.require(conversation.model)
         messages = list(conversation.messages) + ([extra_user] if extra_user else [])
+        if not model.system_messages:  # a per-turn effort only goes where system messages do
+            messages = [
+                m for m in messages if not (m.role == "system" and m.effort and not m.blocks)
+            ]
         view = conversation if extra_user is None else _with_messages(conversation, messages)
 
         tools_api = [t.api for t in conversation.tools] + definitions(conversation.server_tools)

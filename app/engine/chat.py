@@ -161,6 +161,7 @@ class Chat:
             raise ChatRefusal("Type a message or attach an image first.")
         self._refuse_a_retired_model()
         self._refuse_a_forced_tool_choice()
+        self._refuse_system_messages_the_model_refuses()
         editing = self.draft.editing
         self._refuse_a_prompt_too_long(text, attachments, editing)
         self.draft = Draft()
@@ -189,6 +190,7 @@ class Chat:
             raise ChatRefusal("Nothing to answer yet: send a message first.")
         self._refuse_a_retired_model()
         self._refuse_a_forced_tool_choice()
+        self._refuse_system_messages_the_model_refuses()
         # The system messages that follow it (an instruction, the turn's effort) stay with it.
         after = last_user + 1
         after += sum(1 for _ in takewhile(lambda m: m.role == "system", conv.messages[after:]))
@@ -309,6 +311,19 @@ class Chat:
             now.paid_usd if now.known else None,
             then.paid_usd if then.known else None,
         )
+
+    def _refuse_system_messages_the_model_refuses(self) -> None:
+        """Instructions added mid-conversation are a 400 on a model without system messages
+        (mid-conversation-system-messages.md): not sent; the user chooses what to do."""
+        model = self.engine.resolve_model(self.conversation.model)
+        if model is None or model.system_messages:
+            return
+        if any(m.role == "system" and m.blocks for m in self.conversation.messages):
+            raise ChatRefusal(
+                f"This conversation holds instructions added mid-conversation, which "
+                f"{model.display_name} does not take: the API would refuse it. Switch back to "
+                "the model they were written for, or start a new conversation."
+            )
 
     def _refuse_a_forced_tool_choice(self) -> None:
         """A tool choice that forces a call is a 400 with extended thinking (define-tools.md)
