@@ -73,7 +73,7 @@ def test_search_finds_words_in_old_messages_and_hides_deleted_ones(tmp_path):
     assert len(store.search("orange")) == 1
     store.delete(old.id)
     assert store.purge_deleted() == 1
-    assert store._read("SELECT COUNT(*) FROM images")[0][0] == 0
+    assert store.query("SELECT COUNT(*) FROM images")[0][0] == 0
 
 
 def test_a_database_of_the_first_schema_version_is_migrated(tmp_path):

@@ -138,6 +138,10 @@ class Conversation:
         paths += [b.messages for b in self.branches if b.parent == parent]
         return sorted((p for p in paths if p), key=lambda p: p[0].created_at)
 
+    def shown_among(self, index: int, paths: list[tuple[Message, ...]]) -> int:
+        """Which of ``paths`` (``alternatives(index)``) is the one on screen."""
+        return next(i for i, p in enumerate(paths) if p[0] is self.messages[index])
+
     def switch(self, index: int, path: tuple[Message, ...]) -> None:
         """Put ``path`` (one of ``alternatives(index)``) on screen from ``index`` on; the path
         it replaces becomes a branch."""

@@ -35,6 +35,7 @@ from app.caching.invalidation import Invalidation, preview_change
 from app.caching.ledger import Usage
 from app.conversation.blocks import DocumentBlock, ImageBlock, Message, TextBlock, tool_change
 from app.conversation.conversation import Conversation
+from app.engine.branches import BranchView, branch_view, branches_here
 from app.engine.engine import WARM_TAIL, Engine
 from app.engine.session import Session
 from app.facts.rules import plan_request
@@ -50,27 +51,6 @@ class SendPrice:
     read: int  # of which the cache would give
     usd: float | None  # its input's price now (None: prices unknown)
     cold_usd: float | None  # the same with nothing cached
-
-
-@dataclass(frozen=True)
-class BranchView:
-    """A path from a fork, as the cache sees it."""
-
-    index: int  # the message position where the paths part
-    position: int  # this path's number among them, from 1, oldest first
-    count: int
-    shared_tokens: int  # the prefix all the paths share: up to the fork
-    read_tokens: int  # what the next turn on this path would read from cache now
-    write_tokens: int  # and write
-    extra_usd: float | None  # what writing costs more than reading would (None: prices unknown)
-
-    def sentence(self) -> str:
-        cost = f" (about ${self.extra_usd:.4f} more than reading it)" if self.extra_usd else ""
-        return (
-            f"Branch {self.position} of {self.count}: it shares {self.shared_tokens:,} tokens with"
-            f" the others, up to the fork; its next turn would read {self.read_tokens:,} from"
-            f" cache and write {self.write_tokens:,}{cost}."
-        )
 
 
 class ChatRefusal(ValueError):
@@ -201,55 +181,13 @@ class Chat:
             conv.truncate(after)  # what a failure left: nothing worth keeping
         return self._start(entered_at)
 
-    # -- branches -------------------------------------------------------------------------------
-    def branch_view(self, index: int, path: tuple[Message, ...]) -> BranchView:
-        """What putting ``path`` (one of ``alternatives(index)``) on screen would mean for the
-        cache: the prefix every alternative shares (up to the fork), and what the next turn on
-        it would read from cache and write, by the ledger, now."""
-        conv = self.conversation
-        paths = conv.alternatives(index)
-        trial = replace(conv, messages=conv.messages[:index] + list(path), branches=[])
-        tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
-        built = self.engine.build(self.session, trial, extra_user=tail)
-        plan = self.engine.ledger.predict(built)
-        shared = max(
-            (
-                b.cumulative
-                for b in built.flat.blocks
-                if b.facts.message_index is None or b.facts.message_index < index
-            ),
-            default=0,
-        )
-        written = Usage(write_5m=plan.write_5m_tokens, write_1h=plan.write_1h_tokens)
-        read = Usage(read=plan.write_tokens)
-        extra = cost_of(written, built.model)
-        saved = cost_of(read, built.model)
-        return BranchView(
-            index,
-            next(i for i, p in enumerate(paths) if p[0] is path[0]) + 1,
-            len(paths),
-            shared,
-            plan.read_tokens,
-            plan.write_tokens,
-            extra.paid_usd - saved.paid_usd if extra.known and saved.known else None,
-        )
+    retry = regenerate
 
+    # -- branches -------------------------------------------------------------------------------
     def branches_here(self) -> dict[int, tuple[int, int, BranchView]]:
         """For each fork on screen: (this path's number, how many, what switching to the next
         one would mean)."""
-        conv = self.conversation
-        out = {}
-        forks = {b.parent for b in conv.branches}  # only where a branch parts is there a choice
-        for index in range(len(conv.messages)):
-            if conv.parent_of(index) not in forks:
-                continue
-            paths = conv.alternatives(index)
-            if len(paths) < 2:
-                continue
-            here = next(i for i, p in enumerate(paths) if p[0] is conv.messages[index])
-            nxt = paths[(here + 1) % len(paths)]
-            out[index] = (here + 1, len(paths), self.branch_view(index, nxt))
-        return out
+        return branches_here(self.engine, self.session)
 
     def switch_branch(self, index: int, step: int) -> BranchView:
         """Show the previous (-1) or next (+1) path from message ``index`` on; the one on screen
@@ -260,15 +198,12 @@ class Chat:
         paths = conv.alternatives(index)
         if len(paths) < 2:
             raise ChatRefusal("This message has no other branch.")
-        here = next(i for i, p in enumerate(paths) if p[0] is conv.messages[index])
-        target = paths[(here + step) % len(paths)]
-        view = self.branch_view(index, target)
+        target = paths[(conv.shown_among(index, paths) + step) % len(paths)]
+        view = branch_view(self.engine, self.session, index, target)
         conv.switch(index, target)
         self.draft = Draft()
         self.refresh_next_request()
         return view
-
-    retry = regenerate
 
     def _refuse_a_prompt_too_long(self, text: str, attachments: tuple, editing: int | None):
         """A prompt over the model's context window is a 400 ("prompt is too long",

@@ -75,7 +75,7 @@ def _model_object(model: ModelInfo) -> dict:
 
 
 async def list_models(sim, request: web.Request) -> web.Response:
-    sim._api_key(request)
+    sim.api_key(request)
     models = sorted(sim.catalogue.models, key=lambda m: m.created_at, reverse=True)
     ids = [m.id for m in models]
     try:
@@ -106,7 +106,7 @@ async def list_models(sim, request: web.Request) -> web.Response:
 
 
 async def get_model(sim, request: web.Request) -> web.Response:
-    sim._api_key(request)
+    sim.api_key(request)
     model = sim.catalogue.resolve(request.match_info["model_id"])
     if model is None:
         raise ApiError(404, "not_found_error", f"model: {request.match_info['model_id']}")
@@ -114,17 +114,17 @@ async def get_model(sim, request: web.Request) -> web.Response:
 
 
 async def sim_cache(sim, request: web.Request) -> web.Response:
-    sim._check_sim_caller(request)
+    sim.check_sim_caller(request)
     return web.json_response({"entries": sim.store.snapshot(), "now": sim.store.clock.now()})
 
 
 async def sim_stats(sim, request: web.Request) -> web.Response:
-    sim._check_sim_caller(request)
+    sim.check_sim_caller(request)
     return web.json_response({**sim.stats, "active_streams": sim.active_streams})
 
 
 async def sim_reset(sim, request: web.Request) -> web.Response:
-    sim._check_sim_caller(request)
+    sim.check_sim_caller(request)
     sim.store.reset()
     sim.files.files.clear()  # a reset simulator holds no uploads either
     sim.stats.clear()
@@ -132,8 +132,8 @@ async def sim_reset(sim, request: web.Request) -> web.Response:
 
 
 async def sim_advance(sim, request: web.Request) -> web.Response:
-    sim._check_sim_caller(request)
-    body = await sim._json_body(request)
+    sim.check_sim_caller(request)
+    body = await sim.json_body(request)
     seconds = body.get("seconds") if isinstance(body, dict) else None
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         raise invalid("seconds: a non-negative number is required")

@@ -89,7 +89,7 @@ def add_file_routes(app: web.Application, sim) -> None:
 
 
 def _owner(sim, request: web.Request) -> str:
-    return key_hash(sim._api_key(request))
+    return key_hash(sim.api_key(request))
 
 
 def _find(sim, request: web.Request) -> StoredFile:

@@ -144,7 +144,7 @@ class Simulator:
         )
 
     # -- request checks -------------------------------------------------------------------------
-    def _api_key(self, request: web.Request) -> str:
+    def api_key(self, request: web.Request) -> str:
         key = request.headers.get("x-api-key")
         auth = request.headers.get("authorization", "")
         if not key and auth.lower().startswith("bearer "):
@@ -156,7 +156,7 @@ class Simulator:
         check_betas(request.headers.get("anthropic-beta"))
         return key
 
-    async def _json_body(self, request: web.Request) -> object:
+    async def json_body(self, request: web.Request) -> object:
         if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
             raise ApiError(
                 413,
@@ -179,7 +179,7 @@ class Simulator:
                 "There was an error parsing the body of your request: nested too deeply"
             ) from None
 
-    def _check_sim_caller(self, request: web.Request) -> None:
+    def check_sim_caller(self, request: web.Request) -> None:
         if not is_loopback(request.remote):
             raise ApiError(403, "permission_error", "simulator controls answer loopback only")
 
@@ -205,8 +205,8 @@ class Simulator:
         return lambda file_id: self.files.get(owner, file_id)
 
     async def count_tokens(self, request: web.Request) -> web.Response:
-        owner = key_hash(self._api_key(request))
-        body = await self._json_body(request)
+        owner = key_hash(self.api_key(request))
+        body = await self.json_body(request)
         betas = betas_of(request.headers.get("anthropic-beta"))
         model = validate_request(body, self.catalogue, True, self._file_lookup(owner), betas)
         flat = self._flatten(body, model, owner, counting=True)
@@ -219,9 +219,9 @@ class Simulator:
     async def messages(self, request: web.Request) -> web.StreamResponse:
         started = self.store.clock.now()  # lifetimes run from the request's start
         self.stats["requests"] += 1
-        key = self._api_key(request)
+        key = self.api_key(request)
         owner = key_hash(key)
-        body = await self._json_body(request)
+        body = await self.json_body(request)
         keep_thread = False
         if isinstance(body, dict):
             self.stats.update(f"field:{k}" for k in body)  # which request fields clients send

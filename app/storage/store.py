@@ -159,7 +159,9 @@ class Store:
             self.damaged = error  # from now on nothing touches the file
         return error
 
-    def _write(self, work) -> None:
+    def transaction(self, work) -> None:
+        """Run ``work(conn)`` in one transaction, under the store's lock (also for the history's
+        other tables: ``app.storage.uploads``)."""
         with self._lock:
             if self.damaged is not None:
                 raise self.damaged
@@ -169,7 +171,8 @@ class Store:
             except sqlite3.Error as exc:
                 raise self._failed(exc) from exc
 
-    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """The rows of one read, under the store's lock."""
         with self._lock:
             if self.damaged is not None:
                 raise self.damaged
@@ -201,7 +204,7 @@ class Store:
                     (json.dumps(ledger), header.id),
                 )
 
-        self._write(work)
+        self.transaction(work)
 
     def save_messages(
         self, conversation_id: str, messages: list[tuple[int, Message]], keep: int | None = None
@@ -254,10 +257,10 @@ class Store:
                 "UPDATE conversations SET updated_at=? WHERE id=?", (time.time(), conversation_id)
             )
 
-        self._write(work)
+        self.transaction(work)
 
     def save_request(self, conversation_id: str, seq: int, record: dict) -> None:
-        self._write(
+        self.transaction(
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO requests (id, conversation_id, seq, kind, at, paid_usd,"
                 " body) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -287,18 +290,18 @@ class Store:
                 (title, json.dumps(meta), conversation_id),
             )
 
-        self._write(work)
+        self.transaction(work)
 
     def delete(self, conversation_id: str) -> None:
         """Hide a conversation (undo brings it back); ``purge_deleted`` removes it for good."""
-        self._write(
+        self.transaction(
             lambda conn: conn.execute(
                 "UPDATE conversations SET deleted_at=? WHERE id=?", (time.time(), conversation_id)
             )
         )
 
     def undelete(self, conversation_id: str) -> None:
-        self._write(
+        self.transaction(
             lambda conn: conn.execute(
                 "UPDATE conversations SET deleted_at=NULL WHERE id=?", (conversation_id,)
             )
@@ -326,24 +329,24 @@ class Store:
                 "DELETE FROM images WHERE sha256=?", [(s,) for s in stored if s not in used]
             )
 
-        self._write(work)
+        self.transaction(work)
         return count[0]
 
     # -- reading --------------------------------------------------------------------------------
     def ids(self) -> set[str]:
         """Every conversation id in the file, deleted ones (still undoable or purgeable) too."""
-        return {r[0] for r in self._read("SELECT id FROM conversations")}
+        return {r[0] for r in self.query("SELECT id FROM conversations")}
 
     def conversation_count(self) -> int:
         """How many conversations the history lists (deleted ones not)."""
-        return self._read("SELECT COUNT(*) FROM conversations WHERE deleted_at IS NULL")[0][0]
+        return self.query("SELECT COUNT(*) FROM conversations WHERE deleted_at IS NULL")[0][0]
 
     def listing(self, limit: int = LIST_LIMIT) -> Listing:
         """The most recently used conversations, and how many there are in all."""
         return Listing(tuple(self.conversations(limit)), self.conversation_count())
 
     def conversations(self, limit: int = LIST_LIMIT) -> list[ConversationRow]:
-        rows = self._read(
+        rows = self.query(
             "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"
             " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id=c.id)"
             " FROM conversations c WHERE c.deleted_at IS NULL"
@@ -355,7 +358,7 @@ class Store:
     def user_pauses(self, limit: int = 5000) -> list[float]:
         """Seconds between the user's own consecutive sends in each conversation (tool results
         are not the user), newest first: the prior of the engine's pause model."""
-        rows = self._read(
+        rows = self.query(
             "SELECT conversation_id, created_at FROM messages"
             " WHERE role = 'user' AND instr(body, 'tool_result') = 0"
             " ORDER BY created_at DESC LIMIT ?",
@@ -373,11 +376,11 @@ class Store:
     def load(self, conversation_id: str) -> tuple[Conversation, list[dict], dict]:
         """The conversation with its messages, its request records (dicts, in order) and its
         saved cache ledger."""
-        found = self._read("SELECT meta, ledger FROM conversations WHERE id=?", (conversation_id,))
+        found = self.query("SELECT meta, ledger FROM conversations WHERE id=?", (conversation_id,))
         if not found:
             raise StorageError("other", f"No conversation {conversation_id} in the history.")
         meta, ledger = json.loads(found[0][0]), json.loads(found[0][1])
-        rows = self._read(
+        rows = self.query(
             "SELECT body FROM messages WHERE conversation_id=? ORDER BY position",
             (conversation_id,),
         )
@@ -389,7 +392,7 @@ class Store:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for sha, data in self._read(
+            for sha, data in self.query(
                 f"SELECT sha256, data FROM images WHERE sha256 IN ({marks})", tuple(chunk)
             ):
                 images[sha] = bytes(data)
@@ -404,7 +407,7 @@ class Store:
             raise StorageError("corrupt", f"A saved message could not be read: {exc}") from exc
         records = [
             json.loads(r[0])
-            for r in self._read(
+            for r in self.query(
                 "SELECT body FROM requests WHERE conversation_id=? ORDER BY seq",
                 (conversation_id,),
             )
@@ -417,7 +420,7 @@ class Store:
         if not words:
             return []
         match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
-        rows = self._read(
+        rows = self.query(
             "SELECT m.conversation_id, c.title, m.id, m.position,"
             " snippet(messages_fts, 0, '[', ']', '…', 12)"
             " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid"

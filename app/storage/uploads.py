@@ -18,7 +18,7 @@ class Upload:
 
 # Store calls (run them on the writer: ``writer.run(saved_uploads)``).
 def save_upload(store, upload: Upload) -> None:
-    store._write(
+    store.transaction(
         lambda conn: conn.execute(
             "INSERT OR REPLACE INTO uploads (place, sha256, file_id, name, size, uploaded_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -35,7 +35,7 @@ def save_upload(store, upload: Upload) -> None:
 
 
 def forget_upload(store, place: str, file_id: str) -> None:
-    store._write(
+    store.transaction(
         lambda conn: conn.execute(
             "DELETE FROM uploads WHERE place=? AND file_id=?", (place, file_id)
         )
@@ -43,7 +43,7 @@ def forget_upload(store, place: str, file_id: str) -> None:
 
 
 def saved_uploads(store) -> list[Upload]:
-    rows = store._read(
+    rows = store.query(
         "SELECT place, sha256, file_id, name, size, uploaded_at FROM uploads"
         " ORDER BY uploaded_at DESC"
     )
