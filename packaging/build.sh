@@ -24,8 +24,9 @@ done
 echo "== clean virtual environment"
 rm -rf "$work" "$bundle"
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q --upgrade pip
-"$work/venv/bin/pip" install -q "$root" "pyinstaller>=6.10"
+# From the lock of tested versions (docs/dependencies.md), then the app itself without its ranges.
+"$work/venv/bin/pip" install -q -r "$root/requirements/bundle.txt"
+"$work/venv/bin/pip" install -q --no-deps --no-build-isolation "$root"
 
 echo "== PyInstaller (onedir)"
 "$work/venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \

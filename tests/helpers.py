@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import urllib.error
 import urllib.request
@@ -74,13 +73,3 @@ def api_message(excinfo) -> str:
     """The API's own error message from an SDK exception (or a pytest ExceptionInfo)."""
     exc = getattr(excinfo, "value", excinfo)
     return exc.body["error"]["message"]
-
-
-def http_library():
-    """The HTTP library under the installed SDK (httpx2 for anthropic 2.x, httpx before)."""
-    for name in ("httpx2", "httpx"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    raise ImportError("neither httpx2 nor httpx is installed")

@@ -15,7 +15,7 @@ from app.engine import events as ev
 from app.engine.engine import Engine, EngineSettings
 from app.engine.session import Session
 from app.engine.tools import CALCULATOR, CLOCK
-from app.simulator.runner import SimulatorThread
+from app.simulator.runner import ServerThread, SimulatorThread
 from app.simulator.server import SimulatorConfig
 from tests.helpers import HAIKU_45, SONNET_46, raw_post, text_of
 from tests.scripted import FakeClock
@@ -382,10 +382,9 @@ def test_a_lone_surrogate_in_a_streamed_reply_is_saved_and_later_turns_still_wor
     U+FFFD in its place, the next request serialises, and the JSON export works."""
     import json as jsonlib
 
-    from app.storage.export import export_json
-    from tests.helpers import http_library
+    from aiohttp import web
 
-    httpx = http_library()
+    from app.storage.export import export_json
 
     def sse(events):
         return "".join(f"event: {e['type']}\ndata: {jsonlib.dumps(e)}\n\n" for e in events)
@@ -425,17 +424,17 @@ def test_a_lone_surrogate_in_a_streamed_reply_is_saved_and_later_turns_still_wor
     body = sse(events).encode("utf-8", "surrogatepass").replace(b"\xed\xa0\x80", b"\\ud800")
     sent = []
 
-    def handler(request):
-        sent.append(request.read())
-        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+    async def handler(request):
+        sent.append(await request.read())
+        return web.Response(body=body, headers={"content-type": "text/event-stream"})
 
-    async def scenario():
-        client = anthropic.AsyncAnthropic(
-            api_key="k",
-            base_url="http://faulty.invalid",
-            max_retries=0,
-            http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
-        )
+    def faulty_endpoint():
+        app = web.Application()
+        app.router.add_post("/v1/messages", handler)
+        return app
+
+    async def scenario(base_url):
+        client = anthropic.AsyncAnthropic(api_key="k", base_url=base_url, max_retries=0)
         engine = Engine(client, EngineSettings(warming=False))
         session = Session(conversation(tokens=50))
         session.conversation.add_user_text("hello")
@@ -445,7 +444,8 @@ def test_a_lone_surrogate_in_a_streamed_reply_is_saved_and_later_turns_still_wor
         await client.close()
         return session, first
 
-    session, first = run(scenario())
+    with ServerThread(faulty_endpoint) as faulty:
+        session, first = run(scenario(faulty.base_url))
     assert first.text == "bad \ufffd text"
     assert len(sent) == 2 and "\ufffd".encode() in sent[1]  # the next request went out
     export_json(session.conversation, tmp_path / "out.json", [])
