@@ -13,11 +13,11 @@ from app.conversation.blocks import TextBlock
 from app.conversation.conversation import Conversation
 from app.conversation.documents import document_from_text
 from app.engine import events as ev
-from app.engine.chat import DEBOUNCE_S, Chat, ChatRefusal
 from app.engine.engine import EngineSettings
 from app.engine.session import Session
 from app.engine.settings_model import SettingsModel
 from app.storage.preferences import Preferences
+from app.workspace.chat import DEBOUNCE_S, Chat, ChatRefusal
 from tests.helpers import SONNET_46, text_of
 from tests.test_engine import Harness, conversation, run
 

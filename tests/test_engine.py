@@ -326,7 +326,39 @@ def test_keepalive_stops_when_the_user_is_unlikely_to_be_back_in_time(sim):
     h, session = run(scenario())
     assert not [r for r in session.totals.records if r.kind == "keepalive"]
     stopped = [s.reason for s in h.of(ev.WarmSkipped) if s.reason.startswith("keep-alive")]
-    assert len(stopped) == 1 and "does not pay for re-reading" in stopped[0]
+    assert len(stopped) == 1 and "would spare rewriting" in stopped[0]
+
+
+def test_a_ping_counts_only_what_would_be_rewritten_an_hour_entry_below_stays(sim):
+    """Issue 35.4: with the bulk in 1h entries and a short 5m tail, a ping re-read 35,533 tokens
+    "because re-reading beats rewriting them"; the rewrite it spared was the tail alone. Rent or
+    buy counts only what would be rewritten if the entry expired."""
+    from app.engine.economics import ping_decision
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(strategy="smart"))
+        session = Session(conversation(tokens=35_000))
+        conv = session.conversation
+        conv.ttl = "1h"
+        conv.add_user_text("first question", created_at=h.clock())
+        await h.engine.run_turn(session)
+        conv.ttl = "5m"
+        conv.add_user_text("a short follow-up", created_at=h.clock())
+        await h.engine.run_turn(session)
+        built = h.engine.warm_request(session)
+        tail = h.engine.ledger.longest_live(built)
+        h.clock.offset += 250  # shortly before the 5m tail expires; the user was here 250 s ago
+        found = ping_decision(h.engine, session, built, tail)
+        await h.client.close()
+        return h, tail, found
+
+    h, tail, (reason, why) = run(scenario())
+    hour = [e for e in h.engine.ledger.live() if e.ttl == "1h"]
+    assert tail.ttl == "5m" and hour and max(e.tokens for e in hour) > 35_000
+    rewrite = tail.tokens - max(e.tokens for e in hour)
+    assert 0 < rewrite < 1_000
+    assert why == "" and reason is not None  # not worth a ping: the hour entry stays
+    assert f"would spare rewriting {rewrite:,}" in reason
 
 
 def test_counts_from_count_tokens_replace_the_estimators_where_the_api_says_otherwise():

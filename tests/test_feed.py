@@ -5,10 +5,10 @@ model fed by those events."""
 import asyncio
 
 from app.engine import events as ev
-from app.engine.engine import EngineSettings
+from app.engine.engine import Engine, EngineSettings
 from app.engine.feed import SessionFeed
 from app.engine.session import Session
-from app.engine.warm_status import IDLE, WarmStatus
+from app.workspace.chat import Chat
 from tests.test_engine import Harness, conversation
 
 
@@ -61,39 +61,38 @@ def test_the_feed_passes_on_only_the_conversation_it_follows():
     assert [e.text for e in heard] == ["a", "c"]
 
 
-def test_the_warm_indicator_state_comes_from_events_and_the_ledger(sim):
+def test_the_warm_indicator_comes_from_the_chats_outlook_and_follows_the_ledger(sim):
     async def scenario():
         h = Harness(sim.base_url, EngineSettings(warming=True))
-        status = WarmStatus()
+        chat = Chat(h.engine, Session(conversation(tokens=3000)))
         shown = []
-        status.subscribe(shown.append)
-        h.engine.subscribe(status.on_event)
-        session = Session(conversation(tokens=3000))  # the user starts typing a first message
-        task = h.engine.draft_activity(session)
+        chat.subscribe(lambda change: shown.append(chat.outlook.indicator.state))
+        task = chat.set_draft("what does the system prompt say", now=True)  # the user typed
         assert task is not None
         await task
-        status.tick(session, h.engine.ledger, h.clock())
-        warm_text = status.current.text
-        h.clock.offset += 3600  # everything expired
-        status.tick(session, h.engine.ledger, h.clock())
-        after_expiry = status.current
-        status.reset()
+        warm = chat.outlook.indicator
+        h.clock.offset += 3600  # everything expired: the chat's expiry timer looks again
+        chat.changed(set(), "an entry expired")
+        after_expiry = chat.outlook.indicator
+        chat.close()
         await h.client.close()
-        return shown, warm_text, after_expiry, status
+        return shown, warm, after_expiry, h
 
-    shown, warm_text, after_expiry, status = run(scenario())
-    states = [s.state for s in shown]
-    assert states[:2] == ["warming", "warm"], states
-    assert warm_text.startswith("warm, ") and "left; warm-up: " in warm_text
-    assert after_expiry == IDLE and status.current == IDLE and status.note == ""
+    shown, warm, after_expiry, h = run(scenario())
+    assert "warming" in shown and shown[-1] == "idle", shown
+    text = warm.text(h.clock() - 3600)
+    assert warm.state == "warm" and text.startswith("warm, ") and "left; warm-up: " in text
+    assert after_expiry.state == "idle"
 
 
 def test_a_refused_warm_up_says_why_until_something_is_warm():
-    status = WarmStatus()
-    status.on_event(ev.WarmSkipped("c", "the prefix is under the model's minimum"))
-    assert status.current.state == "not warmed" and "minimum" in status.current.text
-    status.on_event(ev.WarmSkipped("c", "already warm", quiet=True))  # nothing new to say
-    assert status.current.state == "not warmed"
+    engine = Engine(None, EngineSettings())
+    chat = Chat(engine, Session(conversation(tokens=3000)))
+    engine.emit(ev.WarmSkipped(chat.id, "the prefix is under the model's minimum"))
+    indicator = chat.outlook.indicator
+    assert indicator.state == "not warmed" and "minimum" in indicator.text(0)
+    engine.emit(ev.WarmSkipped(chat.id, "already warm", quiet=True))  # nothing new to say
+    assert chat.outlook.indicator.state == "idle"  # quiet, and nothing is cached
 
 
 def run(coro):

@@ -155,7 +155,8 @@ def test_the_draft_line_prices_the_request_send_would_send(qtbot, loop, sim):
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
     window.composer.edit.setPlainText("word " * 400)
-    window.composer._summarise()  # what the pause after typing does
+    # The pause after typing: the chat decides and says what Send would send.
+    loop.run_until_complete(until(lambda: "Send: ~" in window.composer.summary.text()))
     line = window.composer.summary.text()
     sent = int(line.split("Send: ~")[1].split(" ")[0].replace(",", ""))
     draft = int(line.split("the draft (text) is ~")[1].split(" ")[0].replace(",", ""))

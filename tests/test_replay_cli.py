@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from app.caching.costs import Kind
-from app.engine.chat import Chat
 from app.engine.session import Session
 from app.history.sessions import export_session, records_of
 from app.replay.cli import main
+from app.workspace.chat import Chat
 from tests.test_engine import Harness, conversation, run
 
 ROOT = Path(__file__).resolve().parents[1]

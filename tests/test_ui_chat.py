@@ -145,19 +145,18 @@ def test_the_indicator_speaks_of_the_request_send_would_send(qtbot, loop, sim):
         window.composer.edit.setPlainText("hello")
         window.send()
         await until(lambda: turn_over(window))
-        window.tick()
-        warm_before = window.warm.current.state
+        warm_before = window.composer.warm_state
         box = window.claude.change_setting("the model", model="claude-haiku-4-5")
         if box is not None:  # it costs the cached tokens: the user agrees
             [b for b in box.buttons() if b.text() == "Change it"][0].click()
-        window.tick()
         await client.close()
         return warm_before
 
     warm_before = loop.run_until_complete(scenario())
     assert warm_before == "warm"
     assert window.session.conversation.model == "claude-haiku-4-5"
-    assert window.warm.current.state != "warm", window.warm.current.text
+    label = window.composer.warm_label.text()
+    assert window.composer.warm_state != "warm", label
 
 
 def test_a_pattern_switch_that_costs_cached_tokens_asks_first(qtbot, loop, sim):

@@ -2,6 +2,7 @@
 indicator, conversation settings, message actions, code colours, preferences, the model list."""
 
 import json
+from dataclasses import replace
 
 import pytest
 from PIL import Image
@@ -355,7 +356,7 @@ def test_preferences_saved_untouched_change_nothing_and_follow_the_price_switch(
 def test_at_1366x768_send_and_the_badge_stay_on_screen_with_the_longest_texts(qtbot, loop, sim):
     """Issue 28: the draft line "... it would be refused" was one unwrapped label and made the
     window 1,803 px wide on a 1,366 px screen; Send and the badge went off-screen."""
-    from app.engine.warm_status import WarmState
+    from app.workspace.outlook import NOTHING, Indicator
 
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
@@ -370,8 +371,10 @@ def test_at_1366x768_send_and_the_badge_stay_on_screen_with_the_longest_texts(qt
         "$0.0260 once cached. That is more than Claude Haiku 4.5's context window (200,000 "
         "tokens): it would be refused"
     )
-    long_reason = "not warmed (not worth it: it would save 0.02 s at the price of a write) " * 3
-    window.composer.show_warm(WarmState("idle", long_reason))
+    long_reason = "not worth it: it would save 0.02 s at the price of a write " * 3
+    window.composer.show_outlook(
+        replace(NOTHING, indicator=Indicator("not warmed", note=long_reason))
+    )
     window.composer.notice.setText("links to files outside the folder: 3; special files: 1 " * 4)
     window.notify("Switched effort to low. " + "The next turn reads everything cached. " * 6)
     window.toolbar.show_connection("offline: the API could not be reached " * 3)

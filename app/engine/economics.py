@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from app.caching.builder import BuiltRequest
 from app.caching.costs import cost_of
-from app.caching.ledger import Usage
+from app.caching.ledger import CacheLedger, Usage
 from app.caching.pauses import PauseModel
 from app.caching.strategies import LONG_GAP_S, ONE_HOUR_S
-from app.facts.rules import TTL_SECONDS, CachePlan
+from app.facts.rules import TTL_SECONDS, CachePlan, plan_request, stored_entries
 from app.facts.timing import PROCESSED_S_PER_TOKEN, READ_S_PER_TOKEN, expected_ttft_s
 
 ALREADY_WARM = "already warm"
@@ -39,15 +39,45 @@ def choose_ttl(built: BuiltRequest, plan: CachePlan, pauses: PauseModel) -> str:
     return "1h" if premium < chance * at_stake else "5m"
 
 
-def warm_decision(engine, session, built: BuiltRequest) -> tuple[str | None, str, CachePlan | None]:
+def send_reads_warm(ledger: CacheLedger, warm: BuiltRequest, send: BuiltRequest) -> str | None:
+    """Why the request Send would send would not read all that the warm-up writes (None: it
+    would). A warm-up's writes are money: they pay only if the send reads them, by the same
+    rules the service applies (the send's breakpoints look back 20 blocks for an entry)."""
+    plan = ledger.predict(warm)
+    written = {fp for fp, _, _ in stored_entries(warm.flat, plan)}
+    end = warm.flat.blocks[warm.breakpoints[-1].index]
+    if not send.breakpoints:
+        return "this pattern places no breakpoint in the request Send would send: it reads nothing"
+    model = send.model.id
+    reads = plan_request(
+        send.flat,
+        list(send.breakpoints),
+        send.model.min_cacheable_tokens,
+        lambda fp: fp in written or ledger.is_cached(model, fp),
+    ).read_tokens
+    if reads >= end.cumulative:
+        return None
+    return (
+        f"the request Send would send reads {reads:,} of the {end.cumulative:,} tokens a "
+        "warm-up would write (its breakpoints do not reach them)"
+    )
+
+
+def warm_decision(
+    engine, session, built: BuiltRequest, send: BuiltRequest
+) -> tuple[str | None, str, CachePlan | None]:
     """(why not, or None), when it pays why (what the user sees either way), and the plan the
-    decision was made on (None when it needed none)."""
+    decision was made on (None when it needed none). ``send`` is the request Send would send
+    now: a warm-up it would not read in full is never sent."""
     if not built.breakpoints:
         return (
             ("prefix too short to cache" if built.too_short_tokens else "no breakpoint"),
             "",
             None,
         )
+    unread = send_reads_warm(engine.ledger, built, send)
+    if unread is not None:
+        return unread, "", None
     end = built.flat.blocks[built.breakpoints[-1].index]
     if end.fingerprint in session.warm_tasks:
         return IN_FLIGHT, "", None
@@ -102,8 +132,24 @@ def warm_value(built: BuiltRequest, plan: CachePlan) -> tuple[float, float]:
     return gain_s, extra / 1_000_000
 
 
+def outliving_below(ledger: CacheLedger, built: BuiltRequest, entry) -> int:
+    """Tokens of the longest live entry on this request's path, shorter than ``entry``, that
+    outlives it: if ``entry`` expired, a send would still read that far (an hour-long entry
+    under a five-minute tail, say)."""
+    best = 0
+    for block in built.flat.blocks:
+        if block.cumulative >= entry.tokens:
+            break
+        below = ledger.find(built.model.id, block.fingerprint)
+        if below is not None and below.expires_at > entry.expires_at:
+            best = max(best, below.tokens)
+    return best
+
+
 def ping_decision(engine, session, built: BuiltRequest, entry) -> tuple[str | None, str]:
-    """(why not, or None) and, when a keep-alive ping pays now, why."""
+    """(why not, or None) and, when a keep-alive ping pays now, why. A ping re-reads the whole
+    prefix up to ``entry``; what it spares is rewriting only the part that would expire with
+    it: entries under it that outlive it stay (rent or buy counts only that part)."""
     prices = built.model.prices
     if prices is None:
         return "this model's prices are unknown", ""
@@ -114,15 +160,21 @@ def ping_decision(engine, session, built: BuiltRequest, entry) -> tuple[str | No
     ]
     idle = engine.clock() - sends[-1] if sends else 0.0
     chance = engine.pauses.return_chance(idle, TTL_SECONDS[entry.ttl])
-    spared = chance * (prices.write_5m - prices.read) * entry.tokens
+    rewrite = entry.tokens - outliving_below(engine.ledger, built, entry)
+    write = prices.write_1h if entry.ttl == "1h" else prices.write_5m
+    spared = chance * (write - prices.read) * rewrite
     cost = prices.read * entry.tokens
     window = "5 min" if entry.ttl == "5m" else "hour"
+    kept = entry.tokens - rewrite
+    stays = f" ({kept:,} more stay cached in a longer-lived entry)" if kept else ""
     if spared < cost:
         return (
-            f"a {chance:.0%} chance of a send within the next {window} does not "
-            f"pay for re-reading {entry.tokens:,} tokens"
+            f"re-reading {entry.tokens:,} tokens (${cost / 1e6:.4f}) would spare rewriting "
+            f"{rewrite:,}{stays} (${rewrite * (write - prices.read) / 1e6:.4f}), with a "
+            f"{chance:.0%} chance of a send within the next {window}"
         ), ""
     return None, (
         f"a {chance:.0%} chance of a send within the next {window}: re-reading "
-        f"{entry.tokens:,} tokens (${cost / 1e6:.4f}) beats rewriting them"
+        f"{entry.tokens:,} tokens (${cost / 1e6:.4f}) beats rewriting {rewrite:,} of them"
+        f"{stays} (${rewrite * (write - prices.read) / 1e6:.4f})"
     )

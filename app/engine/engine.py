@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
 
 log = logging.getLogger(__name__)
 WARM_TAIL = "."
+DRAFT_PLACEHOLDER = "…"  # the text of a send whose words are not known yet (a decision, a preview)
 TTL_CHOICES = ("5m", "1h", "adaptive")
 DIAGNOSIS_BETA = "cache-diagnosis-2026-04-07"  # the August 2026 docs' header; field in the SDK
 
@@ -156,7 +157,8 @@ class Engine(ev.Listeners):
         """Take the models an API lists into the catalogue (see ``Catalogue.adopt``)."""
         self.adopt_catalogue(self.catalogue.adopt(listed))
 
-    def _own(self, coro, name: str) -> asyncio.Task:
+    def own(self, coro, name: str) -> asyncio.Task:
+        """Run ``coro`` as a task the engine owns: ``shutdown`` ends it."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -185,7 +187,7 @@ class Engine(ev.Listeners):
         """Have the API count this request's breakpoints and end (when the setting is on)."""
         if not self.settings.count_tokens or self.client is None:
             return None
-        return self._own(count_prefixes(self.client, built, self.calibration), "count tokens")
+        return self.own(count_prefixes(self.client, built, self.calibration), "count tokens")
 
     def _record(
         self, session: Session, kind: str, built: BuiltRequest, usage: Usage, **extra
@@ -230,14 +232,18 @@ class Engine(ev.Listeners):
         return self.builder.build(conv, strategy, CacheSettings("1h"), **extra)
 
     # -- turns ----------------------------------------------------------------------------------
-    def start_turn(self, session: Session) -> asyncio.Task:
-        """Send the conversation as it is (its last message is the user's) in an owned task."""
+    def begin_turn(self, session: Session) -> None:
+        """A turn begins: its keep-alive ends, and the pause before it teaches the TTL choice."""
         if session.keepalive_task is not None:
             session.keepalive_task.cancel()
         gaps = user_turn_gaps(session.conversation)
         if gaps:
             self.pauses.learn(gaps[-1])
-        return self._own(self.run_turn(session), f"turn {session.id}")
+
+    def start_turn(self, session: Session) -> asyncio.Task:
+        """Send the conversation as it is (its last message is the user's) in an owned task."""
+        self.begin_turn(session)
+        return self.own(self.run_turn(session), f"turn {session.id}")
 
     async def run_turn(self, session: Session) -> Message | None:
         """Stream replies until one ends the turn: a tool call is answered (after approval, see
@@ -397,14 +403,35 @@ class Engine(ev.Listeners):
             conv = replace(conv, messages=conv.messages[:upto])
         return self.build(session, conv, max_tokens=0, extra_user=tail)
 
+    def send_request(
+        self,
+        session: Session,
+        text: str,
+        attachments: tuple[Attachment, ...] = (),
+        upto: int | None = None,
+        conversation: Conversation | None = None,
+    ) -> BuiltRequest:
+        """The request Send would send now: the conversation (its first ``upto`` messages when
+        an edit will replace the rest), then the draft as the user's turn (attachments as the
+        send will refer to them), under the conversation's pattern, as ``Chat.send`` adds it."""
+        conv = session.conversation if conversation is None else conversation
+        parts = [self.uploads.referred(self.ledger.place, attachment_block(a)) for a in attachments]
+        trial = replace(conv, messages=list(conv.messages[:upto]))
+        trial.add_user_text(text, *parts, created_at=self.clock())
+        return self.build(session, trial)
+
     def draft_activity(
         self,
         session: Session,
         attachments: tuple[Attachment, ...] = (),
         upto: int | None = None,
+        text: str = DRAFT_PLACEHOLDER,
     ) -> asyncio.Task | None:
         """The user paused typing, or attached something: warm what Send would send, if it
-        pays. ``upto``: an edit in progress keeps only the messages before it."""
+        pays. ``upto``: an edit in progress keeps only the messages before it; ``text``: the
+        draft's text (a placeholder when the caller has none). A warm-up is sent only when the
+        request Send would send with this draft reads all that it writes
+        (``economics.send_reads_warm``)."""
         conv = session.conversation
         strategy, _ = self.caching_of(conv)
         reason = (
@@ -421,8 +448,9 @@ class Engine(ev.Listeners):
         built = plan = None
         why = ""
         if reason is None:
-            built = session.next_request = self.warm_request(session, attachments, upto)
-            reason, why, plan = warm_decision(self, session, built)
+            built = self.warm_request(session, attachments, upto)
+            send = session.next_request = self.send_request(session, text, attachments, upto)
+            reason, why, plan = warm_decision(self, session, built, send)
         if reason is not None:
             self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))
             return None
@@ -431,7 +459,7 @@ class Engine(ev.Listeners):
         expected = expected_s(plan)
         due = asyncio.get_running_loop().time() + self.settings.warm_patience(expected)
         session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
-        task = self._own(
+        task = self.own(
             self.send_quiet(session, Kind.WARM, built, session.warms[-1], why),
             f"warm {session.id}",
         )
@@ -492,6 +520,8 @@ class Engine(ev.Listeners):
             return None
         finally:
             self.ledger.finish(request_id)
+            if warm is not None:  # answered: no longer in flight for whoever hears the end
+                session.warm_tasks.pop(warm.prefix_fingerprint, None)
         usage = Usage.from_api(response.usage)
         self.ledger.record(built, usage, sent_at)
         session.last_request = built
@@ -511,5 +541,5 @@ class Engine(ev.Listeners):
         session.pings_left = max(0, min(self.settings.keepalive_pings, MAX_PINGS))
         if session.pings_left <= 0:
             return None
-        session.keepalive_task = self._own(keep_alive(self, session), f"keep-alive {session.id}")
+        session.keepalive_task = self.own(keep_alive(self, session), f"keep-alive {session.id}")
         return session.keepalive_task

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -31,13 +32,13 @@ from app.conversation.attachments import (
     lock_whole_folder,
 )
 from app.conversation.documents import document_from_text
-from app.engine.warm_status import WarmState
 from app.facts.catalogue import ModelInfo
 from app.facts.tokens import model_tokens, text_tokens
 from app.ui.attachment_chip import AttachmentChip
 from app.ui.composer_edit import ComposerEdit
 from app.ui.folder_dialog import FolderDialog
 from app.ui.plain import plain_label, plain_tip
+from app.workspace.outlook import NOTHING, Outlook
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class Composer(QWidget):
 
     send_requested = Signal()
     stop_requested = Signal()
-    activity = Signal()
+    draft_edited = Signal()  # the text changed: typed, pasted, put back for an edit, cleared
     attachments_changed = Signal()
     warm_state_changed = Signal(str)  # "idle", "warming", "warm" or "not warmed"
     folder_used = Signal(str)  # the folder a file dialog attached from
@@ -113,9 +114,12 @@ class Composer(QWidget):
         # A long reason is cut at the window's edge (the tooltip has it whole), never widens it.
         self.warm_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.warm_state = "idle"
-        # What Send would send, priced (the window hands in ``Chat.price_send``); None: the
-        # draft alone is priced.
-        self.pricer: Callable[[str, tuple], object] | None = None
+        # What Send would send, priced, and the warm indicator: one state (``Chat.outlook``),
+        # shown as the chat says it changed; the countdown ticks here, on ``clock``.
+        self.outlook: Outlook = NOTHING
+        self.clock: Callable[[], float] = time.time
+        self._tick = QTimer(self, interval=1000)
+        self._tick.timeout.connect(self._show_indicator)
         self.last_folder = ""  # where the file dialogs open (the preferences keep it)
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setToolTip("Attach images, PDFs or text and code files (Ctrl+O)")
@@ -148,7 +152,7 @@ class Composer(QWidget):
         self.send_button.clicked.connect(self.send_requested)
         self.edit.stop_requested.connect(self.stop_requested)
         self.stop_button.clicked.connect(self.stop_requested)
-        self.edit.activity.connect(self.activity)
+        self.edit.textChanged.connect(self.draft_edited)
         self.edit.files_dropped.connect(self.add_files)
         self.edit.image_pasted.connect(lambda data: self.add_sources([data]))
         self.edit.refused.connect(self.notice.setText)
@@ -328,7 +332,7 @@ class Composer(QWidget):
             return
         base = sum(item.tokens for item in items) + text_tokens(text)
         draft = model_tokens(base, self.model.token_scale)
-        sending = self.pricer(text, tuple(items)) if self.pricer is not None else None
+        sending = self.outlook.price
         if sending is None:  # no conversation to price it with: the draft alone
             cold = cost_of(Usage(write_5m=draft), self.model)
             warm = cost_of(Usage(read=draft), self.model)
@@ -341,8 +345,12 @@ class Composer(QWidget):
         else:
             tokens = sending.tokens
             cached = f", {sending.read:,} from cache" if sending.read else ", nothing cached"
+            written = (
+                f"writing {sending.cold_ttl} entries" if sending.cold_ttl else "nothing written"
+            )
             price = (
-                f"{cached}: about ${sending.usd:.4f} in input (${sending.cold_usd:.4f} cold)"
+                f"{cached}: about ${sending.usd:.4f} in input "
+                f"(${sending.cold_usd:.4f} cold, {written})"
                 if sending.usd is not None
                 else f"{cached} (prices unknown for this model)"
             )
@@ -367,13 +375,24 @@ class Composer(QWidget):
         self.summary.setText(line)
         self.summary.setToolTip(plain_tip(line))
 
-    def show_warm(self, warm: WarmState) -> None:
-        """The warm indicator shows the engine's warm status (app.engine.warm_status)."""
-        self.warm_label.setText(f"cache: {warm.text}")
-        self.warm_label.setToolTip(plain_tip(f"Speculative warming: {warm.text}"))
-        if warm.state != self.warm_state:
-            self.warm_state = warm.state
-            self.warm_state_changed.emit(warm.state)
+    def show_outlook(self, outlook: Outlook) -> None:
+        """What Send would send and the warm indicator, from the chat's one state."""
+        self.outlook = outlook
+        self._summarise()
+        self._show_indicator()
+        if outlook.indicator.state == "warm":
+            self._tick.start()
+        else:
+            self._tick.stop()
+
+    def _show_indicator(self) -> None:
+        indicator = self.outlook.indicator
+        text = indicator.text(self.clock())
+        self.warm_label.setText(f"cache: {text}")
+        self.warm_label.setToolTip(plain_tip(f"Speculative warming: {text}"))
+        if indicator.state != self.warm_state:
+            self.warm_state = indicator.state
+            self.warm_state_changed.emit(indicator.state)
 
     def set_draft(self, text: str, items: list) -> None:
         """Put a message back into the composer (edit and resend)."""

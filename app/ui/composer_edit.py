@@ -17,7 +17,6 @@ LONG_PASTE_CHARS = 20_000  # ~5k tokens: past this a paste is offered as an atta
 class ComposerEdit(QPlainTextEdit):
     send_requested = Signal()
     stop_requested = Signal()
-    activity = Signal()
     files_dropped = Signal(list)
     image_pasted = Signal(bytes)
     refused = Signal(str)  # why a paste was not taken, for the composer's notice
@@ -68,12 +67,6 @@ class ComposerEdit(QPlainTextEdit):
             self.stop_requested.emit()
             return
         super().keyPressEvent(event)
-        if event.text():
-            self.activity.emit()
-
-    def focusInEvent(self, event):  # noqa: N802
-        super().focusInEvent(event)
-        self.activity.emit()
 
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
         return source.hasUrls() or source.hasImage() or super().canInsertFromMimeData(source)

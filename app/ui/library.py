@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.chat import Chat
 from app.engine.failures import classify
 from app.engine.session import Session
 from app.facts.redact import redact
@@ -45,6 +44,7 @@ from app.ui.memory import settle_memory
 from app.ui.menus import MenuEntry
 from app.ui.plain import plain_label, plain_tip, plural
 from app.ui.uploads_dialog import UploadsDialog
+from app.workspace.chat import Chat
 
 log = logging.getLogger(__name__)
 SEARCH_DELAY_MS = 200

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.caching.builder import BuiltRequest
 from app.caching.costs import Kind
 from app.engine import events as ev
-from app.engine.chat import Chat
 from app.engine.engine import Engine
 from app.engine.feed import SessionFeed
 from app.engine.session import Session
 from app.engine.settings_model import SettingsModel
-from app.engine.warm_status import WarmStatus
 from app.facts.prices import PriceUpdates
 from app.storage.preferences import Preferences
 from app.ui.appearance import apply_appearance, next_appearance
@@ -38,6 +36,8 @@ from app.ui.plain import plain_label
 from app.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from app.ui.sidebar import UsageSidebar
 from app.ui.toolbar import CachingToolbar
+from app.workspace import changes as ch
+from app.workspace.chat import Chat
 
 APP_ID = "io.github.cachescope.Cachescope"
 INSPECTOR_HEIGHT = 330
@@ -61,14 +61,13 @@ class MainWindow(QMainWindow):
         self.price_updates = PriceUpdates()  # started when the preferences say so; see launch
         self.library = None  # the history (app.ui.library), when there is one
         self.feed = SessionFeed(engine, session.id)  # the engine's events about this conversation
-        self.warm = WarmStatus()
         self.setWindowTitle("Cachescope")
         screen = QGuiApplication.primaryScreen()
         self.resize(default_size(screen.availableGeometry()) if screen else PREFERRED)
         self.view = ConversationView()
         self.composer = Composer()
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
-        self.composer.pricer = lambda text, items: self.chat.price_send(text, items)
+        self.composer.clock = engine.clock
         self.composer.last_folder = self.prefs.last_folder
         self.composer.folder_used.connect(self._remember_folder)
         self.sidebar = UsageSidebar()
@@ -121,14 +120,10 @@ class MainWindow(QMainWindow):
             self.view.on_event,
             self.sidebar.on_event,
             self.inspector.on_event,
-            self.warm.on_event,
             self._on_event,
         ):
             self.feed.subscribe(listener)
-        self.warm.subscribe(self.composer.show_warm)
-        self._clock = QTimer(self)
-        self._clock.timeout.connect(self.tick)
-        self._clock.start(1000)
+        self.chat.subscribe(self._on_change)
         self.show_session()
 
     # -- building -------------------------------------------------------------------------------
@@ -244,13 +239,14 @@ class MainWindow(QMainWindow):
         the conversation just opened."""
         old, self.chat = self.chat, chat
         if old is not chat:
+            old.unsubscribe(self._on_change)
+            chat.subscribe(self._on_change)
             old.when_idle(Chat.close)
         if self.connection.before_send not in chat.before_send:
             chat.before_send.append(self.connection.before_send)
         session = chat.session
         self.feed.follow(session.id)
         self.settings.open(session.conversation)
-        self.warm.reset()
         self.view.error, self.view.editing = None, None
         if session.last_turn is not None:
             self.view.set_cache_view(session.last_turn, None)
@@ -284,8 +280,8 @@ class MainWindow(QMainWindow):
         self.view.show_conversation(self.session.conversation)
         self.messages.refresh_branches()
         self.sidebar.show_totals(self.session.totals)
-        self.sidebar.show_entries(self.engine.ledger)
         self.inspector.show_records(self.session.totals.records)
+        self.chat.changed({ch.CURRENT}, "shown")
 
     @property
     def prefs(self) -> Preferences:
@@ -322,14 +318,36 @@ class MainWindow(QMainWindow):
 
     # -- engine events --------------------------------------------------------------------------
     def _on_event(self, event: ev.Event) -> None:
-        """The status line's share of the events; the countdowns move at once on new usage."""
+        """The status line's share of the events."""
         text = ev.status_text(event)
         if text:
             self.notify(text)
-        if isinstance(event, ev.UsageReported):
-            self.tick()
 
-    def tick(self) -> None:
-        """Once a second: countdowns and the warm indicator."""
-        self.sidebar.show_entries(self.engine.ledger)
-        self.warm.tick(self.session, self.engine.ledger, self.engine.clock())
+    def _on_change(self, change: ch.Change) -> None:
+        """What the chat on screen says changed: the draft line, the indicator, the entries."""
+        if change.touches(ch.OUTLOOK, ch.ENTRIES, ch.DRAFT, ch.CURRENT):
+            self.composer.show_outlook(self.chat.outlook)
+            self.show_entries()
+
+    def show_entries(self) -> None:
+        """The conversation's own live entries first, then the others, labelled by whose."""
+        own = self.chat.outlook.entries
+        mine = {e.fingerprint for e in own}
+        chats = self.library.chats.values() if self.library is not None else ()
+        others = []
+        for entry in self.engine.ledger.live():
+            if entry.fingerprint in mine:
+                continue
+            holder = next(
+                (c for c in chats if c is not self.chat and entry in c.outlook.entries), None
+            )
+            whose = (
+                f"“{holder.conversation.title or 'Untitled'}”"
+                if holder is not None
+                else "an earlier conversation"
+            )
+            model = self.engine.resolve_model(entry.model)
+            if entry.model != self.chat.conversation.model and model is not None:
+                whose += f" ({model.display_name})"
+            others.append((entry, whose))
+        self.sidebar.show_entries(own, others, self.engine.clock)

@@ -3,7 +3,10 @@ cache entries with a countdown, and the warm-ups and pings with their cost."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -16,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.caching.costs import Kind, RequestRecord, UsageTotals, server_tools_usd
-from app.caching.ledger import CacheLedger
+from app.caching.ledger import LedgerEntry
 from app.engine import events as ev
 from app.ui.plain import plain_label, plain_tip
 
@@ -160,6 +163,10 @@ class UsageSidebar(QWidget):
         layout.addWidget(self.entries, 1)
         layout.addWidget(plain_label("Warm-ups and keep-alive pings"))
         layout.addWidget(self.requests, 1)
+        self._entries: tuple = ((), [])
+        self._clock: Callable[[], float] = time.time
+        self._countdown = QTimer(self, interval=1000)
+        self._countdown.timeout.connect(self._render_entries)
 
     def on_event(self, event: ev.Event) -> None:
         """After each request of the conversation on screen: the totals it carries."""
@@ -202,13 +209,28 @@ class UsageSidebar(QWidget):
                     f"{record.usage.write:,}, {usd(record.cost.paid_usd)}{why}"
                 )
 
-    def show_entries(self, ledger: CacheLedger) -> None:
-        now = ledger.clock()
+    def show_entries(
+        self,
+        own: tuple[LedgerEntry, ...],
+        others: list[tuple[LedgerEntry, str]],
+        clock: Callable[[], float],
+    ) -> None:
+        """The live entries: the open conversation's own first (those its next send would read
+        or refresh), then the others, each labelled with whose it is. The countdowns tick here,
+        once a second, on ``clock``; the list itself changes when the chat says it did."""
+        self._entries, self._clock = (own, others), clock
+        self._render_entries()
+        self._countdown.start()
+
+    def _render_entries(self) -> None:
+        own, others = self._entries
+        now = self._clock()
+        shown = [(e, "this conversation") for e in own] + list(others)
         self.entries.clear()
-        for entry in ledger.live()[:8]:
-            left = max(0, int(entry.expires_at - now))
+        for entry, whose in [(e, w) for e, w in shown if e.expires_at > now][:8]:
+            left = int(entry.expires_at - now)
             self.entries.addItem(
-                f"{entry.tokens:,} tokens, {entry.ttl}: {left // 60}:{left % 60:02d} "
+                f"{whose}: {entry.tokens:,} tokens, {entry.ttl}, {left // 60}:{left % 60:02d} "
                 f"left, {entry.hits} hit(s)"
             )
         if not self.entries.count():

@@ -151,15 +151,21 @@ class ClaudeFeatures(QObject):
     def change_setting(self, what: str, **changes) -> QMessageBox | None:
         """Apply ``changes`` to the conversation; when they cost cached tokens, ask first."""
         found = self.preview_edit(**changes)
-        if found.lost_tokens == 0:
+        if not found.costs:
             self._apply(what, changes, found)
             return None
         box = plain_box(QMessageBox(self.window))  # the sentence can name an MCP server's tool
-        box.setWindowTitle("This change costs cached tokens")
-        box.setText(
-            f"Switching {what} invalidates {found.lost_tokens:,} cached tokens: about "
-            f"${found.extra_usd:.{2 if found.extra_usd >= 0.01 else 4}f} more next turn."
-        )
+        box.setWindowTitle("This change costs money")
+        if found.lost_tokens:
+            head = (
+                f"Switching {what} invalidates {found.lost_tokens:,} cached tokens: about "
+                f"${found.extra_usd:.{2 if found.extra_usd >= 0.01 else 4}f} more next turn"
+            )
+        else:
+            head = f"Switching {what} keeps what is cached"
+        if found.per_turn_usd > 0:
+            head += f", and about ${found.per_turn_usd:.4f} more every turn after it"
+        box.setText(head + ".")
         box.setInformativeText(found.sentence)
         change = box.addButton("Change it", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("Keep it as it is", QMessageBox.ButtonRole.RejectRole)

@@ -9,10 +9,10 @@ from PySide6.QtCore import QObject, Qt
 
 from app.caching.costs import Kind
 from app.engine import events as ev
-from app.engine.chat import ChatRefusal
 from app.engine.failures import Failure
 from app.ui.dialogs import ImageViewer
 from app.ui.menus import MenuEntry
+from app.workspace.chat import ChatRefusal
 
 ADVICE = {
     "network": "Cachescope could not reach the API. Check the network, then retry.",

@@ -10,8 +10,8 @@ import time
 from PySide6.QtCore import QObject
 
 from app.engine import events as ev
-from app.engine.chat import ChatRefusal, Turn
 from app.ui.menus import MenuEntry
+from app.workspace.chat import ChatRefusal, Turn
 
 
 class Sending(QObject):
@@ -21,7 +21,8 @@ class Sending(QObject):
         composer = window.composer
         composer.send_requested.connect(self.send)
         composer.stop_requested.connect(self.stop)
-        composer.activity.connect(lambda: self.draft_changed(now=False))
+        # The draft changing decides a warm-up, never focus, opening or a timer (issue 35.1).
+        composer.draft_edited.connect(lambda: self.draft_changed(now=False))
         composer.attachments_changed.connect(lambda: self.draft_changed(now=True))
         window.feed.subscribe(self._on_event)
         window.add_menu_entries([MenuEntry("conversation", "&Stop reply", "Esc", self.stop)])

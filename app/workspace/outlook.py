@@ -1,0 +1,164 @@
+"""What Send would send now, as one state every view reads: the request, its price with what the
+cache holds now and cold, the warm indicator, and the live entries on the conversation's path.
+
+The draft line under the composer, the warm indicator and the sidebar's entries all come from one
+``Outlook``, computed by ``look`` from the ledger and the request Send would send, so they cannot
+disagree: right after a warm-up lands the line says what the send will read, the indicator says
+warm, and both change together when the entry expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.caching.builder import BuiltRequest
+from app.caching.costs import cost_of
+from app.caching.ledger import LedgerEntry, Usage
+from app.engine.engine import DRAFT_PLACEHOLDER, Engine
+from app.engine.session import Session
+from app.facts.rules import plan_request
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str = ""
+    attachments: tuple = ()
+    editing: int | None = None  # the message an edit in progress will replace
+
+    @property
+    def empty(self) -> bool:
+        return not self.text and not self.attachments
+
+
+@dataclass(frozen=True)
+class SendPrice:
+    """What Send would send now, as predicted: the whole request, not the draft alone."""
+
+    tokens: int  # the request's input tokens, in the model's tokenizer
+    read: int  # of which the cache would give
+    usd: float | None  # its input's price now (None: prices unknown)
+    cold_usd: float | None  # the same with nothing cached
+    cold_ttl: str  # the lifetime the cold price writes at: "5m", "1h", "5m and 1h", "" (none)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The last warm-up decision, as the indicator tells it."""
+
+    sent: bool = False
+    why: str = ""  # why it was sent, or why not
+    quiet: bool = True  # nothing worth telling (already warm, in flight)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    state: str = "idle"  # "idle", "warming", "warm" or "not warmed"
+    tokens: int = 0  # when warm: what Send would read from cache
+    expires_at: float | None = None  # when warm: when that part stops being readable
+    note: str = ""  # why the last warm-up was sent, or why not
+
+    def text(self, now: float) -> str:
+        """The indicator's words at ``now`` (the widget calls this once a second)."""
+        if self.state == "warming":
+            return f"warming… ({self.note})" if self.note else "warming…"
+        if self.state == "not warmed":
+            return f"not warmed ({self.note})"
+        if self.state == "warm" and self.expires_at is not None:
+            left = max(0, int(self.expires_at - now))
+            note = f"; {self.note}" if self.note else ""
+            return f"warm, {self.tokens:,} tokens, {left // 60}:{left % 60:02d} left{note}"
+        return "idle"
+
+
+@dataclass(frozen=True)
+class Outlook:
+    request: BuiltRequest | None  # what Send would send (a placeholder text when no draft)
+    price: SendPrice | None  # None: the draft is empty (nothing to send)
+    indicator: Indicator
+    entries: tuple[LedgerEntry, ...]  # live entries on this request's path, longest first
+    next_expiry: float | None  # the earliest expiry among them: the outlook changes then
+
+    def same_view(self, other: Outlook | None) -> bool:
+        """Whether a view would show the same (the request object aside)."""
+        return (
+            other is not None
+            and self.price == other.price
+            and self.indicator == other.indicator
+            and [(e.fingerprint, e.expires_at) for e in self.entries]
+            == [(e.fingerprint, e.expires_at) for e in other.entries]
+        )
+
+
+NOTHING = Outlook(None, None, Indicator(), (), None)
+
+
+def cold_ttl(request: BuiltRequest) -> str:
+    ttls = sorted({b.ttl for b in request.breakpoints})
+    return " and ".join(ttls)
+
+
+def price_of(request: BuiltRequest, read: int, now_plan) -> SendPrice:
+    model = request.model
+    cold = plan_request(
+        request.flat, list(request.breakpoints), model.min_cacheable_tokens, lambda _: False
+    )
+    now, then = cost_of(Usage.from_plan(now_plan), model), cost_of(Usage.from_plan(cold), model)
+    return SendPrice(
+        request.flat.total_tokens,
+        read,
+        now.paid_usd if now.known else None,
+        then.paid_usd if then.known else None,
+        cold_ttl(request),
+    )
+
+
+def build_request(engine: Engine, session: Session, draft: Draft) -> BuiltRequest | None:
+    """The request Send would send with ``draft`` (a placeholder text when it is empty, so the
+    indicator can say what a send would read); None when nothing could be sent."""
+    conv = session.conversation
+    if engine.resolve_model(conv.model) is None:
+        return None
+    if draft.empty and not conv.messages and not conv.system and not conv.tools:
+        return None
+    text = draft.text or DRAFT_PLACEHOLDER  # as the warm-up decision builds it
+    return engine.send_request(session, text, draft.attachments, draft.editing)
+
+
+def look(
+    engine: Engine,
+    session: Session,
+    draft: Draft,
+    decision: Decision,
+    request: BuiltRequest | None,
+) -> Outlook:
+    """The outlook of ``request`` (``build_request``'s) with what the ledger holds now."""
+    if request is None:
+        return NOTHING
+    ledger, now = engine.ledger, engine.clock()
+    plan = ledger.predict(request)
+    model = request.model.id
+    entries = []
+    for block in request.flat.blocks:
+        entry = ledger.find(model, block.fingerprint)
+        if entry is not None and entry.expires_at > now:
+            entries.append(entry)
+    entries.sort(key=lambda e: -e.tokens)
+    hit = (
+        ledger.find(model, request.flat.blocks[plan.hit_index].fingerprint)
+        if plan.hit_index is not None
+        else None
+    )
+    if session.warm_tasks:
+        indicator = Indicator("warming", note=decision.why if decision.sent else "")
+    elif plan.read_tokens and hit is not None:
+        note = ("warm-up: " if decision.sent else "no warm-up: ") + decision.why
+        indicator = Indicator(
+            "warm", plan.read_tokens, hit.expires_at, note if decision.why else ""
+        )
+    elif decision.why and not decision.sent and not decision.quiet:
+        indicator = Indicator("not warmed", note=decision.why)
+    else:
+        indicator = Indicator()
+    price = None if draft.empty else price_of(request, plan.read_tokens, plan)
+    expiries = [e.expires_at for e in entries]
+    return Outlook(request, price, indicator, tuple(entries), min(expiries, default=None))
