@@ -201,3 +201,47 @@ def test_a_new_conversation_is_priced_on_its_model_and_its_own_draft():
     chat.changed(set(), "typed")
     price = chat.outlook.price
     assert price.tokens > 500 and price.read == 0 and price.usd == price.cold_usd
+
+
+def test_branches_count_the_document_all_of_them_share(sim):
+    """Issue 35.8: "All share 0 tokens up to here" for two branches under one 35k-token
+    document: the shared prefix is what every branch's next request has byte for byte, the
+    document included, not only what precedes the fork's message."""
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        conv = conversation(tokens=0)
+        conv.system = ()
+        chat = Chat(h.engine, Session(conv))
+        paper = document_from_text(text_of(35_000, "report"), "report.txt")
+        await chat.send("What does it conclude?", (paper,))
+        draft = chat.edit(0)
+        await chat.send("What does it recommend?", draft.attachments)
+        found = chat.branches_here()
+        chat.close()
+        await h.client.close()
+        return found
+
+    found = run(scenario())
+    ((position, count, view),) = found.values()
+    assert (position, count) == (2, 2) and view.shared_tokens >= 35_000
+
+
+def test_a_draft_over_the_context_window_is_not_warmed_and_says_so(sim):
+    """Issue 35.9: an over-context draft was refused a warm-up as "spending cap reached"; it is
+    over the model's context window, and Send would be refused."""
+    from tests.helpers import HAIKU_45
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=True))
+        chat = Chat(h.engine, Session(conversation(model=HAIKU_45, tokens=5000)))
+        book = document_from_text(text_of(230_000, "a long book"), "book.txt")
+        task = chat.set_draft("Summarise it", (book,), now=True)
+        reasons = [e.reason for e in h.of(ev.WarmSkipped)]
+        chat.close()
+        await h.client.close()
+        return task, reasons, chat.outlook.indicator
+
+    task, reasons, indicator = run(scenario())
+    assert task is None and "context window" in reasons[-1] and "cap" not in reasons[-1]
+    assert "Claude Haiku 4.5's context window" in indicator.note

@@ -135,6 +135,40 @@ def test_markdown_export_writes_images_as_files_beside_it(tmp_path):
     assert image.read_bytes() == conv.messages[0].blocks[0].image.data
 
 
+def test_markdown_export_names_every_attachment_and_fences_attached_and_pasted_text(tmp_path):
+    """Issue 35.11: the Markdown export left documents out altogether and let attached text be
+    read as Markdown. Each attachment is named; a PDF is written beside the export and linked;
+    attached and pasted texts are fenced (with a fence longer than any inside them), so a parser
+    gives them back exactly."""
+    from markdown_it import MarkdownIt
+    from pypdf import PdfWriter
+
+    from app.conversation.documents import document_from_text, lock_document
+
+    notes = "# Not a heading\n```python\nprint('a fence inside')\n```\n![x](/etc/passwd)"
+    pasted = "````\nfour backticks, then *stars*"
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.write(tmp_path / "scan.pdf")
+    pdf = lock_document(tmp_path / "scan.pdf")
+    conv = Conversation(model=SONNET_46, title="With attachments")
+    conv.add_user_text("What do these say?", document_from_text(notes, "notes [v2].md"), pdf)
+    message = conv.messages[-1]
+    conv.messages[-1] = type(message)(
+        "user", (*message.blocks[:-1], TextBlock(pasted), message.blocks[-1]), message.id, 0.0
+    )
+    conv.add("assistant", TextBlock("They say hello."))
+    path = export_markdown(conv, tmp_path / "out.md")
+    text = path.read_text()
+    assert "**Attached:** notes \\[v2\\].md (1 KB text)" in text
+    (linked,) = (tmp_path / "out_images").iterdir()
+    assert linked.suffix == ".pdf" and linked.read_bytes() == pdf.data
+    assert f"(out_images/{linked.name})" in text and "scan.pdf (1 pages)" in text
+    fences = [t.content for t in MarkdownIt().parse(text) if t.type == "fence"]
+    assert fences == [notes + "\n", pasted + "\n"]
+    assert "What do these say?" in text and "They say hello." in text
+
+
 def test_failures_say_what_is_wrong(tmp_path):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / DB_NAME).write_bytes(b"this is not a database at all" * 100)
@@ -248,6 +282,44 @@ def test_a_new_conversation_enters_the_history_with_its_first_message(tmp_path, 
     assert [c.title for c in store.conversations()] == ["the first message"]
     _, records, _ = store.load(session.id)
     assert [r["kind"] for r in records] == ["warm"]  # the warm-up's record came along
+    writer.close()
+
+
+def test_warm_ups_pings_and_quitting_never_move_a_conversation_in_the_list(tmp_path, sim):
+    """Issue 35.10: the list's dates are the user's. A warm-up or keep-alive ping in an older
+    conversation, or the save at quitting, moved it to the top with a new date."""
+    import time
+
+    store = Store.open(tmp_path)
+    writer = Writer(store)
+    client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0)
+    engine = Engine(client, EngineSettings(warming=True))
+    sessions = [Session(Conversation(model=SONNET_46)) for _ in range(2)]
+    recorders = []
+    for title, session in zip(("older", "newer"), sessions, strict=True):
+        session.conversation.set_system_text(text_of(2000, f"system of {title}"))
+        session.conversation.add_user_text(title)
+        recorders.append(Recorder(writer, engine, session))
+
+    async def scenario():
+        for recorder in recorders:
+            await recorder.commit()
+            time.sleep(0.01)
+        before = {c.id: c.updated_at for c in store.conversations()}
+        warm = engine.draft_activity(sessions[0])  # a warm-up in the older conversation
+        assert warm is not None
+        await warm
+        recorders[0].sync()  # as at quitting
+        await writer.flush()
+        await client.close()
+        return before
+
+    before = asyncio.run(scenario())
+    listed = store.conversations()
+    assert [c.title for c in listed] == ["newer", "older"]
+    assert {c.id: c.updated_at for c in listed} == before
+    _, records, _ = store.load(sessions[0].id)
+    assert [r["kind"] for r in records] == ["warm"]  # the warm-up is in the history all the same
     writer.close()
 
 

@@ -59,6 +59,10 @@ def test_switching_the_pattern_moves_the_breakpoint_markers(qtbot, loop, sim):
     window.pattern_box.setCurrentIndex(window.pattern_box.findData("last_3_user_messages"))
     three = [b.index for b in window.view.last_built.breakpoints]
     window.pattern_box.setCurrentIndex(window.pattern_box.findData("system_and_tools"))
+    # It caches less of every request from then on: priced, and asked about (issue 35.2).
+    box = window.claude.setting_box
+    assert "more every turn after it" in box.text()
+    [b for b in box.buttons() if b.text() == "Change it"][0].click()
     one = [b.index for b in window.view.last_built.breakpoints]
     assert len(three) == 3 and one == [0]
     assert sum(len(row.marks.flags) for row in window.view.rows()) == 1

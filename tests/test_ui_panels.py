@@ -480,6 +480,31 @@ def test_the_folder_chooser_selects_none_all_and_a_subfolder_at_once(qtbot, tmp_
     assert names == ["repo/README.md", "repo/docs/guide.md"]
 
 
+def test_the_folder_chooser_counts_in_the_models_tokens_and_ticks_what_fits(qtbot, tmp_path):
+    """Issue 35.9: the folder chooser counted in the estimator's tokens (Opus 4.7 reads about
+    30% more) and ticked every file, also past the model's context window."""
+    from app.conversation.attachments import lock_whole_folder
+    from app.facts.catalogue import default_catalogue
+    from app.facts.tokens import model_tokens
+    from app.ui.folder_dialog import FolderDialog
+
+    root = tmp_path / "repo"
+    for k in range(6):
+        (root / f"part{k}.txt").parent.mkdir(parents=True, exist_ok=True)
+        (root / f"part{k}.txt").write_text(text_of(10_000, f"part {k}"))
+    folder = lock_whole_folder(root)
+    opus = default_catalogue().require("claude-opus-4-7")
+    each = model_tokens(folder.documents[0].tokens, opus.token_scale)
+    assert each > folder.documents[0].tokens * 1.2  # the newer tokenizer
+    dialog = FolderDialog(folder, None, opus, room=int(each * 3.5))
+    qtbot.addWidget(dialog)
+    assert len(dialog.chosen().documents) == 3  # what fits, in order
+    assert f"~{each:,} tokens" in dialog.list.item(0).text()
+    assert "fit in Claude Opus 4.7's context window" in dialog.total.text()
+    dialog.all_button.click()
+    assert "over it, the API would refuse the send" in dialog.total.text()
+
+
 def test_what_would_it_have_cost_replays_the_open_conversation_and_applies_the_cheapest(
     qtbot, loop, sim
 ):

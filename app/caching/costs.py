@@ -92,6 +92,7 @@ class RequestRecord:
     error: str = ""  # why the request failed; its usage is then all zeros
     id: str = ""
     server_reason: str = ""  # the API's own cache diagnosis of this turn, when it gave one
+    reply_id: str = ""  # the assistant message a turn's request produced (branches share records)
 
     def to_dict(self, base: PrefixMap | None = None) -> dict:
         """JSON-able; the prefix map is stored against ``base`` (the previous record's)."""
@@ -110,6 +111,7 @@ class RequestRecord:
             "prefix": self.prefix.to_dict(base) if self.prefix else None,
             "error": self.error,
             "server_reason": self.server_reason,
+            "reply_id": self.reply_id,
         }
 
     @classmethod
@@ -131,6 +133,7 @@ class RequestRecord:
             data.get("error", ""),
             data.get("id", ""),
             data.get("server_reason", ""),
+            data.get("reply_id", ""),
         )
 
 

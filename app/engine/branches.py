@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 from app.caching.costs import cost_of
 from app.caching.ledger import Usage
-from app.conversation.blocks import Message, TextBlock
-from app.engine.engine import WARM_TAIL, Engine
+from app.conversation.blocks import Message
+from app.engine.engine import DRAFT_PLACEHOLDER, Engine
 from app.engine.session import Session
 
 
@@ -34,6 +34,26 @@ class BranchView:
         )
 
 
+def _next_request_on(engine: Engine, session: Session, index: int, path: tuple[Message, ...]):
+    """The request the next turn would send with ``path`` on screen from ``index`` on."""
+    conv = session.conversation
+    trial = replace(conv, messages=conv.messages[:index] + list(path), branches=[])
+    return engine.send_request(session, DRAFT_PLACEHOLDER, conversation=trial)
+
+
+def shared_tokens(requests) -> int:
+    """The tokens every one of ``requests`` shares, byte for byte, from the start: an edited
+    question under an unchanged document shares the document (not only what precedes the
+    fork's message)."""
+    sequences = [[b.fingerprint for b in r.flat.blocks] for r in requests]
+    common = 0
+    for column in zip(*sequences, strict=False):
+        if len(set(column)) > 1:
+            break
+        common += 1
+    return requests[0].flat.blocks[common - 1].cumulative if common else 0
+
+
 def branch_view(
     engine: Engine, session: Session, index: int, path: tuple[Message, ...]
 ) -> BranchView:
@@ -41,18 +61,9 @@ def branch_view(
     cache."""
     conv = session.conversation
     paths = conv.alternatives(index)
-    trial = replace(conv, messages=conv.messages[:index] + list(path), branches=[])
-    tail = Message("user", (TextBlock(WARM_TAIL),), "preview", 0.0)
-    built = engine.build(session, trial, extra_user=tail)
+    requests = {id(p[0]): _next_request_on(engine, session, index, p) for p in paths}
+    built = requests[id(path[0])]
     plan = engine.ledger.predict(built)
-    shared = max(
-        (
-            b.cumulative
-            for b in built.flat.blocks
-            if b.facts.message_index is None or b.facts.message_index < index
-        ),
-        default=0,
-    )
     extra = cost_of(
         Usage(write_5m=plan.write_5m_tokens, write_1h=plan.write_1h_tokens), built.model
     )
@@ -61,7 +72,7 @@ def branch_view(
         index,
         next(i for i, p in enumerate(paths) if p[0] is path[0]) + 1,
         len(paths),
-        shared,
+        shared_tokens(list(requests.values())),
         plan.read_tokens,
         plan.write_tokens,
         extra.paid_usd - saved.paid_usd if extra.known and saved.known else None,

@@ -3,6 +3,13 @@ built-in simulator started on a local port."""
 
 from __future__ import annotations
 
+import secrets
+
+FRESH_SIMULATOR = (
+    "The built-in simulator started afresh: nothing is cached in it yet (a cache lives as long "
+    "as its simulator runs)."
+)
+
 
 def connect(key: str | None, where: str, base_url: str | None, time_scale: float):
     """(client, mode, simulator): runs in a worker thread, as the SDK takes a while to import."""
@@ -16,7 +23,10 @@ def connect(key: str | None, where: str, base_url: str | None, time_scale: float
         from app.simulator.server import SimulatorConfig
 
         simulator = SimulatorThread(SimulatorConfig(time_scale=time_scale)).start()
-        base_url, key, mode = simulator.base_url, "offline-simulator", f"Offline simulator: {where}"
+        # Its cache lives as long as it runs: a key of its own for each start is a workspace of
+        # its own, so nothing is ever taken for cached in a simulator that is gone.
+        key = f"offline-simulator-{secrets.token_hex(8)}"
+        base_url, mode = simulator.base_url, f"Offline simulator: {where}"
     else:
         mode = f"Claude API ({where})" if not base_url else f"API at {redact(base_url)}"
         key = key or "none"

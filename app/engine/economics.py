@@ -75,6 +75,16 @@ def warm_decision(
             "",
             None,
         )
+    window = send.model.context_window
+    if send.flat.total_tokens > window:
+        return (
+            (
+                f"the draft is over {send.model.display_name}'s context window "
+                f"({send.flat.total_tokens:,} of {window:,} tokens): Send would be refused"
+            ),
+            "",
+            None,
+        )
     unread = send_reads_warm(engine.ledger, built, send)
     if unread is not None:
         return unread, "", None
@@ -89,10 +99,9 @@ def warm_decision(
     gain_s, extra_usd = warm_value(built, plan)
     if left > 0:  # refreshing an entry about to expire always pays: the send is coming
         why = f"refreshes the cached prefix, {int(left)} s from expiry, before the send"
-    elif not plan.read_tokens:
-        why = f"nothing is cached yet: the send starts {gain_s:.1f} s sooner"
     elif gain_s * engine.settings.wait_usd_per_s >= extra_usd:
-        why = f"the send starts {gain_s:.1f} s sooner for ${extra_usd:.4f} more"
+        cold = "nothing is cached yet: " if not plan.read_tokens else ""
+        why = f"{cold}the send starts {gain_s:.1f} s sooner for ${extra_usd:.4f} more"
     else:
         return (
             (

@@ -375,6 +375,7 @@ class Engine(ev.Listeners):
             explanation=explanation.sentence if explanation else "",
             cause=explanation.cause if explanation else "",
             server_reason=diagnosis,
+            reply_id=message.id,
         )
         session.last_message_id = final.id
         session.forked_at = None

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from app.conversation.blocks import (
+    DocumentBlock,
     ImageBlock,
     TextBlock,
     ThinkingBlock,
@@ -71,21 +73,49 @@ def import_json(path: Path, taken_ids: set[str] = frozenset()) -> tuple[Conversa
     return conversation, records
 
 
+def fenced(text: str, info: str = "") -> list[str]:
+    """``text`` as a fenced block that nothing inside it can close: the fence is longer than
+    any run of backticks in the text (CommonMark)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, text, fence]
+
+
+def _plain(name: str) -> str:
+    """A file name as text in Markdown: its markup characters escaped."""
+    return re.sub(r"([\\`*_\[\]()<>#!|])", r"\\\1", name)
+
+
 def export_markdown(conversation: Conversation, path: Path) -> Path:
-    """``path`` (.md) and a folder ``<stem>_images`` beside it holding the attachments."""
+    """``path`` (.md) and a folder ``<stem>_images`` beside it holding the images and PDFs.
+    Every attachment is named; attached and pasted texts are fenced, so what they hold reads
+    as they were and never as Markdown of the export's own."""
     path = Path(path)
     folder = path.with_name(path.stem + "_images")
     written: dict[str, str] = {}
 
-    def image_link(block: ImageBlock) -> str:
-        image = block.image
-        name = written.get(image.sha256)
+    def saved(sha: str, data: bytes, extension: str) -> str:
+        name = written.get(sha)
         if name is None:
             folder.mkdir(parents=True, exist_ok=True)
-            name = f"{image.sha256[:16]}.{EXTENSIONS.get(image.media_type, 'bin')}"
-            _atomic_write(folder / name, image.data)
-            written[image.sha256] = name
-        return f"![{image.source_name or 'image'}]({folder.name}/{name})"
+            name = f"{sha[:16]}.{extension}"
+            _atomic_write(folder / name, data)
+            written[sha] = name
+        return f"{folder.name}/{name}"
+
+    def image_link(block: ImageBlock) -> str:
+        image = block.image
+        where = saved(image.sha256, image.data, EXTENSIONS.get(image.media_type, "bin"))
+        return f"![{_plain(image.source_name or 'image')}]({where})"
+
+    def document_lines(block: DocumentBlock) -> list[str]:
+        document = block.document
+        name = f"{_plain(document.name)} ({document.size_label})"
+        if document.is_pdf:
+            return [f"**Attached:** [{name}]({saved(document.sha256, document.data, 'pdf')})"]
+        suffix = Path(document.name).suffix.lstrip(".")
+        info = suffix if suffix.isalnum() else ""
+        return [f"**Attached:** {name}", *fenced(document.data.decode("utf-8", "replace"), info)]
 
     lines = [f"# {conversation.title or 'Conversation'}", ""]
     lines.append(f"*Model: {conversation.model}*")
@@ -96,11 +126,16 @@ def export_markdown(conversation: Conversation, path: Path) -> Path:
         if message.is_tool_result:
             who = "Tool results"
         lines += ["", f"## {who}" + (" (interrupted)" if message.interrupted else ""), ""]
-        for block in message.blocks:
-            if isinstance(block, TextBlock):
+        last = len(message.blocks) - 1
+        for i, block in enumerate(message.blocks):
+            if isinstance(block, TextBlock) and message.role == "user" and i < last:
+                lines += ["**Pasted text:**", *fenced(block.text)]  # the typed words come last
+            elif isinstance(block, TextBlock):
                 lines.append(block.text)
             elif isinstance(block, ImageBlock):
                 lines.append(image_link(block))
+            elif isinstance(block, DocumentBlock):
+                lines += document_lines(block)
             elif isinstance(block, ToolUseBlock):
                 lines.append(f"`{block.name}({block.input_json})`")
             elif isinstance(block, ToolResultBlock):

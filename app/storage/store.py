@@ -186,7 +186,9 @@ class Store:
         self, conversation: Conversation | ConversationHeader, ledger: dict | None = None
     ) -> None:
         """The conversation's settings (not its messages) and, if given, its cache ledger.
-        From another thread, pass ``conversation.header()``, taken where it is edited."""
+        From another thread, pass ``conversation.header()``, taken where it is edited. Its date
+        in the list is set when it is first saved and moves only with its messages: a warm-up,
+        a ping or quitting saves the ledger and leaves the date alone."""
         header = conversation if isinstance(conversation, ConversationHeader) else None
         header = header or conversation.header()
         now = time.time()
@@ -195,7 +197,7 @@ class Store:
             conn.execute(
                 "INSERT INTO conversations (id, title, created_at, updated_at, model, meta)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
-                " updated_at=excluded.updated_at, model=excluded.model, meta=excluded.meta",
+                " model=excluded.model, meta=excluded.meta",
                 (header.id, header.title, now, now, header.model, header.meta_json),
             )
             if ledger is not None:
@@ -253,9 +255,11 @@ class Store:
                 " interrupted=excluded.interrupted, body=excluded.body, text=excluded.text",
                 rows,
             )
-            conn.execute(
-                "UPDATE conversations SET updated_at=? WHERE id=?", (time.time(), conversation_id)
-            )
+            if rows:  # the messages changed: the user's doing, so the date moves
+                conn.execute(
+                    "UPDATE conversations SET updated_at=? WHERE id=?",
+                    (time.time(), conversation_id),
+                )
 
         self.transaction(work)
 

@@ -71,6 +71,7 @@ class Composer(QWidget):
     send_requested = Signal()
     stop_requested = Signal()
     draft_edited = Signal()  # the text changed: typed, pasted, put back for an edit, cleared
+    pasted_as_text = Signal()  # a long paste went into the text: decided at once, as an attachment
     attachments_changed = Signal()
     warm_state_changed = Signal(str)  # "idle", "warming", "warm" or "not warmed"
     folder_used = Signal(str)  # the folder a file dialog attached from
@@ -164,6 +165,7 @@ class Composer(QWidget):
         self.confirm_folders = True  # show the folder chooser (off for the smoke test)
         self.model: ModelInfo | None = None  # prices and tokenizer for the draft's summary
         self.pasted = 0  # pasted texts attached so far, for their names
+        self.pasted_texts: list[str] = []  # long pastes kept as text (sent as blocks of their own)
         self.attachments_changed.connect(self._summarise)
 
     def text(self) -> str:
@@ -177,6 +179,7 @@ class Composer(QWidget):
         """Empty the draft; the change is announced once, not chip by chip (each step would be
         a draft nobody sends)."""
         self.edit.setPlainText("")  # also resets the wrap mode
+        self.pasted_texts.clear()
         had = bool(self.attachments)
         for item in list(self.attachments):
             self._remove(item, announce=False)
@@ -262,7 +265,10 @@ class Composer(QWidget):
         folder = await asyncio.to_thread(lock_whole_folder, path, progress)
         if not self.confirm_folders:
             return folder
-        dialog = FolderDialog(folder, self)
+        request = self.outlook.request
+        used = request.flat.total_tokens if request is not None else 0
+        room = self.model.context_window - used if self.model is not None else None
+        dialog = FolderDialog(folder, self, self.model, room)
         answer = loop.create_future()
         dialog.finished.connect(lambda code: answer.done() or answer.set_result(code))
         dialog.open()
@@ -292,7 +298,9 @@ class Composer(QWidget):
 
     def _pasted(self, text: str, as_document: bool) -> None:
         if not as_document:
+            self.pasted_texts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
             self.edit.paste_as_text(text)
+            self.pasted_as_text.emit()
             return
         self.pasted += 1
         self._add_chip(document_from_text(text, f"pasted text {self.pasted}"))

@@ -84,7 +84,7 @@ class ConversationView(MessageActions, QTreeView):
         self.last_built: BuiltRequest | None = None
         self._marks: dict = {}
         self.branches: dict[int, str] = {}  # message index -> its branch line (set_branches)
-        self._turns: dict = {}
+        self._records: list[RequestRecord] = []
         self.error: tuple[str, str] | None = None  # what failed, what to do
         self.editing: int | None = None
         self.streaming = False
@@ -126,7 +126,7 @@ class ConversationView(MessageActions, QTreeView):
 
     def set_records(self, records: list[RequestRecord]) -> None:
         """The turns behind the replies (usage, cost and miss reason shown on each)."""
-        self._turns = reply_turns(records)
+        self._records = records
 
     def show_error(self, what: str, advice: str) -> None:
         self.error = (what, advice)
@@ -145,7 +145,8 @@ class ConversationView(MessageActions, QTreeView):
 
     def _rows(self) -> list[Row]:
         conv = self.conversation
-        rows = self.maker.rows(conv, self._marks, self._turns, self.editing, self.branches)
+        turns = reply_turns(self._records, conv.messages if conv is not None else ())
+        rows = self.maker.rows(conv, self._marks, turns, self.editing, self.branches)
         if self.editing is not None:
             later = len(conv.messages) - self.editing
             rows.append(

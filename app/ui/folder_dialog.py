@@ -1,6 +1,8 @@
-"""The folder chooser: every file a folder would attach, with its tokens and the total, and what
-was skipped, before anything is attached. Unticking a file leaves it out; "All" and "None" tick
-or untick every file, and each subfolder's toggle every file under it."""
+"""The folder chooser: every file a folder would attach, with its tokens in the model's tokenizer
+and the total, and what was skipped, before anything is attached. The files that fit the model's
+context window (what the conversation leaves of it) come ticked, in order; the rest do not.
+Unticking a file leaves it out; "All" and "None" tick or untick every file, and each subfolder's
+toggle every file under it."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.conversation.attachments import AttachedFolder
+from app.facts.catalogue import ModelInfo
+from app.facts.tokens import model_tokens
 from app.ui.plain import plain_label
 
 TOP_LEVEL = "(files at the top)"
@@ -29,16 +33,29 @@ def subfolder_of(name: str) -> str:
 
 
 class FolderDialog(QDialog):
-    def __init__(self, folder: AttachedFolder, parent=None):
+    def __init__(
+        self,
+        folder: AttachedFolder,
+        parent=None,
+        model: ModelInfo | None = None,
+        room: int | None = None,
+    ):
+        """``room``: the tokens the conversation leaves of ``model``'s context window."""
         super().__init__(parent)
         self.folder = folder
+        self.model = model
+        self.room = room if room is not None else (model.context_window if model else None)
         self.setWindowTitle(f"Attach folder {folder.name}")
         self.resize(560, 520)
         self.list = QListWidget()
+        fits = 0
         for document in folder.documents:
-            item = QListWidgetItem(f"{document.name}  ·  ~{document.tokens:,} tokens")
+            tokens = self.tokens_of(document.tokens)
+            fits += tokens
+            item = QListWidgetItem(f"{document.name}  ·  ~{tokens:,} tokens")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            ticked = self.room is None or fits <= self.room
+            item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
             self.list.addItem(item)
         self.subfolders = QListWidget()  # one toggle per subfolder: all of its files
         counts: dict[str, int] = {}
@@ -49,7 +66,13 @@ class FolderDialog(QDialog):
             item = QListWidgetItem(f"{where}  ·  {n} files")
             item.setData(Qt.ItemDataRole.UserRole, where)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            files = [
+                self.list.item(i)
+                for i, d in enumerate(folder.documents)
+                if subfolder_of(d.name) == where
+            ]
+            ticked = any(f.checkState() == Qt.CheckState.Checked for f in files)
+            item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
             self.subfolders.addItem(item)
         self.subfolders.setMaximumHeight(120)
         self.all_button = QPushButton("Select &all")
@@ -86,6 +109,10 @@ class FolderDialog(QDialog):
         self.subfolders.itemChanged.connect(self._toggle_subfolder)
         self._count()
 
+    def tokens_of(self, base: int) -> int:
+        """Tokens in the model's tokenizer (the estimator's count scaled as the chips do)."""
+        return model_tokens(base, self.model.token_scale) if self.model else base
+
     def tick_all(self, on: bool) -> None:
         state = Qt.CheckState.Checked if on else Qt.CheckState.Unchecked
         for i in range(self.list.count()):
@@ -107,7 +134,12 @@ class FolderDialog(QDialog):
 
     def _count(self) -> None:
         chosen = self.chosen()
-        self.total.setText(
-            f"{len(chosen.documents)} of {len(self.folder.documents)} files,"
-            f" about {chosen.tokens:,} tokens in all"
-        )
+        tokens = sum(self.tokens_of(d.tokens) for d in chosen.documents)
+        line = f"{len(chosen.documents)} of {len(self.folder.documents)} files, about {tokens:,}"
+        line += " tokens in all"
+        if self.model is not None and self.room is not None:
+            name = self.model.display_name
+            line += f"; {self.room:,} fit in {name}'s context window with this conversation" + (
+                ": over it, the API would refuse the send" if tokens > self.room else ""
+            )
+        self.total.setText(line)

@@ -231,6 +231,10 @@ async def _main(app, args, folder: Path) -> int:
     # the built-in simulator counts with the estimator itself, so asking it would add nothing.
     engine.count_tokens_with_api(simulator is None)
     window.connection.connected(client, mode)
+    if simulator is not None:
+        from app.engine.connect import FRESH_SIMULATOR
+
+        window.notify(FRESH_SIMULATOR)
     log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
     await refreshing
     await learning

@@ -118,7 +118,6 @@ class MainWindow(QMainWindow):
         # Each widget hears the events of the conversation on screen; the window only wires.
         for listener in (
             self.view.on_event,
-            self.sidebar.on_event,
             self.inspector.on_event,
             self._on_event,
         ):
@@ -279,7 +278,7 @@ class MainWindow(QMainWindow):
         self.view.set_records(self.session.totals.records)
         self.view.show_conversation(self.session.conversation)
         self.messages.refresh_branches()
-        self.sidebar.show_totals(self.session.totals)
+        self.show_totals()
         self.inspector.show_records(self.session.totals.records)
         self.chat.changed({ch.CURRENT}, "shown")
 
@@ -328,6 +327,13 @@ class MainWindow(QMainWindow):
         if change.touches(ch.OUTLOOK, ch.ENTRIES, ch.DRAFT, ch.CURRENT):
             self.composer.show_outlook(self.chat.outlook)
             self.show_entries()
+        if change.touches(ch.RECORDS, ch.MESSAGES):
+            self.show_totals()
+
+    def show_totals(self) -> None:
+        """The sidebar's totals, its "Last turn" on the branch on screen."""
+        shown = {m.id for m in self.session.conversation.messages}
+        self.sidebar.show_totals(self.session.totals, shown)
 
     def show_entries(self) -> None:
         """The conversation's own live entries first, then the others, labelled by whose."""

@@ -404,18 +404,26 @@ def message_marks(
     return out
 
 
-def reply_turns(records: list[RequestRecord]) -> dict[int, Turn]:
-    """For each reply, by message index: the turn request that produced it."""
+def reply_turns(records: list[RequestRecord], messages=()) -> dict[int, Turn]:
+    """For each reply on screen, by message index: the turn request that produced it (by the
+    reply's id; a record from before ids were kept goes by position)."""
     out: dict[int, Turn] = {}
+    index_of = {m.id: i for i, m in enumerate(messages)}
     for record in records:
         if record.kind != Kind.TURN or record.error or record.prefix is None:
             continue
-        last = next((_owner(r.path) for r in reversed(record.prefix.rows)), None)
-        if not isinstance(last, int):
-            continue
+        if record.reply_id:
+            if record.reply_id not in index_of:
+                continue  # a reply on another branch
+            at = index_of[record.reply_id]
+        else:
+            last = next((_owner(r.path) for r in reversed(record.prefix.rows)), None)
+            if not isinstance(last, int):
+                continue
+            at = last + 1
         usage = record.usage
         miss = record.explanation if is_miss(record.cause) else ""
-        out[last + 1] = Turn(
+        out[at] = Turn(
             usage.read,
             usage.write,
             usage.uncached,

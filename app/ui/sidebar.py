@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 
 from app.caching.costs import Kind, RequestRecord, UsageTotals, server_tools_usd
 from app.caching.ledger import LedgerEntry
-from app.engine import events as ev
 from app.ui.plain import plain_label, plain_tip
 
 COLORS = {
@@ -168,13 +167,16 @@ class UsageSidebar(QWidget):
         self._countdown = QTimer(self, interval=1000)
         self._countdown.timeout.connect(self._render_entries)
 
-    def on_event(self, event: ev.Event) -> None:
-        """After each request of the conversation on screen: the totals it carries."""
-        if isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
-            self.show_totals(event.totals)
-
-    def show_totals(self, totals: UsageTotals) -> None:
-        turns = [r for r in totals.records if r.kind == Kind.TURN and not r.error]
+    def show_totals(self, totals: UsageTotals, shown: set[str] | None = None) -> None:
+        """The conversation's totals; "Last turn" is the last one on the branch ``shown`` (the
+        ids of the messages on screen; None: any)."""
+        turns = [
+            r
+            for r in totals.records
+            if r.kind == Kind.TURN
+            and not r.error
+            and (shown is None or not r.reply_id or r.reply_id in shown)
+        ]
         if turns:
             r = turns[-1]
             u = r.usage

@@ -167,6 +167,7 @@ class Chat:
             raise ChatRefusal("Type a message or attach an image first.")
         refuse_what_the_api_would(self.engine, self.session)
         editing = self.draft.editing
+        text, attachments = Draft(text, tuple(attachments), pasted=self.draft.pasted).parts
         refuse_a_prompt_too_long(self.engine, self.session, text, attachments, editing)
         self.draft = Draft()
         self._cancel_decision()
@@ -276,12 +277,15 @@ class Chat:
 
     # -- the draft and warming ------------------------------------------------------------------
     def set_draft(
-        self, text: str, attachments: tuple = (), now: bool = False
+        self, text: str, attachments: tuple = (), now: bool = False, pasted: tuple = ()
     ) -> asyncio.Task | None:
         """The composer's draft changed (text typed, an attachment, a paste). Typing only moves
         the one decision to the end of the pause; ``now`` (an attachment, a paste, a finished
-        upload) decides at once (its warm-up, if one went out, is returned)."""
-        self.draft = replace(self.draft, text=text, attachments=tuple(attachments))
+        upload) decides at once (its warm-up, if one went out, is returned). ``pasted``: long
+        texts pasted as text, sent (and warmed) as blocks of their own."""
+        self.draft = replace(
+            self.draft, text=text, attachments=tuple(attachments), pasted=tuple(pasted)
+        )
         if now:
             return self.decide_now()
         self._cancel_decision()
@@ -321,8 +325,9 @@ class Chat:
         task = None
         self.session.next_request = None
         if not draft.empty:
+            text, before = draft.parts
             task = self.engine.draft_activity(
-                self.session, draft.attachments, draft.editing, draft.text or DRAFT_PLACEHOLDER
+                self.session, before, draft.editing, text or DRAFT_PLACEHOLDER
             )
         # The decision built what Send would send (when nothing blocked it first): one build.
         self.changed({ch.DRAFT}, "the draft changed", self.session.next_request)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from app.caching.builder import BuiltRequest
 from app.caching.costs import cost_of
 from app.caching.ledger import LedgerEntry, Usage
+from app.conversation.blocks import TextBlock
 from app.engine.engine import DRAFT_PLACEHOLDER, Engine
 from app.engine.session import Session
 from app.facts.rules import plan_request
@@ -24,10 +25,23 @@ class Draft:
     text: str = ""
     attachments: tuple = ()
     editing: int | None = None  # the message an edit in progress will replace
+    pasted: tuple[str, ...] = ()  # long texts pasted as text (the composer keeps them in view)
 
     @property
     def empty(self) -> bool:
         return not self.text and not self.attachments
+
+    @property
+    def parts(self) -> tuple[str, tuple]:
+        """(the typed text, what goes before it): each long paste still whole in the text is a
+        block of its own before the typed words, so it is cached, and warmed while the
+        question is typed, like an attached document (issue 35.9)."""
+        text, blocks = self.text, []
+        for pasted in (p.strip() for p in self.pasted):
+            if pasted and pasted in text:
+                text = text.replace(pasted, "", 1)
+                blocks.append(TextBlock(pasted))
+        return text.strip(), (*self.attachments, *blocks)
 
 
 @dataclass(frozen=True)
@@ -120,8 +134,9 @@ def build_request(engine: Engine, session: Session, draft: Draft) -> BuiltReques
         return None
     if draft.empty and not conv.messages and not conv.system and not conv.tools:
         return None
-    text = draft.text or DRAFT_PLACEHOLDER  # as the warm-up decision builds it
-    return engine.send_request(session, text, draft.attachments, draft.editing)
+    text, before = draft.parts
+    text = text or DRAFT_PLACEHOLDER  # as the warm-up decision builds it
+    return engine.send_request(session, text, before, draft.editing)
 
 
 def look(

@@ -24,6 +24,7 @@ class Sending(QObject):
         # The draft changing decides a warm-up, never focus, opening or a timer (issue 35.1).
         composer.draft_edited.connect(lambda: self.draft_changed(now=False))
         composer.attachments_changed.connect(lambda: self.draft_changed(now=True))
+        composer.pasted_as_text.connect(lambda: self.draft_changed(now=True))
         window.feed.subscribe(self._on_event)
         window.add_menu_entries([MenuEntry("conversation", "&Stop reply", "Esc", self.stop)])
 
@@ -35,7 +36,8 @@ class Sending(QObject):
         """Typing moves the one warm-up decision to the end of the pause; an attachment, a paste
         or a finished upload decides at once (``Chat.set_draft``)."""
         composer = self.window.composer
-        self.window.chat.set_draft(composer.text(), tuple(composer.items()), now)
+        pasted = tuple(composer.pasted_texts)
+        self.window.chat.set_draft(composer.text(), tuple(composer.items()), now, pasted)
 
     def send(self) -> None:
         entered = time.perf_counter()  # the first token is timed from here
