@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import io
+import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -96,6 +97,16 @@ def digest_of(kind_marker: str, payload: object) -> bytes:
 
 def _strip_cc(block: dict) -> dict:
     return {k: v for k, v in block.items() if k != "cache_control"}
+
+
+def _keyed(block: dict) -> dict:
+    """A block as its bytes in the prompt: without ``cache_control``, and a tool call's
+    ``input`` as the JSON it was sent in, keys in their order (prompt-caching.md,
+    "Troubleshooting": tool_use keys in another order break the cache)."""
+    out = _strip_cc(block)
+    if out.get("type") in ("tool_use", "server_tool_use") and "input" in out:
+        out["input"] = json.dumps(out["input"], separators=(",", ":"), ensure_ascii=False)
+    return out
 
 
 def ttl_of(block: dict) -> str | None:
@@ -318,7 +329,7 @@ def message_facts(
                 path=f"messages.{index}.content" if plain else f"messages.{index}.content.{j}",
                 kind=kind,
                 tokens=tokens,
-                digest=digest_of(f"{role}|{'cont' if j else 'new'}|", _strip_cc(block)),
+                digest=digest_of(f"{role}|{'cont' if j else 'new'}|", _keyed(block)),
                 ttl=ttl_of(block),
                 can_carry=can_carry,
                 message_index=index,

@@ -1,8 +1,9 @@
-"""The simulator's deterministic answers: a short report of what the request cost in cache terms.
+"""The simulator's deterministic answers: a short report of what the request holds.
 
-No model runs. The reply quotes the question, tabulates read / written / uncached tokens and says
-why; it honours ``max_tokens`` and ``stop_sequences``, answers with ``tool_use`` when the user
-names a defined tool, and adds a thinking block when thinking is enabled.
+No model runs. The reply quotes the question and says how large the prompt is and where its
+breakpoints sit: it depends on the request alone, never on what the cache held. It honours
+``max_tokens`` and ``stop_sequences``, answers with ``tool_use`` when the user names a defined
+tool, and adds a thinking block when thinking is enabled.
 """
 
 from __future__ import annotations
@@ -60,28 +61,27 @@ def _result_text(result: dict) -> str:
     return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
 
 
-def explain(plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> str:
-    blocks = flat.blocks
+def _breakpoints(plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> str:
+    """Where the request put its breakpoints: a fact of the request, not of the cache."""
     if not plan.breakpoints:
-        return "No block carries `cache_control`, so nothing was read from or written to the cache."
+        return "No block carries `cache_control`, so nothing is read from or written to the cache."
+    marks = ", ".join(
+        f"`{flat.blocks[p.index].path}` ({p.ttl}{', automatic' if p.automatic else ''})"
+        for p in plan.breakpoints
+    )
+    line = f"Breakpoints: {marks}."
     if not plan.effective:
-        return (
-            f"Every breakpoint's prefix is under {model.display_name}'s minimum of "
-            f"{model.min_cacheable_tokens} tokens, so the breakpoints were ignored."
+        line += (
+            f" Every breakpoint's prefix is under {model.display_name}'s minimum of "
+            f"{model.min_cacheable_tokens} tokens, so they are ignored."
         )
-    written_to = blocks[plan.write_until].path if plan.write_until is not None else ""
-    if plan.hit_index is None:
-        return f"No cached prefix matched, so the prefix through `{written_to}` was written."
-    read_to = blocks[plan.hit_index].path
-    if plan.write_tokens:
-        return (
-            f"The prefix through `{read_to}` was read from the cache and the rest through "
-            f"`{written_to}` was written."
-        )
-    return f"The prefix through `{read_to}` was read from the cache."
+    return line
 
 
 def _report(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> str:
+    """The reply's text: what the request holds, never what the cache held (the same request
+    gets the same reply whether it wrote or read; what it read, wrote and paid in full is in
+    the response's ``usage``)."""
     last = _last_user(body)
     lines = ["**Offline simulator** (no model ran; this reply describes the request)."]
     results = _tool_results(last)
@@ -93,13 +93,10 @@ def _report(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) ->
         quoted = question if len(question) <= 160 else question[:157] + "..."
         lines.append(f"\nYou wrote: \u201c{quoted}\u201d")
     lines.append(
-        "\n| input | tokens |\n|---|---:|\n"
-        f"| read from cache | {plan.read_tokens} |\n"
-        f"| written to cache (5m) | {plan.write_5m_tokens} |\n"
-        f"| written to cache (1h) | {plan.write_1h_tokens} |\n"
-        f"| paid in full | {plan.uncached_tokens} |"
+        f"\nThe prompt holds {flat.total_tokens} tokens by this simulator's estimate. "
+        + _breakpoints(plan, flat, model)
+        + " What was read from the cache, written and paid in full is in this response's usage."
     )
-    lines.append("\n" + explain(plan, flat, model))
     instructions = _instructions(body)
     if instructions:
         lines.append("\nInstructions added mid-conversation (role system): " + instructions)
