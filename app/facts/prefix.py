@@ -402,6 +402,18 @@ def assemble(
     return FlatRequest(tuple(blocks), cumulative, texts)
 
 
+def with_thinking_prompt(facts: list[BlockFacts], model: ModelInfo) -> list[BlockFacts]:
+    """Manual extended thinking adds the model's ``thinking_prompt_tokens`` to the prompt
+    (token-counting.md, "Count tokens in messages with thinking": 88 tokens, where the same
+    messages without it count 56 here), at the first level a thinking change invalidates."""
+    first = min(LEVELS.index(level) for level in model.thinking_invalidates or ("messages",))
+    for i, fact in enumerate(facts):
+        if LEVELS.index(fact.level) >= first and not fact.stripped:
+            facts[i] = replace(fact, fixed=fact.fixed + model.thinking_prompt_tokens)
+            break
+    return facts
+
+
 def flatten_request(
     body: dict,
     image_size: ImageSizer = image_size_from_base64,
@@ -423,5 +435,7 @@ def flatten_request(
         for m in messages
     ]
     facts = strip(facts, stripped_thinking(turns, model, counting))
+    if model is not None and (body.get("thinking") or {}).get("type") == "enabled":
+        facts = with_thinking_prompt(facts, model)
     scale = model.token_scale if model is not None else 1.0
     return assemble(facts, request_contexts(body, model), scale)

@@ -85,7 +85,7 @@ class Simulator:
         self.config = config or SimulatorConfig()
         self.catalogue = self.config.catalogue or default_catalogue()
         self.store = CacheStore()
-        self.files = FileStore()
+        self.files = FileStore(self.store.clock)
         self.threads = Threads()
         self.diagnostics = Diagnostician()
         self.latency = LatencyModel(scale=self.config.time_scale)
@@ -202,7 +202,7 @@ class Simulator:
         return server_result_entry(plan, continued, len(continued.blocks) - 1)
 
     def _file_lookup(self, owner: str):
-        return lambda file_id: self.files.get(owner, file_id)
+        return lambda file_id: self.files.usable(owner, file_id)
 
     async def count_tokens(self, request: web.Request) -> web.Response:
         owner = key_hash(self.api_key(request))
