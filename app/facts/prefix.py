@@ -230,6 +230,9 @@ def request_contexts(
             "images": has_images,
         },
     }
+    fmt = output_format(body)
+    if fmt is not None:  # structured-outputs.md: changing the format invalidates the cache
+        contexts["messages"]["format"] = fmt
     rendered = {
         "thinking": thinking_key(body.get("thinking"), model),
         "effort": effort_key(body.get("output_config"), model),
@@ -238,6 +241,24 @@ def request_contexts(
     first = min((LEVELS.index(level) for level in levels), default=LEVELS.index("messages"))
     contexts[LEVELS[first]].update(rendered)
     return contexts
+
+
+def output_format(body: dict) -> dict | None:
+    """``output_config.format``, when the request asks for JSON outputs."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    return fmt if isinstance(fmt, dict) else None
+
+
+def with_format_prompt(facts: list[BlockFacts], fmt: dict) -> list[BlockFacts]:
+    """The system prompt the API adds to explain the expected format (structured-outputs.md,
+    "Prompt modification and token costs"), counted as its schema's JSON, at the start of the
+    messages it invalidates (a choice: the docs give no size)."""
+    for i, fact in enumerate(facts):
+        if fact.level == "messages" and not fact.stripped:
+            facts[i] = replace(fact, fixed=fact.fixed + text_tokens(canonical_json(fmt)))
+            break
+    return facts
 
 
 def stripped_thinking(
@@ -437,5 +458,7 @@ def flatten_request(
     facts = strip(facts, stripped_thinking(turns, model, counting))
     if model is not None and (body.get("thinking") or {}).get("type") == "enabled":
         facts = with_thinking_prompt(facts, model)
+    if output_format(body) is not None:
+        facts = with_format_prompt(facts, output_format(body))
     scale = model.token_scale if model is not None else 1.0
     return assemble(facts, request_contexts(body, model), scale)

@@ -17,6 +17,7 @@ from app.facts.catalogue import ModelInfo
 from app.facts.prefix import FlatRequest, as_blocks
 from app.facts.rules import CachePlan
 from app.facts.tokens import BYTES_PER_TOKEN, canonical_json, text_tokens
+from app.simulator.schema_values import value_for
 from app.simulator.server_tools import server_uses
 
 
@@ -149,6 +150,8 @@ def _tool_call(body: dict) -> dict | None:
 
 
 def _tool_input(schema: dict, text: str) -> dict:
+    """A call's input: a JSON object the user wrote, else plausible values of the schema
+    (``schema_values``), with the user's words in its one string parameter if it has one."""
     match = re.search(r"\{.*\}", text, re.S)
     if match:
         try:
@@ -158,22 +161,24 @@ def _tool_input(schema: dict, text: str) -> dict:
         except ValueError:
             pass
     props = schema.get("properties") or {}
-    required = schema.get("required") or list(props)
-    strings = [n for n in required if (props.get(n) or {}).get("type") == "string"]
-    out: dict = {}
-    defaults = {
-        "string": "",
-        "integer": 0,
-        "number": 0,
-        "boolean": False,
-        "array": [],
-        "object": {},
-    }
-    for name in required:
-        out[name] = defaults.get((props.get(name) or {}).get("type", "string"), "")
-    if len(strings) == 1:
+    out = value_for(schema)
+    if not isinstance(out, dict):
+        out = {}
+    strings = [n for n, p in props.items() if isinstance(p, dict) and p.get("type") == "string"]
+    free = [n for n in strings if not {"enum", "const", "format"} & set(props[n])]
+    if len(strings) == 1 and free and text.strip(" :,.\n\t"):
         out[strings[0]] = text.strip(" :,.\n\t")
     return out
+
+
+def _structured(body: dict) -> str | None:
+    """The reply's text under ``output_config.format``: JSON matching the schema
+    (structured-outputs.md: "valid JSON matching your schema, returned in the response's text
+    content block")."""
+    fmt = (body.get("output_config") or {}).get("format")
+    if not isinstance(fmt, dict):
+        return None
+    return json.dumps(value_for(fmt.get("schema") or {}), ensure_ascii=False)
 
 
 def _cut(text: str, body: dict) -> tuple[str, str, str | None]:
@@ -241,7 +246,9 @@ def compose(
         content.append(call)
         output = sum(text_tokens(canonical_json(b)) for b in content)
         return Reply(tuple(content), "tool_use", None, output, thinking_tokens, **server)
-    report = _report(body, plan, flat, model) if reply_tokens is None else _filler(reply_tokens)
+    report = _structured(body)
+    if report is None:
+        report = _report(body, plan, flat, model) if reply_tokens is None else _filler(reply_tokens)
     text, stop_reason, stop_sequence = _cut(report, body)
     if text:
         content.append({"type": "text", "text": text})

@@ -27,6 +27,7 @@ from app.simulator.request_fields import (
     check_tool_references,
     speed_used,
 )
+from app.simulator.structured import check_structured
 
 COUNT_FIELDS = frozenset(
     {
@@ -394,6 +395,7 @@ def validate_request(
     if not count_only:
         check_max_tokens(body, model)
     effort = check_output_config(body, model)
+    check_structured(body)
     check_thinking(body, model, effort, needs_max=not count_only)
     check_misc(body)
     speed_used(body, model)
