@@ -78,6 +78,7 @@ class ModelInfo:
     fast_mode: str | None = None  # speed "fast": "fast" runs fast, "standard" falls back, None 400
     refuses_forced_tool_choice: bool = False  # tool_choice any/tool: a 400
     thinking_prompt_tokens: int = 0  # what ``thinking: enabled`` adds to the prompt
+    thinking_display: str = "summarized"  # what ``display`` defaults to (thinking.md)
 
     @property
     def retired(self) -> bool:
@@ -282,6 +283,7 @@ def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelIn
         fast_mode=raw.get("fast_mode"),
         refuses_forced_tool_choice=bool(raw.get("refuses_forced_tool_choice", False)),
         thinking_prompt_tokens=int(raw.get("thinking_prompt_tokens", 0)),
+        thinking_display=raw.get("thinking_display", "summarized"),
     )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 from app.facts.catalogue import ModelInfo
 from app.facts.documents import DOCUMENT_OVERHEAD_TOKENS, pdf_source_tokens
+from app.facts.thinking_signature import shown_thinking
 from app.facts.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
     SERVICE_MAX_IMAGE_TOKENS,
@@ -104,6 +105,8 @@ def _keyed(block: dict) -> dict:
     ``input`` as the JSON it was sent in, keys in their order (prompt-caching.md,
     "Troubleshooting": tool_use keys in another order break the cache)."""
     out = _strip_cc(block)
+    if out.get("type") == "thinking":  # the thinking its signature holds, not the field's text
+        out["thinking"] = shown_thinking(out)
     if out.get("type") in ("tool_use", "server_tool_use") and "input" in out:
         out["input"] = json.dumps(out["input"], separators=(",", ":"), ensure_ascii=False)
     return out
@@ -157,7 +160,7 @@ def content_tokens(
             inner = 0
         return TOOL_BLOCK_OVERHEAD_TOKENS + inner
     if kind == "thinking":
-        return text_tokens(block.get("thinking", ""))
+        return text_tokens(shown_thinking(block))
     if kind == "redacted_thinking":
         return text_tokens(block.get("data", "")) // 4
     if kind == "document":

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from app.facts.catalogue import ModelInfo
 from app.facts.prefix import FlatRequest, as_blocks
 from app.facts.rules import CachePlan
+from app.facts.thinking_signature import sign
 from app.facts.tokens import BYTES_PER_TOKEN, canonical_json, text_tokens
 from app.simulator.schema_values import value_for
 from app.simulator.server_tools import server_uses
@@ -201,6 +202,12 @@ def _thinks(body: dict) -> bool:
     return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive", "between_tools")
 
 
+def display_of(body: dict, model: ModelInfo) -> str:
+    """What a thinking block shows (thinking.md, "Controlling thinking display"): the request's
+    ``display``, else the model's default (``omitted`` on Opus 4.7 and later)."""
+    return (body.get("thinking") or {}).get("display") or model.thinking_display
+
+
 def _filler(tokens: int) -> str:
     """Plain text the estimator counts as ``tokens`` tokens."""
     words = "The simulator pads this reply to the length a benchmark asked for. "
@@ -222,13 +229,9 @@ def compose(
     thinking_tokens = 0
     if _thinks(body):
         words = "The simulator does not think; this block stands in for Claude's thinking."
-        omitted = (body.get("thinking") or {}).get("display") == "omitted"
+        omitted = display_of(body, model) == "omitted"
         content.append(
-            {
-                "type": "thinking",
-                "thinking": "" if omitted else words,
-                "signature": hashlib.sha256(words.encode()).hexdigest(),
-            }
+            {"type": "thinking", "thinking": "" if omitted else words, "signature": sign(words)}
         )
         thinking_tokens = text_tokens(words)
     used = server_uses(body, _user_text(_last_user(body))) if reply_tokens is None else None
