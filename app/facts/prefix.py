@@ -161,6 +161,8 @@ def content_tokens(
         return TOOL_BLOCK_OVERHEAD_TOKENS + inner
     if kind == "thinking":
         return text_tokens(shown_thinking(block))
+    if kind == "compaction":  # compaction.md: the summary stands for what came before it
+        return text_tokens(str(block.get("content") or ""))
     if kind == "redacted_thinking":
         return text_tokens(block.get("data", "")) // 4
     if kind == "document":

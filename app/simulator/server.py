@@ -23,6 +23,7 @@ from app.facts.rules import (
     server_result_entry,
     stored_entries,
 )
+from app.simulator.context_edits import COMPACT_BETA, apply_edits
 from app.simulator.controls import add_control_routes, add_models_routes
 from app.simulator.diagnostics import Diagnostician, fingerprint
 from app.simulator.errors import ApiError, error_body, invalid
@@ -32,7 +33,14 @@ from app.simulator.files import FileStore, add_file_routes
 from app.simulator.latency import LatencyModel
 from app.simulator.replies import compose
 from app.simulator.request_fields import SERVER_RESULT_BLOCKS, speed_used
-from app.simulator.responses import CHUNK_CHARS, Shape, deltas, usage_of
+from app.simulator.responses import (
+    CHUNK_CHARS,
+    Shape,
+    context_of,
+    deltas,
+    usage_of,
+    with_compaction,
+)
 from app.simulator.sizing import sizers
 from app.simulator.store import CacheStore, key_hash
 from app.simulator.threads import Threads
@@ -209,12 +217,20 @@ class Simulator:
         body = await self.json_body(request)
         betas = betas_of(request.headers.get("anthropic-beta"))
         model = validate_request(body, self.catalogue, True, self._file_lookup(owner), betas)
-        flat = self._flatten(body, model, owner, counting=True)
+        edited = apply_edits(body, self._counter(model, owner, True), counting=True)
+        flat = self._flatten(edited.body, model, owner, counting=True)
         try:
             resolve_breakpoints(flat, body.get("cache_control"))
         except RuleViolation as exc:
             raise invalid(exc.message) from None
-        return web.json_response({"input_tokens": flat.total_tokens})
+        answer: dict = {"input_tokens": flat.total_tokens}
+        if body.get("context_management") is not None:  # context-editing.md, "Token counting"
+            original = self._flatten(body, model, owner, counting=True).total_tokens
+            answer["context_management"] = {"original_input_tokens": original}
+        return web.json_response(answer)
+
+    def _counter(self, model: ModelInfo, owner: str, counting: bool = False):
+        return lambda b: self._flatten(b, model, owner, counting).total_tokens
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         started = self.store.clock.now()  # lifetimes run from the request's start
@@ -228,7 +244,8 @@ class Simulator:
             body, keep_thread = self.threads.expand(owner, body)
         betas = betas_of(request.headers.get("anthropic-beta"))
         model = validate_request(body, self.catalogue, files=self._file_lookup(owner), betas=betas)
-        flat = self._flatten(body, model, owner)
+        edited = apply_edits(body, self._counter(model, owner))
+        flat = self._flatten(edited.body, model, owner)
         if flat.total_tokens > model.context_window:  # context-windows.md, "overflow behavior"
             raise invalid(
                 f"prompt is too long: {flat.total_tokens} tokens > {model.context_window} maximum"
@@ -251,7 +268,9 @@ class Simulator:
             model.min_cacheable_tokens,
             lambda fp: self.store.is_cached(owner, model.id, fp),
         )
-        reply = compose(body, plan, flat, model, _reply_tokens(request))
+        reply = with_compaction(
+            compose(edited.body, plan, flat, model, _reply_tokens(request)), edited
+        )
         message_id = self._new_id("msg")
         print_ = fingerprint(owner, model.id, body, flat, request.headers.get("anthropic-beta", ""))
         diagnosis = None
@@ -272,7 +291,9 @@ class Simulator:
             diagnosis,
             speed_used(body, model),
             fallback_credit_usage(body),
-            self._server_entry(body, model, owner, plan, reply),
+            self._server_entry(edited.body, model, owner, plan, reply),
+            edited if "context_management" in body or COMPACT_BETA in betas else None,
+            COMPACT_BETA in betas,
         )
         if body.get("stream"):
             return await self._stream(request, shape, model, flat, owner, ttft, fault, started)
@@ -345,6 +366,8 @@ class Simulator:
         }
         if "diagnostics" in body:
             message["diagnostics"] = shape.diagnosis
+        if shape.edits is not None and "context_management" in body:
+            message["context_management"] = {"applied_edits": shape.edits.applied}
         return message
 
     async def _hang_up(self, request: web.Request, stall: bool) -> None:
@@ -392,6 +415,8 @@ class Simulator:
                     start.update(thinking="", signature="")
                 elif block["type"] in ("tool_use", "server_tool_use"):
                     start["input"] = {}
+                elif block["type"] == "compaction":
+                    start["content"] = None
                 await send(
                     "content_block_start",
                     {"type": "content_block_start", "index": index, "content_block": start},
@@ -423,6 +448,7 @@ class Simulator:
                         "stop_details": None,
                     },
                     "usage": usage,
+                    **context_of(shape),
                 },
             )
             await send("message_stop", {"type": "message_stop"})
