@@ -27,6 +27,7 @@ class Shape:
     server_entry: tuple[str, int, str] | None = None  # the automatic write at a server result
     edits: Edited | None = None  # context management applied (reported when asked for)
     iterations: bool = False  # the compaction beta: usage.iterations on every response
+    service_tier: str = "standard"  # "batch" for a Message Batch's results
 
 
 def usage_of(shape: Shape, output_tokens: int) -> dict:
@@ -49,7 +50,7 @@ def usage_of(shape: Shape, output_tokens: int) -> dict:
             "web_search_requests": reply.web_searches,
             "web_fetch_requests": reply.web_fetches,
         },
-        "service_tier": "standard",
+        "service_tier": shape.service_tier,
         "inference_geo": body.get("inference_geo") or "global",
         "speed": shape.speed,
     }
