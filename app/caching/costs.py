@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
-from app.facts.catalogue import ModelInfo
+from app.facts.catalogue import ModelInfo, Prices
 from app.facts.prices import as_datetime, library_cost
 from app.facts.server_tools import server_tools
 
@@ -33,9 +33,10 @@ class Cost:
         return self.without_cache_usd - self.paid_usd
 
 
-def input_cost_usd(usage: Usage, model: ModelInfo) -> float:
-    """The input side of a request at the model's own five prices (0 when unknown)."""
-    p = model.prices
+def input_cost_usd(usage: Usage, model: ModelInfo, prices: Prices | None = None) -> float:
+    """The input side of a request at the model's own five prices, or at ``prices`` (0 when
+    unknown)."""
+    p = prices or model.prices
     if p is None:
         return 0.0
     return (
@@ -71,9 +72,11 @@ def cost_of(usage: Usage, model: ModelInfo, at: float | None = None) -> Cost:
     p = model.prices
     if p is None:
         return Cost(0.0, 0.0, known=False)
+    if model.tier_prices and model.tier_start and usage.input_total > model.tier_start:
+        p = model.tier_prices  # the file's tier: every token of a longer prompt at its prices
     output = usage.output * p.output / PER_MILLION + server_tools_usd(usage)
     full_input = usage.input_total * p.input / PER_MILLION
-    return Cost(input_cost_usd(usage, model) + output, full_input + output)
+    return Cost(input_cost_usd(usage, model, p) + output, full_input + output)
 
 
 @dataclass

@@ -73,9 +73,12 @@ class ModelInfo:
     refuses_sampling: bool = False  # temperature/top_p/top_k off their defaults: a 400
     inference_geo: bool = False  # takes ``inference_geo`` (Claude 4.6 and later)
     tier_start: int | None = None  # prompt tokens from which every token costs a tier's price
+    tier_prices: Prices | None = None  # the file's fallback prices from ``tier_start`` on
     tool_prompt_tokens: tuple[int, int] = (346, 346)  # tool-use system prompt: (auto/none, forced)
     fast_mode: str | None = None  # speed "fast": "fast" runs fast, "standard" falls back, None 400
     refuses_forced_tool_choice: bool = False  # tool_choice any/tool: a 400
+    thinking_prompt_tokens: int = 0  # what ``thinking: enabled`` adds to the prompt
+    thinking_display: str = "summarized"  # what ``display`` defaults to (thinking.md)
 
     @property
     def retired(self) -> bool:
@@ -234,7 +237,9 @@ def lifecycle_on(raw: dict, today: str) -> str:
 def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelInfo:
     prices = raw.get("prices")
     price_source = raw.get("price_source") or raw.get("source", "models.json")
-    tier_start = None
+    tier = raw.get("tier") or {}
+    tier_start = int(tier["start"]) if tier.get("start") else None
+    tier_prices = Prices(**{k: float(v) for k, v in tier["prices"].items()}) if tier else None
     found = library_prices(raw["id"], as_datetime(None)) if library else None
     if found is not None:  # the maintained library's prices in force today win over the file's
         *rates, tier_start = found
@@ -273,9 +278,12 @@ def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelIn
         refuses_sampling=bool(raw.get("refuses_sampling", False)),
         inference_geo=bool(raw.get("inference_geo", False)),
         tier_start=tier_start,
+        tier_prices=tier_prices,
         tool_prompt_tokens=tuple(raw.get("tool_prompt_tokens", (346, 346))),
         fast_mode=raw.get("fast_mode"),
         refuses_forced_tool_choice=bool(raw.get("refuses_forced_tool_choice", False)),
+        thinking_prompt_tokens=int(raw.get("thinking_prompt_tokens", 0)),
+        thinking_display=raw.get("thinking_display", "summarized"),
     )
 
 
@@ -283,7 +291,8 @@ def parse_catalogue(data: dict, library: bool = True) -> Catalogue:
     """The catalogue of a models.json document; prices from ``app.facts.prices`` where the
     library knows the model (``library=False``: the document's own, for tests of the file)."""
     scales = {k: float(v) for k, v in (data.get("tokenizers") or {}).items()}
-    models = [_model(m, scales, library) for m in data["models"]]
+    shared = {"thinking_prompt_tokens": data.get("thinking_prompt_tokens", 0)}
+    models = [_model({**shared, **m}, scales, library) for m in data["models"]]
     models.sort(key=lambda m: m.created_at, reverse=True)  # newest first, as /v1/models lists
     return Catalogue(models=tuple(models), default_model=data["default_model"])
 

@@ -17,12 +17,14 @@ import base64
 import binascii
 import hashlib
 import io
+import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from app.facts.catalogue import ModelInfo
 from app.facts.documents import DOCUMENT_OVERHEAD_TOKENS, pdf_source_tokens
+from app.facts.thinking_signature import shown_thinking
 from app.facts.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
     SERVICE_MAX_IMAGE_TOKENS,
@@ -98,6 +100,18 @@ def _strip_cc(block: dict) -> dict:
     return {k: v for k, v in block.items() if k != "cache_control"}
 
 
+def _keyed(block: dict) -> dict:
+    """A block as its bytes in the prompt: without ``cache_control``, and a tool call's
+    ``input`` as the JSON it was sent in, keys in their order (prompt-caching.md,
+    "Troubleshooting": tool_use keys in another order break the cache)."""
+    out = _strip_cc(block)
+    if out.get("type") == "thinking":  # the thinking its signature holds, not the field's text
+        out["thinking"] = shown_thinking(out)
+    if out.get("type") in ("tool_use", "server_tool_use") and "input" in out:
+        out["input"] = json.dumps(out["input"], separators=(",", ":"), ensure_ascii=False)
+    return out
+
+
 def ttl_of(block: dict) -> str | None:
     cc = block.get("cache_control")
     if not cc:
@@ -146,7 +160,9 @@ def content_tokens(
             inner = 0
         return TOOL_BLOCK_OVERHEAD_TOKENS + inner
     if kind == "thinking":
-        return text_tokens(block.get("thinking", ""))
+        return text_tokens(shown_thinking(block))
+    if kind == "compaction":  # compaction.md: the summary stands for what came before it
+        return text_tokens(str(block.get("content") or ""))
     if kind == "redacted_thinking":
         return text_tokens(block.get("data", "")) // 4
     if kind == "document":
@@ -219,6 +235,9 @@ def request_contexts(
             "images": has_images,
         },
     }
+    fmt = output_format(body)
+    if fmt is not None:  # structured-outputs.md: changing the format invalidates the cache
+        contexts["messages"]["format"] = fmt
     rendered = {
         "thinking": thinking_key(body.get("thinking"), model),
         "effort": effort_key(body.get("output_config"), model),
@@ -227,6 +246,24 @@ def request_contexts(
     first = min((LEVELS.index(level) for level in levels), default=LEVELS.index("messages"))
     contexts[LEVELS[first]].update(rendered)
     return contexts
+
+
+def output_format(body: dict) -> dict | None:
+    """``output_config.format``, when the request asks for JSON outputs."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    return fmt if isinstance(fmt, dict) else None
+
+
+def with_format_prompt(facts: list[BlockFacts], fmt: dict) -> list[BlockFacts]:
+    """The system prompt the API adds to explain the expected format (structured-outputs.md,
+    "Prompt modification and token costs"), counted as its schema's JSON, at the start of the
+    messages it invalidates (a choice: the docs give no size)."""
+    for i, fact in enumerate(facts):
+        if fact.level == "messages" and not fact.stripped:
+            facts[i] = replace(fact, fixed=fact.fixed + text_tokens(canonical_json(fmt)))
+            break
+    return facts
 
 
 def stripped_thinking(
@@ -318,7 +355,7 @@ def message_facts(
                 path=f"messages.{index}.content" if plain else f"messages.{index}.content.{j}",
                 kind=kind,
                 tokens=tokens,
-                digest=digest_of(f"{role}|{'cont' if j else 'new'}|", _strip_cc(block)),
+                digest=digest_of(f"{role}|{'cont' if j else 'new'}|", _keyed(block)),
                 ttl=ttl_of(block),
                 can_carry=can_carry,
                 message_index=index,
@@ -391,6 +428,18 @@ def assemble(
     return FlatRequest(tuple(blocks), cumulative, texts)
 
 
+def with_thinking_prompt(facts: list[BlockFacts], model: ModelInfo) -> list[BlockFacts]:
+    """Manual extended thinking adds the model's ``thinking_prompt_tokens`` to the prompt
+    (token-counting.md, "Count tokens in messages with thinking": 88 tokens, where the same
+    messages without it count 56 here), at the first level a thinking change invalidates."""
+    first = min(LEVELS.index(level) for level in model.thinking_invalidates or ("messages",))
+    for i, fact in enumerate(facts):
+        if LEVELS.index(fact.level) >= first and not fact.stripped:
+            facts[i] = replace(fact, fixed=fact.fixed + model.thinking_prompt_tokens)
+            break
+    return facts
+
+
 def flatten_request(
     body: dict,
     image_size: ImageSizer = image_size_from_base64,
@@ -412,5 +461,9 @@ def flatten_request(
         for m in messages
     ]
     facts = strip(facts, stripped_thinking(turns, model, counting))
+    if model is not None and (body.get("thinking") or {}).get("type") == "enabled":
+        facts = with_thinking_prompt(facts, model)
+    if output_format(body) is not None:
+        facts = with_format_prompt(facts, output_format(body))
     scale = model.token_scale if model is not None else 1.0
     return assemble(facts, request_contexts(body, model), scale)

@@ -29,6 +29,7 @@ BLOCK_KEYS = {
     "text_editor_code_execution_tool_result": RESULT_KEYS,
     "tool_search_tool_result": RESULT_KEYS,
     "container_upload": {"type", "file_id", "cache_control"},
+    "compaction": {"type", "content", "cache_control"},
     "tool_addition": {"type", "tool"},
     "tool_removal": {"type", "tool"},
 }
@@ -36,6 +37,7 @@ SERVER_RESULTS = tuple(k for k in BLOCK_KEYS if k.endswith("_tool_result") and k
 USER_BLOCKS = ("text", "image", "document", "search_result", "tool_result", "container_upload")
 ASSISTANT_BLOCKS = (
     "text",
+    "compaction",
     "tool_use",
     "server_tool_use",
     "thinking",

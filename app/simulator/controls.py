@@ -127,6 +127,7 @@ async def sim_reset(sim, request: web.Request) -> web.Response:
     sim.check_sim_caller(request)
     sim.store.reset()
     sim.files.files.clear()  # a reset simulator holds no uploads either
+    sim.batches.batches.clear()
     sim.stats.clear()
     return web.json_response({"reset": True})
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from app.simulator.errors import ApiError
+
 FAULTS = (
     "overloaded",
     "rate_limit",
@@ -55,3 +57,20 @@ class FaultPlan:
             if self._rng.random() < probability:
                 return name
         return None
+
+
+def raise_early_fault(fault: str | None, retry_after_s: int) -> None:
+    """The faults that answer before the response begins, as the API answers them."""
+    if fault == "overloaded":
+        raise ApiError(529, "overloaded_error", "Overloaded")
+    if fault == "rate_limit":
+        raise ApiError(
+            429,
+            "rate_limit_error",
+            "This request would exceed your organization's rate limit (simulated).",
+            {"retry-after": str(retry_after_s)},
+        )
+    if fault == "server_error":
+        raise ApiError(500, "api_error", "Internal server error")
+    if fault == "invalid_key":
+        raise ApiError(401, "authentication_error", "invalid x-api-key")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mimetypes
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -15,10 +16,12 @@ from functools import partial
 from aiohttp import web
 
 from app.simulator.errors import ApiError, invalid
-from app.simulator.store import key_hash
+from app.simulator.store import SimClock, key_hash
 
 MAX_FILE_BYTES = 500 * 1024 * 1024
 PAGE_PREFIX = "page_"
+EXPIRY_SECONDS = (3_600, 7_776_000)  # files.md, "File expiration": 1 hour to 90 days
+MAX_IDS = 100  # api/files/list.md: "At most 100 entries (after de-duplication)"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class StoredFile:
     mime_type: str
     data: bytes
     created_at: str
+    expires: float | None = None  # wall-clock seconds (the simulator's clock), None: never
+
+    def expired(self, now: float) -> bool:
+        return self.expires is not None and now >= self.expires
 
     def metadata(self) -> dict:
         return {
@@ -39,18 +46,44 @@ class StoredFile:
             "size_bytes": len(self.data),
             "created_at": self.created_at,
             "downloadable": False,
-            "expires_at": None,
+            "expires_at": _stamp(self.expires) if self.expires is not None else None,
         }
+
+
+def _stamp(seconds: float) -> str:
+    """RFC 3339, as the Files API writes its times."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
 class FileStore:
+    """Uploaded files; ``clock`` is the simulator's (``/_sim/clock/advance`` moves it), so an
+    expiry is tested without waiting."""
+
+    clock: SimClock = field(default_factory=SimClock)
     files: dict[str, StoredFile] = field(default_factory=dict)  # newest last
 
-    def add(self, owner: str, filename: str, mime_type: str, data: bytes) -> StoredFile:
-        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    def now(self) -> float:
+        return time.time() + self.clock.offset
+
+    def add(
+        self,
+        owner: str,
+        filename: str,
+        mime_type: str,
+        data: bytes,
+        expires_in: int | None = None,
+    ) -> StoredFile:
+        now = self.now()
+        expires = now + expires_in if expires_in is not None else None
         stored = StoredFile(
-            "file_sim" + secrets.token_hex(12), owner, filename, mime_type, data, stamp
+            "file_sim" + secrets.token_hex(12),
+            owner,
+            filename,
+            mime_type,
+            data,
+            _stamp(now),
+            expires,
         )
         self.files[stored.id] = stored
         return stored
@@ -58,6 +91,16 @@ class FileStore:
     def get(self, owner: str, file_id: str) -> StoredFile | None:
         found = self.files.get(file_id)
         return found if found is not None and found.owner == owner else None
+
+    def usable(self, owner: str, file_id: str) -> StoredFile | None:
+        """A file a Messages request may use; an expired one is refused (files.md, "File
+        expiration": "A Messages request that references the file fails before inference")."""
+        found = self.get(owner, file_id)
+        if found is not None and found.expired(self.now()):
+            raise invalid(
+                f"File {file_id} expired at {_stamp(found.expires)} and can no longer be used"
+            )
+        return found
 
     def of(self, owner: str) -> list[StoredFile]:
         return [f for f in reversed(self.files.values()) if f.owner == owner]
@@ -105,9 +148,11 @@ async def upload(sim, request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/"):
         raise invalid("Content-Type must be multipart/form-data")
     reader = await request.multipart()
-    filename, declared, data = "", None, None
+    filename, declared, data, expires_in = "", None, None, None
     async for part in reader:
-        if part.name == "file":
+        if part.name == "expires_in_seconds":
+            expires_in = _expiry(await part.text())
+        elif part.name == "file":
             filename = (part.filename or "").rsplit("/", 1)[-1]
             declared = part.headers.get("Content-Type")
             chunks, size = [], 0
@@ -120,15 +165,30 @@ async def upload(sim, request: web.Request) -> web.Response:
     if data is None:
         raise invalid("file: Field required")
     mime = _mime(filename, declared, data)
-    stored = sim.files.add(owner, filename or "unnamed", mime, data)
+    stored = sim.files.add(owner, filename or "unnamed", mime, data, expires_in)
     return web.json_response(stored.metadata())
+
+
+def _expiry(text: str) -> int:
+    low, high = EXPIRY_SECONDS
+    try:
+        seconds = int(text.strip())
+    except ValueError:
+        raise invalid("expires_in_seconds: Input should be a valid integer") from None
+    if not low <= seconds <= high:
+        raise invalid(f"expires_in_seconds: Input should be between {low} and {high}")
+    return seconds
 
 
 async def list_files(sim, request: web.Request) -> web.Response:
     files = sim.files.of(_owner(sim, request))
-    ids = request.query.getall("ids[]", [])
+    ids = request.query.getall("ids[]", []) + request.query.getall("ids", [])
     if ids:
+        if "limit" in request.query or "page" in request.query:  # api/files/list.md
+            raise invalid("ids: ids is mutually exclusive with page and limit")
         wanted = set(ids)
+        if len(wanted) > MAX_IDS:
+            raise invalid(f"ids: at most {MAX_IDS} ids may be given, got {len(wanted)}")
         return web.json_response(
             {"data": [f.metadata() for f in files if f.id in wanted], "next_page": None}
         )
@@ -163,5 +223,7 @@ async def delete(sim, request: web.Request) -> web.Response:
 
 
 async def download(sim, request: web.Request) -> web.Response:
-    _find(sim, request)
+    found = _find(sim, request)
+    if found.expired(sim.files.now()):  # files.md, "File expiration"
+        raise ApiError(404, "not_found_error", f"File content has expired: {found.id}")
     raise invalid("This file is not downloadable: only files created by tools can be downloaded")

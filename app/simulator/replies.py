@@ -1,8 +1,9 @@
-"""The simulator's deterministic answers: a short report of what the request cost in cache terms.
+"""The simulator's deterministic answers: a short report of what the request holds.
 
-No model runs. The reply quotes the question, tabulates read / written / uncached tokens and says
-why; it honours ``max_tokens`` and ``stop_sequences``, answers with ``tool_use`` when the user
-names a defined tool, and adds a thinking block when thinking is enabled.
+No model runs. The reply quotes the question and says how large the prompt is and where its
+breakpoints sit: it depends on the request alone, never on what the cache held. It honours
+``max_tokens`` and ``stop_sequences``, answers with ``tool_use`` when the user names a defined
+tool, and adds a thinking block when thinking is enabled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 from app.facts.catalogue import ModelInfo
 from app.facts.prefix import FlatRequest, as_blocks
 from app.facts.rules import CachePlan
+from app.facts.thinking_signature import sign
 from app.facts.tokens import BYTES_PER_TOKEN, canonical_json, text_tokens
+from app.simulator.schema_values import value_for
 from app.simulator.server_tools import server_uses
 
 
@@ -60,28 +63,27 @@ def _result_text(result: dict) -> str:
     return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
 
 
-def explain(plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> str:
-    blocks = flat.blocks
+def _breakpoints(plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> str:
+    """Where the request put its breakpoints: a fact of the request, not of the cache."""
     if not plan.breakpoints:
-        return "No block carries `cache_control`, so nothing was read from or written to the cache."
+        return "No block carries `cache_control`, so nothing is read from or written to the cache."
+    marks = ", ".join(
+        f"`{flat.blocks[p.index].path}` ({p.ttl}{', automatic' if p.automatic else ''})"
+        for p in plan.breakpoints
+    )
+    line = f"Breakpoints: {marks}."
     if not plan.effective:
-        return (
-            f"Every breakpoint's prefix is under {model.display_name}'s minimum of "
-            f"{model.min_cacheable_tokens} tokens, so the breakpoints were ignored."
+        line += (
+            f" Every breakpoint's prefix is under {model.display_name}'s minimum of "
+            f"{model.min_cacheable_tokens} tokens, so they are ignored."
         )
-    written_to = blocks[plan.write_until].path if plan.write_until is not None else ""
-    if plan.hit_index is None:
-        return f"No cached prefix matched, so the prefix through `{written_to}` was written."
-    read_to = blocks[plan.hit_index].path
-    if plan.write_tokens:
-        return (
-            f"The prefix through `{read_to}` was read from the cache and the rest through "
-            f"`{written_to}` was written."
-        )
-    return f"The prefix through `{read_to}` was read from the cache."
+    return line
 
 
 def _report(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) -> str:
+    """The reply's text: what the request holds, never what the cache held (the same request
+    gets the same reply whether it wrote or read; what it read, wrote and paid in full is in
+    the response's ``usage``)."""
     last = _last_user(body)
     lines = ["**Offline simulator** (no model ran; this reply describes the request)."]
     results = _tool_results(last)
@@ -93,13 +95,10 @@ def _report(body: dict, plan: CachePlan, flat: FlatRequest, model: ModelInfo) ->
         quoted = question if len(question) <= 160 else question[:157] + "..."
         lines.append(f"\nYou wrote: \u201c{quoted}\u201d")
     lines.append(
-        "\n| input | tokens |\n|---|---:|\n"
-        f"| read from cache | {plan.read_tokens} |\n"
-        f"| written to cache (5m) | {plan.write_5m_tokens} |\n"
-        f"| written to cache (1h) | {plan.write_1h_tokens} |\n"
-        f"| paid in full | {plan.uncached_tokens} |"
+        f"\nThe prompt holds {flat.total_tokens} tokens by this simulator's estimate. "
+        + _breakpoints(plan, flat, model)
+        + " What was read from the cache, written and paid in full is in this response's usage."
     )
-    lines.append("\n" + explain(plan, flat, model))
     instructions = _instructions(body)
     if instructions:
         lines.append("\nInstructions added mid-conversation (role system): " + instructions)
@@ -152,6 +151,8 @@ def _tool_call(body: dict) -> dict | None:
 
 
 def _tool_input(schema: dict, text: str) -> dict:
+    """A call's input: a JSON object the user wrote, else plausible values of the schema
+    (``schema_values``), with the user's words in its one string parameter if it has one."""
     match = re.search(r"\{.*\}", text, re.S)
     if match:
         try:
@@ -161,22 +162,24 @@ def _tool_input(schema: dict, text: str) -> dict:
         except ValueError:
             pass
     props = schema.get("properties") or {}
-    required = schema.get("required") or list(props)
-    strings = [n for n in required if (props.get(n) or {}).get("type") == "string"]
-    out: dict = {}
-    defaults = {
-        "string": "",
-        "integer": 0,
-        "number": 0,
-        "boolean": False,
-        "array": [],
-        "object": {},
-    }
-    for name in required:
-        out[name] = defaults.get((props.get(name) or {}).get("type", "string"), "")
-    if len(strings) == 1:
+    out = value_for(schema)
+    if not isinstance(out, dict):
+        out = {}
+    strings = [n for n, p in props.items() if isinstance(p, dict) and p.get("type") == "string"]
+    free = [n for n in strings if not {"enum", "const", "format"} & set(props[n])]
+    if len(strings) == 1 and free and text.strip(" :,.\n\t"):
         out[strings[0]] = text.strip(" :,.\n\t")
     return out
+
+
+def _structured(body: dict) -> str | None:
+    """The reply's text under ``output_config.format``: JSON matching the schema
+    (structured-outputs.md: "valid JSON matching your schema, returned in the response's text
+    content block")."""
+    fmt = (body.get("output_config") or {}).get("format")
+    if not isinstance(fmt, dict):
+        return None
+    return json.dumps(value_for(fmt.get("schema") or {}), ensure_ascii=False)
 
 
 def _cut(text: str, body: dict) -> tuple[str, str, str | None]:
@@ -197,6 +200,12 @@ def _thinks(body: dict) -> bool:
     """Thinking is asked for explicitly (with adaptive thinking on by a model's default the
     simulator, like Claude on an easy question, decides not to think)."""
     return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive", "between_tools")
+
+
+def display_of(body: dict, model: ModelInfo) -> str:
+    """What a thinking block shows (thinking.md, "Controlling thinking display"): the request's
+    ``display``, else the model's default (``omitted`` on Opus 4.7 and later)."""
+    return (body.get("thinking") or {}).get("display") or model.thinking_display
 
 
 def _filler(tokens: int) -> str:
@@ -220,13 +229,9 @@ def compose(
     thinking_tokens = 0
     if _thinks(body):
         words = "The simulator does not think; this block stands in for Claude's thinking."
-        omitted = (body.get("thinking") or {}).get("display") == "omitted"
+        omitted = display_of(body, model) == "omitted"
         content.append(
-            {
-                "type": "thinking",
-                "thinking": "" if omitted else words,
-                "signature": hashlib.sha256(words.encode()).hexdigest(),
-            }
+            {"type": "thinking", "thinking": "" if omitted else words, "signature": sign(words)}
         )
         thinking_tokens = text_tokens(words)
     used = server_uses(body, _user_text(_last_user(body))) if reply_tokens is None else None
@@ -244,7 +249,9 @@ def compose(
         content.append(call)
         output = sum(text_tokens(canonical_json(b)) for b in content)
         return Reply(tuple(content), "tool_use", None, output, thinking_tokens, **server)
-    report = _report(body, plan, flat, model) if reply_tokens is None else _filler(reply_tokens)
+    report = _structured(body)
+    if report is None:
+        report = _report(body, plan, flat, model) if reply_tokens is None else _filler(reply_tokens)
     text, stop_reason, stop_sequence = _cut(report, body)
     if text:
         content.append({"type": "text", "text": text})

@@ -39,15 +39,26 @@ def check_max_tokens(body: dict, model: ModelInfo) -> None:
         check_prewarm(body)
 
 
+def object_field(body: dict, name: str) -> dict:
+    """An optional object field, ``{}`` when absent or null; anything else is the validator's
+    400 naming the field."""
+    value = body.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(f"{name}: Input should be a valid dictionary")
+    return value
+
+
 def check_prewarm(body: dict) -> None:
     """What a ``max_tokens: 0`` request may not ask for: each implies output."""
     if body.get("stream"):
         raise invalid("max_tokens: 0 is not supported with `stream: true`")
-    if (body.get("thinking") or {}).get("type") == "enabled":
+    if object_field(body, "thinking").get("type") == "enabled":
         raise invalid(
             "max_tokens: 0 is not supported with extended thinking (thinking.type: enabled)"
         )
-    if (body.get("output_config") or {}).get("format"):
+    if object_field(body, "output_config").get("format"):
         raise invalid(
             "max_tokens: 0 is not supported with structured outputs (output_config.format)"
         )
@@ -104,7 +115,9 @@ def check_thinking(body: dict, model: ModelInfo, effort: str | None, needs_max: 
     thinking = body.get("thinking")
     if thinking is None:
         return
-    if not isinstance(thinking, dict) or thinking.get("type") not in THINKING_TYPES:
+    if not isinstance(thinking, dict):
+        raise invalid("thinking: Input should be a valid dictionary")
+    if thinking.get("type") not in THINKING_TYPES:
         raise invalid("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'")
     kind = thinking["type"]
     for key in thinking:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.facts.rules import CachePlan
+from app.facts.tokens import text_tokens
+from app.simulator.context_edits import Edited, iterations
 from app.simulator.replies import Reply
 
 CHUNK_CHARS = 16
@@ -23,6 +25,9 @@ class Shape:
     speed: str = "standard"  # what ran (fast-mode.md, "Checking which speed was used")
     fallback_credit: dict | None = None  # usage.fallback_credit when a token was presented
     server_entry: tuple[str, int, str] | None = None  # the automatic write at a server result
+    edits: Edited | None = None  # context management applied (reported when asked for)
+    iterations: bool = False  # the compaction beta: usage.iterations on every response
+    service_tier: str = "standard"  # "batch" for a Message Batch's results
 
 
 def usage_of(shape: Shape, output_tokens: int) -> dict:
@@ -45,13 +50,33 @@ def usage_of(shape: Shape, output_tokens: int) -> dict:
             "web_search_requests": reply.web_searches,
             "web_fetch_requests": reply.web_fetches,
         },
-        "service_tier": "standard",
+        "service_tier": shape.service_tier,
         "inference_geo": body.get("inference_geo") or "global",
         "speed": shape.speed,
     }
     if shape.fallback_credit is not None:
         usage["fallback_credit"] = shape.fallback_credit
+    if shape.iterations and shape.edits is not None:
+        summary = text_tokens(shape.edits.compaction or "")
+        usage["iterations"] = iterations(shape.edits, usage["input_tokens"], output_tokens, summary)
     return usage
+
+
+def context_of(shape: Shape) -> dict:
+    """The ``context_management`` a response reports (context-editing.md, "Context editing
+    response"), as a dict to merge into it."""
+    if shape.edits is None or "context_management" not in shape.body:
+        return {}
+    return {"context_management": {"applied_edits": shape.edits.applied}}
+
+
+def with_compaction(reply: Reply, edited: Edited) -> Reply:
+    """A reply that compacted begins with its ``compaction`` block (compaction.md, "Working
+    with compaction blocks"); its summary is billed in the compaction iteration."""
+    if edited.compaction is None:
+        return reply
+    block = {"type": "compaction", "content": edited.compaction}
+    return replace(reply, content=(block, *reply.content))
 
 
 def deltas(block: dict):
@@ -67,6 +92,8 @@ def deltas(block: dict):
         for i in range(0, len(text), CHUNK_CHARS):
             yield {"type": "thinking_delta", "thinking": text[i : i + CHUNK_CHARS]}
         yield {"type": "signature_delta", "signature": block["signature"]}
+    elif kind == "compaction":
+        yield {"type": "compaction_delta", "content": block["content"]}
     elif kind in ("tool_use", "server_tool_use"):
         raw = json.dumps(block["input"])
         for i in range(0, len(raw), CHUNK_CHARS):

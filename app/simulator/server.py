@@ -23,16 +23,26 @@ from app.facts.rules import (
     server_result_entry,
     stored_entries,
 )
+from app.simulator.accounts import RateMeter, response_headers
+from app.simulator.batches import Batches, add_batch_routes
+from app.simulator.context_edits import COMPACT_BETA, apply_edits
 from app.simulator.controls import add_control_routes, add_models_routes
 from app.simulator.diagnostics import Diagnostician, fingerprint
 from app.simulator.errors import ApiError, error_body, invalid
-from app.simulator.faults import FaultPlan
+from app.simulator.faults import FaultPlan, raise_early_fault
 from app.simulator.fields_common import check_json_shape
 from app.simulator.files import FileStore, add_file_routes
 from app.simulator.latency import LatencyModel
 from app.simulator.replies import compose
 from app.simulator.request_fields import SERVER_RESULT_BLOCKS, speed_used
-from app.simulator.responses import CHUNK_CHARS, Shape, deltas, usage_of
+from app.simulator.responses import (
+    CHUNK_CHARS,
+    Shape,
+    context_of,
+    deltas,
+    usage_of,
+    with_compaction,
+)
 from app.simulator.sizing import sizers
 from app.simulator.store import CacheStore, key_hash
 from app.simulator.threads import Threads
@@ -85,7 +95,9 @@ class Simulator:
         self.config = config or SimulatorConfig()
         self.catalogue = self.config.catalogue or default_catalogue()
         self.store = CacheStore()
-        self.files = FileStore()
+        self.files = FileStore(self.store.clock)
+        self.batches = Batches(self)
+        self.meter = RateMeter(self.files.now)
         self.threads = Threads()
         self.diagnostics = Diagnostician()
         self.latency = LatencyModel(scale=self.config.time_scale)
@@ -105,6 +117,7 @@ class Simulator:
         app.router.add_post("/v1/messages/count_tokens", self.count_tokens)
         add_models_routes(app, self)
         add_file_routes(app, self)
+        add_batch_routes(app, self)
         add_control_routes(app, self)
         return app
 
@@ -136,7 +149,12 @@ class Simulator:
         self.stats[f"status_{response.status}"] += 1
         if not response.prepared:
             response.headers["request-id"] = request_id
+            response.headers.update(self._account_headers(request, response.status))
         return response
+
+    def _account_headers(self, request: web.Request, status: int) -> dict[str, str]:
+        key = request.headers.get("x-api-key") or request.headers.get("authorization", "")[7:]
+        return response_headers(self.meter, request.path, key, status)
 
     def _error(self, status, kind, message, request_id, headers=None, details=None):
         return web.json_response(
@@ -202,19 +220,27 @@ class Simulator:
         return server_result_entry(plan, continued, len(continued.blocks) - 1)
 
     def _file_lookup(self, owner: str):
-        return lambda file_id: self.files.get(owner, file_id)
+        return lambda file_id: self.files.usable(owner, file_id)
 
     async def count_tokens(self, request: web.Request) -> web.Response:
         owner = key_hash(self.api_key(request))
         body = await self.json_body(request)
         betas = betas_of(request.headers.get("anthropic-beta"))
         model = validate_request(body, self.catalogue, True, self._file_lookup(owner), betas)
-        flat = self._flatten(body, model, owner, counting=True)
+        edited = apply_edits(body, self._counter(model, owner, True), counting=True)
+        flat = self._flatten(edited.body, model, owner, counting=True)
         try:
             resolve_breakpoints(flat, body.get("cache_control"))
         except RuleViolation as exc:
             raise invalid(exc.message) from None
-        return web.json_response({"input_tokens": flat.total_tokens})
+        answer: dict = {"input_tokens": flat.total_tokens}
+        if body.get("context_management") is not None:  # context-editing.md, "Token counting"
+            original = self._flatten(body, model, owner, counting=True).total_tokens
+            answer["context_management"] = {"original_input_tokens": original}
+        return web.json_response(answer)
+
+    def _counter(self, model: ModelInfo, owner: str, counting: bool = False):
+        return lambda b: self._flatten(b, model, owner, counting).total_tokens
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         started = self.store.clock.now()  # lifetimes run from the request's start
@@ -227,52 +253,21 @@ class Simulator:
             self.stats.update(f"field:{k}" for k in body)  # which request fields clients send
             body, keep_thread = self.threads.expand(owner, body)
         betas = betas_of(request.headers.get("anthropic-beta"))
-        model = validate_request(body, self.catalogue, files=self._file_lookup(owner), betas=betas)
-        flat = self._flatten(body, model, owner)
-        if flat.total_tokens > model.context_window:  # context-windows.md, "overflow behavior"
-            raise invalid(
-                f"prompt is too long: {flat.total_tokens} tokens > {model.context_window} maximum"
-            )
-        try:
-            points = resolve_breakpoints(flat, body.get("cache_control"))
-        except RuleViolation as exc:
-            raise invalid(exc.message) from None
-
+        model, edited, flat, points = self.prepare(owner, body, betas)
         fault = self.config.faults.pick(
             request.headers.get("x-sim-fault"),
             request.headers.get("x-sim-fault-attempts"),
             request.headers.get("x-stainless-retry-count"),
         )
-        self._raise_early_fault(fault)
-
-        plan = plan_request(
-            flat,
-            points,
-            model.min_cacheable_tokens,
-            lambda fp: self.store.is_cached(owner, model.id, fp),
+        raise_early_fault(fault, self.config.retry_after_s)
+        shape = self.shape(
+            owner, body, betas, (model, edited, flat, points), _reply_tokens(request)
         )
-        reply = compose(body, plan, flat, model, _reply_tokens(request))
-        message_id = self._new_id("msg")
-        print_ = fingerprint(owner, model.id, body, flat, request.headers.get("anthropic-beta", ""))
-        diagnosis = None
-        if "diagnostics" in body:
-            previous = (body.get("diagnostics") or {}).get("previous_message_id")
-            diagnosis = self.diagnostics.compare(previous, print_)
-        self.diagnostics.remember(message_id, print_)
         if keep_thread:
-            self.threads.keep(owner, message_id, body, list(reply.content))
+            self.threads.keep(owner, shape.message_id, body, list(shape.reply.content))
+        plan, reply = shape.plan, shape.reply
         ttft = self.latency.time_to_first_token(
             plan.write_tokens + plan.uncached_tokens, plan.read_tokens
-        )
-        shape = Shape(
-            body,
-            plan,
-            reply,
-            message_id,
-            diagnosis,
-            speed_used(body, model),
-            fallback_credit_usage(body),
-            self._server_entry(body, model, owner, plan, reply),
         )
         if body.get("stream"):
             return await self._stream(request, shape, model, flat, owner, ttft, fault, started)
@@ -287,20 +282,60 @@ class Simulator:
         await self._sleep(self.latency.output_time(reply.output_tokens))
         return web.json_response(self._message(shape, with_content=True))
 
-    def _raise_early_fault(self, fault: str | None) -> None:
-        if fault == "overloaded":
-            raise ApiError(529, "overloaded_error", "Overloaded")
-        if fault == "rate_limit":
-            raise ApiError(
-                429,
-                "rate_limit_error",
-                "This request would exceed your organization's rate limit (simulated).",
-                {"retry-after": str(self.config.retry_after_s)},
+    def prepare(self, owner: str, body: object, betas: frozenset[str]):
+        """A request checked and as the model sees it: (model, edits, flat, breakpoints)."""
+        model = validate_request(body, self.catalogue, files=self._file_lookup(owner), betas=betas)
+        edited = apply_edits(body, self._counter(model, owner))
+        flat = self._flatten(edited.body, model, owner)
+        if flat.total_tokens > model.context_window:  # context-windows.md, "overflow behavior"
+            raise invalid(
+                f"prompt is too long: {flat.total_tokens} tokens > {model.context_window} maximum"
             )
-        if fault == "server_error":
-            raise ApiError(500, "api_error", "Internal server error")
-        if fault == "invalid_key":
-            raise ApiError(401, "authentication_error", "invalid x-api-key")
+        try:
+            points = resolve_breakpoints(flat, body.get("cache_control"))
+        except RuleViolation as exc:
+            raise invalid(exc.message) from None
+        return model, edited, flat, points
+
+    def shape(self, owner, body, betas, prepared, reply_tokens=None, tier="standard") -> Shape:
+        """What the response says, planned against the cache as it is now."""
+        model, edited, flat, points = prepared
+        plan = plan_request(
+            flat,
+            points,
+            model.min_cacheable_tokens,
+            lambda fp: self.store.is_cached(owner, model.id, fp),
+        )
+        reply = with_compaction(compose(edited.body, plan, flat, model, reply_tokens), edited)
+        message_id = self._new_id("msg")
+        print_ = fingerprint(owner, model.id, body, flat, ",".join(sorted(betas)))
+        diagnosis = None
+        if "diagnostics" in body:
+            previous = (body.get("diagnostics") or {}).get("previous_message_id")
+            diagnosis = self.diagnostics.compare(previous, print_)
+        self.diagnostics.remember(message_id, print_)
+        return Shape(
+            body,
+            plan,
+            reply,
+            message_id,
+            diagnosis,
+            speed_used(body, model),
+            fallback_credit_usage(body),
+            self._server_entry(edited.body, model, owner, plan, reply),
+            edited if "context_management" in body or COMPACT_BETA in betas else None,
+            COMPACT_BETA in betas,
+            tier,
+        )
+
+    def run_now(self, owner: str, body: object, tier: str = "batch") -> dict:
+        """Answer a request at once, without waiting or streaming (a Message Batch's): its
+        message, its cache reads and writes applied."""
+        started = self.store.clock.now()
+        prepared = self.prepare(owner, body, frozenset())
+        shape = self.shape(owner, body, frozenset(), prepared, tier=tier)
+        self._apply(prepared[2], shape, prepared[0], owner, started)
+        return self._message(shape, with_content=True)
 
     async def _sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -324,6 +359,7 @@ class Simulator:
         if shape.server_entry is not None:
             self.store.write(owner, model.id, [shape.server_entry], started)
         usage = usage_of(shape, shape.reply.output_tokens)
+        self.meter.record(owner, plan.total_input_tokens, shape.reply.output_tokens)
         billed = self.bill.setdefault(model.id, Counter())
         for name in BILLED:
             billed[name] += usage.get(name) or 0
@@ -345,6 +381,8 @@ class Simulator:
         }
         if "diagnostics" in body:
             message["diagnostics"] = shape.diagnosis
+        if shape.edits is not None and "context_management" in body:
+            message["context_management"] = {"applied_edits": shape.edits.applied}
         return message
 
     async def _hang_up(self, request: web.Request, stall: bool) -> None:
@@ -366,6 +404,7 @@ class Simulator:
                 "content-type": "text/event-stream",
                 "cache-control": "no-cache",
                 "request-id": request[REQUEST_ID],
+                **self._account_headers(request, 200),
             }
         )
         self.active_streams += 1
@@ -392,6 +431,8 @@ class Simulator:
                     start.update(thinking="", signature="")
                 elif block["type"] in ("tool_use", "server_tool_use"):
                     start["input"] = {}
+                elif block["type"] == "compaction":
+                    start["content"] = None
                 await send(
                     "content_block_start",
                     {"type": "content_block_start", "index": index, "content_block": start},
@@ -423,6 +464,7 @@ class Simulator:
                         "stop_details": None,
                     },
                     "usage": usage,
+                    **context_of(shape),
                 },
             )
             await send("message_stop", {"type": "message_stop"})

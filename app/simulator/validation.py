@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from app.facts.catalogue import Catalogue, ModelInfo, resources_dir
 from app.simulator.block_checks import check_block
+from app.simulator.content_checks import check_content
 from app.simulator.errors import ApiError, invalid
 from app.simulator.fields_common import check_cache_control, extra_keys
 from app.simulator.image_checks import (
@@ -27,6 +28,7 @@ from app.simulator.request_fields import (
     check_tool_references,
     speed_used,
 )
+from app.simulator.structured import check_structured
 
 COUNT_FIELDS = frozenset(
     {
@@ -394,8 +396,11 @@ def validate_request(
     if not count_only:
         check_max_tokens(body, model)
     effort = check_output_config(body, model)
+    check_structured(body)
     check_thinking(body, model, effort, needs_max=not count_only)
     check_misc(body)
+    display = (body.get("thinking") or {}).get("display") or model.thinking_display
+    check_content(body, display)
     speed_used(body, model)
     _check_fallback_credit(body, betas)
     if len(images.blocks) > MAX_IMAGES:
