@@ -1,11 +1,19 @@
-"""Small builders shared by the tests: texts of a known token count, raw HTTP calls."""
+"""What the tests share: texts of a known token count, raw HTTP calls, and ``Harness``: an
+engine on a simulator with one clock for both and a recorder of its events (Qt-free; the
+window's kit is ``tests/uikit.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import urllib.error
 import urllib.request
 
+import anthropic
+
+from app.conversation.conversation import Conversation
+from app.engine.engine import Engine, EngineSettings
 from app.facts.tokens import BYTES_PER_TOKEN, MESSAGE_OVERHEAD_TOKENS
 
 SONNET_46 = "claude-sonnet-4-6"  # minimum 1024, the base tokenizer
@@ -73,3 +81,46 @@ def api_message(excinfo) -> str:
     """The API's own error message from an SDK exception (or a pytest ExceptionInfo)."""
     exc = getattr(excinfo, "value", excinfo)
     return exc.body["error"]["message"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+class Harness:
+    """An engine on a simulator, with one clock for both and a recorder of events."""
+
+    def __init__(self, base_url, settings=None, **client_kw):
+        self.base_url = base_url
+        self.clock = FakeClock()
+        client_kw.setdefault("max_retries", 0)
+        self.client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", **client_kw)
+        self.engine = Engine(
+            self.client, settings or EngineSettings(), clock=self.clock, sleep=self.sleep
+        )
+        self.events = []
+        self.engine.subscribe(self.events.append)
+
+    async def sleep(self, seconds):
+        self.clock.offset += seconds
+        await asyncio.to_thread(
+            raw_post, self.base_url, "/_sim/clock/advance", {"seconds": seconds}
+        )
+
+    def of(self, kind):
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def conversation(model=SONNET_46, tokens=3000, tools=()):
+    conv = Conversation(model=model, max_tokens=400)
+    conv.set_system_text(text_of(tokens, "system"))
+    conv.tools = tuple(tools)
+    return conv
+
+
+def run(coro):
+    return asyncio.run(coro)

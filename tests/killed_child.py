@@ -26,9 +26,6 @@ def main() -> None:
     from app.engine import events as ev
     from app.simulator.runner import SimulatorThread
     from app.simulator.server import SimulatorConfig
-    from app.storage.store import Store
-    from app.storage.writer import Writer
-    from app.ui.library import Library
     from tests.uikit import make_window, turn_over, until
 
     folder, log_path, seed = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -38,8 +35,7 @@ def main() -> None:
     log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 (open for the process's life)
 
     with SimulatorThread(SimulatorConfig(time_scale=0.3)) as sim:
-        window, _client = make_window(sim.base_url, system_tokens=1500)
-        Library(window, Writer(Store.open(folder)), folder)
+        window, _client = make_window(sim.base_url, system_tokens=1500, folder=folder)
         window.show()
 
         def on_event(event) -> None:
@@ -54,7 +50,7 @@ def main() -> None:
             print("ready", flush=True)
             for turn in range(10_000):
                 window.composer.edit.setPlainText(f"run {seed} message {turn}: please explain")
-                window.send()
+                window.sending.send()
                 await until(lambda: turn_over(window), timeout=60)
 
         with loop:

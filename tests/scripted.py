@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import anthropic
@@ -13,15 +12,7 @@ from app.caching.ledger import CacheLedger, Usage
 from app.caching.strategies import CacheSettings
 from app.conversation.blocks import TextBlock, ToolUseBlock
 from app.conversation.conversation import Conversation
-from tests.helpers import raw_post
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
+from tests.helpers import FakeClock, raw_post
 
 
 @dataclass

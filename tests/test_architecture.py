@@ -12,7 +12,8 @@ def test_import_contracts_hold():
     exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     done = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Contracts: 4 kept, 0 broken" in done.stdout
+    declared = (ROOT / "pyproject.toml").read_text().count("[[tool.importlinter.contracts]]")
+    assert declared >= 6 and f"Contracts: {declared} kept, 0 broken" in done.stdout
 
 
 def test_core_modules_import_without_qt_loaded():
@@ -23,3 +24,26 @@ def test_core_modules_import_without_qt_loaded():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_window_shows_before_the_sdk_the_replay_the_inspector_or_the_pdf_reader_load(
+    tmp_path,
+):
+    """Issue 37: the window appeared 2.6 to 2.9 s after the command because it imported the
+    replay and inspector machinery (1.6 s) before it was shown. Each feature loads what it
+    needs the first time it is used; the launcher prints what was loaded when the window
+    showed."""
+    import os
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CACHESCOPE_DATA_DIR=str(tmp_path))
+    env.pop("ANTHROPIC_API_KEY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--exit-when-shown", "--simulator"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "loaded before shown: none" in done.stdout, done.stdout

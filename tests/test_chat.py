@@ -18,8 +18,7 @@ from app.engine.session import Session
 from app.engine.settings_model import SettingsModel
 from app.storage.preferences import Preferences
 from app.workspace.chat import DEBOUNCE_S, Chat, ChatRefusal
-from tests.helpers import SONNET_46, text_of
-from tests.test_engine import Harness, conversation, run
+from tests.helpers import SONNET_46, Harness, conversation, run, text_of
 
 
 def built_of(h, kind):

@@ -255,8 +255,8 @@ def test_a_pdf_opened_from_the_history_is_read_in_the_reader_process(tmp_path, m
 
 
 def test_the_pane_shows_cards_not_the_documents_text(qapp, tmp_path):
-    from app.ui.conversation_view import ConversationView
-    from app.ui.untrusted import unbreak
+    from app.ui.widgets.conversation_view import ConversationView
+    from app.ui.widgets.untrusted import unbreak
 
     pdf = lock_file(make_pdf(tmp_path / "contract.pdf", 3))
     root = make_project(tmp_path / "project")

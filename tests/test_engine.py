@@ -9,7 +9,6 @@ from PIL import Image
 
 from app.caching.pauses import PauseModel
 from app.conversation.blocks import ToolDefinition, ToolResultBlock
-from app.conversation.conversation import Conversation
 from app.conversation.images import lock_image
 from app.engine import events as ev
 from app.engine.engine import Engine, EngineSettings
@@ -17,43 +16,15 @@ from app.engine.session import Session
 from app.engine.tools import CALCULATOR, CLOCK
 from app.simulator.runner import ServerThread, SimulatorThread
 from app.simulator.server import SimulatorConfig
-from tests.helpers import HAIKU_45, SONNET_46, raw_post, text_of
-from tests.scripted import FakeClock
-
-
-class Harness:
-    """An engine on a simulator, with one clock for both and a recorder of events."""
-
-    def __init__(self, base_url, settings=None, **client_kw):
-        self.base_url = base_url
-        self.clock = FakeClock()
-        client_kw.setdefault("max_retries", 0)
-        self.client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", **client_kw)
-        self.engine = Engine(
-            self.client, settings or EngineSettings(), clock=self.clock, sleep=self.sleep
-        )
-        self.events = []
-        self.engine.subscribe(self.events.append)
-
-    async def sleep(self, seconds):
-        self.clock.offset += seconds
-        await asyncio.to_thread(
-            raw_post, self.base_url, "/_sim/clock/advance", {"seconds": seconds}
-        )
-
-    def of(self, kind):
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-def conversation(model=SONNET_46, tokens=3000, tools=()):
-    conv = Conversation(model=model, max_tokens=400)
-    conv.set_system_text(text_of(tokens, "system"))
-    conv.tools = tuple(tools)
-    return conv
-
-
-def run(coro):
-    return asyncio.run(coro)
+from tests.helpers import (
+    HAIKU_45,
+    SONNET_46,
+    Harness,
+    conversation,
+    raw_post,
+    run,
+    text_of,
+)
 
 
 def test_a_turn_streams_and_its_usage_lands_in_the_ledger(sim):

@@ -9,7 +9,7 @@ from app.engine.engine import Engine, EngineSettings
 from app.engine.feed import SessionFeed
 from app.engine.session import Session
 from app.workspace.chat import Chat
-from tests.test_engine import Harness, conversation
+from tests.helpers import Harness, conversation
 
 
 def test_events_carry_the_request_and_a_totals_snapshot_no_listener_reads_the_session(sim):
@@ -67,9 +67,8 @@ def test_the_warm_indicator_comes_from_the_chats_outlook_and_follows_the_ledger(
         chat = Chat(h.engine, Session(conversation(tokens=3000)))
         shown = []
         chat.subscribe(lambda change: shown.append(chat.outlook.indicator.state))
-        task = chat.set_draft("what does the system prompt say", now=True)  # the user typed
-        assert task is not None
-        await task
+        warm = await chat.set_draft("what does the system prompt say", now=True)  # typed
+        assert warm is not None
         warm = chat.outlook.indicator
         h.clock.offset += 3600  # everything expired: the chat's expiry timer looks again
         chat.changed(set(), "an entry expired")

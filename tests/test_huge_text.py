@@ -14,12 +14,12 @@ from PySide6.QtGui import QTextOption
 
 from app.conversation.blocks import TextBlock, ToolResultBlock
 from app.conversation.conversation import Conversation
-from app.ui.composer import Composer
-from app.ui.composer_edit import MAX_PASTE_CHARS
-from app.ui.conversation_view import ConversationView
-from app.ui.message_rows import SHOWN_CHARS
-from app.ui.safe_browser import SafeDocument
-from app.ui.untrusted import LONG_RUN, ZWSP, breakable, literal, unbreak
+from app.ui.widgets.composer import Composer
+from app.ui.widgets.composer_edit import MAX_PASTE_CHARS
+from app.ui.widgets.conversation_view import ConversationView
+from app.ui.widgets.message_rows import SHOWN_CHARS
+from app.ui.widgets.safe_browser import SafeDocument
+from app.ui.widgets.untrusted import LONG_RUN, ZWSP, breakable, literal, unbreak
 from tests.helpers import SONNET_46
 
 PUNCTUATED = ("ab\\[c]!(d)`e*" * 200) + "![x](/tmp/cachescope-secret.png)"

@@ -27,8 +27,8 @@ from app.engine.mcp_hub import (
 )
 from app.engine.session import Session
 from app.engine.toolbox import ALWAYS, DENIED, DENY, ONCE
-from app.ui.untrusted import literal
-from tests.test_engine import Harness, conversation
+from app.ui.widgets.untrusted import literal
+from tests.helpers import Harness, conversation
 
 SERVER = str(Path(__file__).with_name("mcp_tiny_server.py"))
 

@@ -8,9 +8,8 @@ from PySide6.QtWidgets import QPushButton
 
 from app.conversation.blocks import TextBlock, ThinkingBlock
 from app.storage.preferences import Preferences
-from app.ui.conversation_view import ConversationView
-from app.ui.message_rows import CARD_CHARS
-from app.ui.window_state import remember_window, restore_window
+from app.ui.widgets.conversation_view import ConversationView
+from app.ui.widgets.message_rows import CARD_CHARS
 from tests.helpers import SONNET_46, text_of
 from tests.uikit import make_window, turn_over, until
 
@@ -32,7 +31,7 @@ def test_a_turn_end_and_a_pin_update_only_the_rows_that_changed(qtbot, loop, sim
     for i in range(40):
         conv.add_user_text(f"question {i}")
         conv.add("assistant", TextBlock(f"answer {i}"))
-    window.show_session()
+    window.workspace.show(window.chat)
     view = window.view
     # The pin moves one flag: the pinned message's row and the row whose flag went away.
     touched = changed_rows(view, lambda: window.messages.pin_message(10, True))
@@ -46,7 +45,7 @@ def test_a_turn_end_and_a_pin_update_only_the_rows_that_changed(qtbot, loop, sim
     async def turns():
         for n in range(3):
             window.composer.edit.setPlainText(f"one more, {n}")
-            window.send()
+            window.sending.send()
             await until(lambda: view.model_.position_of("reply") is not None)
             touched.clear()
             inserted.clear()
@@ -65,11 +64,11 @@ def test_a_failed_turn_shows_an_error_card_and_retry_answers(qtbot, loop, sim):
     window.composer.edit.setPlainText("hello?")
 
     async def fail_then_retry():
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         card = window.view.rows()[-1]
         assert card.kind == "error" and "Retry" in card.body
-        assert "offline" in window.badge.text()
+        assert "offline" in window.toolbar.badge.text()
         old = window.engine.client
         window.engine.client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k")
         await old.close()
@@ -85,7 +84,7 @@ def test_a_failed_turn_shows_an_error_card_and_retry_answers(qtbot, loop, sim):
     conv = window.session.conversation
     assert [m.role for m in conv.messages] == ["user", "assistant"]  # the message was kept
     assert window.view.rows()[-1].kind == "message"  # the card is gone
-    assert "offline" not in window.badge.text()
+    assert "offline" not in window.toolbar.badge.text()
 
 
 def test_regenerate_replaces_the_last_reply_only(qtbot, loop, sim):
@@ -174,17 +173,19 @@ def test_geometry_docks_and_the_open_conversation_come_back(qtbot, loop, sim):
     window.inspector_dock.show()
     QGuiApplication.processEvents()
     size = (window.width(), window.height())
-    prefs = Preferences()
-    remember_window(window, prefs)
+    window.remember()
+    prefs = window.prefs
     assert prefs.last_conversation == window.session.id
     other, client2 = make_window(sim.base_url)
     qtbot.addWidget(other)
-    assert restore_window(other, prefs)
+    other.settings.prefs = prefs
+    assert other.restore()
     other.show()
     QGuiApplication.processEvents()
     assert (other.width(), other.height()) == size
     assert not other.inspector_dock.isHidden()
-    assert not restore_window(other, Preferences(window_geometry="not base64!"))
+    other.settings.prefs = Preferences(window_geometry="not base64!")
+    assert not other.restore()
     loop.run_until_complete(client.close())
     loop.run_until_complete(client2.close())
 
@@ -215,9 +216,9 @@ def test_the_draft_line_says_before_the_send_that_it_crosses_a_price_tier(qtbot,
 
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
-    window.session.conversation.model = "claude-haiku-5-5"
-    window.price_draft()
+    window.chat.apply(model="claude-haiku-5-5")
     window.composer.set_draft("", [document_from_text(text_of(150_000, "book"), "book.txt")])
+    loop.run_until_complete(until(lambda: "Send: ~" in window.composer.summary.text()))
     line = window.composer.summary.text()
     assert "higher tier on every token" in line, line
     cold = float(line.split("about $")[1].split(" ")[0])

@@ -16,8 +16,7 @@ from app.engine.engine import EngineSettings
 from app.engine.session import Session
 from app.workspace import changes as ch
 from app.workspace.chat import Chat
-from tests.helpers import SONNET_46, text_of
-from tests.test_engine import Harness, conversation, run
+from tests.helpers import SONNET_46, Harness, conversation, run, text_of
 
 PATTERNS = (
     "none",
@@ -47,9 +46,8 @@ def test_right_after_a_document_is_warmed_the_line_prices_what_the_send_reads(si
         seen = []
         chat.subscribe(seen.append)
         paper = document_from_text(text_of(30_000, "contract"), "contract.txt")
-        warm = chat.set_draft("What does clause 7 say?", (paper,), now=True)
-        assert warm is not None
-        await warm
+        warm = await chat.set_draft("What does clause 7 say?", (paper,), now=True)
+        assert warm is not None and warm.kind == Kind.WARM
         price, indicator = chat.outlook.price, chat.outlook.indicator
         turn = chat.send("What does clause 7 say?", (paper,))
         await turn
@@ -107,7 +105,7 @@ def test_a_pattern_that_reads_nothing_gets_no_warm_up_and_the_indicator_says_why
         chat = Chat(h.engine, Session(conversation(tokens=19_000)))
         await chat.send("first question")
         chat.apply(pattern="tools_only")
-        task = chat.set_draft("and another", now=True)
+        task = await chat.set_draft("and another", now=True)
         skipped = [e.reason for e in h.of(ev.WarmSkipped)]
         indicator = chat.outlook.indicator
         chat.close()
@@ -167,9 +165,7 @@ def test_a_warm_up_writes_only_what_the_send_at_that_moment_reads_in_full(
             draft = chat.draft.attachments + draft
         text = "the question I finally ask"
         before = len(warm_records(chat))
-        task = chat.set_draft(text, draft, now=True)
-        if task is not None:
-            await task
+        await chat.set_draft(text, draft, now=True)
         for pending in list(chat.session.warm_tasks.values()):
             await pending
         warmed = warm_records(chat)[before:]
@@ -236,7 +232,7 @@ def test_a_draft_over_the_context_window_is_not_warmed_and_says_so(sim):
         h = Harness(sim.base_url, EngineSettings(warming=True))
         chat = Chat(h.engine, Session(conversation(model=HAIKU_45, tokens=5000)))
         book = document_from_text(text_of(230_000, "a long book"), "book.txt")
-        task = chat.set_draft("Summarise it", (book,), now=True)
+        task = await chat.set_draft("Summarise it", (book,), now=True)
         reasons = [e.reason for e in h.of(ev.WarmSkipped)]
         chat.close()
         await h.client.close()

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app.conversation.documents import document_from_text
 from app.engine.toolbox import ApprovalRequest
-from app.ui.attachment_chip import AttachmentChip
-from app.ui.claude_dialogs import ApprovalDialog
-from app.ui.plain import plain_tip
+from app.ui.features.claude.dialogs import ApprovalDialog
+from app.ui.widgets.attachment_chip import AttachmentChip
+from app.ui.widgets.plain import plain_tip
 from tests.uikit import make_window
 
 HOSTILE = "<img src='/tmp/cachescope-fifo'><b>bold</b> <a href='file:///etc/passwd'>x</a>"
@@ -39,7 +39,7 @@ def test_every_widget_shows_outside_text_as_written(qtbot, loop, sim):
     qtbot.addWidget(chip)
     approval = ApprovalDialog(ApprovalRequest(HOSTILE, HOSTILE, '{"a": 1}', "call1"), window)
     qtbot.addWidget(approval)
-    box = window.claude.change_setting("the model", model="claude-opus-4-8")
+    box = window.switch.change("the model", model="claude-opus-4-8")
     seen = 0
     for widget in walk(window, chip):
         if isinstance(widget, QLabel) and widget.text():  # (an icon's label has none)

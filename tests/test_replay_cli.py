@@ -13,7 +13,7 @@ from app.engine.session import Session
 from app.history.sessions import export_session, records_of
 from app.replay.cli import main
 from app.workspace.chat import Chat
-from tests.test_engine import Harness, conversation, run
+from tests.helpers import Harness, conversation, run
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACE = ROOT / "tests" / "perf" / "traces" / "short-chat.json"

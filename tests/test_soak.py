@@ -14,7 +14,7 @@ from PySide6.QtGui import QTextDocument
 
 from app.engine import events as ev
 from app.ui.binding_check import PROBE_CALLS, binding_problem, none_references_lost
-from app.ui.highlight import CodeHighlighter
+from app.ui.widgets.highlight import CodeHighlighter
 from tests.uikit import make_window, turn_over, until
 
 TURNS = 200
@@ -62,7 +62,7 @@ def test_hundreds_of_turns_and_a_ten_thousand_row_reply_keep_the_window_alive(qt
         before = none_refs()
         for turn in range(TURNS):
             window.composer.edit.setPlainText(f"question {turn}: what did this turn cost?")
-            window.send()
+            window.sending.send()
             done = turn + 1
             await until(
                 lambda n=done: turn_over(window) and len(window.session.totals.records) >= n
@@ -76,7 +76,7 @@ def test_hundreds_of_turns_and_a_ten_thousand_row_reply_keep_the_window_alive(qt
         for start in range(0, len(text), 20_000):
             window.engine.emit(ev.TextDelta(window.session.id, text[start : start + 20_000]))
         window.view.flush_tail()
-        window.show_session()
+        window.workspace.show(window.chat)
         drops.append(before - none_refs())
         await client.close()
 

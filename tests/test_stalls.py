@@ -14,7 +14,7 @@ import anthropic
 from app.engine import events as ev
 from app.engine.engine import EngineSettings
 from app.engine.session import Session
-from tests.test_engine import Harness, conversation, run
+from tests.helpers import Harness, conversation, run
 
 HANG = 25.0  # seconds: far above any limit set here, far below the old 30 s and 600 s waits
 QUICK = dict(timeout_floor_s=1.0, timeout_factor=0.5)

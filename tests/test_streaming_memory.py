@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.conversation.blocks import TextBlock
 from app.conversation.conversation import Conversation
-from app.ui.conversation_view import ConversationView
+from app.ui.widgets.conversation_view import ConversationView
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

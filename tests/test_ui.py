@@ -30,7 +30,7 @@ def test_type_drop_send_and_see_a_write_then_a_read(qtbot, loop, sim, tmp_path):
         first = last_usage(window)
         first_read = window.sidebar.fields["read"].text()
         window.composer.edit.setPlainText("and now?")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window) and last_usage(window) is not first)
         await client.close()
         return first, first_read, last_usage(window)
@@ -56,11 +56,15 @@ def test_switching_the_pattern_moves_the_breakpoint_markers(qtbot, loop, sim):
     for i in range(3):
         conv.add_user_text(f"question {i} " + text_of(400))
         conv.add("assistant", TextBlock(f"answer {i}"))
-    window.pattern_box.setCurrentIndex(window.pattern_box.findData("last_3_user_messages"))
+    window.toolbar.pattern_box.setCurrentIndex(
+        window.toolbar.pattern_box.findData("last_3_user_messages")
+    )
     three = [b.index for b in window.view.last_built.breakpoints]
-    window.pattern_box.setCurrentIndex(window.pattern_box.findData("system_and_tools"))
+    window.toolbar.pattern_box.setCurrentIndex(
+        window.toolbar.pattern_box.findData("system_and_tools")
+    )
     # It caches less of every request from then on: priced, and asked about (issue 35.2).
-    box = window.claude.setting_box
+    box = window.switch.box
     assert "more every turn after it" in box.text()
     [b for b in box.buttons() if b.text() == "Change it"][0].click()
     one = [b.index for b in window.view.last_built.breakpoints]
@@ -131,7 +135,7 @@ def test_esc_stops_a_reply_and_keeps_its_text(qtbot, loop):
 
         async def scenario():
             window.composer.edit.setPlainText("a long answer please")
-            window.send()
+            window.sending.send()
             await until(lambda: len(window.view.tail_text()) > 20)
             qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
             await until(lambda: turn_over(window))
@@ -185,12 +189,12 @@ def test_a_new_conversation_shows_no_last_turn_of_the_previous_one(qtbot, loop, 
 
     async def scenario():
         window.composer.edit.setPlainText("a question")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         await client.close()
 
     loop.run_until_complete(scenario())
     assert window.sidebar.fields["read"].text() != "–"
-    window.set_session(Session(Conversation(model=window.session.conversation.model)))
+    window.workspace.new(Session(Conversation(model=window.session.conversation.model)))
     shown = [window.sidebar.fields[k].text() for k in ("read", "written", "cost", "saved", "why")]
     assert shown == ["–"] * 5

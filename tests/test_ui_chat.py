@@ -14,12 +14,8 @@ from app.engine import events as ev
 from app.engine.engine import Engine, EngineSettings
 from app.engine.session import Session
 from app.storage.store import Store
-from app.storage.writer import Writer
-from app.ui.library import Library
-from app.ui.main_window import MainWindow
-from tests.helpers import SONNET_46, raw_post, text_of
-from tests.scripted import FakeClock
-from tests.uikit import drop_files, make_window, turn_over, until
+from tests.helpers import SONNET_46, FakeClock, raw_post, text_of
+from tests.uikit import drop_files, make_window, turn_over, until, window_on
 
 
 def warm_ups(events) -> list:
@@ -70,7 +66,7 @@ def test_the_chips_a_send_clears_warm_nothing(qtbot, loop, sim, tmp_path):
         await until(lambda: not window.session.warm_tasks)
         before = len(warm_ups(events))
         window.composer.edit.setPlainText("compare them")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         await client.close()
         return before
@@ -92,10 +88,8 @@ def window_with_history(sim, folder, pings):
     engine = Engine(client, settings, clock=clock, sleep=sleep)
     conv = Conversation(model=SONNET_46, max_tokens=300, pattern="smart", ttl="5m")
     conv.set_system_text(text_of(3000, "system"))
-    window = MainWindow(engine, Session(conv), "Offline simulator: test")
-    writer = Writer(Store.open(folder))
-    library = Library(window, writer, folder)
-    return window, client, library, writer
+    window = window_on(engine, Session(conv), folder)
+    return window, client, window.history, window.workspace.writer
 
 
 def test_a_conversation_left_for_another_keeps_its_pings_and_the_history_shows_them(
@@ -111,7 +105,7 @@ def test_a_conversation_left_for_another_keeps_its_pings_and_the_history_shows_t
     async def scenario():
         first = window.chat
         window.composer.edit.setPlainText("hello")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         library.new_conversation()  # the first one's ping is still to come
         assert window.chat is not first
@@ -143,10 +137,10 @@ def test_the_indicator_speaks_of_the_request_send_would_send(qtbot, loop, sim):
 
     async def scenario():
         window.composer.edit.setPlainText("hello")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         warm_before = window.composer.warm_state
-        box = window.claude.change_setting("the model", model="claude-haiku-4-5")
+        box = window.switch.change("the model", model="claude-haiku-4-5")
         if box is not None:  # it costs the cached tokens: the user agrees
             [b for b in box.buttons() if b.text() == "Change it"][0].click()
         await client.close()
@@ -165,20 +159,20 @@ def test_a_pattern_switch_that_costs_cached_tokens_asks_first(qtbot, loop, sim):
 
     async def scenario():
         window.composer.edit.setPlainText("hello")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
-        window.pattern_box.setCurrentIndex(window.pattern_box.findData("none"))
+        window.toolbar.pattern_box.setCurrentIndex(window.toolbar.pattern_box.findData("none"))
         await client.close()
 
     loop.run_until_complete(scenario())
-    box = window.claude.setting_box
+    box = window.switch.box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "invalidates" in box.text() and "$" in box.text()
     assert window.session.conversation.pattern == "smart"  # not yet
     keep = [b for b in box.buttons() if b.text() == "Keep it as it is"][0]
     keep.click()
     assert window.session.conversation.pattern == "smart"
-    assert window.pattern_box.currentData() == "smart"  # the toolbar shows what is in force
+    assert window.toolbar.pattern_box.currentData() == "smart"  # the toolbar shows what is in force
 
 
 def test_branches_are_drawn_and_switched_from_the_message_with_the_cache_said(qtbot, loop, sim):
@@ -191,11 +185,11 @@ def test_branches_are_drawn_and_switched_from_the_message_with_the_cache_said(qt
     async def scenario():
         for text in ("What is in chapter one?", "And chapter two?"):
             window.composer.edit.setPlainText(text)
-            window.send()
+            window.sending.send()
             await until(lambda: turn_over(window))
         window.messages.edit_message(2)
         window.composer.edit.setPlainText("And chapter three?")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         line = next(r.body for r in window.view.rows() if "Branch" in r.body)
         url = line.split("[‹ previous](")[1].split(")")[0]

@@ -183,7 +183,7 @@ def test_an_mcp_tool_runs_in_the_window_after_approval(qtbot, loop, sim):
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
     hub = McpHub([ServerConfig("tiny", sys.executable, (SERVER,))])
-    window.claude.hub = window.engine.toolbox.hub = hub
+    window.workspace.tools.hub = window.engine.toolbox.hub = hub
     conv = window.session.conversation
 
     async def scenario():
@@ -196,11 +196,11 @@ def test_an_mcp_tool_runs_in_the_window_after_approval(qtbot, loop, sim):
         tokens_shown = [dialog.list.item(i).text() for i in range(dialog.list.count())]
         dialog.apply_button.click()
         window.composer.edit.setPlainText('tiny__add {"a": 20, "b": 22}')
-        window.send()
+        window.sending.send()
         claude = window.claude
         await until(lambda: claude.approval is not None and claude.approval.once.isEnabled())
         window.claude.approval.once.click()
-        await until(lambda: not window.busy())
+        await until(lambda: not window.chat.busy())
         await hub.stop_all()
         await asyncio.to_thread(hub.close)
         await client.close()
@@ -239,7 +239,7 @@ def test_servers_in_mcp_json_start_at_launch_and_a_sent_tool_is_shown_checked(
     conv = window.session.conversation
     conv.tools = (ToolDefinition("tiny__add", "[tiny] Add two numbers", '{"type": "object"}'),)
     window.claude.install_tools(tmp_path)  # what the launcher does, then:
-    hub = window.claude.hub
+    hub = window.workspace.tools.hub
 
     async def scenario():
         await window.claude.start_enabled_servers()

@@ -10,10 +10,9 @@ from app.conversation.conversation import Conversation
 from app.conversation.documents import document_from_text
 from app.storage.store import DB_NAME, Store
 from app.storage.uploads import saved_uploads
-from app.storage.writer import Writer
-from app.ui.library import CONVERSATION_ROLE, Library
+from app.ui.features.history.panel import CONVERSATION_ROLE
 from tests.helpers import SONNET_46, text_of
-from tests.uikit import make_window, turn_over, until
+from tests.uikit import close_history, make_window, turn_over, until
 
 
 @pytest.fixture
@@ -21,22 +20,20 @@ def libraries(loop):
     """Windows with a history; their writers are drained and closed while the loop runs."""
     made = []
     yield made
-    for library in made:
-        loop.run_until_complete(library.writer.flush())
-        library.writer.close()
+    for window in made:
+        loop.run_until_complete(close_history(window))
 
 
 def with_library(sim, folder, made, **kwargs):
-    window, client = make_window(sim.base_url, **kwargs)
-    writer = Writer(Store.open(folder))
-    library = Library(window, writer, folder)
-    made.append(library)
-    return window, client, library
+    """A window with a history in ``folder``, and its conversation list (``window.history``)."""
+    window, client = make_window(sim.base_url, folder=folder, **kwargs)
+    made.append(window)
+    return window, client, window.history
 
 
 async def send(window, text):
     window.composer.edit.setPlainText(text)
-    window.send()
+    window.sending.send()
     await until(lambda: turn_over(window))
 
 
@@ -68,10 +65,10 @@ def test_conversations_are_listed_reopened_with_their_records_and_searchable(
             lambda: library.panel.list.count() and "keepers" in library.panel.list.item(0).text()
         )
         library.new_conversation()
-        library._activated(library.panel.list.item(0))
+        library.activate(library.panel.list.item(0))
         await until(lambda: window.session.id == first)
         await client.close()
-        await library.writer.flush()
+        await window.workspace.writer.flush()
         return names, reopened
 
     names, reopened = loop.run_until_complete(scenario())
@@ -128,7 +125,7 @@ def test_export_and_import_from_the_window_keep_the_cache_hitting(
         imported = window.session
         again = window.engine.builder.build(imported.conversation, "smart").json_bytes
         await send(window, "a follow-up on the imported copy")
-        await library.writer.flush()
+        await window.workspace.writer.flush()
         await client.close()
         return original, again, imported
 
@@ -144,7 +141,7 @@ def test_a_history_that_cannot_be_written_keeps_the_conversation_and_says_so(
 ):
     window, client, library = with_library(sim, tmp_path, libraries)
     qtbot.addWidget(window)
-    store = library.writer.store
+    store = window.workspace.writer.store
     store.conn.execute("PRAGMA query_only = ON")  # every write now fails as on a read-only disk
 
     problem = library.problem_label
@@ -157,9 +154,9 @@ def test_a_history_that_cannot_be_written_keeps_the_conversation_and_says_so(
         await send(window, "a second message: the warning must stay")  # sends clear the status
         await until(lambda: turn_over(window))
         assert problem.isVisibleTo(window) and "cannot write" in problem.text()
-        await library.writer.flush()
+        await window.workspace.writer.flush()
         store.conn.execute("PRAGMA query_only = OFF")
-        library._retry_save()
+        window.workspace.retry_saving()
         await until(lambda: window.status_label.text() == "Saved again.")
         await client.close()
 
@@ -188,7 +185,7 @@ def test_opening_a_long_conversation_from_the_list(qtbot, loop, sim, tmp_path, l
             for i in range(library.panel.list.count())
             if library.panel.list.item(i).data(CONVERSATION_ROLE) == conv.id
         ]
-        library._activated(item)
+        library.activate(item)
         await until(lambda: window.session.id == conv.id)
         await client.close()
 
@@ -250,17 +247,17 @@ def test_an_uploaded_document_is_remembered_listed_and_deleted_from_the_window(
 
     async def scenario():
         window.composer.set_draft("Read the lease.", [document])
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
-        await library.writer.flush()
-        kept = await library.writer.run(saved_uploads)
-        dialog = library.uploads_dialog()
+        await window.workspace.writer.flush()
+        kept = await window.workspace.writer.run(saved_uploads)
+        dialog = window.files.open()
         listed = [dialog.list.item(i).text() for i in range(dialog.list.count())]
         dialog.list.setCurrentRow(0)
         dialog.delete_button.click()
         await until(lambda: not window.engine.uploads.known)
-        await library.writer.flush()
-        left = await library.writer.run(saved_uploads)
+        await window.workspace.writer.flush()
+        left = await window.workspace.writer.run(saved_uploads)
         remote = [f async for f in client.files.list()]
         shown = dialog.list.item(0).text()
         dialog.close()

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from app.conversation.blocks import TextBlock
 from app.storage.preferences import FILE_NAME, Preferences
-from app.ui.dialogs import ImageViewer
+from app.ui.widgets.image_viewer import ImageViewer
 from tests.helpers import text_of
 from tests.uikit import make_window, turn_over, until
 
@@ -19,7 +19,7 @@ from tests.uikit import make_window, turn_over, until
 def run_turn(window, text):
     async def turn():
         window.composer.edit.setPlainText(text)
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
 
     return turn()
@@ -92,7 +92,7 @@ def test_a_turn_after_a_system_edit_is_charged_the_rewrite_its_warm_up_paid(qtbo
         window.session.conversation.set_system_text(text_of(3000, "another system prompt"))
         qtbot.keyClicks(window.composer.edit, "and now")
         await until(lambda: [r.kind for r in window.session.totals.records][-1] == "warm")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window) and window.session.totals.records[-1].kind == "turn")
         await client.close()
 
@@ -134,12 +134,13 @@ def test_cache_up_to_here_pins_a_breakpoint_and_edit_resend_restores_the_draft(
         conv.add_user_text(f"question {i} " + text_of(300))
         conv.add("assistant", TextBlock(f"answer {i}"))
     window.show()
-    window.show_session()
+    window.workspace.show(window.chat)
     window.messages.pin_message(0, True)
     marked = {
         window.view.last_built.flat.blocks[b.index].path for b in window.view.last_built.breakpoints
     }
-    assert "messages.0.content.0" in marked and "messages.4.content.0" in marked
+    # The pin, and the pattern's mark on the message Send would send next (after the six shown).
+    assert "messages.0.content.0" in marked and "messages.6.content.0" in marked
     messages = [row for row in window.view.rows() if row.kind == "message"]
     assert [row.pinned for row in messages][:2] == [True, False]
     # The message under the pointer is found from the list's rows.
@@ -166,7 +167,7 @@ def test_cache_up_to_here_pins_a_breakpoint_and_edit_resend_restores_the_draft(
     window.composer.edit.setPlainText("look at this again")
 
     async def resend():
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         await client.close()
 
@@ -185,7 +186,7 @@ def test_finished_code_is_coloured_and_images_open_full_size(qtbot, loop, sim, t
     conv.add_user_text("see", lock_image(tmp_path / "big.png"))
     conv.add("assistant", TextBlock("Here:\n\n```python\ndef f(x):\n    return x  # done\n```\n"))
     window.show()
-    window.show_session()
+    window.workspace.show(window.chat)
     document = window.view.documents()[-1]
     block = document.findBlock(document.toPlainText().index("def f"))
     coloured = {f.format.foreground().color().name() for f in block.layout().formats()}
@@ -225,7 +226,7 @@ def test_preferences_are_saved_without_the_key_and_change_the_send_key(qtbot, lo
     loop.run_until_complete(scenario())
     # The test keyring backend refuses the key: it is kept for this session only, and said so.
     assert "session only" in dialog.key_status.text()
-    assert "Claude API" in window.badge.text()
+    assert "Claude API" in window.toolbar.badge.text()
     saved = (tmp_path / FILE_NAME).read_text()
     assert "sk-ant" not in saved and Preferences.load(tmp_path).enter_sends is False
     assert window.composer.text() == "two\nlines" and not window.session.conversation.messages
@@ -235,9 +236,9 @@ def test_the_model_list_comes_from_the_api_when_it_answers(qtbot, loop, sim):
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
     loop.run_until_complete(window.connection.load_models())
-    assert "/v1/models" in window.model_box.toolTip()
-    assert window.model_box.count() >= 3
-    assert window.model_box.currentData() == window.session.conversation.model
+    assert "/v1/models" in window.toolbar.model_box.toolTip()
+    assert window.toolbar.model_box.count() >= 3
+    assert window.toolbar.model_box.currentData() == window.session.conversation.model
     loop.run_until_complete(client.close())
 
 
@@ -252,7 +253,7 @@ def test_saving_the_preferences_untouched_keeps_following_the_default_model(qtbo
     assert dialog.model.currentData() == "" and dialog.model.currentText().startswith("The default")
     dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     assert window.prefs.model == "" and saves == []  # nothing changed, nothing written
-    window.pattern_box.setCurrentIndex(window.pattern_box.findData("automatic"))
+    window.toolbar.pattern_box.setCurrentIndex(window.toolbar.pattern_box.findData("automatic"))
     assert window.session.conversation.pattern == "automatic"  # saved with the conversation
     assert window.engine.caching_of(window.session.conversation)[0] == "automatic"
     loop.run_until_complete(client.close())
@@ -304,7 +305,7 @@ def test_each_model_says_what_it_costs_and_where_its_prices_come_from(qtbot, loo
 
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
-    box = window.model_box
+    box = window.toolbar.model_box
     tips = {
         box.itemData(i): box.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(box.count())
     }
@@ -360,8 +361,7 @@ def test_at_1366x768_send_and_the_badge_stay_on_screen_with_the_longest_texts(qt
 
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
-    window.session.conversation.model = "claude-haiku-4-5"  # a 200,000-token window
-    window.price_draft()
+    window.chat.apply(model="claude-haiku-4-5")  # a 200,000-token window
     window.inspector_dock.show()
     window.resize(1366, 768)
     window.show()
@@ -397,15 +397,17 @@ def test_the_badge_is_grey_while_connecting_and_red_for_a_dead_url_at_start(qtbo
     from app.conversation.conversation import Conversation
     from app.engine.engine import Engine, EngineSettings
     from app.engine.session import Session
-    from app.ui.main_window import MainWindow
+    from tests.uikit import window_on
 
     engine = Engine(None, EngineSettings())
-    window = MainWindow(engine, Session(Conversation(model="claude-sonnet-4-6")), "Connecting…")
+    window = window_on(
+        engine, Session(Conversation(model="claude-sonnet-4-6")), None, "Connecting…"
+    )
     qtbot.addWidget(window)
     badge = window.toolbar.badge
     assert "#c8c8c8" in badge.styleSheet()
     dead = anthropic.AsyncAnthropic(base_url="http://127.0.0.1:9", api_key="k", max_retries=0)
-    window.connection.connected(dead, "Claude API (key from the keyring)")
+    window.workspace.use_client(dead, "Claude API (key from the keyring)")
     loop.run_until_complete(until(lambda: "offline" in badge.text(), timeout=20))
     assert "#d9534f" in badge.styleSheet() and window.session.conversation.messages == []
     loop.run_until_complete(dead.close())
@@ -458,7 +460,7 @@ def test_file_dialogs_open_where_the_last_attachment_came_from_and_show_code(
 def test_the_folder_chooser_selects_none_all_and_a_subfolder_at_once(qtbot, tmp_path):
     """Issue 28: the folder chooser has select none and per-folder toggles."""
     from app.conversation.attachments import lock_whole_folder
-    from app.ui.folder_dialog import FolderDialog
+    from app.ui.widgets.folder_dialog import FolderDialog
 
     root = tmp_path / "repo"
     for name in ("src/a.py", "src/b.py", "docs/guide.md", "README.md"):
@@ -486,7 +488,7 @@ def test_the_folder_chooser_counts_in_the_models_tokens_and_ticks_what_fits(qtbo
     from app.conversation.attachments import lock_whole_folder
     from app.facts.catalogue import default_catalogue
     from app.facts.tokens import model_tokens
-    from app.ui.folder_dialog import FolderDialog
+    from app.ui.widgets.folder_dialog import FolderDialog
 
     root = tmp_path / "repo"
     for k in range(6):
@@ -517,7 +519,7 @@ def test_what_would_it_have_cost_replays_the_open_conversation_and_applies_the_c
     async def scenario():
         for text in ("What is in chapter one?", "And chapter two?"):
             window.composer.edit.setPlainText(text)
-            window.send()
+            window.sending.send()
             await until(lambda: turn_over(window))
         dialog = window.replay.open()
         await until(lambda: dialog.task.done(), timeout=120)
@@ -531,7 +533,7 @@ def test_what_would_it_have_cost_replays_the_open_conversation_and_applies_the_c
     assert report.actual_usd == pytest.approx(paid) and "you paid" in dialog.progress.text()
     assert dialog.sentence.text() and all(r.cost_usd is not None for r in report.rows)
     assert any("typing assumed" in n for n in report.notes)
-    from app.ui.replay_dialog import APPLIES
+    from app.ui.widgets.replay_dialog import APPLIES
 
     wanted = APPLIES[dialog.best]  # the cheapest this app can follow, applied on a click
     dialog.apply_button.click()

@@ -9,9 +9,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.conversation.documents import document_from_text
 from app.simulator.runner import SimulatorThread
 from app.simulator.server import SimulatorConfig
-from app.storage.store import Store
-from app.storage.writer import Writer
-from app.ui.library import Library
 from tests.helpers import raw_post, text_of
 from tests.uikit import make_window, turn_over, until
 
@@ -32,18 +29,17 @@ def test_focus_activation_opening_and_exporting_spend_nothing(qtbot, loop, sim, 
     56k tokens), also when the conversation was opened only to export it and when the window got
     the focus back; 6 of 15 warm-ups in a session were read by no turn. A decision comes from the
     draft changing, never from focus, opening, exporting or window activation."""
-    window, client = make_window(sim.base_url, system_tokens=6000, warming=True)
-    qtbot.addWidget(window)
     folder = tmp_path / "history"
-    writer = Writer(Store.open(folder))
-    library = Library(window, writer, folder)
+    window, client = make_window(sim.base_url, system_tokens=6000, warming=True, folder=folder)
+    qtbot.addWidget(window)
+    writer, library = window.workspace.writer, window.history
     window.show()
 
     async def scenario():
         old = window.session
         old.conversation.add_user_text("an old question")  # nothing of it is cached here
         old.conversation.add("assistant", *old.conversation.messages[0].blocks)
-        library.changed()
+        window.workspace.save()
         await writer.flush()
         library.new_conversation()  # another one on screen, then the old one opened again
         await library.open(old.id)
@@ -75,13 +71,15 @@ def test_a_pattern_that_caches_nothing_here_is_priced_per_turn_and_asked_about(q
 
     async def scenario():
         window.composer.edit.setPlainText("hello")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
-        window.pattern_box.setCurrentIndex(window.pattern_box.findData("tools_only"))
+        window.toolbar.pattern_box.setCurrentIndex(
+            window.toolbar.pattern_box.findData("tools_only")
+        )
         await client.close()
 
     loop.run_until_complete(scenario())
-    box = window.claude.setting_box
+    box = window.switch.box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "invalidates 19,0" in box.text() and "more every turn after it" in box.text()
     assert "no longer cached" in box.informativeText()
@@ -113,7 +111,7 @@ def line_after_warming(qtbot, loop, sim):
         composer.attachments_changed.emit()
         await until(lambda: composer.warm_state == "warm")
         line = composer.summary.text()
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         await client.close()
         return line
@@ -130,20 +128,19 @@ def test_the_sidebar_shows_this_conversations_entries_first_and_labels_the_other
 ):
     """Issue 35.6: the live entries are the open conversation's, first, with their countdown;
     others are labelled with whose they are."""
-    window, client = make_window(sim.base_url, system_tokens=3000)
-    qtbot.addWidget(window)
     folder = tmp_path / "history"
-    writer = Writer(Store.open(folder))
-    library = Library(window, writer, folder)
+    window, client = make_window(sim.base_url, system_tokens=3000, folder=folder)
+    qtbot.addWidget(window)
+    writer, library = window.workspace.writer, window.history
 
     async def scenario():
         window.composer.edit.setPlainText("about the contract " * 300)
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         library.new_conversation()
         window.session.conversation.set_system_text(text_of(5000, "another system prompt"))
         window.composer.edit.setPlainText("something else")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         await client.close()
         await writer.flush()
@@ -183,11 +180,11 @@ def test_the_sidebars_last_turn_follows_the_branch_on_screen(qtbot, loop, sim):
 
     async def scenario():
         window.composer.edit.setPlainText("A short question.")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         window.messages.edit_message(0)
         window.composer.edit.setPlainText("A much longer question this time. " * 200)
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         window.messages.switch_branch(0, -1)  # back to the short question and its reply
         await client.close()
@@ -219,7 +216,7 @@ def test_a_long_text_pasted_as_text_is_warmed_like_an_attached_document(qtbot, l
         await until(lambda: composer.warm_state == "warm")
         composer.edit.moveCursor(composer.edit.textCursor().MoveOperation.End)
         composer.edit.insertPlainText("\n\nWhat went wrong first?")
-        window.send()
+        window.sending.send()
         await until(lambda: turn_over(window))
         await client.close()
 

@@ -21,9 +21,9 @@ from app.conversation.blocks import (
     ToolUseBlock,
 )
 from app.conversation.conversation import Conversation
-from app.ui.conversation_view import ConversationView
-from app.ui.message_rows import IMAGE_SCHEME
-from app.ui.untrusted import unbreak
+from app.ui.widgets.conversation_view import ConversationView
+from app.ui.widgets.message_rows import IMAGE_SCHEME
+from app.ui.widgets.untrusted import unbreak
 
 FRAGMENTS = [
     "![x](",

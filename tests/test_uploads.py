@@ -15,7 +15,7 @@ from app.engine.session import Session
 from app.engine.uploads import documents_of, without_file_refs
 from app.storage.store import Store
 from app.storage.uploads import forget_upload, save_upload, saved_uploads
-from tests.test_engine import Harness, conversation
+from tests.helpers import Harness, conversation
 from tests.test_sim_wire import make_pdf
 
 MIN = 5_000  # bytes: the tests' threshold (the app's default is 1 MB)

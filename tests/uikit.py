@@ -13,15 +13,44 @@ from app.conversation.conversation import Conversation  # noqa: E402
 from app.engine.engine import Engine, EngineSettings  # noqa: E402
 from app.engine.session import Session  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
+from app.workspace.workspace import Workspace  # noqa: E402
 from tests.helpers import SONNET_46, text_of  # noqa: E402
 
 
-def make_window(base_url, strategy="smart", system_tokens=3000, warming=False):
+def make_window(
+    base_url, strategy="smart", system_tokens=3000, warming=False, folder=None, engine=None
+):
+    """A window on the simulator; with ``folder``, a history there (the window's ``history``;
+    close its writer with ``close_history``)."""
     client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0)
-    engine = Engine(client, EngineSettings(strategy=strategy, warming=warming))
+    if engine is None:
+        engine = Engine(client, EngineSettings(strategy=strategy, warming=warming))
+    else:
+        engine.client = client
     conv = Conversation(model=SONNET_46, max_tokens=400)
     conv.set_system_text(text_of(system_tokens, "system"))
-    return MainWindow(engine, Session(conv), "Offline simulator: test"), client
+    return window_on(engine, Session(conv), folder), client
+
+
+def window_on(engine, session, folder=None, mode="Offline simulator: test"):
+    """A window showing ``session`` on ``engine``; a history in ``folder`` when given."""
+    writer = None
+    if folder is not None:
+        from app.storage.store import Store
+        from app.storage.writer import Writer
+
+        writer = Writer(Store.open(folder))
+    workspace = Workspace(engine, session, writer)
+    workspace.mode = mode
+    return MainWindow(workspace, folder=folder)
+
+
+async def close_history(window) -> None:
+    """Drain and close the window's history writer (while the loop runs)."""
+    writer = window.workspace.writer
+    if writer is not None:
+        await writer.flush()
+        writer.close()
 
 
 async def until(condition, timeout=20.0):
@@ -46,12 +75,9 @@ def drop_files(widget, paths):
 
 
 def turn_over(window) -> bool:
-    """The turn ended and the window has shown its outcome (its done-callback ran)."""
-    return (
-        window.turn_task is not None
-        and window.turn_task.done()
-        and window.composer.send_button.isEnabled()
-    )
+    """The turn ended and the window has shown its outcome (the turn's end was shown)."""
+    turn = window.chat.turn
+    return turn is not None and turn.done() and window.composer.send_button.isEnabled()
 
 
 def last_usage(window):

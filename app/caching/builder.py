@@ -8,7 +8,9 @@ JSON every time and across restarts.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from app.caching.calibration import TokenCalibration
 from app.caching.lru import BoundedMemo
@@ -44,7 +46,8 @@ from app.facts.tokens import canonical_json, text_tokens
 
 @dataclass(frozen=True)
 class BuiltRequest:
-    body: dict  # keyword arguments for the SDK (messages.create / messages.stream)
+    head: dict  # everything but the messages (model, max_tokens, system, tools, ...)
+    messages: tuple  # the messages and the blocks each marks: ((Message, ((block, ttl), ...)), ...)
     json_bytes: bytes  # the exact JSON body, for hashing, storage and byte-identity checks
     flat: FlatRequest
     breakpoints: tuple[Breakpoint, ...]
@@ -54,6 +57,12 @@ class BuiltRequest:
     model: ModelInfo
     too_short_tokens: int = 0  # the longest prefix whose breakpoint was dropped as too short
     betas: tuple[str, ...] = ()  # beta headers the body needs (mid-conversation tool changes)
+
+    @cached_property
+    def body(self) -> dict:
+        """Keyword arguments for the SDK (messages.create / messages.stream), made when the
+        request is sent: most requests built are only looked at (a decision, a price)."""
+        return {**self.head, "messages": [_api_message(m, marks) for m, marks in self.messages]}
 
 
 # mid-conversation-system-messages.md
@@ -82,6 +91,7 @@ class RequestBuilder:
     def __init__(
         self, catalogue: Catalogue | None = None, calibration: TokenCalibration | None = None
     ):
+        self._lock = threading.Lock()  # one build at a time: a decision builds off the GUI thread
         self.catalogue = catalogue or default_catalogue()
         self.calibration = calibration if calibration is not None else TokenCalibration()
         self._facts: BoundedMemo[tuple[Message, list[BlockFacts]]] = BoundedMemo(
@@ -121,6 +131,18 @@ class RequestBuilder:
 
     # -- building -------------------------------------------------------------------------------
     def build(
+        self,
+        conversation: Conversation,
+        strategy: str = "smart",
+        settings: CacheSettings | None = None,
+        max_tokens: int | None = None,
+        extra_user: Message | None = None,
+    ) -> BuiltRequest:
+        """Build the next request (``_build``), one build at a time whatever the thread."""
+        with self._lock:
+            return self._build(conversation, strategy, settings, max_tokens, extra_user)
+
+    def _build(
         self,
         conversation: Conversation,
         strategy: str = "smart",
@@ -235,12 +257,9 @@ class RequestBuilder:
         if top_level:
             head["cache_control"] = top_level
         json_text = canonical_json(head)[:-1] + ',"messages":[' + ",".join(fragments) + "]}"
-        body = dict(head)
-        body["messages"] = [
-            _api_message(m, message_marks.get(i, ())) for i, m in enumerate(messages)
-        ]
         return BuiltRequest(
-            body=body,
+            head=head,
+            messages=tuple((m, tuple(message_marks.get(i, ()))) for i, m in enumerate(messages)),
             json_bytes=json_text.encode("utf-8"),
             flat=flat,
             breakpoints=breakpoints,

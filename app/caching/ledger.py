@@ -150,8 +150,11 @@ class CacheLedger:
                 return entry
         return None
 
-    def predict(self, built: BuiltRequest) -> CachePlan:
-        self._sweep()
+    def predict(self, built: BuiltRequest, sweep: bool = True) -> CachePlan:
+        """What ``built`` would read and write now. ``sweep=False`` moves no expired entry
+        (a worker thread's build predicts while the GUI thread records)."""
+        if sweep:
+            self._sweep()
         model = built.model.id
         return plan_request(
             built.flat,

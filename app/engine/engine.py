@@ -227,7 +227,7 @@ class Engine(ev.Listeners):
         if cache.ttl != "adaptive":
             return self.builder.build(conv, strategy, cache, **extra)
         built = self.builder.build(conv, strategy, CacheSettings("5m"), **extra)
-        if choose_ttl(built, self.ledger.predict(built), self.pauses) == "5m":
+        if choose_ttl(built, self.ledger.predict(built, sweep=False), self.pauses) == "5m":
             return built
         return self.builder.build(conv, strategy, CacheSettings("1h"), **extra)
 
@@ -432,26 +432,47 @@ class Engine(ev.Listeners):
         pays. ``upto``: an edit in progress keeps only the messages before it; ``text``: the
         draft's text (a placeholder when the caller has none). A warm-up is sent only when the
         request Send would send with this draft reads all that it writes
-        (``economics.send_reads_warm``)."""
+        (``economics.send_reads_warm``). All on the calling thread; ``Chat`` makes the two
+        builds in a worker thread instead (``warm_blocker_now``, ``draft_requests``, ``warm``)."""
+        reason = self.warm_blocker_now(session, attachments)
+        if reason is not None:
+            self.emit(ev.WarmSkipped(session.id, reason, False))
+            return None
+        built, send = self.draft_requests(session, attachments, upto, text)
+        session.next_request = send
+        return self.warm(session, built, send)
+
+    def warm_blocker_now(self, session: Session, attachments: tuple = ()) -> str | None:
+        """Why no warm-up may go now (None: it may, if it pays): warming off, a pattern or a
+        setting that cannot pre-warm, a document still uploading (the uploads start here: a
+        warm-up of what the send will not send would be money thrown away)."""
         conv = session.conversation
         strategy, _ = self.caching_of(conv)
-        reason = (
-            "not connected yet"
-            if self.client is None
-            else warm_blocker(self.settings, strategy, conv, attachments)
-        )
-        if reason is None:  # a warm-up of what the send will not send would be money thrown away
-            documents = [a for a in attachments if isinstance(a, LockedDocument)]
-            place = self.ledger.place
-            uploading = self.uploads.start_all(self.client, place, conv, documents, self.clock)
-            reason = f"uploading {uploading} first" if uploading else None
-            self.uploads.apply(place, conv)
-        built = plan = None
-        why = ""
-        if reason is None:
-            built = self.warm_request(session, attachments, upto)
-            send = session.next_request = self.send_request(session, text, attachments, upto)
-            reason, why, plan = warm_decision(self, session, built, send)
+        if self.client is None:
+            return "not connected yet"
+        reason = warm_blocker(self.settings, strategy, conv, attachments)
+        if reason is not None:
+            return reason
+        documents = [a for a in attachments if isinstance(a, LockedDocument)]
+        place = self.ledger.place
+        uploading = self.uploads.start_all(self.client, place, conv, documents, self.clock)
+        self.uploads.apply(place, conv)
+        return f"uploading {uploading} first" if uploading else None
+
+    def draft_requests(
+        self, session: Session, attachments: tuple = (), upto: int | None = None, text: str = ""
+    ) -> tuple[BuiltRequest, BuiltRequest]:
+        """(the warm-up's request, the send's) for this draft: builds only, which may run in a
+        worker thread (the builder takes them one at a time)."""
+        built = self.warm_request(session, attachments, upto)
+        return built, self.send_request(session, text or DRAFT_PLACEHOLDER, attachments, upto)
+
+    def warm(
+        self, session: Session, built: BuiltRequest, send: BuiltRequest
+    ) -> asyncio.Task | None:
+        """Decide with the ledger as it is now and send the warm-up if it pays (the reason is
+        said either way); returns its task."""
+        reason, why, plan = warm_decision(self, session, built, send)
         if reason is not None:
             self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))
             return None

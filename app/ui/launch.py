@@ -84,6 +84,17 @@ def run(argv: list[str]) -> int:
             lock.release()
 
 
+# What the window loads the first time it is used, never before it is shown (issue 37): the
+# SDK, the replay, the inspector, the PDF reader, the price library, MCP.
+LOADED_WHEN_USED = (
+    "anthropic",
+    "app.replay.runner",
+    "app.inspect.proxy",
+    "pypdf",
+    "genai_prices",
+    "mcp",
+)
+
 # Qt platforms that draw without a display server.
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
 
@@ -183,10 +194,9 @@ async def _main(app, args, folder: Path) -> int:
     from app.storage.keys import find_key
     from app.storage.preferences import Preferences
     from app.ui.appearance import apply_appearance
-    from app.ui.library import Library
     from app.ui.main_window import MainWindow
     from app.ui.memory import settle_memory
-    from app.ui.window_state import remember_window, restore_window
+    from app.workspace.workspace import Workspace
 
     read_pdfs_apart()  # PDFs opened from the history too are read in the reader process
     started = time.perf_counter()
@@ -200,46 +210,42 @@ async def _main(app, args, folder: Path) -> int:
     if notice:
         log.warning("%s", notice)
     engine = Engine(None, from_preferences(prefs), catalogue=catalogue)
-    window = MainWindow(engine, Session(Conversation(model=model.id)), "Connecting…", prefs)
     writer, problem = open_history(folder)
-    library = Library(window, writer, folder, problem)
-    window.claude.install_tools(folder)  # MCP servers (mcp.json) and the tools always allowed
-    window.spawn(window.claude.start_enabled_servers())  # in the background, off the GUI thread
+    workspace = Workspace(engine, Session(Conversation(model=model.id)), writer)
+    window = MainWindow(workspace, prefs, folder, problem)
     apply_appearance(prefs.appearance)
-    restore_window(window, prefs)
+    window.restore()
     window.show()
     closed = asyncio.Event()  # connected at once: the window may be closed while connecting
     app.lastWindowClosed.connect(closed.set)
     if notice:
         window.notify(notice)
     if args.files and not args.smoke_test:  # "Open with Cachescope", or named on the command line
-        window.composer.add_files([str(p) for p in args.files])
+        window.attach(args.files)
     log.info("window shown after %.2f s", time.perf_counter() - started)
     if args.exit_when_shown:
         app.processEvents()
         print(f"shown {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB", flush=True)
-    refreshing = asyncio.get_running_loop().create_task(library.refresh())
-    learning = asyncio.get_running_loop().create_task(learn_from_history(writer, engine))
+        heavy = [m for m in LOADED_WHEN_USED if m in sys.modules]
+        print(f"loaded before shown: {', '.join(heavy) or 'none'}", flush=True)
+    learning = workspace.spawn(learn_from_history(writer, engine))
     key, where = (None, "--simulator") if args.simulator else await find_key()
     base_url = args.base_url or (prefs.base_url if key else None) or None
     client, mode, simulator = await asyncio.to_thread(
         connect, key, where, base_url, args.sim_time_scale
     )
     engine.adopt_catalogue(await asyncio.to_thread(default_catalogue))  # genai-prices' prices
-    window.price_updates.follow(prefs.update_prices)  # off unless the user turned it on
     # With the real API the token counts the app shows come from its free count_tokens endpoint;
     # the built-in simulator counts with the estimator itself, so asking it would add nothing.
     engine.count_tokens_with_api(simulator is None)
-    window.connection.connected(client, mode)
+    workspace.use_client(client, mode)
     if simulator is not None:
         from app.engine.connect import FRESH_SIMULATOR
 
         window.notify(FRESH_SIMULATOR)
     log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
-    await refreshing
     await learning
-    if prefs.last_conversation and not window.session.conversation.messages:
-        await library.open(prefs.last_conversation)  # where the user left off
+    await window.resume()  # the list, where the user left off, price updates if asked for
     settle_memory()
     try:
         if args.exit_when_shown:  # for tests/perf/ui.py: memory once connected, then leave
@@ -250,21 +256,17 @@ async def _main(app, args, folder: Path) -> int:
 
             return await smoke_test(window, mode, args.attach or args.files or [])
         await closed.wait()
-        remember_window(window, window.prefs)
-        window.preferences_changed()
         return 0
     finally:
-        window.price_updates.stop()
-        await engine.shutdown()
-        await window.claude.hub.stop_all()
-        await asyncio.to_thread(window.claude.hub.close)
+        window.closing()
+        await workspace.shutdown()  # every chat, task, request and tool server ends here
         from app.conversation.pdf_process import shutdown as stop_pdf_reader
 
         stop_pdf_reader()
         if writer is not None:
-            await writer.flush()
             writer.close()
-        await client.close()
+        if engine.client is not None:  # the one in use (a key set in the preferences replaces it)
+            await engine.client.close()
         if simulator is not None:
             simulator.stop()
 

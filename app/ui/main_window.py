@@ -1,81 +1,134 @@
-"""The main window: wires the toolbar, the conversation pane, the composer, the sidebar and the
-inspector to the engine. It decides nothing itself: the core and the engine do."""
+"""The main window: lays out the toolbar, the conversation pane, the composer, the sidebar, the
+cache inspector and the menus, hands each feature its context, and says which conversation the
+widgets follow (the workspace's). It decides nothing: the workspace, its chats and the engine
+do; the widgets subscribe to what they show; the features (``app.ui.features``) offer the rest."""
 
 from __future__ import annotations
 
-import asyncio
+import base64
+from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
-from app.caching.builder import BuiltRequest
-from app.caching.costs import Kind
 from app.engine import events as ev
-from app.engine.engine import Engine
-from app.engine.feed import SessionFeed
-from app.engine.session import Session
 from app.engine.settings_model import SettingsModel
 from app.facts.prices import PriceUpdates
 from app.storage.preferences import Preferences
 from app.ui.appearance import apply_appearance, next_appearance
-from app.ui.composer import Composer
-from app.ui.conversation_view import ConversationView
-from app.ui.features.claude import ClaudeFeatures
-from app.ui.features.connection import Connection
-from app.ui.features.messages import MessageActions
-from app.ui.features.other_programs import OtherPrograms
-from app.ui.features.replay import WhatItWouldHaveCost
-from app.ui.features.sending import Sending
-from app.ui.features.settings import SettingsDialogs
+from app.ui.context import FeatureContext, Widgets
+from app.ui.features.claude.feature import ClaudeFeatures
+from app.ui.features.connection.feature import Connection
+from app.ui.features.files.feature import UploadedFiles
+from app.ui.features.history.feature import History
+from app.ui.features.messages.feature import MessageActions
+from app.ui.features.other_programs.feature import OtherPrograms
+from app.ui.features.replay.feature import WhatItWouldHaveCost
+from app.ui.features.sending.feature import Sending
+from app.ui.features.settings.feature import SettingsDialogs
 from app.ui.geometry import PREFERRED, default_size
 from app.ui.help_page import MARKS_PAGE, HelpPage, docs_folder
-from app.ui.inspector import Inspector
 from app.ui.menus import MENUS, MenuEntry, add_entries
-from app.ui.plain import plain_label
 from app.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
-from app.ui.sidebar import UsageSidebar
-from app.ui.toolbar import CachingToolbar
+from app.ui.switches import PricedSwitch
+from app.ui.widgets.composer import Composer
+from app.ui.widgets.conversation_view import ConversationView
+from app.ui.widgets.inspector import Inspector
+from app.ui.widgets.plain import plain_label
+from app.ui.widgets.sidebar import UsageSidebar
+from app.ui.widgets.toolbar import CachingToolbar
 from app.workspace import changes as ch
-from app.workspace.chat import Chat
+from app.workspace.workspace import Workspace
 
 APP_ID = "io.github.cachescope.Cachescope"
 INSPECTOR_HEIGHT = 330
 
 
 class MainWindow(QMainWindow):
-    turn_finished = Signal()
-
     def __init__(
-        self, engine: Engine, session: Session, mode: str, prefs: Preferences | None = None
+        self,
+        workspace: Workspace,
+        prefs: Preferences | None = None,
+        folder: Path | None = None,
+        problem: str = "",
     ):
+        """``folder``: where the history and the preferences live (None: nothing is saved);
+        ``problem``: why the history cannot be used, when it cannot."""
         super().__init__()
-        self.engine = engine
-        self.chat = Chat(engine, session)  # the conversation on screen (app.engine.chat)
-        # Pattern, TTL, warming and keep-alive: read and written only through this model.
+        self.workspace = workspace
+        self.folder = folder
+        engine = workspace.engine
+        # Preferences, and the open conversation's pattern and TTL: read and written only here.
         self.settings = SettingsModel(
             engine.settings, prefs or Preferences(), lambda _: self.preferences_changed()
         )
-        self.settings.open(session.conversation)
-        self.tasks: set[asyncio.Task] = set()
         self.price_updates = PriceUpdates()  # started when the preferences say so; see launch
-        self.library = None  # the history (app.ui.library), when there is one
-        self.feed = SessionFeed(engine, session.id)  # the engine's events about this conversation
         self.setWindowTitle("Cachescope")
         screen = QGuiApplication.primaryScreen()
         self.resize(default_size(screen.availableGeometry()) if screen else PREFERRED)
         self.view = ConversationView()
         self.composer = Composer()
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
-        self.composer.clock = engine.clock
         self.composer.last_folder = self.prefs.last_folder
         self.composer.folder_used.connect(self._remember_folder)
         self.sidebar = UsageSidebar()
         self.inspector = Inspector()
         self.status_label = plain_label("")
-        self._build_toolbar()
-        self.connection = Connection(self, mode)
-        self.chat.before_send.append(self.connection.before_send)
+        self.toolbar = CachingToolbar(engine.settings, self)
+        self.addToolBar(self.toolbar)
+        self._lay_out()
+        self.menus = {name: self.menuBar().addMenu(f"&{name.title()}") for name in MENUS}
+        self.switch = PricedSwitch(workspace, self.settings, self, lambda t: self.notify(t))
+        self.ctx = FeatureContext(
+            workspace=workspace,
+            settings=self.settings,
+            widgets=Widgets(self.composer, self.view, self.sidebar, self.toolbar, self.inspector),
+            parent=self,
+            menus=self.menus,
+            notify=lambda text: self.notify(text),  # looked up each time (tests listen)
+            add_menu_entries=self.add_menu_entries,
+            switch=self.switch,
+            preferences_changed=self.preferences_changed,
+            add_dock=lambda dock: self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock),
+            add_status_widget=lambda widget, stretch: self.statusBar().addPermanentWidget(
+                widget, stretch
+            ),
+            data_folder=folder,
+        )
+        self._add_own_menu_entries()
+        # What the window offers beyond showing: each feature attaches itself to the context.
+        self.connection = Connection(self.ctx)
+        self.sending = Sending(self.ctx)
+        self.messages = MessageActions(self.ctx)
+        self.replay = WhatItWouldHaveCost(self.ctx)
+        self.other_programs = OtherPrograms(self.ctx)
+        self.dialogs = SettingsDialogs(self.ctx)
+        self.claude = ClaudeFeatures(self.ctx)
+        self.history = History(self.ctx, problem)
+        self.files = UploadedFiles(self.ctx)
+        self.view.link_refused.connect(
+            lambda url: self.notify(f"Not opened (only http and https links): {url}")
+        )
+        self.view.attach_requested.connect(self.composer.pick)
+        self.view.said.connect(self.notify)
+        # Each widget follows the conversation on screen itself; the window only introduces them.
+        for widget in (self.view, self.composer, self.inspector):
+            widget.watch(workspace)
+        self.sidebar.watch(workspace, engine.clock)
+        workspace.events.subscribe(self._on_event)
+        workspace.subscribe(self._on_change)
+        self.settings.subscribe(self._settings_changed)
+        self.toolbar.warm_box.toggled.connect(self.settings.set_warming)
+        self.toolbar.pings.valueChanged.connect(self.settings.set_pings)
+        self.toolbar.fill_models(
+            engine.catalogue, [m.id for m in engine.catalogue.models], workspace.current.model_id
+        )
+        self.settings.open(workspace.current.conversation)
+        workspace.show(workspace.current)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _lay_out(self) -> None:
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(6, 6, 6, 6)
@@ -100,48 +153,8 @@ class MainWindow(QMainWindow):
         self.inspector_dock.hide()
         self.inspector_dock.visibilityChanged.connect(self._inspector_shown)
         self.statusBar().addWidget(self.status_label, 1)
-        self._build_menus()
-        # What the window offers beyond sending: each feature attaches itself (its menu entries,
-        # the signals it listens to); the window only wires.
-        self.sending = Sending(self)
-        self.messages = MessageActions(self)
-        self.replay = WhatItWouldHaveCost(self)
-        self.other_programs = OtherPrograms(self)
-        self.dialogs = SettingsDialogs(self)
-        self.claude = ClaudeFeatures(self)
-        self.claude.install_tools(None)
-        self.view.link_refused.connect(
-            lambda url: self.notify(f"Not opened (only http and https links): {url}")
-        )
-        self.view.attach_requested.connect(self.composer.pick)
-        self.view.said.connect(self.notify)
-        # Each widget hears the events of the conversation on screen; the window only wires.
-        for listener in (
-            self.view.on_event,
-            self.inspector.on_event,
-            self._on_event,
-        ):
-            self.feed.subscribe(listener)
-        self.chat.subscribe(self._on_change)
-        self.show_session()
 
-    # -- building -------------------------------------------------------------------------------
-    def _build_toolbar(self) -> None:
-        bar = CachingToolbar(self.engine.settings, self)
-        self.addToolBar(bar)
-        self.toolbar = bar
-        self.model_box, self.pattern_box, self.ttl_box = bar.model_box, bar.pattern_box, bar.ttl_box
-        self.warm_box, self.pings, self.badge = bar.warm_box, bar.pings, bar.badge
-        catalogue = self.engine.catalogue
-        bar.fill_models(
-            catalogue, [m.id for m in catalogue.models], self.session.conversation.model
-        )
-        self.warm_box.toggled.connect(self.settings.set_warming)
-        self.pings.valueChanged.connect(self.settings.set_pings)
-        self.settings.subscribe(self._settings_changed)
-
-    def _build_menus(self) -> None:
-        self.menus = {name: self.menuBar().addMenu(f"&{name.title()}") for name in MENUS}
+    def _add_own_menu_entries(self) -> None:
         own = [
             ("file", "&Quit", "Ctrl+Q", self.close),
             ("view", "Switch &appearance (system, light, dark)", "Ctrl+Shift+L", self.switch_look),
@@ -151,16 +164,24 @@ class MainWindow(QMainWindow):
         ]
         inspector = self.inspector_dock.toggleViewAction()
         entries = [MenuEntry("view", "Cache inspector", "Ctrl+I", action=inspector)]
+        self._anchors: dict = {}
         self.add_menu_entries(entries + [MenuEntry(*entry) for entry in own])
+        # The features' "first" entries go above the window's own (File's New above Quit).
+        self._anchors = {k: m.actions()[0] for k, m in self.menus.items() if m.actions()}
 
+    def add_menu_entries(self, entries: list[MenuEntry]) -> None:
+        add_entries(self.menus, entries, self, self._anchors)
+
+    def _inspector_shown(self, visible: bool) -> None:
+        if visible and self.inspector_dock.height() < INSPECTOR_HEIGHT:
+            self.resizeDocks([self.inspector_dock], [INSPECTOR_HEIGHT], Qt.Orientation.Vertical)
+
+    # -- the window's own entries ---------------------------------------------------------------
     def switch_look(self) -> None:
         self.prefs.appearance = next_appearance(self.prefs.appearance)
         apply_appearance(self.prefs.appearance)
         self.preferences_changed()
         self.notify(f"Appearance: {self.prefs.appearance}.")
-
-    def add_menu_entries(self, entries: list[MenuEntry]) -> None:
-        add_entries(self.menus, entries, self)
 
     def show_shortcuts(self) -> ShortcutsDialog:
         (dialog := ShortcutsDialog(shortcut_rows(self.menus), self)).open()
@@ -181,22 +202,14 @@ class MainWindow(QMainWindow):
             " page); Help → How to read the cache marks is built in."
         )
 
-    def install_library(self, library) -> None:
-        """The history: its dock on the left, its entries in the menus, its labels in the status
-        bar (``library`` is an ``app.ui.library.Library``)."""
-        self.library = library
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, library.dock)
-        for widget, stretch in library.status_widgets():
-            self.statusBar().addPermanentWidget(widget, stretch)
-        self.add_menu_entries(library.menu_entries())
-
     def notify(self, text: str) -> None:
         """A sentence in the status line (it stays until the next one)."""
         self.status_label.setText(text)
 
-    def _inspector_shown(self, visible: bool) -> None:
-        if visible and self.inspector_dock.height() < INSPECTOR_HEIGHT:
-            self.resizeDocks([self.inspector_dock], [INSPECTOR_HEIGHT], Qt.Orientation.Vertical)
+    # -- preferences ----------------------------------------------------------------------------
+    @property
+    def prefs(self) -> Preferences:
+        return self.settings.prefs
 
     def _remember_folder(self, folder: str) -> None:
         self.prefs.last_folder = folder
@@ -204,118 +217,21 @@ class MainWindow(QMainWindow):
 
     def preferences_changed(self) -> None:
         self.price_updates.follow(self.prefs.update_prices)
-        if self.library is None:
+        if self.folder is None:
             return
         try:
-            self.prefs.save(self.library.folder)
+            self.prefs.save(self.folder)
         except OSError as exc:
             self.notify(f"Preferences not saved: {exc.strerror or exc}.")
 
-    def spawn(self, coro) -> asyncio.Task:
-        task = asyncio.get_event_loop().create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    @property
-    def session(self) -> Session:
-        return self.chat.session
-
-    @property
-    def turn_task(self) -> asyncio.Task | None:
-        return self.chat.turn.task if self.chat.turn is not None else None
-
-    def set_session(self, session: Session) -> Chat:
-        """Show a conversation with a controller of its own (see ``show_chat``)."""
-        chat = Chat(self.engine, session)
-        self.show_chat(chat)
-        return chat
-
-    def show_chat(self, chat: Chat) -> None:
-        """Show another conversation (from the history, new or imported). The one left keeps
-        running in the background under its own settings while it has work (a keep-alive),
-        then closes. The draft in the composer stays: it is the user's, and may be meant for
-        the conversation just opened."""
-        old, self.chat = self.chat, chat
-        if old is not chat:
-            old.unsubscribe(self._on_change)
-            chat.subscribe(self._on_change)
-            old.when_idle(Chat.close)
-        if self.connection.before_send not in chat.before_send:
-            chat.before_send.append(self.connection.before_send)
-        session = chat.session
-        self.feed.follow(session.id)
-        self.settings.open(session.conversation)
-        self.view.error, self.view.editing = None, None
-        if session.last_turn is not None:
-            self.view.set_cache_view(session.last_turn, None)
-        else:  # from the history: what its last turn read, wrote and paid
-            turns = [r for r in session.totals.records if r.kind == Kind.TURN and r.prefix]
-            model = self.engine.resolve_model(session.conversation.model)
-            self.view.set_cache_record(turns[-1] if turns else None, model)
-        self.model_box.blockSignals(True)
-        model = self.engine.resolve_model(session.conversation.model)
-        if model is not None:
-            self.model_box.setCurrentIndex(max(0, self.model_box.findData(model.id)))
-        self.model_box.blockSignals(False)
-        self.inspector.picker.clear()
-        self.show_session()
-        self.update_title()
-
-    def update_title(self) -> None:
-        title = self.session.conversation.title
-        self.setWindowTitle(f"{title} — Cachescope" if title else "Cachescope")
-
-    def price_draft(self) -> None:
-        model = self.engine.resolve_model(self.session.conversation.model)
-        if model is not None:
-            self.composer.set_model(model)
-            if self.view.maker.set_token_scale(model.token_scale):  # one figure per thing
-                self.view.show_conversation(self.session.conversation)
-
-    def show_session(self) -> None:
-        self.price_draft()
-        self.view.set_records(self.session.totals.records)
-        self.view.show_conversation(self.session.conversation)
-        self.messages.refresh_branches()
-        self.show_totals()
-        self.inspector.show_records(self.session.totals.records)
-        self.chat.changed({ch.CURRENT}, "shown")
-
-    @property
-    def prefs(self) -> Preferences:
-        return self.settings.prefs
-
     def _settings_changed(self, what: str) -> None:
-        """The settings model changed: the toolbar shows it; a pattern or TTL of this
-        conversation is saved with it and moves the markers."""
-        self.toolbar.show_settings(self.settings)
-        if what in ("pattern", "ttl"):
-            self.conversation_changed()
-            self.refresh_markers()
+        """The settings model changed: the toolbar shows what is in force."""
+        model = self.workspace.engine.resolve_model(self.workspace.current.model_id)
+        self.toolbar.show_settings(self.settings, model.id if model is not None else None)
         if self.settings.problem:
             self.notify(self.settings.problem)
 
-    def refresh_markers(self) -> BuiltRequest | None:
-        """Show where the pattern would put the breakpoints of the next request."""
-        if self.chat.conversation.messages and not self.busy():
-            built = self.engine.build(self.session)
-            self.view.set_cache_view(built, None)
-            return built
-        return None
-
-    def busy(self) -> bool:
-        return self.chat.busy()
-
-    def send(self) -> None:
-        self.sending.send()
-
-    def conversation_changed(self) -> None:
-        """The conversation's settings or messages changed outside a turn: keep the history."""
-        if self.library is not None:
-            self.library.changed()
-
-    # -- engine events --------------------------------------------------------------------------
+    # -- what the conversation on screen says ---------------------------------------------------
     def _on_event(self, event: ev.Event) -> None:
         """The status line's share of the events."""
         text = ev.status_text(event)
@@ -323,37 +239,64 @@ class MainWindow(QMainWindow):
             self.notify(text)
 
     def _on_change(self, change: ch.Change) -> None:
-        """What the chat on screen says changed: the draft line, the indicator, the entries."""
-        if change.touches(ch.OUTLOOK, ch.ENTRIES, ch.DRAFT, ch.CURRENT):
-            self.composer.show_outlook(self.chat.outlook)
-            self.show_entries()
-        if change.touches(ch.RECORDS, ch.MESSAGES):
-            self.show_totals()
+        if change.touches(ch.CURRENT):
+            self.settings.open(self.workspace.current.conversation)
+        if change.touches(ch.TITLE, ch.CURRENT):
+            title = self.workspace.current.title
+            self.setWindowTitle(f"{title} — Cachescope" if title else "Cachescope")
 
-    def show_totals(self) -> None:
-        """The sidebar's totals, its "Last turn" on the branch on screen."""
-        shown = {m.id for m in self.session.conversation.messages}
-        self.sidebar.show_totals(self.session.totals, shown)
+    # -- the launcher's -------------------------------------------------------------------------
+    def attach(self, paths: list[Path]) -> None:
+        """Files named on the command line ("Open with Cachescope"): a new draft's attachments."""
+        self.composer.add_files([str(p) for p in paths])
 
-    def show_entries(self) -> None:
-        """The conversation's own live entries first, then the others, labelled by whose."""
-        own = self.chat.outlook.entries
-        mine = {e.fingerprint for e in own}
-        chats = self.library.chats.values() if self.library is not None else ()
-        others = []
-        for entry in self.engine.ledger.live():
-            if entry.fingerprint in mine:
-                continue
-            holder = next(
-                (c for c in chats if c is not self.chat and entry in c.outlook.entries), None
-            )
-            whose = (
-                f"“{holder.conversation.title or 'Untitled'}”"
-                if holder is not None
-                else "an earlier conversation"
-            )
-            model = self.engine.resolve_model(entry.model)
-            if entry.model != self.chat.conversation.model and model is not None:
-                whose += f" ({model.display_name})"
-            others.append((entry, whose))
-        self.sidebar.show_entries(own, others, self.engine.clock)
+    async def resume(self) -> None:
+        """Once connected: the conversation list, where the user left off, and the price updates
+        the preferences ask for (never waited for)."""
+        await self.history.refresh()
+        last = self.prefs.last_conversation
+        if last and not self.workspace.current.messages:
+            await self.history.open(last)
+        self.price_updates.follow(self.prefs.update_prices)
+
+    def restore(self) -> bool:
+        """Size, place and docks as they were (False when nothing was kept or it is unreadable)."""
+        restored = False
+        for saved, restore in (
+            (self.prefs.window_geometry, self.restoreGeometry),
+            (self.prefs.window_state, self.restoreState),
+        ):
+            if saved:
+                try:
+                    restored = bool(restore(QByteArray(base64.b64decode(saved)))) or restored
+                except ValueError:  # a hand-edited file: the defaults stay
+                    continue
+        return restored
+
+    def remember(self) -> None:
+        """Keep the window's geometry, dock layout and open conversation in the preferences."""
+        prefs = self.prefs
+        prefs.window_geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode()
+        prefs.window_state = base64.b64encode(bytes(self.saveState().data())).decode()
+        current = self.workspace.current
+        prefs.last_conversation = current.id if current.messages else ""
+
+    def closing(self) -> None:
+        """The window closed: what it looked like and the preferences are saved; the price
+        updates stop."""
+        self.remember()
+        self.preferences_changed()
+        self.price_updates.stop()
+
+    # -- for the tests: what is on screen ---------------------------------------------------------
+    @property
+    def chat(self):
+        return self.workspace.current
+
+    @property
+    def session(self):
+        return self.workspace.current.session
+
+    @property
+    def engine(self):
+        return self.workspace.engine

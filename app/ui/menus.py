@@ -24,16 +24,30 @@ class MenuEntry:
     first: bool = False  # before the menu's own entries (File's New, Import, Export above Quit)
 
 
-def add_entries(menus: dict[str, QMenu], entries: list[MenuEntry], parent: QWidget) -> None:
-    """Entries marked ``first`` go, in their order, above what each menu already holds, with a
-    line between."""
-    anchors = {key: (menu.actions() or [None])[0] for key, menu in menus.items()}
+def add_entries(
+    menus: dict[str, QMenu],
+    entries: list[MenuEntry],
+    parent: QWidget,
+    anchors: dict[str, QAction] | None = None,
+) -> None:
+    """Entries marked ``first`` go, in the order they come, above ``anchors[menu]`` (the
+    window's own first entry of that menu: File's Quit), with one line between; the others at
+    the end."""
+    anchors = anchors or {}
     for entry in entries:
-        before = anchors[entry.menu] if entry.first else None
-        add_entry(menus[entry.menu], entry, parent, before)
-    for key in {e.menu for e in entries if e.first}:
-        if anchors[key] is not None:
-            menus[key].insertSeparator(anchors[key])
+        anchor = anchors.get(entry.menu) if entry.first else None
+        add_entry(menus[entry.menu], entry, parent, _line_above(menus[entry.menu], anchor))
+
+
+def _line_above(menu: QMenu, anchor: QAction | None) -> QAction | None:
+    """The separator just above ``anchor`` (made the first time): first entries go above it."""
+    if anchor is None:
+        return None
+    actions = menu.actions()
+    at = actions.index(anchor)
+    if at > 0 and actions[at - 1].isSeparator():
+        return actions[at - 1]
+    return menu.insertSeparator(anchor)
 
 
 def add_entry(

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QGuiApplication
+
 from app.conversation.attachments import AttachedFolder, kind_of
 from app.conversation.documents import LockedDocument
 from app.engine.uploads import documents_of
@@ -40,18 +42,15 @@ async def smoke_test(window, mode: str, paths: list[Path]) -> int:
             return 1
         usage = _last_usage(window)
         turns.append({"read": usage.read, "written": usage.write, "uncached": usage.uncached})
-    reply = window.session.conversation.messages[-1]
-    icon = "ok" if not window.windowIcon().pixmap(64, 64).isNull() else "missing"
+    chat = window.workspace.current
+    reply = chat.messages[-1]
+    icon = "ok" if not QGuiApplication.windowIcon().pixmap(64, 64).isNull() else "missing"
     print(
         f"smoke test: mode={mode!r}; reply of {len(reply.text)} characters; "
         f"usage {_last_usage(window)}; icon {icon}"
     )
     if paths:
-        sent_by_file = {
-            b.document.sha256
-            for b in documents_of(window.session.conversation.messages)
-            if b.file_id
-        }
+        sent_by_file = {b.document.sha256 for b in documents_of(chat.messages) if b.file_id}
         for entry, item in zip(attached, window_items, strict=True):
             documents = item.documents if isinstance(item, AttachedFolder) else [item]
             entry["uploaded"] = sum(getattr(d, "sha256", "") in sent_by_file for d in documents)
@@ -62,17 +61,20 @@ async def smoke_test(window, mode: str, paths: list[Path]) -> int:
 async def _turn(window, text: str) -> bool:
     window.composer.edit.setPlainText(text)
     finished = asyncio.Event()
-    window.turn_finished.connect(finished.set)
-    window.send()
+    window.sending.turn_finished.connect(finished.set)
+    window.sending.send()
     try:
         await asyncio.wait_for(finished.wait(), TURN_TIMEOUT_S)
     except TimeoutError:
         print(f"smoke test: no reply within {TURN_TIMEOUT_S} s", file=sys.stderr)
         return False
     finally:
-        window.turn_finished.disconnect(finished.set)
-    if _last_usage(window) is None or window.session.conversation.messages[-1].role != "assistant":
-        print(f"smoke test: the turn failed: {window.status_label.text()}", file=sys.stderr)
+        window.sending.turn_finished.disconnect(finished.set)
+    chat = window.workspace.current
+    if _last_usage(window) is None or chat.messages[-1].role != "assistant":
+        failure = chat.turn.failure if chat.turn is not None else None
+        said = failure.message if failure is not None else "no reply"
+        print(f"smoke test: the turn failed: {said}", file=sys.stderr)
         return False
     return True
 
@@ -92,6 +94,6 @@ def _describe(path: Path, item) -> dict:
 
 def _last_usage(window):
     """The usage of the last request of the last turn (its handle's records), if it ran."""
-    turn = window.chat.turn
+    turn = window.workspace.current.turn
     records = [r for r in turn.records if not r.error] if turn is not None else []
     return records[-1].usage if records else None

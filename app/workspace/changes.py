@@ -17,7 +17,11 @@ ENTRIES = "entries"  # what the cache holds (a write, a refresh, an expiry)
 DRAFT = "draft"  # the draft (an edit begun or cancelled, a branch switched)
 TITLE = "title"
 CURRENT = "current"  # another conversation is on screen
-ASPECTS = frozenset({MESSAGES, SETTINGS, OUTLOOK, RECORDS, ENTRIES, DRAFT, TITLE, CURRENT})
+TURN = "turn"  # a turn began or ended (``Chat.turn``)
+CONNECTION = "connection"  # requests go elsewhere now (another client, key or endpoint)
+ASPECTS = frozenset(
+    {MESSAGES, SETTINGS, OUTLOOK, RECORDS, ENTRIES, DRAFT, TITLE, CURRENT, TURN, CONNECTION}
+)
 
 log = logging.getLogger(__name__)
 

@@ -70,6 +70,9 @@ class Chat:
         self._decided_on: tuple = ()  # ``_state()`` at the last decision
         self._decision = Decision()
         self._request_for: tuple | None = None  # what ``outlook.request`` was built for
+        self._deciding = False  # a decision is under way: changes wait for its end
+        self._deciding_task: asyncio.Task | None = None
+        self._held: set[str] = set()
         self._closers: list[Callable[[], None]] = []
         self._idle_waiters: list[Callable[[Chat], None]] = []
         self._watched: set[asyncio.Task] = set()  # tasks whose end looks for idleness
@@ -82,6 +85,23 @@ class Chat:
     @property
     def conversation(self) -> Conversation:
         return self.session.conversation
+
+    @property
+    def model_id(self) -> str:
+        return self.conversation.model
+
+    @property
+    def messages(self) -> list:
+        """The messages on screen (read them; change them through the intents)."""
+        return self.conversation.messages
+
+    @property
+    def title(self) -> str:
+        return self.conversation.title
+
+    def image(self, sha256: str):
+        """The locked image with this hash among the conversation's attachments (None: none)."""
+        return next((i for i in self.conversation.images() if i.sha256 == sha256), None)
 
     def busy(self) -> bool:
         return self.turn is not None and not self.turn.done()
@@ -97,7 +117,11 @@ class Chat:
         """Look again at what Send would send (rebuilt when the draft, the messages or the
         settings changed, unless ``built`` is that request already; otherwise the same request
         against the ledger as it is now) and say one change with everything it touched."""
-        aspects = set(aspects)
+        if self._deciding:  # the decision's own end says it, once, with what it built
+            self._held |= set(aspects)
+            return ch.Change(self.id, frozenset(aspects), cause)
+        aspects = set(aspects) | self._held
+        self._held = set()
         key = self._state() + (self.draft,)
         request = self.outlook.request
         # An adaptive TTL is chosen per request from what is cached (``Engine.build``): the
@@ -210,9 +234,14 @@ class Chat:
         entered = time.perf_counter() if entered_at is None else entered_at
         before = len(self.session.totals.records)
         self.turn = Turn(self.id, self.engine, entered, before).run(self._run_turn(entered))
-        self.turn.on_done(lambda _: self._maybe_idle())
-        self.changed({ch.MESSAGES, ch.DRAFT}, "a message was sent")
+        self.turn.on_done(self._turn_ended)
+        self.changed({ch.MESSAGES, ch.DRAFT, ch.TURN}, "a turn began")
         return self.turn
+
+    def _turn_ended(self, turn: Turn) -> None:
+        if not self.closed:
+            self.changed({ch.TURN, ch.MESSAGES}, "the turn ended")
+        self._maybe_idle()
 
     async def _run_turn(self, entered_at: float) -> None:
         for hook in list(self.before_send):
@@ -306,6 +335,7 @@ class Chat:
             len(conv.messages), last, id(conv.system), id(conv.tools), conv.model,
             conv.pattern, conv.ttl, str(conv.thinking), conv.effort, conv.turn_effort,
             conv.server_tools, conv.pending, conv.tool_choice and str(conv.tool_choice),
+            tuple(i for i, m in enumerate(conv.messages) if m.pinned),
         )  # fmt: skip
 
     def _cancel_decision(self) -> None:
@@ -315,22 +345,62 @@ class Chat:
 
     def decide_now(self) -> asyncio.Task | None:
         """One warm-up decision for what Send would send now (none while a turn runs, none
-        for an empty draft: there is nothing to send)."""
+        for an empty draft: there is nothing to send). The two requests it needs are built in
+        a worker thread; the decision itself, against the ledger, on this one. Returns the
+        decision's task: it ends with the warm-up's record (None: none was sent)."""
         self._cancel_decision()
         if self.closed or self.busy():
             return None
         self.decisions += 1
         self._decided_on = self._state()
-        draft = self.draft
-        task = None
-        self.session.next_request = None
-        if not draft.empty:
-            text, before = draft.parts
-            task = self.engine.draft_activity(
-                self.session, before, draft.editing, text or DRAFT_PLACEHOLDER
+        if self._deciding_task is not None and not self._deciding_task.done():
+            self._deciding_task.cancel()  # a newer draft: the older decision is moot
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs (a widget driven outside it): nothing can be sent
+            self.changed({ch.DRAFT}, "the draft changed")
+            return None
+        self._deciding_task = self.engine.own(self._decide(self.draft), f"decide {self.id}")
+        return self._deciding_task
+
+    async def _decide(self, draft: Draft):
+        engine, session = self.engine, self.session
+        text, before = draft.parts
+        reason = "nothing to send yet" if draft.empty else None
+        if reason is None:
+            reason = engine.warm_blocker_now(session, before)  # starts uploads: this thread
+        if reason is None:
+            built, send = await asyncio.to_thread(
+                engine.draft_requests, session, before, draft.editing, text
             )
-        # The decision built what Send would send (when nothing blocked it first): one build.
-        self.changed({ch.DRAFT}, "the draft changed", self.session.next_request)
+        else:
+            built, send = None, await asyncio.to_thread(build_request, engine, session, draft)
+        if self.closed or self.busy() or self.draft is not draft:
+            return None  # the draft moved on, or a turn began: this decision is moot
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # resumed by Qt with the loop stopped: the window is going away
+            return None
+        task = self._decide_with(draft, built, send, reason)
+        if task is None:
+            return None
+        return await asyncio.shield(task)  # a newer decision never stops a warm-up under way
+
+    def _decide_with(self, draft: Draft, built, send, reason) -> asyncio.Task | None:
+        """The decision on this thread, with the requests built: against the ledger as it is
+        now, the warm-up sent if it pays (its task), the reason said if not; one change."""
+        engine, session = self.engine, self.session
+        task = None
+        self._deciding = True
+        try:
+            if built is not None:
+                session.next_request = send
+                task = engine.warm(session, built, send)
+            elif not draft.empty:
+                engine.emit(ev.WarmSkipped(self.id, reason, False))
+        finally:
+            self._deciding = False
+        self.changed({ch.DRAFT}, "the draft changed", send)
         return task
 
     # -- changes and what they cost ------------------------------------------------------------
@@ -387,7 +457,8 @@ class Chat:
 
     def set_pinned(self, index: int, pinned: bool) -> None:
         self.conversation.set_pinned(index, pinned)
-        self.changed({ch.MESSAGES}, "a message was pinned" if pinned else "a pin was removed")
+        why = "a message was pinned" if pinned else "a pin was removed"
+        self.changed({ch.MESSAGES, ch.SETTINGS}, why)  # the breakpoints move
 
     def rename(self, title: str) -> None:
         self.conversation.title = title
@@ -398,6 +469,8 @@ class Chat:
         """What still runs for this conversation: the turn, warm-ups, the keep-alive."""
         session = self.session
         found = list(session.warm_tasks.values())
+        if self._deciding_task is not None:
+            found.append(self._deciding_task)
         if self.turn is not None and self.turn.task is not None:
             found.append(self.turn.task)
         if session.keepalive_task is not None:

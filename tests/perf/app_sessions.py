@@ -47,10 +47,10 @@ class WindowActor(Cachescope):
         super().__init__(client, conversation, loop)
         from PySide6.QtWidgets import QApplication
 
-        from app.ui.main_window import MainWindow
+        from tests.uikit import window_on
 
         self.app = QApplication.instance() or QApplication([])
-        self.window = MainWindow(self.engine, self.session, "replay")
+        self.window = window_on(self.engine, self.session, None, "replay")
         self.window.resize(1366, 768)
         self.pump = loop.create_task(self._pump())
 
@@ -82,7 +82,7 @@ class WindowActor(Cachescope):
     async def send(self, text: str) -> float | None:
         self.window.composer.edit.setPlainText(text)
         before = len(self.firsts)
-        self.window.send()
+        self.window.sending.send()
         turn = self.window.chat.turn
         if turn is None:
             self.failures.append(f"the window did not send: {self.window.status_label.text()}")

@@ -57,7 +57,7 @@ def make_pdf(path: Path, pages: int = 500) -> Path:
 
 
 async def attach(path: Path) -> dict:
-    from app.ui.composer import Composer
+    from app.ui.widgets.composer import Composer
 
     composer = Composer()
     composer.confirm_folders = False

@@ -127,22 +127,20 @@ async def in_window(folder: Path, big_id: str) -> dict:
     from app.engine.engine import Engine, EngineSettings
     from app.engine.session import Session
     from app.history.sessions import rebuild_last_request
-    from app.storage.store import Store
-    from app.storage.writer import Writer
-    from app.ui.library import Library
-    from app.ui.main_window import MainWindow
+    from tests.uikit import close_history, window_on
 
     client = anthropic.AsyncAnthropic(api_key="none", base_url="http://127.0.0.1:9")
     engine = Engine(client, EngineSettings(warming=False))
-    window = MainWindow(engine, Session(Conversation(model="claude-sonnet-4-6")), "benchmark")
-    library = Library(window, Writer(Store.open(folder)), folder)
+    window = window_on(engine, Session(Conversation(model="claude-sonnet-4-6")), folder)
+    library = window.history
     window.show()
     await asyncio.sleep(0.2)
     started = time.perf_counter()
     await library.refresh()
     list_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    session = await library.show_saved(big_id)  # what Library.open does first: load, show
+    chat = await window.workspace.load(big_id)  # what History.open does first: load, show
+    session = chat.session
     open_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     rebuild_last_request(engine, session)  # and then, once it is on screen
@@ -192,8 +190,7 @@ async def in_window(folder: Path, big_id: str) -> dict:
     view.show_conversation(window.session.conversation)
     view.viewport().repaint()
     finish_ms = (time.perf_counter() - started) * 1000
-    await library.writer.flush()
-    library.writer.close()
+    await close_history(window)
     await client.close()
     lags.sort()
     return {
@@ -212,8 +209,8 @@ async def in_window(folder: Path, big_id: str) -> dict:
 def huge_content() -> dict:
     from app.conversation.blocks import TextBlock
     from app.conversation.conversation import Conversation
-    from app.ui.composer import Composer
-    from app.ui.conversation_view import ConversationView
+    from app.ui.widgets.composer import Composer
+    from app.ui.widgets.conversation_view import ConversationView
 
     view = ConversationView()
     view.resize(900, 700)

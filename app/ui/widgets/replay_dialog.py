@@ -1,0 +1,186 @@
+"""Conversation → What would it have cost: the open conversation replayed under every caching
+policy (``app.replay``, off the GUI thread, with progress), drawn as dollars and waiting side by
+side per policy with what was actually paid marked, one sentence on what would have paid most,
+and a button that applies that policy to this conversation from now on."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.replay.report import Report, pauses_of, run_all
+from app.ui.widgets.plain import heading, plain_label, plain_tip
+
+# What "apply" means for each policy: the conversation's pattern and TTL (None: no equivalent).
+APPLIES = {
+    "none": {"pattern": "none"},
+    "automatic": {"pattern": "automatic"},
+    "last_user_message": {"pattern": "last_user_message"},
+    "cachescope": {"pattern": "smart"},
+    "cachescope_5m": {"pattern": "smart", "ttl": "5m"},
+    "cachescope_1h": {"pattern": "smart", "ttl": "1h"},
+}
+DOLLARS, WAITING, PAID = QColor("#3d7edb"), QColor("#e0a526"), QColor("#d9534f")
+
+
+class ReplayChart(QWidget):
+    """Per policy, two bars: dollars (blue) and the median wait for the first token (amber),
+    each scaled to its own largest; a red line at what was actually paid."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.report: Report | None = None
+        self.setMinimumHeight(200)
+
+    def show_report(self, report: Report) -> None:
+        self.report = report
+        self.update()
+
+    def paintEvent(self, event):  # noqa: N802 (Qt's name)
+        report = self.report
+        if report is None or not report.priced:
+            return
+        rows = report.priced
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        width, height = self.width(), self.height()
+        label_w, top, bottom = 250, 8, 8
+        band = (height - top - bottom) / len(rows)
+        most_usd = max([r.cost_usd for r in rows] + [report.actual_usd or 0]) or 1
+        most_s = max((r.p50_ttft_s or 0) for r in rows) or 1
+        span = max(40, width - label_w - 90)
+        text = self.palette().windowText().color()
+        for i, row in enumerate(rows):
+            y = top + i * band
+            painter.setPen(text)
+            painter.drawText(
+                QRectF(0, y, label_w - 6, band),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                row.label,
+            )
+            bar = max(2.0, band / 2 - 2)
+            for j, (value, most, colour, words) in enumerate(
+                (
+                    (row.cost_usd, most_usd, DOLLARS, f"${row.cost_usd:.4f}"),
+                    (row.p50_ttft_s or 0, most_s, WAITING, f"{row.p50_ttft_s or 0:.2f} s"),
+                )
+            ):
+                length = span * value / most
+                rect = QRectF(label_w, y + j * (bar + 2) + 1, max(1.0, length), bar)
+                painter.fillRect(rect, colour)
+                painter.drawText(
+                    QRectF(label_w + length + 4, rect.y(), 86, bar),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    words,
+                )
+        if report.actual_usd is not None:
+            x = label_w + span * report.actual_usd / most_usd
+            painter.setPen(QPen(PAID, 2, Qt.PenStyle.DashLine))
+            painter.drawLine(int(x), top, int(x), height - bottom)
+        painter.end()
+
+
+class ReplayDialog(QDialog):
+    def __init__(self, title: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"What would it have cost: {title}")
+        self.resize(900, 640)
+        self.progress = plain_label("Replaying…")
+        self.sentence = plain_label("")
+        self.sentence.setWordWrap(True)
+        self.chart = ReplayChart()
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(
+            ["Policy", "Dollars", "Median wait", "Worst wait", "Warm-ups and pings"]
+        )
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.notes = plain_label("")
+        self.notes.setWordWrap(True)
+        self.apply_button = QPushButton("Use it for this conversation")
+        self.apply_button.setEnabled(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.apply_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.sentence)
+        layout.addWidget(
+            heading(
+                "Dollars (blue) and the median wait for the first token (amber) per policy;"
+                " the dashed red line is what you paid"
+            )
+        )
+        layout.addWidget(self.chart, 2)
+        layout.addWidget(self.table, 2)
+        layout.addWidget(self.notes)
+        layout.addWidget(buttons)
+        self.best: str | None = None
+        self.task = None  # the replay, running off the GUI thread
+
+    async def replay(self, trace, paid: float | None = None, notes: tuple = ()) -> None:
+        """Replay ``trace`` under every policy off the GUI thread, with progress, then show it;
+        ``paid`` is what the history says was paid, ``notes`` what had to be assumed."""
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int, what: str) -> None:  # on the replay's thread
+            loop.call_soon_threadsafe(self.show_progress, done, total, what)
+
+        try:
+            report = await asyncio.to_thread(run_all, trace, None, progress)
+        except (RuntimeError, ValueError) as exc:
+            self.progress.setText(f"The replay failed: {exc}")
+            return
+        report.actual_usd = paid
+        report.notes = [*notes, *report.notes]
+        self.show_report(report, report.sentence(pauses_of(trace)))
+
+    def show_progress(self, done: int, total: int, what: str) -> None:
+        self.progress.setText(
+            f"Replaying {done + 1 if done < total else total} of {total}: {what}…"
+        )
+
+    def show_report(self, report: Report, sentence: str) -> None:
+        self.progress.setText(
+            f"Replayed {len(report.rows)} policies in simulated time"
+            + (f"; you paid ${report.actual_usd:.4f}." if report.actual_usd is not None else ".")
+        )
+        self.sentence.setText(sentence)
+        self.chart.show_report(report)
+        self.table.setRowCount(len(report.rows))
+        for i, row in enumerate(report.rows):
+            cells = [
+                row.label,
+                "—" if row.cost_usd is None else f"${row.cost_usd:.4f}",
+                "—" if row.p50_ttft_s is None else f"{row.p50_ttft_s:.2f} s",
+                "—" if row.worst_ttft_s is None else f"{row.worst_ttft_s:.2f} s",
+                f"{row.extra_requests}",
+            ]
+            for j, cell in enumerate(cells):
+                item = QTableWidgetItem(cell)
+                if row.note:
+                    item.setToolTip(plain_tip(row.note))
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+        self.notes.setText("\n".join(f"Assumed: {n}" for n in report.notes))
+        # The cheapest policy this app can follow (another program's way cannot be applied).
+        usable = [r for r in report.priced if r.policy in APPLIES]
+        best = min(usable, key=lambda r: r.cost_usd) if usable else None
+        self.best = best.policy if best is not None else None
+        self.apply_button.setEnabled(best is not None)
+        if best is not None:
+            self.apply_button.setText(f"Use “{best.label}” for this conversation")
+            self.apply_button.setToolTip(
+                plain_tip(f"The cheapest policy Cachescope can follow here: ${best.cost_usd:.4f}")
+            )
