@@ -201,3 +201,68 @@ def growing_session(
         session.reply(counts, model=model)
         cached, total = total, total + step
     return session
+
+
+def _steps(session: SessionFile, cached: int, steps: list, model: str, pause_s: float = 4):
+    """Requests that each read what the one before cached and write what they add: ``steps``
+    are (tokens added, tools its reply calls); a tool result precedes each after the first."""
+    for i, (added, tools) in enumerate(steps):
+        if i:
+            session.tool_result(after_s=pause_s)
+        session.reply(usage(cached, w5m=added, output=400 + 37 * i), model=model, tools=tools)
+        cached += added
+    return cached
+
+
+def demo_session(config: Path) -> Path:
+    """A made-up day and a half of work in one Claude Code session, for the view's tests and its
+    screenshot: tool loops with two MCP servers, a subagent, a pause past the TTL, a compaction,
+    a switch to Opus, and a resume the next morning."""
+    sonnet = "claude-sonnet-4-6"
+    main = SessionFile(session_id(90), dt.datetime(2026, 11, 16, 9, 2, tzinfo=dt.UTC))
+    main.other("summary", summary="Checkout refactor: move to the new payment client")
+    main.prompt("Refactor the checkout module to use the new payment client", after_s=0)
+    main.reply(usage(0, w5m=24_310, output=512), model=sonnet, tools=("Read", "Grep"))
+    cached = _steps(
+        main,
+        24_310,
+        [
+            (3_150, ("mcp__github__search_issues",)),
+            (2_480, ("mcp__github__get_issue", "Read")),
+            (5_920, ("Task",)),
+            (1_340, ("Edit",)),
+            (2_210, ("Bash",)),
+            (860, ()),
+        ],
+        sonnet,
+    )
+    path = main.save(project_folder(config) / f"{main.session_id}.jsonl")
+    sub = SessionFile(main.session_id, dt.datetime(2026, 11, 16, 9, 3, tzinfo=dt.UTC), "a83f1c2")
+    sub.prompt("Find every caller of PaymentGateway.charge", after_s=0)
+    sub.reply(usage(0, w5m=11_200, output=300), model="claude-haiku-4-5-20251001", tools=("Grep",))
+    _steps(
+        sub,
+        11_200,
+        [(4_100, ("Read",)), (6_300, ("Read",)), (900, ())],
+        "claude-haiku-4-5-20251001",
+    )
+    sub.save(path.with_suffix("") / "subagents" / "agent-a83f1c2.jsonl")
+    main.prompt("Looks good. Now the refunds path too.", after_s=9 * 60)  # read the diff first
+    main.reply(usage(0, w5m=cached + 40, output=620), model=sonnet, tools=("Read",))
+    cached = _steps(
+        main,
+        cached + 40,
+        [(4_700, ("mcp__linear__create_issue",)), (3_900, ("Edit",)), (1_200, ())],
+        sonnet,
+    )
+    main.compact(pre_tokens=cached)
+    main.prompt("Continue with the tests", after_s=6)
+    main.reply(usage(14_200, w5m=5_600, output=700), model=sonnet, tools=("Bash",))
+    cached = _steps(main, 19_800, [(2_600, ("Edit",)), (900, ())], sonnet)
+    main.prompt("Think hard about the race in capture()", after_s=40)
+    main.reply(usage(0, w5m=cached + 60, output=2_400), model="claude-opus-4-6", tools=("Read",))
+    cached = _steps(main, cached + 60, [(1_800, ())], "claude-opus-4-6")
+    main.prompt("Good morning: run the suite again", after_s=24 * 3600 + 10 * 60)
+    main.reply(usage(0, w5m=cached + 30, output=300), model="claude-opus-4-6", tools=("Bash",))
+    _steps(main, cached + 30, [(3_300, ("Edit",)), (700, ())], "claude-opus-4-6")
+    return main.save(path)

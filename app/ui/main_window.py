@@ -21,6 +21,7 @@ from app.engine.warm_status import WarmStatus
 from app.facts.prices import PriceUpdates
 from app.storage.preferences import Preferences
 from app.ui.appearance import apply_appearance, next_appearance
+from app.ui.claude_code import register as claude_code_sessions
 from app.ui.composer import Composer
 from app.ui.conversation_view import ConversationView
 from app.ui.features.claude import ClaudeFeatures
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.messages = MessageActions(self)
         self.replay = WhatItWouldHaveCost(self)
         self.other_programs = OtherPrograms(self)
+        self.claude_code = claude_code_sessions(self)  # File → Open Claude Code sessions…
         self.dialogs = SettingsDialogs(self)
         self.claude = ClaudeFeatures(self)
         self.claude.install_tools(None)
