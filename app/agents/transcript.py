@@ -84,7 +84,9 @@ class Transcript:
         self.other_types: Counter[str] = Counter()
         self.truncated = False
         self._index: dict[str, int] = {}
-        self._nodes: dict[str, tuple[str | None, int, int, str]] = {}
+        # by the hash of a line's uuid (an int is a third of the string's memory): the hash of
+        # its parent's, its request's index (-1: none), its message's index, its role
+        self._nodes: dict[int, tuple[int | None, int, int, str]] = {}
         self._last: dict[str, int] = {}  # per thread, the index of its last request
         self._compacted: set[str] = set()  # threads compacted since their last request
 
@@ -176,8 +178,8 @@ class Transcript:
         uuid = line.get("uuid")
         if not isinstance(uuid, str):
             return
-        parent = sys.intern(parent) if isinstance(parent, str) else None
-        above = self._nodes.get(parent) if parent else None
+        parent = hash(parent) if isinstance(parent, str) else None
+        above = self._nodes.get(parent) if parent is not None else None
         if above is None:
             index, last_role = 0, role
         else:
@@ -185,7 +187,7 @@ class Transcript:
             if role and last_role and role != last_role:
                 index += 1
             last_role = role or last_role
-        self._nodes[sys.intern(uuid)] = (parent, call, index, last_role)
+        self._nodes[hash(uuid)] = (parent, call, index, last_role)
 
     def _assistant(self, line: dict, thread: str) -> int:
         message = line.get("message")
@@ -251,22 +253,35 @@ class Transcript:
         return 0
 
     def _merge(self, index: int, usage: Usage, tools: tuple, at: float | None) -> int:
+        """Another line of a response already counted: the largest counts win, its tools are
+        added, its end moves on. Returns 1 when its counts or tools changed."""
         old = self.calls[index]
-        new = replace(
-            old,
-            read=max(old.read, usage.read),
-            written_5m=max(old.written_5m, usage.write_5m),
-            written_1h=max(old.written_1h, usage.write_1h),
-            uncached=max(old.uncached, usage.uncached),
-            output=max(old.output, usage.output),
-            web_searches=max(old.web_searches, usage.web_searches),
-            tools=old.tools + tuple(t for t in tools if t not in old.tools),
-            ended=max(old.ended, at or old.ended),
-        )
-        if new == old:
+        counts = (usage.read, usage.write_5m, usage.write_1h, usage.uncached, usage.output)
+        known = (old.read, old.written_5m, old.written_1h, old.uncached, old.output)
+        more = tuple(t for t in tools if t not in old.tools)
+        grown = any(n > k for n, k in zip(counts, known, strict=True))
+        if not grown and not more and usage.web_searches <= old.web_searches:
+            if at is not None and at > old.ended:
+                self.calls[index] = replace(old, ended=at)
             return 0
-        new = replace(new, cost_usd=self.pricer.cost(new.model, new.at, new.usage()))
-        self.calls[index] = new
+        read, w5m, w1h, uncached, output = (max(n, k) for n, k in zip(counts, known, strict=True))
+        searches = max(old.web_searches, usage.web_searches)
+        cost = old.cost_usd
+        if grown or searches > old.web_searches:
+            merged = Usage(read, w5m, w1h, uncached, output, web_searches=searches)
+            cost = self.pricer.cost(old.model, old.at, merged)
+        self.calls[index] = replace(
+            old,
+            read=read,
+            written_5m=w5m,
+            written_1h=w1h,
+            uncached=uncached,
+            output=output,
+            web_searches=searches,
+            tools=old.tools + more,
+            ended=max(old.ended, at or old.ended),
+            cost_usd=cost,
+        )
         return 1
 
     def _branch(self, parent, previous: int | None, thread: str) -> str:
@@ -275,7 +290,7 @@ class Transcript:
         last request the chain does reach ("messages.0" back to the start)."""
         if previous is None or thread in self._compacted or not isinstance(parent, str):
             return ""
-        node = self._nodes.get(parent)
+        node = self._nodes.get(hash(parent))
         for _ in range(MAX_WALK):
             if node is None:
                 return ""  # a line this file does not hold: nothing to say
