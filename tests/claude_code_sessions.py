@@ -220,7 +220,9 @@ def demo_session(config: Path) -> Path:
     a switch to Opus, and a resume the next morning."""
     sonnet = "claude-sonnet-4-6"
     main = SessionFile(session_id(90), dt.datetime(2026, 11, 16, 9, 2, tzinfo=dt.UTC))
-    main.other("summary", summary="Checkout refactor: move to the new payment client")
+    main.other(
+        "summary", summary="Checkout refactor: move to the new payment client", leafUuid="l1"
+    )
     main.prompt("Refactor the checkout module to use the new payment client", after_s=0)
     main.reply(usage(0, w5m=24_310, output=512), model=sonnet, tools=("Read", "Grep"))
     cached = _steps(

@@ -59,6 +59,9 @@ def test_the_view_shows_a_sessions_requests_misses_and_trends(qtbot, loop, sim, 
     assert dialog.session_list.item(0).text().startswith("Checkout refactor: move to the new")
     assert "+ 1 subagent" in dialog.session_list.item(0).text()
     dialog.session_list.setCurrentRow(0)
+    # read on the dialog's worker thread: the window goes on at once
+    assert dialog.summary.text().startswith("Reading ") and dialog.requests.rowCount() == 0
+    loop.run_until_complete(until(lambda: dialog.requests.rowCount() > 0))
     assert dialog.model.reading.path == path
 
     requests = dialog.requests
@@ -90,11 +93,12 @@ def test_a_session_being_written_updates_live(qtbot, loop, sim, claude_home):
     qtbot.addWidget(window)
     dialog = open_view(window)
     dialog.session_list.setCurrentRow(0)
-    assert dialog.requests.rowCount() == 3 and dialog.timer.isActive()
+    loop.run_until_complete(until(lambda: dialog.requests.rowCount() == 3))
+    assert dialog.timer.isActive()
     growing_session(2, session, system=22_000, warm=True)
     with open(path, "a") as fh:  # Claude Code appends two more requests
         fh.write("".join(json.dumps(line) + "\n" for line in session.lines[-6:]))
-    qtbot.waitUntil(lambda: dialog.requests.rowCount() == 5, timeout=5000)
+    loop.run_until_complete(until(lambda: dialog.requests.rowCount() == 5, timeout=10))
     assert "Updated live" in dialog.live.text()
     assert "5 requests" in dialog.summary.text()
     loop.run_until_complete(client.close())
@@ -109,6 +113,7 @@ def test_what_would_it_have_cost_for_a_claude_code_session_begins_with_the_calib
     qtbot.addWidget(window)
     dialog = open_view(window)
     dialog.session_list.setCurrentRow(0)
+    loop.run_until_complete(until(lambda: dialog.requests.rowCount() == 6))
     replay = dialog.replay()
     loop.run_until_complete(until(lambda: replay.task.done(), timeout=120))
     assert replay.sentence.text().startswith(

@@ -9,7 +9,7 @@ sizes are compared first) and says whether anything changed.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from app.agents.calls import Pricer
@@ -32,6 +32,21 @@ def usd(value: float | None) -> str:
 
 def rate(totals: Totals) -> str:
     return f"{totals.hit_rate:.0%}" if totals.input_total else "—"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the view draws of the open session, computed off the GUI thread at once."""
+
+    summary: str
+    requests: list[tuple]  # the cells of each request's row (``RequestRow``'s fields)
+    missed: set[int]  # the rows of requests that missed
+    days: list[tuple[str, ...]]
+    misses: list[tuple[str, ...]]
+    agents: list[tuple[str, ...]]
+    servers: list[tuple[str, ...]]
+    rewrites: list[str]
+    notes: list[str]
 
 
 @dataclass(frozen=True)
@@ -110,6 +125,20 @@ class ClaudeCodeSessions:
 
     def close(self) -> None:
         self.reading, self.run = None, None
+
+    def snapshot(self) -> Snapshot:
+        rows = self.request_rows()
+        return Snapshot(
+            self.summary(),
+            [astuple(r)[:-1] for r in rows],
+            {i for i, r in enumerate(rows) if r.missed},
+            self.day_rows(),
+            self.miss_rows(),
+            self.agent_rows(),
+            self.server_rows(),
+            self.rewrite_lines(),
+            self.notes(),
+        )
 
     # -- what the view draws -----------------------------------------------------------------------
     def summary(self) -> str:

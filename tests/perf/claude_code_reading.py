@@ -11,7 +11,9 @@ reading added (ru_maxrss after, less before) and the requests counted:
 - ``stream``: ``app.agents.reading.read_session`` (the app's reader);
 - ``poll``: the same file read live in ten slices, as a session still being written is;
 - ``naive``: the file read whole and every line parsed into a list (what the stream avoids),
-  for the ratio.
+  for the ratio;
+
+and how long the window's thread takes to draw what the dialog's worker read (offscreen).
 """
 
 from __future__ import annotations
@@ -55,6 +57,26 @@ elif how == "poll":
         reading.poll(final=True)
     os.remove(live)
     requests = len(reading.calls())
+elif how == "view":  # the window's share: the snapshot made on the worker, drawn on the GUI
+    import os
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from pathlib import Path
+    from PySide6.QtWidgets import QApplication
+    from app.agents.browser import ClaudeCodeSessions
+    from app.ui.claude_code.dialog import ClaudeCodeDialog
+    qt = QApplication([])
+    model = ClaudeCodeSessions([])
+    model.open(Path(path))
+    snapshot = model.snapshot()
+    requests = len(snapshot.requests)
+    dialog = ClaudeCodeDialog(model)
+    dialog.resize(1300, 700)
+    dialog.show()
+    qt.processEvents()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    dialog.show_snapshot(snapshot)
+    qt.processEvents()
 else:
     lines = [json.loads(l) for l in open(path, "rb").read().splitlines() if l.strip()]
     ids = [(l.get("message") or {{}}).get("id") for l in lines if l.get("type") == "assistant"]
@@ -179,11 +201,16 @@ def main() -> None:
         f" {counts['requests']:,} requests (written in {time.perf_counter() - started:.1f} s)"
     )
     results = {how: measure(path, how) for how in ("stream", "poll", "naive")}
+    view = measure(path, "view")
     for how, r in results.items():
         print(
             f"{how:7} {r['seconds']:6.2f} s  {counts['bytes'] / 1e6 / r['seconds']:6.0f} MB/s"
             f"  peak memory added {r['added_mb']:7.1f} MB  requests {r['requests']:,}"
         )
+    print(
+        f"the view draws the {view['requests']:,} rows of the snapshot the worker made in"
+        f" {view['seconds'] * 1000:.0f} ms on the GUI thread"
+    )
     ratio = results["naive"]["added_mb"] / max(1.0, results["stream"]["added_mb"])
     print(f"the naive read needs {ratio:.1f}x the stream's memory")
     if args.keep is None:

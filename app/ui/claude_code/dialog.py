@@ -4,7 +4,9 @@ the pause before it and why it missed; the hit rate, reads per write and spend p
 misses ranked by cost with a line for every prefix rewritten after a pause; per subagent and per
 MCP server. A session still being written updates live (its files' sizes are polled every two
 seconds and only their new lines read). Everything comes from ``app.agents.browser``'s Qt-free
-model; nothing is written to Claude Code's folder and nothing is sent anywhere.
+model, read and summed on one worker thread of the dialog's own (a 200 MB session takes seconds;
+the window never waits for it); nothing is written to Claude Code's folder and nothing is sent
+anywhere.
 
 Text from the logs (titles, model names, agent ids) is shown plain: table cells and
 ``plain_label``s never interpret markup."""
@@ -12,6 +14,7 @@ Text from the logs (titles, model names, agent ids) is shown plain: table cells 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QAbstractTableModel, Qt, QTimer
 from PySide6.QtGui import QColor
@@ -31,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.agents.browser import ClaudeCodeSessions
+from app.agents.browser import ClaudeCodeSessions, Snapshot
 from app.ui.plain import heading, plain_label, plain_tip
 
 POLL_MS = 2000
@@ -100,6 +103,7 @@ def _table(model: Rows) -> QTableView:
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setResizeContentsPrecision(200)  # sized by the first 200 rows
     view.horizontalHeader().setStretchLastSection(True)
     return view
 
@@ -177,8 +181,28 @@ class ClaudeCodeDialog(QDialog):
         layout.addWidget(buttons)
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self.poll)
-        self.finished.connect(lambda _: self.timer.stop())
+        # The model is read on this one thread only, one job at a time, for the dialog's life.
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="claude-code")
+        worker = self.worker
+        self.destroyed.connect(lambda *_: worker.shutdown(wait=False, cancel_futures=True))
+        self.task: asyncio.Task | None = None
+        self.finished.connect(lambda _: self.stop())
         self.fill_projects()
+
+    def stop(self) -> None:
+        """Closed: no more polls, and what a job under way reads is not shown."""
+        self.timer.stop()
+        if self.task is not None:
+            self.task.cancel()
+
+    def _off_thread(self, job, then) -> None:
+        """Run ``job`` on the worker, then ``then(result)`` here; one job at a time."""
+
+        async def run():
+            result = await asyncio.get_running_loop().run_in_executor(self.worker, job)
+            then(result)
+
+        self.task = asyncio.get_event_loop().create_task(run())
 
     def _misses_tab(self) -> QWidget:
         tab = QWidget()
@@ -232,49 +256,51 @@ class ClaudeCodeDialog(QDialog):
     def open_session(self, row: int) -> None:
         if not 0 <= row < len(self.listed):
             return
-        self.model.open(self.listed[row].path)
-        self.show_run()
-        self.timer.start()
+        path = self.listed[row].path
+        self.timer.stop()
+        if self.task is not None:
+            self.task.cancel()
+        self.summary.setText(f"Reading {self.listed[row].size / 1e6:.1f} MB…")
+        self.live.setText("")
+
+        def read() -> Snapshot:
+            self.model.open(path)
+            return self.model.snapshot()
+
+        def shown(snapshot: Snapshot) -> None:
+            self.show_snapshot(snapshot)
+            self.timer.start()
+
+        self._off_thread(read, shown)
 
     def poll(self) -> None:
-        if self.model.poll():
-            self.show_run()
-            self.live.setText("Updated live: the session is still being written.")
+        """Read what the open session gained (on the worker); redraw if anything did."""
+        if self.task is not None and not self.task.done():
+            return
 
-    def show_run(self) -> None:
-        m = self.model
-        self.summary.setText(m.summary())
-        rows = m.request_rows()
-        self.requests.show(
-            [
-                (
-                    r.number,
-                    r.time,
-                    r.agent,
-                    r.model,
-                    r.read,
-                    r.written_5m,
-                    r.written_1h,
-                    r.uncached,
-                    r.output,
-                    r.cost,
-                    r.pause,
-                    r.why,
-                )
-                for r in rows
-            ],
-            {i for i, r in enumerate(rows) if r.missed},
-        )
-        self.days.show(m.day_rows())
-        self.misses.show(m.miss_rows())
-        self.agents.show(m.agent_rows())
-        self.servers.show(m.server_rows())
+        def read() -> Snapshot | None:
+            return self.model.snapshot() if self.model.poll() else None
+
+        def shown(snapshot: Snapshot | None) -> None:
+            if snapshot is not None:
+                self.show_snapshot(snapshot)
+                self.live.setText("Updated live: the session is still being written.")
+
+        self._off_thread(read, shown)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.summary.setText(snap.summary)
+        self.requests.show(snap.requests, snap.missed)
+        self.days.show(snap.days)
+        self.misses.show(snap.misses)
+        self.agents.show(snap.agents)
+        self.servers.show(snap.servers)
         self.rewrites.clear()
         self.rewrites.addItems(
-            m.rewrite_lines() or ["None: no prefix was written again after a pause."]
+            snap.rewrites or ["None: no prefix was written again after a pause."]
         )
-        self.notes.setText("\n".join(m.notes()))
-        self.replay_button.setEnabled(bool(rows))
+        self.notes.setText("\n".join(snap.notes))
+        self.replay_button.setEnabled(bool(snap.requests))
 
     # -- what would it have cost -----------------------------------------------------------------
     def replay(self):
