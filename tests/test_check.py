@@ -290,3 +290,12 @@ def test_the_installed_command_runs_as_the_ci_example_shows(tmp_path):
         timeout=60,
     )
     assert done.returncode == 1 and "FAILS" in done.stdout and done.stderr == ""
+
+
+def test_a_session_whose_first_line_is_a_9_mb_paste_is_still_a_session(tmp_path, capsys):
+    session = SessionFile(session_id(6))
+    session.prompt("x" * 9_000_000)
+    session.reply(usage(0, w5m=2_300_000))
+    # Claude Code writes sessionId and parentUuid before the message: the first 8 MB hold them
+    code, out, err = checked(capsys, save(session, tmp_path), "--json")
+    assert code == 0 and err == "" and json.loads(out)["requests"] == 1

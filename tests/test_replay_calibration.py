@@ -204,3 +204,21 @@ def test_the_window_begins_what_would_it_have_cost_with_the_calibration(qtbot, l
         " within 2 %; policies are compared over the whole session."
     )
     assert dialog.table.rowCount() == 9
+
+
+def test_a_session_on_a_retired_or_unknown_model_says_it_cannot_be_replayed(tmp_path, capsys):
+    """Sonnet 4.5 retired on 30 Nov 2026: today's simulator refuses it (404), so an older
+    session is not replayed, and the output says why instead of failing."""
+    for n, model, why in (
+        (7, "claude-sonnet-4-5-20250929", "was retired on 2026-11-30"),
+        (8, "claude-opus-9-9", "claude-opus-9-9 is not a model the simulator knows"),
+    ):
+        session = growing_session(3, SessionFile(session_id(n)), model=model)
+        path = save(session, tmp_path)
+        assert main([str(path), "--policies", "none"]) == 0
+        printed = capsys.readouterr().out
+        assert printed.startswith(
+            "None of its 3 requests could be replayed (the notes say why), so the policies are"
+            " not compared."
+        )
+        assert why in printed

@@ -70,11 +70,16 @@ class Verdict:
 
     def text(self) -> str:
         t = self.totals
+        spent = (
+            "prices unknown"
+            if t.requests and t.unpriced == t.requests
+            else f"${t.cost_usd:.4f}, misses ${t.miss_usd:.4f}"
+            + (f" ({t.unpriced} requests unpriced)" if t.unpriced else "")
+        )
         lines = [
             f"{len(self.runs)} run(s), {t.requests:,} requests: hit rate {t.hit_rate:.1%}, read"
             f" {t.read:,}, written {t.written_5m:,} (5m) / {t.written_1h:,} (1h), full"
-            f" {t.uncached:,}, output {t.output:,}; ${t.cost_usd:.4f}, misses ${t.miss_usd:.4f}"
-            + (f" ({t.unpriced} requests unpriced)" if t.unpriced else "")
+            f" {t.uncached:,}, output {t.output:,}; {spent}"
         ]
         lines.append("holds" if self.holds else "FAILS: " + "; ".join(self.failures))
         if self.misses and not self.holds:

@@ -91,6 +91,8 @@ def kind_of(path: Path) -> str:
             return "export"
         if "events" in first and "model" in first:
             return "trace"
+    elif len(head) >= HEAD_BYTES and b'"sessionId"' in head and b'"parentUuid"' in head:
+        return "claude-code"  # a first line over 8 MB (a long paste): its start says enough
     elif head.lstrip().startswith(b"{"):  # a JSON document over several lines
         data = document(path)
         if isinstance(data, dict) and data.get("format") == "cachescope-conversation":

@@ -127,7 +127,10 @@ def replay_billed(path: Path, policies: list[str], as_json: bool, tolerance: flo
         print(json.dumps(out))
         return 0
     print(result.calibration.sentence())
-    if result.report is not None:
+    if result.report is None:
+        for note in result.notes:
+            print(f"note: {note}")
+    else:
         print()
         print(table(result.report))
         if result.report.actual_usd is not None:

@@ -29,6 +29,8 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import anthropic
+
 from app.agents.calls import Call
 from app.agents.summary import Run
 from app.facts.catalogue import default_catalogue
@@ -216,7 +218,13 @@ def calibrate(segment: Segment, layouts: dict[str, type[Actor]], ttl: str) -> No
     for layout, actor in layouts.items():
         try:
             reads = _replayed_reads(segment.trace, with_ttl(actor, ttl))
-        except (RuntimeError, ValueError, KeyError) as exc:
+        except anthropic.APIStatusError as exc:  # a retired model: today's simulator refuses it
+            error = exc.body.get("error") if isinstance(exc.body, dict) else None
+            said = error.get("message") if isinstance(error, dict) else str(exc)
+            segment.problem = f"the simulator refuses it: {said}"
+            segment.trace = None
+            return
+        except (RuntimeError, ValueError, KeyError, anthropic.APIError) as exc:
             segment.problem = f"the replay failed: {exc}"
             continue
         segment.replayed, segment.layout = reads, layout
@@ -244,6 +252,11 @@ class Calibration:
         return self.held > 0
 
     def sentence(self) -> str:
+        if not self.requests:
+            return (
+                f"None of its {self.unreplayable:,} requests could be replayed (the notes say"
+                " why), so the policies are not compared."
+            )
         said = (
             f"The replay ({self.layout}) reproduces the cache reads of {self.reproduced:,} of"
             f" {self.requests:,} requests within {self.tolerance * 100:g} %"
