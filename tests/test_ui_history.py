@@ -218,6 +218,8 @@ def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
         "Export as &JSON… Ctrl+Shift+J",
         "&Uploaded files…",
         "-",
+        "Open &Claude Code sessions…",
+        "-",
         "&Quit Ctrl+Q",
     ]
     assert entries("view") == [

@@ -17,7 +17,8 @@ class ClaudeCodeView(QObject):
         super().__init__(window)
         self.window = window
         self.dialog = None
-        window.add_menu_entries([MenuEntry("file", "Open &Claude Code sessions…", "", self.open)])
+        entry = MenuEntry("file", "Open &Claude Code sessions…", "", self.open, first=True)
+        window.add_menu_entries([entry])  # above Quit
 
     def open(self):
         if self.dialog is None:
