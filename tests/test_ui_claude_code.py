@@ -79,6 +79,7 @@ def test_the_view_shows_a_sessions_requests_misses_and_trends(qtbot, loop, sim, 
     costs = [float(c.lstrip("$")) for c in cells(dialog.misses, 0)]
     assert costs == sorted(costs, reverse=True) and len(costs) == 4
     assert cells(dialog.agents, 0) == ["the session itself", "a83f1c2"]
+    assert cells(dialog.agents, 3)[1] == "2.1"  # the subagent read 48,100 for 22,500 written
     assert cells(dialog.servers, 0) == ["github", "linear"]
     lines = [dialog.rewrites.item(i).text() for i in range(dialog.rewrites.count())]
     assert lines[0].startswith("request 12: rewrote 40,270 tokens after 9 min idle: $0.15;")

@@ -211,7 +211,8 @@ class ClaudeCodeSessions:
         ]
 
     def agent_rows(self) -> list[tuple[str, ...]]:
-        """Per thread (the session's own, each subagent): requests, hit rate, spend, misses."""
+        """Per thread (the session's own, each subagent): requests, hit rate, reads per write,
+        spend, what its misses cost."""
         if self.run is None:
             return []
         return [
@@ -219,6 +220,7 @@ class ClaudeCodeSessions:
                 agent or "the session itself",
                 f"{t.requests:,}",
                 rate(t),
+                "—" if t.reads_per_write is None else f"{t.reads_per_write:.1f}",
                 usd(t.cost_usd),
                 usd(t.miss_usd),
             )

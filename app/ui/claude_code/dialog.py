@@ -128,7 +128,9 @@ class ClaudeCodeDialog(QDialog):
         self.requests = Rows(REQUEST_COLUMNS, self)
         self.days = Rows(("Day", "Requests", "Hit rate", "Spent", "Misses cost"), self)
         self.misses = Rows(("Cost", "Request", "Who", "Why", "Tokens"), self)
-        self.agents = Rows(("Thread", "Requests", "Hit rate", "Spent", "Misses cost"), self)
+        self.agents = Rows(
+            ("Thread", "Requests", "Hit rate", "Reads per write", "Spent", "Misses cost"), self
+        )
         self.servers = Rows(
             ("MCP server", "Tool uses", "Requests with its results", "Their cost", "Misses cost"),
             self,
