@@ -5,7 +5,9 @@ public descriptions of the format (docs/agents.md names them); none is a real se
 import datetime as dt
 import json
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -406,3 +408,14 @@ def test_a_miss_after_a_pause_gets_its_rewrite_line(tmp_path):
     (line,) = run.rewrites()
     assert line.request == 4 and line.tokens == 22_000 and line.pings == 1
     assert line.text().startswith("rewrote 22,000 tokens after 9 min idle: $0.08;")
+
+
+def test_the_reader_the_view_model_and_the_gate_import_without_qt():
+    code = (
+        "import sys, app.agents.browser, app.agents.gate, app.check.cli, app.replay.billed;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qasync', 'shiboken6')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
