@@ -419,3 +419,18 @@ def test_the_reader_the_view_model_and_the_gate_import_without_qt():
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_file_that_got_shorter_is_read_again_from_the_start(tmp_path):
+    """A session file replaced by a shorter one (rewritten, not appended to) is read anew:
+    nothing of the old content stays counted."""
+    long = growing_session(5, SessionFile(session_id(26)))
+    path = save(long, tmp_path)
+    reading = SessionReading(path, PRICER)
+    reading.poll()
+    assert len(reading.calls()) == 5
+    short = growing_session(2, SessionFile(session_id(26)))
+    path.write_text(short.text())
+    assert reading.poll() is True
+    assert [c.key for c in reading.calls()] == [c.key for c in run_of(path).calls]
+    assert len(reading.calls()) == 2
