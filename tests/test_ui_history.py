@@ -214,6 +214,7 @@ def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
         "Export as &Markdown… Ctrl+E",
         "Export as &JSON… Ctrl+Shift+J",
         "&Uploaded files…",
+        "Open &Claude Code sessions…",
         "-",
         "&Quit Ctrl+Q",
     ]

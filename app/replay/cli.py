@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from app.replay.billed import TOLERANCE, replay_billed
 from app.replay.policies import LABELS, POLICIES, TTL_CHOICES
 from app.replay.report import pauses_of
 from app.replay.tables import run, table
@@ -59,11 +60,21 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join([*POLICIES, *TTL_CHOICES]),
         help="comma-separated; default: every policy and Cachescope at each TTL",
     )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=TOLERANCE,
+        help="how near a replayed cache read must be to the billed one (default 0.02: 2 %%)",
+    )
     args = parser.parse_args(argv)
     policies = [p for p in args.policies.split(",") if p]
     unknown = [p for p in policies if p not in LABELS]
     if unknown:
         parser.error(f"unknown policies {unknown}; known: {', '.join(LABELS)}")
+    # A Claude Code session or project, a captured run, an export: calibrated first.
+    billed = replay_billed(args.file, policies, args.json, args.tolerance)
+    if billed is not None:
+        return billed
     try:
         trace, paid, notes = session_of(args.file)
         result = run([trace], policies)

@@ -33,6 +33,7 @@ import asyncio
 import copy
 
 from app.caching.builder import RequestBuilder
+from app.caching.ledger import Usage
 from app.caching.strategies import CacheSettings
 from app.conversation.blocks import Message, TextBlock
 from app.conversation.conversation import Conversation, attachment_block
@@ -62,6 +63,8 @@ class Actor:
         self.builder = RequestBuilder()
         self.failures: list[str] = []
         self.last_body: dict = {}  # the last send's request, as sent
+        self.sent_usage: list[Usage] = []  # each send's usage, as billed
+        self.sent_at: list[float] = []  # each send's simulated time (the user's click)
 
     def clock(self) -> float:
         return EPOCH + self.loop.time()
@@ -87,6 +90,7 @@ class Actor:
         """Send; returns the simulated time of the first token."""
         self.conv.add_user_text(text, *self.items, created_at=self.clock())
         self.items = []
+        self.sent_at.append(self.loop.time())
         body = self.body(self.plain(self.conv))
         first = None
         async with self.client.messages.stream(**body) as stream:
@@ -95,6 +99,7 @@ class Actor:
                     first = self.loop.time()
             final = await stream.get_final_message()
         self.conv.add("assistant", *blocks_of(final.content), created_at=self.clock())
+        self.sent_usage.append(Usage.from_api(final.usage))
         self.last_body = body
         self.sent(body)
         return first
@@ -247,10 +252,14 @@ class Cachescope(Actor):
     wait_usd_per_s: float | None = None
     prefs: Preferences | None = None  # the user's settings (None: a new install's)
     ttl: str | None = None  # a TTL choice to try instead of the settings' own
+    engine_settings = None  # an EngineSettings to copy instead of the preferences' (a window's)
 
     def __init__(self, *args):
         super().__init__(*args)
-        settings = from_preferences(self.prefs or Preferences())
+        if self.engine_settings is not None:
+            settings = copy.deepcopy(self.engine_settings)
+        else:
+            settings = from_preferences(self.prefs or Preferences())
         if self.wait_usd_per_s is not None:
             settings.wait_usd_per_s = self.wait_usd_per_s
         if self.ttl is not None:
@@ -263,6 +272,8 @@ class Cachescope(Actor):
     def _event(self, event) -> None:
         if isinstance(event, ev.RequestBuilt) and event.kind == "turn":
             self.last_body = event.built.body
+        elif isinstance(event, ev.UsageReported) and event.kind == "turn":
+            self.sent_usage.append(event.usage)
         elif isinstance(event, ev.FirstToken):
             self.firsts.append(self.loop.time())
         elif isinstance(event, ev.Failed):
@@ -281,6 +292,7 @@ class Cachescope(Actor):
     async def send(self, text: str) -> float:
         self.conv.add_user_text(text, *self.items, created_at=self.clock())
         self.items = []
+        self.sent_at.append(self.loop.time())
         before = len(self.firsts)
         await self.engine.start_turn(self.session)
         return self.firsts[before] if len(self.firsts) > before else None

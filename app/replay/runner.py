@@ -30,6 +30,9 @@ class Result:
     optimum_usd: float = 0.0  # the hindsight lower bound for the sends this replay made
     failures: list[str] = field(default_factory=list)
     simulated_s: float = 0.0
+    sent_usage: list[Usage] = field(default_factory=list)  # each send's, in order
+    sent_at: list[float] = field(default_factory=list)  # each send's simulated time
+    price_problem: str = ""  # why the bill could not be priced (only when not asked to raise)
 
 
 class ReplyLength:
@@ -65,7 +68,7 @@ def _bill_usd(bill: dict, catalogue) -> float:
     return total
 
 
-async def _replay(trace: Trace, policy: str) -> Result:
+async def _replay(trace: Trace, policy: str, actor_class: type | None, price: bool) -> Result:
     result = Result(trace.name, policy)
     loop = asyncio.get_running_loop()
     content = Content(trace)
@@ -83,7 +86,7 @@ async def _replay(trace: Trace, policy: str) -> Result:
             max_retries=0,
             http_client=http,
         )
-        actor = (POLICIES | TTL_CHOICES)[policy](client, conv, loop)
+        actor = (actor_class or (POLICIES | TTL_CHOICES)[policy])(client, conv, loop)
         model = sim.simulator.catalogue.require(trace.model)
         planned: list[Send] = []
         earliest = 0.0  # the trace's own clock: every reply instant
@@ -119,7 +122,14 @@ async def _replay(trace: Trace, policy: str) -> Result:
         await client.close()
         result.simulated_s = loop.time()
         result.failures += actor.failures
-        result.cost_usd = _bill_usd(sim.simulator.bill, sim.simulator.catalogue)
+        result.sent_usage = list(actor.sent_usage)
+        result.sent_at = list(actor.sent_at)
+        try:
+            result.cost_usd = _bill_usd(sim.simulator.bill, sim.simulator.catalogue)
+        except ValueError as exc:
+            if price:
+                raise
+            result.price_problem = str(exc)
         result.requests = sim.simulator.stats["requests"]
         result.optimum_usd = lower_bound_usd(planned, model.min_cacheable_tokens, model.prices)
         errors = {k: v for k, v in sim.simulator.stats.items() if k.startswith("status_")}
@@ -127,5 +137,9 @@ async def _replay(trace: Trace, policy: str) -> Result:
     return result
 
 
-def replay(trace: Trace, policy: str) -> Result:
-    return vloop.run(_replay(trace, policy))
+def replay(trace: Trace, policy: str, actor: type | None = None, price: bool = True) -> Result:
+    """``trace`` under ``policy`` (or under ``actor``, an ``app.replay.policies.Actor`` class,
+    named ``policy`` in the result). ``price=False``: a bill that cannot be priced (a model
+    with a prompt-length tier) leaves ``cost_usd`` at 0 and says why in ``price_problem``
+    instead of raising ValueError."""
+    return vloop.run(_replay(trace, policy, actor, price))

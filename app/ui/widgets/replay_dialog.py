@@ -146,6 +146,29 @@ class ReplayDialog(QDialog):
         report.notes = [*notes, *report.notes]
         self.show_report(report, report.sentence(pauses_of(trace)))
 
+    async def replay_calibrated(self, job) -> None:
+        """Run ``job(progress)`` off the GUI thread: a calibrated replay
+        (``app.replay.calibration.CalibratedReplay``) of what was billed. Its sentence begins
+        with how well the replay reproduces the bill; the policies are drawn only where that
+        holds."""
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int, what: str) -> None:  # on the replay's thread
+            loop.call_soon_threadsafe(self.show_progress, done, total, what)
+
+        try:
+            result = await asyncio.to_thread(job, progress)
+        except (RuntimeError, ValueError) as exc:
+            self.progress.setText(f"The replay failed: {exc}")
+            return
+        pauses = [p for s in result.segments if s.trace is not None for p in pauses_of(s.trace)]
+        if result.report is None:
+            self.progress.setText("Replayed the way it was sent; nothing compared.")
+            self.sentence.setText(result.sentence(pauses))
+            self.notes.setText("\n".join(f"Assumed: {n}" for n in result.notes))
+            return
+        self.show_report(result.report, result.sentence(pauses))
+
     def show_progress(self, done: int, total: int, what: str) -> None:
         self.progress.setText(
             f"Replaying {done + 1 if done < total else total} of {total}: {what}…"

@@ -1,9 +1,13 @@
 """Conversation → What would it have cost: the open conversation, as a trace with its own times
-(``app.replay.trace.from_conversation``), replayed under every policy off the GUI thread; the
-dialog shows the answer and applies the cheapest policy that has an equivalent here, priced as
-any other switch. The replay machinery is loaded the first time it is asked for."""
+(``app.replay.trace.from_conversation``), first replayed the way this window sends it to see how
+well that reproduces what its history billed (``app.replay.calibration``), then under every
+policy off the GUI thread; the dialog shows the answer and applies the cheapest policy that has
+an equivalent here, priced as any other switch. The replay machinery is loaded the first time it
+is asked for."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from PySide6.QtCore import QObject
 
@@ -21,23 +25,38 @@ class WhatItWouldHaveCost(QObject):
         )
 
     def open(self):
+        from app.caching.strategies import CacheSettings
         from app.history.sessions import records_of
-        from app.replay.trace import TraceError, from_conversation
+        from app.replay.billed import conversation_segment
+        from app.replay.calibration import engine_layout, replay_segments
+        from app.replay.trace import TraceError
         from app.ui.widgets.replay_dialog import ReplayDialog
 
         session = self.ctx.chat.session
+        conv = session.conversation
         try:
-            trace, notes = from_conversation(session.conversation, records_of(session))
+            segment, notes = conversation_segment(conv, records_of(session))
         except TraceError as exc:
             self.ctx.notify(f"Nothing to replay: {exc}.")
             return None
+        ours = self.ctx.engine.settings
+        settings = dataclasses.replace(
+            ours,
+            strategy=conv.pattern or ours.strategy,
+            cache=CacheSettings(ttl=conv.ttl) if conv.ttl else ours.cache,
+        )
+        layouts = {"cachescope": engine_layout(settings)}
         dialog = ReplayDialog(self.ctx.chat.title or "this conversation", self.ctx.parent)
         dialog.apply_button.clicked.connect(lambda: self.apply(dialog))
         dialog.open()
         self.dialog = dialog
-        records = session.totals.records
-        paid = sum(r.cost.paid_usd for r in records if r.cost.known) if records else None
-        dialog.task = self.ctx.spawn(dialog.replay(trace, paid, tuple(notes)))
+
+        def job(progress):
+            return replay_segments(
+                segment.name, [segment], None, layouts, "5m", progress=progress, notes=notes
+            )
+
+        dialog.task = self.ctx.spawn(dialog.replay_calibrated(job))
         return dialog
 
     def apply(self, dialog) -> None:
