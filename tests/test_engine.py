@@ -160,16 +160,16 @@ def test_warming_runs_only_where_it_pays_and_is_not_repeated(sim):
     async def scenario():
         h = Harness(sim.base_url)
         session = Session(conversation())
-        cold = h.engine.draft_activity(session)  # nothing cached: the send would write it all
+        cold = h.engine.drafts.activity(session)  # nothing cached: the send would write it all
         assert cold is not None
         await cold
-        again = h.engine.draft_activity(session)
+        again = h.engine.drafts.activity(session)
         session.conversation.add_user_text("first")
         await h.engine.run_turn(session)
         # Only the ~150-token reply is new: re-reading 3,000 tokens to save 0.02 s does not pay.
-        follow_up = h.engine.draft_activity(session)
+        follow_up = h.engine.drafts.activity(session)
         image = photo()
-        rewarm = h.engine.draft_activity(session, (image,))  # ~1,070 new tokens: it pays
+        rewarm = h.engine.drafts.activity(session, (image,))  # ~1,070 new tokens: it pays
         await rewarm
         session.conversation.add_user_text("what is in this picture?", image)
         await h.engine.run_turn(session)
@@ -202,7 +202,7 @@ def test_warming_is_skipped_under_the_minimum_when_off_and_over_the_cap(sim):
         ):
             h = Harness(sim.base_url, settings)
             session = Session(conversation(model=model, tokens=tokens))
-            assert h.engine.draft_activity(session) is None
+            assert h.engine.drafts.activity(session) is None
             reasons.append(h.of(ev.WarmSkipped)[0].reason)
             await h.client.close()
         return reasons
@@ -237,7 +237,7 @@ def test_a_send_during_an_in_flight_warm_waits_and_then_hits():
     async def scenario(base_url):
         h = Harness(base_url)
         session = Session(conversation(tokens=20000))
-        warm = h.engine.draft_activity(session)
+        warm = h.engine.drafts.activity(session)
         session.conversation.add_user_text("sent at once")
         await h.engine.run_turn(session)
         assert warm.done()
@@ -316,7 +316,7 @@ def test_a_ping_counts_only_what_would_be_rewritten_an_hour_entry_below_stays(si
         conv.ttl = "5m"
         conv.add_user_text("a short follow-up", created_at=h.clock())
         await h.engine.run_turn(session)
-        built = h.engine.warm_request(session)
+        built = h.engine.drafts.warm_request(session)
         tail = h.engine.ledger.longest_live(built)
         h.clock.offset += 250  # shortly before the 5m tail expires; the user was here 250 s ago
         found = ping_decision(h.engine, session, built, tail)
@@ -463,10 +463,10 @@ def test_another_key_starts_from_what_its_workspace_has_cached(sim):
         session = Session(conversation())
         session.conversation.add_user_text("hello")
         await h.engine.run_turn(session)
-        assert h.engine.draft_activity(session) is None  # warm here: "already warm" or not worth
+        assert h.engine.drafts.activity(session) is None  # warm here: "already warm" or not worth
         other = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="another workspace")
         h.engine.client = other
-        warm = h.engine.draft_activity(session)
+        warm = h.engine.drafts.activity(session)
         assert warm is not None  # cold for this key: warmed, not "already warm"
         await warm
         await h.client.close()

@@ -7,6 +7,7 @@ therefore draws long runs with break points it removes again on copy, draws at m
 in the draft. Timings live in ``tests/perf/ui.py``; these tests check the behaviour behind them.
 """
 
+import asyncio
 import re
 
 from PySide6.QtCore import QMimeData
@@ -70,7 +71,7 @@ def test_a_million_character_line_is_drawn_breakable_cut_and_copied_whole(qapp):
 
 
 def test_a_huge_paste_is_refused_with_a_message_and_a_long_run_wraps_anywhere(qapp):
-    composer = Composer()
+    composer = Composer(asyncio.ensure_future)
     composer.edit.setPlainText("keep this draft")
     too_big = QMimeData()
     too_big.setText("word " * (MAX_PASTE_CHARS // 5 + 1))
@@ -90,7 +91,7 @@ def test_a_huge_paste_is_refused_with_a_message_and_a_long_run_wraps_anywhere(qa
 
 
 def test_a_long_paste_is_offered_as_an_attachment_and_either_answer_keeps_it(qapp):
-    composer = Composer()
+    composer = Composer(asyncio.ensure_future)
     text = "A clause of the contract, long enough to matter. " * 500  # 25,000 characters
     paste = QMimeData()
     paste.setText(text)

@@ -37,7 +37,7 @@ def test_every_widget_shows_outside_text_as_written(qtbot, loop, sim):
     window.toolbar.show_connection(HOSTILE)  # an API error message
     chip = AttachmentChip(document_from_text("text", f"{HOSTILE}.txt"))
     qtbot.addWidget(chip)
-    approval = ApprovalDialog(ApprovalRequest(HOSTILE, HOSTILE, '{"a": 1}', "call1"), window)
+    approval = ApprovalDialog(ApprovalRequest(HOSTILE, HOSTILE, '{"a": 1}'), window)
     qtbot.addWidget(approval)
     box = window.switch.change("the model", model="claude-opus-4-8")
     seen = 0

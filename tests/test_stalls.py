@@ -52,7 +52,7 @@ def test_a_send_does_not_wait_for_a_stalled_warm_up(sim):
         h.engine.client = stalled_client(sim.base_url)
         session = Session(conversation(tokens=6000))
         session.conversation.add_user_text("first")
-        warm = h.engine.draft_activity(session)
+        warm = h.engine.drafts.activity(session)
         assert warm is not None
         await asyncio.sleep(0.1)  # the warm-up's request is under way on the stalled client
         h.engine.client = healthy  # and only it is stalled

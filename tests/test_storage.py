@@ -269,7 +269,7 @@ def test_a_new_conversation_enters_the_history_with_its_first_message(tmp_path, 
     recorder = Recorder(writer, engine, session)
 
     async def scenario():
-        await engine.draft_activity(session)  # a warm-up while the first message is typed
+        await engine.drafts.activity(session)  # a warm-up while the first message is typed
         await writer.flush()
         listed_before = store.conversations()
         session.conversation.add_user_text("the first message")
@@ -306,7 +306,7 @@ def test_warm_ups_pings_and_quitting_never_move_a_conversation_in_the_list(tmp_p
             await recorder.commit()
             time.sleep(0.01)
         before = {c.id: c.updated_at for c in store.conversations()}
-        warm = engine.draft_activity(sessions[0])  # a warm-up in the older conversation
+        warm = engine.drafts.activity(sessions[0])  # a warm-up in the older conversation
         assert warm is not None
         await warm
         recorders[0].sync()  # as at quitting

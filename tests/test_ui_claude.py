@@ -154,7 +154,7 @@ def test_models_without_mid_conversation_system_messages_get_only_the_edit(qtbot
 def test_the_approval_dialog_denies_by_default_and_cannot_be_answered_at_once(qtbot, loop, sim):
     window, client = make_window(sim.base_url)
     qtbot.addWidget(window)
-    request = ApprovalRequest("tiny", "add", '{"a": 1, "b": 2}', "toolu_1")
+    request = ApprovalRequest("tiny", "add", '{"a": 1, "b": 2}')
 
     async def scenario():
         asked = asyncio.ensure_future(window.claude.approve_tool(request))

@@ -198,10 +198,10 @@ def test_a_warm_up_waits_for_the_draft_attachments_upload_then_warms_what_the_se
         h.engine.subscribe(  # as the window does: the upload landed, warm now
             lambda e: (
                 isinstance(e, ev.UploadFinished)
-                and warms.append(h.engine.draft_activity(session, (pdf,)))
+                and warms.append(h.engine.drafts.activity(session, (pdf,)))
             )
         )
-        first = h.engine.draft_activity(session, (pdf,))
+        first = h.engine.drafts.activity(session, (pdf,))
         skipped = [e.reason for e in h.of(ev.WarmSkipped)]
         while not warms:
             await asyncio.sleep(0.01)

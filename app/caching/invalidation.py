@@ -19,11 +19,9 @@ PER_MILLION = 1_000_000
 class Invalidation:
     first_difference: str | None  # path of the first block that changes, None when nothing does
     cached_tokens: int  # the longest live prefix of the request as it is now
-    kept_tokens: int  # what the edited request can still read
     lost_tokens: int  # what the edited request must write again
     extra_usd: float  # writing the lost tokens (5m price) instead of reading them
     sentence: str
-    fewer_cached: int = 0  # tokens every later request caches less (negative: more)
     per_turn_usd: float = 0.0  # what each later turn pays more for it (negative: less)
 
     @property
@@ -98,7 +96,7 @@ def preview_change(before: BuiltRequest, after: BuiltRequest, ledger: CacheLedge
             if ttl or later
             else "Nothing changes in the request."
         )
-        return Invalidation(None, cached, cached, 0, 0.0, sentence, fewer, per_turn)
+        return Invalidation(None, cached, 0, 0.0, sentence, per_turn)
     index = min(common, len(after.flat.blocks) - 1)
     path = after.flat.blocks[index].path if after.flat.blocks else "system.0"
     lost = cached - kept
@@ -129,4 +127,4 @@ def preview_change(before: BuiltRequest, after: BuiltRequest, ledger: CacheLedge
             f"Changing {where} invalidates {lost:,} of the {cached:,} cached tokens: the next "
             f"turn writes them again, about ${extra:.4f} more than reading them."
         )
-    return Invalidation(path, cached, kept, lost, extra, sentence + ttl + later, fewer, per_turn)
+    return Invalidation(path, cached, lost, extra, sentence + ttl + later, per_turn)

@@ -291,8 +291,7 @@ class CacheLedger:
             for raw in data.get(name, []):
                 entry = LedgerEntry(**raw)
                 getattr(ledger, name)[(entry.place, entry.model, entry.fingerprint)] = entry
-        ledger._sweep()
-        return ledger
+        return ledger  # what expired since it was saved is swept at the first look
 
 
 def place_of(base_url: str, api_key: str | None) -> str:

@@ -46,7 +46,6 @@ class LockedImage:
     width: int
     height: int
     source_name: str = ""
-    source_bytes: int = 0
     notes: tuple[str, ...] = field(default=())
 
     @cached_property
@@ -230,7 +229,7 @@ def lock_image(source: str | Path | bytes, settings: LockSettings | None = None)
         ) from None
     finally:
         img.close()
-    return LockedImage(data, media_type, clean.size[0], clean.size[1], name, len(raw), tuple(notes))
+    return LockedImage(data, media_type, clean.size[0], clean.size[1], name, tuple(notes))
 
 
 def thumbnail_rgba(data: bytes, size: tuple[int, int]) -> bytes:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 from app.caching.costs import cost_of
 from app.caching.ledger import Usage
 from app.conversation.blocks import Message
-from app.engine.engine import DRAFT_PLACEHOLDER, Engine
+from app.engine.engine import Engine
 from app.engine.session import Session
+from app.engine.warming import DRAFT_PLACEHOLDER
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def _next_request_on(engine: Engine, session: Session, index: int, path: tuple[M
     """The request the next turn would send with ``path`` on screen from ``index`` on."""
     conv = session.conversation
     trial = replace(conv, messages=conv.messages[:index] + list(path), branches=[])
-    return engine.send_request(session, DRAFT_PLACEHOLDER, conversation=trial)
+    return engine.drafts.send_request(session, DRAFT_PLACEHOLDER, conversation=trial)
 
 
 def shared_tokens(requests) -> int:

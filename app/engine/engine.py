@@ -26,27 +26,23 @@ from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
 from app.caching.strategies import STRATEGIES, CacheSettings, user_turn_gaps
-from app.conversation.attachments import Attachment
-from app.conversation.blocks import Message, TextBlock, ToolUseBlock
-from app.conversation.conversation import Conversation, attachment_block, new_id
-from app.conversation.documents import LockedDocument
+from app.conversation.blocks import Message, ToolUseBlock
+from app.conversation.conversation import Conversation, new_id
 from app.engine import events as ev
 from app.engine.economics import (
-    ALREADY_WARM,
-    IN_FLIGHT,
     choose_ttl,
     expected_s,
-    warm_decision,
 )
 from app.engine.failures import classify
 from app.engine.keepalive import keep_alive
 from app.engine.responses import blocks_of, clean, describe_diagnosis, keep_partial
 from app.engine.session import Session, WarmRecord
-from app.engine.settings import MAX_PINGS, EngineSettings, warm_blocker
+from app.engine.settings import MAX_PINGS, EngineSettings
 from app.engine.token_counts import count_prefixes
 from app.engine.toolbox import ToolBox
 from app.engine.tools import BUILT_IN, LocalTool
 from app.engine.uploads import Uploads
+from app.engine.warming import Drafts
 from app.facts.catalogue import Catalogue, default_catalogue
 from app.facts.tokens import text_tokens
 
@@ -54,8 +50,6 @@ if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
     import anthropic
 
 log = logging.getLogger(__name__)
-WARM_TAIL = "."
-DRAFT_PLACEHOLDER = "…"  # the text of a send whose words are not known yet (a decision, a preview)
 TTL_CHOICES = ("5m", "1h", "adaptive")
 DIAGNOSIS_BETA = "cache-diagnosis-2026-04-07"  # the August 2026 docs' header; field in the SDK
 
@@ -85,10 +79,11 @@ class Engine(ev.Listeners):
         self.pauses = pauses or PauseModel()
         super().__init__()
         self.uploads = Uploads(
-            self.emit, self.settings.upload_min_bytes, self.settings.upload_limit
+            self.emit, self.settings.upload_min_bytes, self.settings.upload_limit, self.own
         )
         self.tasks: set[asyncio.Task] = set()
         self._ids = itertools.count(1)
+        self.drafts = Drafts(self)  # what a draft would send, and warming it
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -280,13 +275,9 @@ class Engine(ev.Listeners):
         await self.uploads.refer(self.client, self.ledger.place, conv, self.clock, wait_s)
         built = self.build(session)
         self.count_tokens_of(built)
-        await self._wait_for_warm(session, built)
+        await self.drafts.wait_for_warm(session, built)
         plan = self.ledger.predict(built)
-        self.emit(
-            ev.RequestBuilt(
-                session.id, Kind.TURN, built, Usage.from_plan(plan), PrefixMap.of(built)
-            )
-        )
+        self.emit(ev.RequestBuilt(session.id, Kind.TURN, built, Usage.from_plan(plan)))
         request_id = f"turn-{next(self._ids)}"
         writing_elsewhere = self.ledger.pending_covers(built)
         self.ledger.begin(request_id, built, plan)
@@ -382,129 +373,10 @@ class Engine(ev.Listeners):
         for warm in session.warms:
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens
-        session.last_turn = session.last_request = built
+        session.last_turn = built
         self.emit(ev.UsageReported(session.id, Kind.TURN, usage, explanation, built))
         self.emit(ev.Finished(session.id, Kind.TURN, message, record, session.totals.snapshot()))
         return message, final.stop_reason
-
-    # -- speculative warming --------------------------------------------------------------------
-    def warm_request(
-        self,
-        session: Session,
-        attachments: tuple[Attachment, ...] = (),
-        upto: int | None = None,
-    ):
-        """The request a warm-up sends: the conversation (its first ``upto`` messages when an
-        edit will replace the rest) and the draft's attachments, then a placeholder."""
-        # No timestamp: the tail is not the user pausing, so adaptive TTLs ignore it.
-        parts = [self.uploads.referred(self.ledger.place, attachment_block(a)) for a in attachments]
-        tail = Message("user", (*parts, TextBlock(WARM_TAIL)), "warm-tail", 0.0)
-        conv = session.conversation
-        if upto is not None:
-            conv = replace(conv, messages=conv.messages[:upto])
-        return self.build(session, conv, max_tokens=0, extra_user=tail)
-
-    def send_request(
-        self,
-        session: Session,
-        text: str,
-        attachments: tuple[Attachment, ...] = (),
-        upto: int | None = None,
-        conversation: Conversation | None = None,
-    ) -> BuiltRequest:
-        """The request Send would send now: the conversation (its first ``upto`` messages when
-        an edit will replace the rest), then the draft as the user's turn (attachments as the
-        send will refer to them), under the conversation's pattern, as ``Chat.send`` adds it."""
-        conv = session.conversation if conversation is None else conversation
-        parts = [self.uploads.referred(self.ledger.place, attachment_block(a)) for a in attachments]
-        trial = replace(conv, messages=list(conv.messages[:upto]))
-        trial.add_user_text(text, *parts, created_at=self.clock())
-        return self.build(session, trial)
-
-    def draft_activity(
-        self,
-        session: Session,
-        attachments: tuple[Attachment, ...] = (),
-        upto: int | None = None,
-        text: str = DRAFT_PLACEHOLDER,
-    ) -> asyncio.Task | None:
-        """The user paused typing, or attached something: warm what Send would send, if it
-        pays. ``upto``: an edit in progress keeps only the messages before it; ``text``: the
-        draft's text (a placeholder when the caller has none). A warm-up is sent only when the
-        request Send would send with this draft reads all that it writes
-        (``economics.send_reads_warm``). All on the calling thread; ``Chat`` makes the two
-        builds in a worker thread instead (``warm_blocker_now``, ``draft_requests``, ``warm``)."""
-        reason = self.warm_blocker_now(session, attachments)
-        if reason is not None:
-            self.emit(ev.WarmSkipped(session.id, reason, False))
-            return None
-        built, send = self.draft_requests(session, attachments, upto, text)
-        session.next_request = send
-        return self.warm(session, built, send)
-
-    def warm_blocker_now(self, session: Session, attachments: tuple = ()) -> str | None:
-        """Why no warm-up may go now (None: it may, if it pays): warming off, a pattern or a
-        setting that cannot pre-warm, a document still uploading (the uploads start here: a
-        warm-up of what the send will not send would be money thrown away)."""
-        conv = session.conversation
-        strategy, _ = self.caching_of(conv)
-        if self.client is None:
-            return "not connected yet"
-        reason = warm_blocker(self.settings, strategy, conv, attachments)
-        if reason is not None:
-            return reason
-        documents = [a for a in attachments if isinstance(a, LockedDocument)]
-        place = self.ledger.place
-        uploading = self.uploads.start_all(self.client, place, conv, documents, self.clock)
-        self.uploads.apply(place, conv)
-        return f"uploading {uploading} first" if uploading else None
-
-    def draft_requests(
-        self, session: Session, attachments: tuple = (), upto: int | None = None, text: str = ""
-    ) -> tuple[BuiltRequest, BuiltRequest]:
-        """(the warm-up's request, the send's) for this draft: builds only, which may run in a
-        worker thread (the builder takes them one at a time)."""
-        built = self.warm_request(session, attachments, upto)
-        return built, self.send_request(session, text or DRAFT_PLACEHOLDER, attachments, upto)
-
-    def warm(
-        self, session: Session, built: BuiltRequest, send: BuiltRequest
-    ) -> asyncio.Task | None:
-        """Decide with the ledger as it is now and send the warm-up if it pays (the reason is
-        said either way); returns its task."""
-        reason, why, plan = warm_decision(self, session, built, send)
-        if reason is not None:
-            self.emit(ev.WarmSkipped(session.id, reason, reason in (ALREADY_WARM, IN_FLIGHT)))
-            return None
-        self.count_tokens_of(built)
-        end = built.flat.blocks[built.breakpoints[-1].index]
-        expected = expected_s(plan)
-        due = asyncio.get_running_loop().time() + self.settings.warm_patience(expected)
-        session.warms.append(WarmRecord(self.clock(), end.fingerprint, end.cumulative, due=due))
-        task = self.own(
-            self.send_quiet(session, Kind.WARM, built, session.warms[-1], why),
-            f"warm {session.id}",
-        )
-        session.warm_tasks[end.fingerprint] = task
-        task.add_done_callback(lambda _: session.warm_tasks.pop(end.fingerprint, None))
-        return task
-
-    async def _wait_for_warm(self, session: Session, built: BuiltRequest) -> None:
-        """Wait for a warm-up of this send's prefix while it is on time, never for a stalled one."""
-        fingerprints = {b.fingerprint for b in built.flat.blocks}
-        tasks = session.warm_tasks.items()
-        waiting = {fp: t for fp, t in tasks if fp in fingerprints and not t.done()}
-        if not waiting:
-            return
-        due = max(w.due for w in session.warms if w.prefix_fingerprint in waiting)
-        now = asyncio.get_running_loop().time()
-        await asyncio.wait(
-            waiting.values(), timeout=max(0.0, min(self.settings.warm_wait_s, due - now))
-        )
-        if not all(t.done() for t in waiting.values()):
-            late = asyncio.get_running_loop().time() - due
-            reason = f"the warm-up is late ({late:.0f} s past its expected time): sent without it"
-            self.emit(ev.WarmSkipped(session.id, reason, False))
 
     async def send_quiet(
         self,
@@ -518,7 +390,7 @@ class Engine(ev.Listeners):
         never raised."""
         plan = self.ledger.predict(built)
         predicted = Usage.from_plan(plan)
-        self.emit(ev.RequestBuilt(session.id, kind, built, predicted, PrefixMap.of(built), why))
+        self.emit(ev.RequestBuilt(session.id, kind, built, predicted, why))
         request_id = f"{kind}-{next(self._ids)}"
         self.ledger.begin(request_id, built, plan)
         sent_at = self.clock()
@@ -546,7 +418,6 @@ class Engine(ev.Listeners):
                 session.warm_tasks.pop(warm.prefix_fingerprint, None)
         usage = Usage.from_api(response.usage)
         self.ledger.record(built, usage, sent_at)
-        session.last_request = built
         record = self._record(
             session, kind, built, usage, predicted=Usage.from_plan(plan, 0), explanation=why
         )

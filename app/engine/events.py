@@ -14,7 +14,6 @@ from app.caching.builder import BuiltRequest
 from app.caching.costs import Kind, RequestRecord, UsageTotals
 from app.caching.explainer import Explanation
 from app.caching.ledger import Usage
-from app.caching.prefix_map import PrefixMap
 from app.conversation.blocks import Message
 from app.engine.failures import Failure
 from app.storage.uploads import Upload
@@ -26,7 +25,6 @@ class RequestBuilt:
     kind: str  # an app.caching.costs.Kind
     built: BuiltRequest
     predicted: Usage
-    prefix_map: PrefixMap
     why: str = ""  # for a warm-up or keep-alive ping: why it is sent
 
 

@@ -13,7 +13,7 @@ async def keep_alive(engine, session: Session) -> None:
     that the user comes back within its next lifetime makes the ping cheaper than the rewrite it
     would spare; at most ``session.pings_left`` pings."""
     while session.pings_left > 0:
-        built = engine.warm_request(session)
+        built = engine.drafts.warm_request(session)
         if not built.breakpoints:
             return
         entry = engine.ledger.longest_live(built)

@@ -26,8 +26,6 @@ class Session:
     conversation: Conversation
     totals: UsageTotals = field(default_factory=UsageTotals)
     last_turn: BuiltRequest | None = None
-    last_request: BuiltRequest | None = None  # of any kind: turn, warm-up or ping
-    next_request: BuiltRequest | None = None  # what Send would send, as the last decision built it
     warms: list[WarmRecord] = field(default_factory=list)
     warm_tasks: dict[str, asyncio.Task] = field(default_factory=dict)  # by prefix fingerprint
     pings_left: int = 0

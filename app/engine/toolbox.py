@@ -20,7 +20,6 @@ class ApprovalRequest:
     server: str
     tool: str
     arguments_json: str  # as the model wrote them, shown before anything runs
-    call_id: str
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class ToolBox:
         if tool.name not in self.always.get(tool.server, set()):
             if self.approve is None:
                 return ToolOutcome(DENIED, True)
-            request = ApprovalRequest(tool.server, tool.name, call.input_json, call.id)
+            request = ApprovalRequest(tool.server, tool.name, call.input_json)
             answer = await self.approve(request)
             if answer == ALWAYS:
                 self.always.setdefault(tool.server, set()).add(tool.name)

@@ -70,9 +70,12 @@ class Uploads:
         self,
         emit: Callable[[ev.Event], None],
         min_bytes: int,
-        time_limit: Callable[[int], float] = lambda size: 30.0 + size / 250_000,
+        time_limit: Callable[[int], float],
+        own: Callable,
     ):
+        """``own(coro, name)`` runs an upload as a task its owner ends (the engine's)."""
         self.emit = emit
+        self.own = own
         self.min_bytes = min_bytes
         self.time_limit = time_limit  # seconds an upload of this many bytes may take
         self.known: dict[tuple[str, str], Upload] = {}  # (place, sha256) -> upload
@@ -125,9 +128,9 @@ class Uploads:
             return None
         task = self.tasks.get(key)
         if task is None:
-            task = asyncio.get_running_loop().create_task(
+            task = self.own(
                 self._upload(client, place, document, conversation_id, clock),
-                name=f"upload {document.name}",
+                f"upload {document.name}",
             )
             self.tasks[key] = task
             task.add_done_callback(lambda _: self.tasks.pop(key, None))

@@ -72,10 +72,6 @@ class PriceUpdates:
             self._updater = None
 
 
-def knows(model_id: str) -> bool:
-    return _model(model_id) is not None
-
-
 def source() -> str:
     """Where library prices come from, for tooltips and records."""
     try:

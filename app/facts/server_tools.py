@@ -1,5 +1,5 @@
 """The server tools Cachescope can switch on (web search, web fetch): their definitions as sent,
-their price per use and the usage field that counts them, from ``resources/server_tools.json``."""
+their price per use, from ``resources/server_tools.json``."""
 
 from __future__ import annotations
 
@@ -16,16 +16,13 @@ class ServerTool:
     label: str
     definition: dict  # the entry in ``tools``
     usd_per_use: float
-    usage_key: str  # the field of usage.server_tool_use that counts its uses
 
 
 @cache
 def server_tools() -> dict[str, ServerTool]:
     raw = json.loads((resources_dir() / "server_tools.json").read_text("utf-8"))
     return {
-        key: ServerTool(
-            key, entry["label"], entry["definition"], entry["usd_per_use"], entry["usage_key"]
-        )
+        key: ServerTool(key, entry["label"], entry["definition"], entry["usd_per_use"])
         for key, entry in raw["tools"].items()
     }
 

@@ -26,10 +26,9 @@ def restore_session(
     conversation: Conversation,
     records: list[dict],
     ledger: dict,
-    build: bool = True,
 ) -> Session:
-    """A session from the history: its records (prefix maps chained as stored), its cache
-    ledger merged into the engine's, and the prefix it last cached for the countdowns."""
+    """A session from the history: its records (prefix maps chained as stored) and its cache
+    ledger merged into the engine's (the chat that shows it looks at what it holds)."""
     session = Session(conversation)
     base = None
     for data in records:
@@ -41,26 +40,14 @@ def restore_session(
         base = record.prefix or base
         session.totals.add(record)
     engine.ledger.merge(ledger)
-    if build:
-        rebuild_last_request(engine, session)
     return session
 
 
-def rebuild_last_request(engine: Engine, session: Session) -> None:
-    """The prefix a restored conversation last cached, for the countdowns (a build of the
-    whole conversation: ~45 ms at 1,000 messages, so the history does it after showing it)."""
-    conversation = session.conversation
-    if conversation.messages and engine.catalogue.resolve(conversation.model) is not None:
-        session.last_request = engine.build(session)
-
-
-async def load_session(
-    writer: Writer, engine: Engine, conversation_id: str, build: bool = True
-) -> Session:
-    """The saved conversation with its records and ledger (StorageError when it cannot be read);
-    ``build=False`` leaves ``rebuild_last_request`` to the caller."""
+async def load_session(writer: Writer, engine: Engine, conversation_id: str) -> Session:
+    """The saved conversation with its records and ledger (StorageError when it cannot be
+    read)."""
     conversation, records, ledger = await writer.run(Store.load, conversation_id)
-    return restore_session(engine, conversation, records, ledger, build)
+    return restore_session(engine, conversation, records, ledger)
 
 
 def records_of(session: Session) -> list[dict]:

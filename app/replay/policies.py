@@ -281,12 +281,12 @@ class Cachescope(Actor):
 
     async def attach(self, item) -> None:
         await super().attach(item)
-        self.engine.draft_activity(self.session, tuple(self.items))
+        self.engine.drafts.activity(self.session, tuple(self.items))
 
     async def typing(self, seconds: float) -> None:
         end = self.loop.time() + seconds
         while self.loop.time() < end:
-            self.engine.draft_activity(self.session, tuple(self.items))
+            self.engine.drafts.activity(self.session, tuple(self.items))
             await asyncio.sleep(min(KEYSTROKE_EVERY_S, end - self.loop.time()))
 
     async def send(self, text: str) -> float:

@@ -78,7 +78,7 @@ class StoreOp(Generic[T]):
         return self
 
     def run_in_background(self, writer: Writer) -> Future[T]:
-        future = writer._executor.submit(self._work, writer.store)
+        future = writer.submit(self._work)
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:

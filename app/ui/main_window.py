@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         screen = QGuiApplication.primaryScreen()
         self.resize(default_size(screen.availableGeometry()) if screen else PREFERRED)
         self.view = ConversationView()
-        self.composer = Composer()
+        self.composer = Composer(workspace.spawn)
         self.composer.edit.set_enter_sends(self.prefs.enter_sends)
         self.composer.last_folder = self.prefs.last_folder
         self.composer.folder_used.connect(self._remember_folder)

@@ -36,11 +36,12 @@ from app.conversation.blocks import DocumentBlock, ImageBlock, TextBlock
 from app.conversation.conversation import Conversation
 from app.engine import events as ev
 from app.engine.branches import BranchView, branch_view, branches_here
-from app.engine.engine import DRAFT_PLACEHOLDER, Engine
+from app.engine.engine import Engine
 from app.engine.session import Session
+from app.engine.warming import DRAFT_PLACEHOLDER
 from app.workspace import changes as ch
 from app.workspace import claude_settings as rules
-from app.workspace.outlook import NOTHING, Decision, Draft, Outlook, build_request, look
+from app.workspace.outlook import Decision, Draft, Outlook, OutlookKeeper, build_request
 from app.workspace.refusals import (
     ChatRefusal,
     refuse_a_prompt_too_long,
@@ -49,7 +50,6 @@ from app.workspace.refusals import (
 from app.workspace.turn import Turn
 
 DEBOUNCE_S = 0.4  # a typing pause this long is one warm-up decision
-EXPIRY_SLACK_S = 0.05  # look again just after an entry's expiry
 
 __all__ = ["Chat", "ChatRefusal", "DEBOUNCE_S", "Draft", "Turn"]
 
@@ -63,16 +63,14 @@ class Chat:
         self.before_send: list[Callable[[], Awaitable[None]]] = []  # e.g. the history's commit
         self.decisions = 0  # warm-up decisions made (one per typing pause)
         self.changes = ch.Changes()
-        self.outlook: Outlook = NOTHING
         self.closed = False
         self._decision_timer: asyncio.TimerHandle | None = None
-        self._expiry_timer: asyncio.TimerHandle | None = None
         self._decided_on: tuple = ()  # ``_state()`` at the last decision
         self._decision = Decision()
-        self._request_for: tuple | None = None  # what ``outlook.request`` was built for
-        self._deciding = False  # a decision is under way: changes wait for its end
         self._deciding_task: asyncio.Task | None = None
-        self._held: set[str] = set()
+        self.keeper = OutlookKeeper(
+            engine, session, self._state, lambda: self.draft, lambda: self._decision, self.changes
+        )
         self._closers: list[Callable[[], None]] = []
         self._idle_waiters: list[Callable[[Chat], None]] = []
         self._watched: set[asyncio.Task] = set()  # tasks whose end looks for idleness
@@ -99,6 +97,16 @@ class Chat:
     def title(self) -> str:
         return self.conversation.title
 
+    @property
+    def tools(self) -> tuple:
+        """The tool definitions its requests send."""
+        return self.conversation.tools
+
+    @property
+    def server_tools(self) -> tuple:
+        """The server tools (web search, web fetch) its requests offer."""
+        return self.conversation.server_tools
+
     def image(self, sha256: str):
         """The locked image with this hash among the conversation's attachments (None: none)."""
         return next((i for i in self.conversation.images() if i.sha256 == sha256), None)
@@ -113,51 +121,14 @@ class Chat:
     def unsubscribe(self, listener: Callable[[ch.Change], None]) -> None:
         self.changes.unsubscribe(listener)
 
-    def changed(self, aspects: set[str], cause: str, built=None) -> ch.Change:
-        """Look again at what Send would send (rebuilt when the draft, the messages or the
-        settings changed, unless ``built`` is that request already; otherwise the same request
-        against the ledger as it is now) and say one change with everything it touched."""
-        if self._deciding:  # the decision's own end says it, once, with what it built
-            self._held |= set(aspects)
-            return ch.Change(self.id, frozenset(aspects), cause)
-        aspects = set(aspects) | self._held
-        self._held = set()
-        key = self._state() + (self.draft,)
-        request = self.outlook.request
-        # An adaptive TTL is chosen per request from what is cached (``Engine.build``): the
-        # request changes when the ledger does.
-        adaptive = self.engine.caching_of(self.conversation)[1].ttl == "adaptive"
-        if built is not None:
-            request, self._request_for = built, key
-        elif key != self._request_for or request is None or adaptive:
-            request = build_request(self.engine, self.session, self.draft)
-            self._request_for = key
-        before, self.outlook = (
-            self.outlook,
-            look(self.engine, self.session, self.draft, self._decision, request),
-        )
-        if not self.outlook.same_view(before):
-            aspects |= {ch.OUTLOOK, ch.ENTRIES}
-        self._watch_expiry()
-        change = ch.Change(self.id, frozenset(aspects), cause)
-        self.changes.emit(change)
-        return change
+    @property
+    def outlook(self) -> Outlook:
+        """What Send would send now, priced, the indicator and the live entries."""
+        return self.keeper.outlook
 
-    def _watch_expiry(self) -> None:
-        if self._expiry_timer is not None:
-            self._expiry_timer.cancel()
-            self._expiry_timer = None
-        expiry = self.outlook.next_expiry
-        if expiry is None or self.closed:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop (a test without one): the next change looks again
-            return
-        delay = max(0.0, expiry - self.engine.clock()) + EXPIRY_SLACK_S
-        self._expiry_timer = loop.call_later(
-            delay, lambda: self.changed({ch.ENTRIES}, "a cache entry expired")
-        )
+    def changed(self, aspects: set[str], cause: str, built=None) -> ch.Change:
+        """Look again at what Send would send (``OutlookKeeper``) and say one change."""
+        return self.keeper.changed(aspects, cause, built)
 
     def _on_event(self, event: ev.Event) -> None:
         """The engine's events about this conversation, as changes of what a view shows."""
@@ -368,10 +339,10 @@ class Chat:
         text, before = draft.parts
         reason = "nothing to send yet" if draft.empty else None
         if reason is None:
-            reason = engine.warm_blocker_now(session, before)  # starts uploads: this thread
+            reason = engine.drafts.blocker(session, before)  # starts uploads: this thread
         if reason is None:
             built, send = await asyncio.to_thread(
-                engine.draft_requests, session, before, draft.editing, text
+                engine.drafts.requests, session, before, draft.editing, text
             )
         else:
             built, send = None, await asyncio.to_thread(build_request, engine, session, draft)
@@ -391,15 +362,11 @@ class Chat:
         now, the warm-up sent if it pays (its task), the reason said if not; one change."""
         engine, session = self.engine, self.session
         task = None
-        self._deciding = True
-        try:
+        with self.keeper.holding():  # the decision's events say one change, at its end
             if built is not None:
-                session.next_request = send
-                task = engine.warm(session, built, send)
+                task = engine.drafts.warm(session, built, send)
             elif not draft.empty:
                 engine.emit(ev.WarmSkipped(self.id, reason, False))
-        finally:
-            self._deciding = False
         self.changed({ch.DRAFT}, "the draft changed", send)
         return task
 
@@ -409,9 +376,11 @@ class Chat:
         tools, server tools, system) would cost in cached tokens, before it is made: the request
         Send would send now against the same request after the change."""
         conv = self.conversation
-        before = self.engine.send_request(self.session, DRAFT_PLACEHOLDER)
+        before = self.engine.drafts.send_request(self.session, DRAFT_PLACEHOLDER)
         after_conv = replace(conv, **changes)
-        after = self.engine.send_request(self.session, DRAFT_PLACEHOLDER, conversation=after_conv)
+        after = self.engine.drafts.send_request(
+            self.session, DRAFT_PLACEHOLDER, conversation=after_conv
+        )
         return preview_change(before, after, self.engine.ledger)
 
     def apply(self, **changes) -> None:
@@ -513,8 +482,7 @@ class Chat:
             return
         self.closed = True
         self._cancel_decision()
-        if self._expiry_timer is not None:
-            self._expiry_timer.cancel()
+        self.keeper.close()
         self.engine.unsubscribe(self._on_event)
         for task in self.tasks():
             task.cancel()

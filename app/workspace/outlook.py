@@ -9,15 +9,22 @@ warm, and both change together when the entry expires.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from app.caching.builder import BuiltRequest
 from app.caching.costs import cost_of
 from app.caching.ledger import LedgerEntry, Usage
 from app.conversation.blocks import TextBlock
-from app.engine.engine import DRAFT_PLACEHOLDER, Engine
+from app.engine.engine import Engine
 from app.engine.session import Session
+from app.engine.warming import DRAFT_PLACEHOLDER
 from app.facts.rules import plan_request
+from app.workspace import changes as ch
+
+EXPIRY_SLACK_S = 0.05  # look again just after an entry's expiry
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ def build_request(engine: Engine, session: Session, draft: Draft) -> BuiltReques
         return None
     text, before = draft.parts
     text = text or DRAFT_PLACEHOLDER  # as the warm-up decision builds it
-    return engine.send_request(session, text, before, draft.editing)
+    return engine.drafts.send_request(session, text, before, draft.editing)
 
 
 def look(
@@ -177,3 +184,87 @@ def look(
     price = None if draft.empty else price_of(request, plan.read_tokens, plan)
     expiries = [e.expires_at for e in entries]
     return Outlook(request, price, indicator, tuple(entries), min(expiries, default=None))
+
+
+class OutlookKeeper:
+    """Keeps one chat's outlook current and says each change once. The request is rebuilt when
+    what it depends on changed (the draft, the messages, the settings: ``state``; with an
+    adaptive TTL, the ledger too: the TTL is chosen from what is cached), otherwise the same
+    request is looked at against the ledger as it is now; and it is looked at again just after
+    the next expiry of an entry on its path. While a decision is under way (``holding``), the
+    changes its events cause wait and are said once, at its end."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        session: Session,
+        state: Callable[[], tuple],
+        draft: Callable[[], Draft],
+        decision: Callable[[], Decision],
+        changes: ch.Changes,
+    ):
+        self.engine, self.session = engine, session
+        self._state, self._draft, self._decision = state, draft, decision
+        self._changes = changes
+        self.outlook: Outlook = NOTHING
+        self._request_for: tuple | None = None  # what ``outlook.request`` was built for
+        self._holding = False
+        self._held: set[str] = set()
+        self._expiry: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    @contextmanager
+    def holding(self):
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
+    def changed(self, aspects: set[str], cause: str, built=None) -> ch.Change:
+        """Look again at what Send would send (``built``: that request, already built) and say
+        one change with everything it touched."""
+        chat_id = self.session.id
+        if self._holding:
+            self._held |= set(aspects)
+            return ch.Change(chat_id, frozenset(aspects), cause)
+        aspects = set(aspects) | self._held
+        self._held = set()
+        draft = self._draft()
+        key = self._state() + (draft,)
+        request = self.outlook.request
+        adaptive = self.engine.caching_of(self.session.conversation)[1].ttl == "adaptive"
+        if built is not None:
+            request, self._request_for = built, key
+        elif key != self._request_for or request is None or adaptive:
+            request = build_request(self.engine, self.session, draft)
+            self._request_for = key
+        before = self.outlook
+        self.outlook = look(self.engine, self.session, draft, self._decision(), request)
+        if not self.outlook.same_view(before):
+            aspects |= {ch.OUTLOOK, ch.ENTRIES}
+        self._watch_expiry()
+        change = ch.Change(chat_id, frozenset(aspects), cause)
+        self._changes.emit(change)
+        return change
+
+    def _watch_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        expiry = self.outlook.next_expiry
+        if expiry is None or self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs (a widget driven outside it): the next change looks
+            return
+        delay = max(0.0, expiry - self.engine.clock()) + EXPIRY_SLACK_S
+        self._expiry = loop.call_later(
+            delay, lambda: self.changed({ch.ENTRIES}, "a cache entry expired")
+        )
+
+    def close(self) -> None:
+        self._closed = True
+        if self._expiry is not None:
+            self._expiry.cancel()

@@ -94,7 +94,7 @@ class Workspace:
             return self.show(running)
         if self.writer is None:
             raise StorageError("other", "The history is not available.")
-        session = await load_session(self.writer, self.engine, conversation_id, build=False)
+        session = await load_session(self.writer, self.engine, conversation_id)
         return self.open(session, saved=True)
 
     def live_entries(self) -> tuple[tuple[LedgerEntry, ...], list[tuple[LedgerEntry, str]]]:

@@ -58,6 +58,7 @@ elif how == "poll":
     os.remove(live)
     requests = len(reading.calls())
 elif how == "view":  # the window's share: the snapshot made on the worker, drawn on the GUI
+    import asyncio
     import os
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from pathlib import Path
@@ -69,7 +70,7 @@ elif how == "view":  # the window's share: the snapshot made on the worker, draw
     model.open(Path(path))
     snapshot = model.snapshot()
     requests = len(snapshot.requests)
-    dialog = ClaudeCodeDialog(model)
+    dialog = ClaudeCodeDialog(model, None, asyncio.ensure_future)
     dialog.resize(1300, 700)
     dialog.show()
     qt.processEvents()

@@ -59,7 +59,7 @@ def make_pdf(path: Path, pages: int = 500) -> Path:
 async def attach(path: Path) -> dict:
     from app.ui.widgets.composer import Composer
 
-    composer = Composer()
+    composer = Composer(asyncio.ensure_future)
     composer.confirm_folders = False
     composer.show()
     gaps: list[float] = []

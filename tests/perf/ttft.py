@@ -65,10 +65,10 @@ async def one_send(base_url: str, mode: str, composer_s: float, scale: float) ->
         )
     )
     if mode == "warm":
-        await engine.draft_activity(session)
+        await engine.drafts.activity(session)
         engine.settings.warming = False
     elif mode == "speculative":
-        engine.draft_activity(session)  # the user starts typing (or focuses the composer)
+        engine.drafts.activity(session)  # the user starts typing (or focuses the composer)
     await asyncio.sleep(composer_s * scale)
     session.conversation.add_user_text("Where is the B-tree balanced?")
     clicked = time.perf_counter()

@@ -7,8 +7,8 @@
   shows, off the GUI thread); rss_mb: that process's resident memory once it is connected.
 - list_1000_ms: filling the conversation list from a history of 1,000 conversations.
 - open_1000_ms: opening a 1,000-message conversation with 50 images from the history (load,
-  restore, first paint at its end); rebuild_after_open_ms: the build of its request that follows
-  on the GUI thread (for the cache countdowns), once it is on screen.
+  restore, its outlook's build, first paint at its end); look_again_ms: what its chat's outlook
+  costs the GUI thread when the ledger moves (a warm-up lands, an entry expires).
 - max_stall_ms: the longest event-loop stall while a reply streams at 200 tokens/s (4 tokens
   every 20 ms, markdown with code) into that conversation, over 5 s; p99_stall_ms beside it.
 - finish_render_ms: the pane's update when that reply ends (the reply becomes a message, the
@@ -126,7 +126,6 @@ async def in_window(folder: Path, big_id: str) -> dict:
     from app.engine import events as ev
     from app.engine.engine import Engine, EngineSettings
     from app.engine.session import Session
-    from app.history.sessions import rebuild_last_request
     from tests.uikit import close_history, window_on
 
     client = anthropic.AsyncAnthropic(api_key="none", base_url="http://127.0.0.1:9")
@@ -139,11 +138,10 @@ async def in_window(folder: Path, big_id: str) -> dict:
     await library.refresh()
     list_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    chat = await window.workspace.load(big_id)  # what History.open does first: load, show
-    session = chat.session
+    chat = await window.workspace.load(big_id)  # load and show (with its outlook: one build)
     open_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    rebuild_last_request(engine, session)  # and then, once it is on screen
+    chat.changed(set(), "looked again")  # what the outlook costs after a write or an expiry
     rebuild_ms = (time.perf_counter() - started) * 1000
     lags: list[float] = []
     running = True
@@ -196,7 +194,7 @@ async def in_window(folder: Path, big_id: str) -> dict:
     return {
         "list_1000_ms": round(list_ms, 1),
         "open_1000_ms": round(open_ms, 1),
-        "rebuild_after_open_ms": round(rebuild_ms, 1),
+        "look_again_ms": round(rebuild_ms, 1),
         "max_stall_ms": round(max(0.0, lags[-1]), 1),
         "p99_stall_ms": round(max(0.0, lags[int(len(lags) * 0.99)]), 1),
         "finish_render_ms": round(finish_ms, 1),
@@ -221,7 +219,7 @@ def huge_content() -> dict:
     started = time.perf_counter()
     view.show_conversation(conversation)
     render_ms = (time.perf_counter() - started) * 1000
-    composer = Composer()
+    composer = Composer(asyncio.ensure_future)
     composer.show()
     started = time.perf_counter()
     composer.edit.setPlainText("y" * 2_000_000)

@@ -77,8 +77,11 @@ class Composer(QWidget):
     warm_state_changed = Signal(str)  # "idle", "warming", "warm" or "not warmed"
     folder_used = Signal(str)  # the folder a file dialog attached from
 
-    def __init__(self, parent=None):
+    def __init__(self, spawn: Callable, parent=None):
+        """``spawn(coro)`` runs the work of locking attachments as a task its owner ends at
+        quit (the workspace's)."""
         super().__init__(parent)
+        self.spawn = spawn
         self.edit = ComposerEdit()
         self.edit.setMinimumHeight(56)
         self.edit.setMaximumHeight(120)
@@ -229,7 +232,7 @@ class Composer(QWidget):
     def add_sources(self, sources: list) -> None:
         """Lock each attachment off the GUI thread; refused ones get a clear inline message."""
         self.notice.setText("Preparing attachment…")
-        task = asyncio.get_event_loop().create_task(self._lock_all(sources))
+        task = self.spawn(self._lock_all(sources))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 

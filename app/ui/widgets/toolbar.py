@@ -141,4 +141,9 @@ def price_note(model) -> str:
         if model.tier_start
         else ""
     )
-    return f"{model.display_name}: {rates}{tier}.\nSource: {model.price_source}."
+    doubts = (
+        f"\nNot confirmed by Anthropic's pages: {', '.join(model.uncertain)}."
+        if model.uncertain
+        else ""
+    )
+    return f"{model.display_name}: {rates}{tier}.\nSource: {model.price_source}.{doubts}"

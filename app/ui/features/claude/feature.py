@@ -146,7 +146,7 @@ class ClaudeFeatures(QObject):
         return self._toggle_server_tool("web_fetch")
 
     def _toggle_server_tool(self, key: str) -> QMessageBox | None:
-        current = self.ctx.chat.conversation.server_tools
+        current = self.ctx.chat.server_tools
         on = key not in current
         chosen = tuple(k for k in server_tools() if (k in current) != (k == key))
         label = server_tools()[key].label.lower()
@@ -154,7 +154,7 @@ class ClaudeFeatures(QObject):
 
     # -- tools ----------------------------------------------------------------------------------
     def _offered(self):
-        return self.ctx.workspace.tools.offered(self.ctx.chat.conversation.tools)
+        return self.ctx.workspace.tools.offered(self.ctx.chat.tools)
 
     def preview_tools(self, names: set[str]) -> tuple[str, int, int, bool]:
         choice = self.ctx.chat.tool_choice(self._offered(), names)

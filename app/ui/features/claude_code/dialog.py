@@ -109,11 +109,11 @@ def _table(model: Rows) -> QTableView:
 
 
 class ClaudeCodeDialog(QDialog):
-    def __init__(self, model: ClaudeCodeSessions, parent=None, spawn=None):
+    def __init__(self, model: ClaudeCodeSessions, parent, spawn):
         """``spawn`` runs a coroutine as a task its owner ends at quit (the workspace's)."""
         super().__init__(parent)
         self.model = model
-        self.spawn = spawn or (lambda coro: asyncio.get_event_loop().create_task(coro))
+        self.spawn = spawn
         self.setWindowTitle("Claude Code sessions (read only)")
         self.resize(1180, 720)
         self.where = plain_label(model.where())
@@ -152,7 +152,6 @@ class ClaudeCodeDialog(QDialog):
         )
         self.replay_button.clicked.connect(self.replay)
         self.replay_button.setEnabled(False)
-        self.replay_dialog = None
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.replay_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
@@ -320,7 +319,6 @@ class ClaudeCodeDialog(QDialog):
         dialog = ReplayDialog(run.name, self)
         dialog.apply_button.hide()  # Claude Code's settings are not this app's to change
         dialog.open()
-        self.replay_dialog = dialog
 
         def job(progress):
             return replay_runs([run], None, CLAUDE_CODE, progress=progress)

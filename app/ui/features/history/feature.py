@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QListWidgetItem, QPushButton
 
 from app.engine.session import Session
-from app.history.sessions import export_session, import_session, rebuild_last_request
+from app.history.sessions import export_session, import_session
 from app.storage.export import ExportFileError
 from app.storage.store import StorageError, Store
 from app.storage.writer import StoreOp
@@ -144,8 +144,8 @@ class History(QObject):
         self.ctx.widgets.composer.edit.setFocus()
 
     async def open(self, conversation_id: str, position: int | None = None) -> bool:
-        """Show a conversation from the history (painted at once; the prefix it cached, for the
-        countdowns, right after)."""
+        """Show a conversation from the history (its chat looks at what the cache holds for it
+        as it is shown)."""
         if conversation_id == self.ctx.chat.id:
             if position is not None:
                 self.ctx.widgets.view.scroll_to_message(position)
@@ -164,7 +164,6 @@ class History(QObject):
         self.ctx.widgets.view.viewport().repaint()
         settle_memory()
         log.info("opened %d messages in %.3f s", len(chat.messages), time.perf_counter() - started)
-        rebuild_last_request(self.ctx.engine, chat.session)
         return True
 
     # -- the list -------------------------------------------------------------------------------

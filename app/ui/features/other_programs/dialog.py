@@ -5,7 +5,6 @@ the reason for a miss, its session, and its blocks drawn as the cache inspector 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -40,7 +39,7 @@ class OtherProgramsDialog(QDialog):
         ``captured/``; None: only saved on request); ``spawn`` runs a replay as a task its owner
         ends at quit."""
         super().__init__(parent)
-        self.spawn = spawn or (lambda coro: asyncio.get_event_loop().create_task(coro))
+        self.spawn = spawn
         self.keep_in = keep_in
         self.setWindowTitle("Other programs: their requests through the inspector")
         self.resize(1000, 620)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -148,10 +147,13 @@ class PreferencesDialog(QDialog):
         prefs: Preferences,
         models: list[tuple[str, str]],
         store_key: Callable[[str], Awaitable[str | None]],
-        parent=None,
+        parent,
+        spawn: Callable,
     ):
-        """``store_key`` keeps a key in the keyring: None when it did, else why not."""
+        """``store_key`` keeps a key in the keyring: None when it did, else why not; ``spawn``
+        runs that as a task its owner ends at quit (the workspace's)."""
         super().__init__(parent)
+        self.spawn = spawn
         self._store_key = store_key
         self.setWindowTitle("Preferences")
         self.prefs = prefs
@@ -212,7 +214,6 @@ class PreferencesDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(self.buttons)
-        self._task: asyncio.Task | None = None
 
     def values(self) -> Preferences:
         """The preferences with what this dialog shows changed; the rest (appearance, window
@@ -236,7 +237,7 @@ class PreferencesDialog(QDialog):
             return
         self.buttons.setEnabled(False)
         self.key_status.setText("Saving the key in the keyring…")
-        self._task = asyncio.get_event_loop().create_task(self._store(key))
+        self.spawn(self._store(key))
 
     async def _store(self, key: str) -> None:
         problem = await self._store_key(key)

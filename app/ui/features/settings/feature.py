@@ -65,7 +65,7 @@ class SettingsDialogs(QObject):
         models = [(f"The default ({default.label})", "")]
         models += [(m.label, m.id) for m in catalogue.usable]
         prefs = self.ctx.settings.prefs
-        dialog = PreferencesDialog(prefs, models, store_key, self.ctx.parent)
+        dialog = PreferencesDialog(prefs, models, store_key, self.ctx.parent, self.ctx.spawn)
         dialog.accepted.connect(lambda: self.apply_preferences(dialog))
         dialog.open()
         return dialog
