@@ -475,3 +475,28 @@ def test_a_switch_to_a_model_without_system_messages_keeps_the_conversation_send
     assert last["output_config"] == {"effort": "low"} and chat.conversation.effort == "low"
     assert chat.session.totals.records[-1].error == ""
     assert "Claude Sonnet 5 does not take" in said
+
+
+def test_thinking_chosen_in_the_window_is_shown_where_the_model_would_omit_it(sim):
+    """thinking.md, "Controlling thinking display": on Opus 5 and the other newest models the
+    display defaults to "omitted" (empty thinking blocks). The window shows Claude's thinking,
+    so choosing adaptive thinking there asks for "summarized"; on Sonnet 4.6, where summarized
+    is the default, nothing more is sent."""
+    from app.conversation.blocks import ThinkingBlock
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        chat = Chat(h.engine, Session(conversation(model="claude-opus-5")))
+        changes = chat.thinking_changes("adaptive")
+        chat.apply(**changes)
+        await chat.send("Think about it: what is 17 times 23?")
+        other = Chat(h.engine, Session(conversation(model=SONNET_46)))
+        plain = other.thinking_changes("adaptive")
+        await h.client.close()
+        return chat, changes, plain
+
+    chat, changes, plain = run(scenario())
+    assert changes == {"thinking": {"type": "adaptive", "display": "summarized"}}
+    assert plain == {"thinking": {"type": "adaptive"}}
+    thought = [b for b in chat.conversation.messages[-1].blocks if isinstance(b, ThinkingBlock)]
+    assert thought and thought[0].thinking  # not the empty block "omitted" would give

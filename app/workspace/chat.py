@@ -391,7 +391,8 @@ class Chat:
 
     # -- the API's rules for Claude's settings (app.workspace.claude_settings) -----------------
     def thinking_changes(self, kind: str | None, budget: int = 0) -> dict:
-        return rules.thinking_changes(self.conversation, kind, budget)
+        model = self.engine.resolve_model(self.conversation.model)
+        return rules.thinking_changes(self.conversation, kind, budget, model)
 
     def effort_changes(self, level: str | None) -> dict:
         model = self.engine.model_of(self.conversation)

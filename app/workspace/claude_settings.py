@@ -19,14 +19,27 @@ class ToolChoice:
     can_withdraw: bool  # whether the changes alone can make it (keeping the cache)
 
 
-def thinking_changes(conv: Conversation, kind: str | None, budget: int = 0) -> dict:
+def thinking_changes(
+    conv: Conversation, kind: str | None, budget: int = 0, model: ModelInfo | None = None
+) -> dict:
     """The changes that choose a thinking mode: ``None`` the model's default; "enabled" with a
     ``budget`` also raises ``max_tokens`` above it (the budget must be below ``max_tokens``,
-    thinking.md), with 1,024 tokens left for the answer."""
+    thinking.md), with 1,024 tokens left for the answer. The window shows Claude's thinking, so
+    on a model whose thinking ``display`` defaults to "omitted" (thinking.md, "Controlling
+    thinking display") the choice asks for "summarized"."""
+    shown = (
+        {"display": "summarized"}
+        if model is not None and model.thinking_display == "omitted" and kind in SHOWN
+        else {}
+    )
     if kind == "enabled":
         max_tokens = max(conv.max_tokens, budget + 1024)
-        return {"thinking": {"type": "enabled", "budget_tokens": budget}, "max_tokens": max_tokens}
-    return {"thinking": None if kind is None else {"type": kind}}
+        thinking = {"type": "enabled", "budget_tokens": budget, **shown}
+        return {"thinking": thinking, "max_tokens": max_tokens}
+    return {"thinking": None if kind is None else {"type": kind, **shown}}
+
+
+SHOWN = ("adaptive", "enabled")  # the modes ``display`` goes with (thinking.md)
 
 
 def effort_changes(conv: Conversation, model: ModelInfo, level: str | None) -> dict:
