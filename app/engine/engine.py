@@ -226,6 +226,13 @@ class Engine(ev.Listeners):
             return built
         return self.builder.build(conv, strategy, CacheSettings("1h"), **extra)
 
+    def ttl_still_chosen(self, built: BuiltRequest) -> bool:
+        """Whether an adaptive TTL would choose, with what is cached now, the lifetime ``built``
+        writes with (the choice looks only at how much it reads and writes, the same whichever
+        lifetime it was built with): when it would not, the request must be built again."""
+        chosen = choose_ttl(built, self.ledger.predict(built, sweep=False), self.pauses)
+        return all(b.ttl == chosen for b in built.breakpoints)
+
     # -- turns ----------------------------------------------------------------------------------
     def begin_turn(self, session: Session) -> None:
         """A turn begins: its keep-alive ends, and the pause before it teaches the TTL choice."""

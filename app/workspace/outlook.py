@@ -236,7 +236,11 @@ class OutlookKeeper:
         adaptive = self.engine.caching_of(self.session.conversation)[1].ttl == "adaptive"
         if built is not None:
             request, self._request_for = built, key
-        elif key != self._request_for or request is None or adaptive:
+        elif (
+            key != self._request_for
+            or request is None
+            or (adaptive and not self.engine.ttl_still_chosen(request))
+        ):
             request = build_request(self.engine, self.session, draft)
             self._request_for = key
         before = self.outlook
