@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from app.conversation.blocks import ToolDefinition
 from app.engine.child_env import child_environment
+from app.engine.child_guard import guarded
 from app.engine.child_output import OutputTail
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -341,7 +342,8 @@ class McpHub:
 
         state.log = stack.enter_context(OutputTail())
         env = child_environment(dict(config.env))
-        params = StdioServerParameters(command=config.command, args=list(config.args), env=env)
+        command, args = guarded(config.command, list(config.args), env)  # ends with the app
+        params = StdioServerParameters(command=command, args=args, env=env)
         return await stack.enter_async_context(stdio_client(params, errlog=state.log.writer))
 
     async def _list_tools(self, server: str, session) -> tuple[McpTool, ...]:
@@ -362,11 +364,14 @@ class McpHub:
 
     async def _stop(self, state: ServerState) -> None:
         task = state.task
+        starting = state.session is None  # still in its handshake: nothing to end gently
         if state.status != "failed":  # before the task ends: its ending is then no failure
             state.status = "stopped"
         if state.stop is not None:
             state.stop.set()
         if task is not None:
+            if starting:  # the SDK still closes stdin, then ends the process group (shielded)
+                task.cancel()
             try:
                 await asyncio.wait_for(asyncio.shield(task), 10)
             except BaseException:  # noqa: BLE001 - a server that will not end is cancelled

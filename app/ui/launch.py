@@ -145,8 +145,19 @@ def _run_locked(args, folder: Path) -> int:
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    with loop:
-        return loop.run_until_complete(_main(app, args, folder))
+    from app.engine.quit_signals import QuitOnSignals
+
+    quit_asked = asyncio.Event()  # the window closed, or SIGTERM, SIGINT, SIGHUP came
+    signals = QuitOnSignals(loop, lambda _number: quit_asked.set()).install()
+    try:
+        with loop:
+            code = loop.run_until_complete(_main(app, args, folder, quit_asked))
+    except Exception:  # a bug: said in the log; every child was stopped on the way out
+        logging.getLogger(__name__).critical("Cachescope stopped on an error", exc_info=True)
+        return 1
+    finally:
+        signals.close()
+    return signals.exit_code or code
 
 
 def app_icon():
@@ -171,7 +182,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _main(app, args, folder: Path) -> int:
+async def _main(app, args, folder: Path, quit_asked: asyncio.Event) -> int:
     from app.conversation.conversation import Conversation
     from app.conversation.documents import read_pdfs_apart
     from app.engine.connect import connect
@@ -199,49 +210,53 @@ async def _main(app, args, folder: Path) -> int:
         return 2
     if notice:
         log.warning("%s", notice)
-    engine = Engine(None, from_preferences(prefs), catalogue=catalogue)
-    window = MainWindow(engine, Session(Conversation(model=model.id)), "Connecting…", prefs)
-    writer, problem = open_history(folder)
-    library = Library(window, writer, folder, problem)
-    window.claude.install_tools(folder)  # MCP servers (mcp.json) and the tools always allowed
-    window.spawn(window.claude.start_enabled_servers())  # in the background, off the GUI thread
-    apply_appearance(prefs.appearance)
-    restore_window(window, prefs)
-    window.show()
-    closed = asyncio.Event()  # connected at once: the window may be closed while connecting
-    app.lastWindowClosed.connect(closed.set)
-    if notice:
-        window.notify(notice)
-    if args.files and not args.smoke_test:  # "Open with Cachescope", or named on the command line
-        window.composer.add_files([str(p) for p in args.files])
-    log.info("window shown after %.2f s", time.perf_counter() - started)
-    if args.exit_when_shown:
-        app.processEvents()
-        print(f"shown {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB", flush=True)
-    refreshing = asyncio.get_running_loop().create_task(library.refresh())
-    learning = asyncio.get_running_loop().create_task(learn_from_history(writer, engine))
-    key, where = (None, "--simulator") if args.simulator else await find_key()
-    base_url = args.base_url or (prefs.base_url if key else None) or None
-    client, mode, simulator = await asyncio.to_thread(
-        connect, key, where, base_url, args.sim_time_scale
-    )
-    engine.adopt_catalogue(await asyncio.to_thread(default_catalogue))  # genai-prices' prices
-    window.price_updates.follow(prefs.update_prices)  # off unless the user turned it on
-    # With the real API the token counts the app shows come from its free count_tokens endpoint;
-    # the built-in simulator counts with the estimator itself, so asking it would add nothing.
-    engine.count_tokens_with_api(simulator is None)
-    window.connection.connected(client, mode)
-    if simulator is not None:
-        from app.engine.connect import FRESH_SIMULATOR
-
-        window.notify(FRESH_SIMULATOR)
-    log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
-    await refreshing
-    await learning
-    if prefs.last_conversation and not window.session.conversation.messages:
-        await library.open(prefs.last_conversation)  # where the user left off
-    settle_memory()
+    parts = Parts()  # what was started, stopped in the finally whatever happens in between
     try:
+        engine = parts.engine = Engine(None, from_preferences(prefs), catalogue=catalogue)
+        window = MainWindow(engine, Session(Conversation(model=model.id)), "Connecting…", prefs)
+        parts.window = window
+        writer, problem = open_history(folder)
+        parts.writer = writer
+        library = Library(window, writer, folder, problem)
+        window.claude.install_tools(folder)  # MCP servers (mcp.json) and the tools always allowed
+        window.spawn(window.claude.start_enabled_servers())  # in the background, off the GUI thread
+        apply_appearance(prefs.appearance)
+        restore_window(window, prefs)
+        window.show()
+        app.lastWindowClosed.connect(quit_asked.set)  # the window may close while connecting
+        if notice:
+            window.notify(notice)
+        if args.files and not args.smoke_test:  # "Open with Cachescope", or on the command line
+            window.composer.add_files([str(p) for p in args.files])
+        log.info("window shown after %.2f s", time.perf_counter() - started)
+        if args.exit_when_shown:
+            app.processEvents()
+            shown = time.perf_counter() - started
+            print(f"shown {shown:.3f} s, rss {_rss_mb():.0f} MB", flush=True)
+        refreshing = asyncio.get_running_loop().create_task(library.refresh())
+        learning = asyncio.get_running_loop().create_task(learn_from_history(writer, engine))
+        key, where = (None, "--simulator") if args.simulator else await find_key()
+        base_url = args.base_url or (prefs.base_url if key else None) or None
+        parts.client, mode, parts.simulator = await asyncio.to_thread(
+            connect, key, where, base_url, args.sim_time_scale
+        )
+        engine.adopt_catalogue(await asyncio.to_thread(default_catalogue))  # genai-prices' prices
+        window.price_updates.follow(prefs.update_prices)  # off unless the user turned it on
+        # With the real API the token counts the app shows come from its free count_tokens
+        # endpoint; the built-in simulator counts with the estimator itself, so asking it would
+        # add nothing.
+        engine.count_tokens_with_api(parts.simulator is None)
+        window.connection.connected(parts.client, mode)
+        if parts.simulator is not None:
+            from app.engine.connect import FRESH_SIMULATOR
+
+            window.notify(FRESH_SIMULATOR)
+        log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
+        await refreshing
+        await learning
+        if prefs.last_conversation and not window.session.conversation.messages:
+            await library.open(prefs.last_conversation)  # where the user left off
+        settle_memory()
         if args.exit_when_shown:  # for tests/perf/ui.py: memory once connected, then leave
             print(f"connected {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB")
             return 0
@@ -249,24 +264,63 @@ async def _main(app, args, folder: Path) -> int:
             from app.ui.smoke import smoke_test
 
             return await smoke_test(window, mode, args.attach or args.files or [])
-        await closed.wait()
+        await quit_asked.wait()
         remember_window(window, window.prefs)
         window.preferences_changed()
         return 0
     finally:
-        window.price_updates.stop()
-        await engine.shutdown()
-        await window.claude.hub.stop_all()
-        await asyncio.to_thread(window.claude.hub.close)
-        from app.conversation.pdf_process import shutdown as stop_pdf_reader
+        await parts.stop()
 
-        stop_pdf_reader()
-        if writer is not None:
-            await writer.flush()
-            writer.close()
-        await client.close()
-        if simulator is not None:
-            simulator.stop()
+
+class Parts:
+    """What ``_main`` started, each stopped once, in an order that loses nothing: the engine's
+    tasks first (they still record), then the tool servers and helper processes, then the
+    history (flushed), the client and the simulator. A step that fails or hangs is logged and
+    the next one runs; parts never started are skipped."""
+
+    STEP_LIMIT_S = 8.0
+
+    def __init__(self):
+        self.engine = self.window = self.writer = self.client = self.simulator = None
+
+    async def stop(self) -> None:
+        from app.conversation.pdf_process import shutdown as stop_pdf_reader
+        from app.ui.thumbnails import shutdown as stop_thumbnails
+
+        window, writer = self.window, self.writer
+        steps = [
+            ("price updates", window and _sync(window.price_updates.stop)),
+            ("engine", self.engine and self.engine.shutdown),
+            ("tool servers", window and window.claude.hub.stop_all),
+            ("tool servers' thread", window and _threaded(window.claude.hub.close)),
+            ("PDF reader", _sync(stop_pdf_reader)),
+            ("thumbnail maker", _sync(stop_thumbnails)),
+            ("history", writer and writer.flush),
+            ("history file", writer and _sync(writer.close)),
+            ("client", self.client and self.client.close),
+            ("simulator", self.simulator and _sync(self.simulator.stop)),
+        ]
+        for name, step in steps:
+            if not step:
+                continue
+            try:
+                await asyncio.wait_for(step(), self.STEP_LIMIT_S)
+            except Exception as exc:  # noqa: BLE001 - the next part must still be stopped
+                logging.getLogger(__name__).warning("quitting: stopping the %s: %r", name, exc)
+
+
+def _sync(fn):
+    async def call():
+        fn()
+
+    return call
+
+
+def _threaded(fn):
+    async def call():
+        await asyncio.to_thread(fn)
+
+    return call
 
 
 def choose_model(catalogue, asked: str | None, preferred: str):
