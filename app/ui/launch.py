@@ -192,7 +192,7 @@ async def _main(app, args, folder: Path, quit_asked: asyncio.Event) -> int:
     from app.facts.catalogue import default_catalogue
     from app.history.sessions import learn_from_history, open_history
     from app.storage.keys import find_key
-    from app.storage.preferences import Preferences
+    from app.storage.preferences import load_preferences
     from app.ui.appearance import apply_appearance
     from app.ui.library import Library
     from app.ui.main_window import MainWindow
@@ -202,14 +202,15 @@ async def _main(app, args, folder: Path, quit_asked: asyncio.Event) -> int:
     read_pdfs_apart()  # PDFs opened from the history too are read in the reader process
     started = time.perf_counter()
     log = logging.getLogger(__name__)
-    prefs = Preferences.load(folder)
+    prefs, prefs_notice = load_preferences(folder)  # a broken file is moved aside, once
     catalogue = default_catalogue(library=False)  # priced below, off the GUI thread
     model, notice = choose_model(catalogue, args.model, prefs.model)
     if model is None:
         print(f"cachescope: {notice}", file=sys.stderr)
         return 2
-    if notice:
-        log.warning("%s", notice)
+    notices = [n for n in (prefs_notice, notice) if n]  # said again once connected
+    for said in notices:
+        log.warning("%s", said)
     parts = Parts()  # what was started, stopped in the finally whatever happens in between
     try:
         engine = parts.engine = Engine(None, from_preferences(prefs), catalogue=catalogue)
@@ -224,8 +225,8 @@ async def _main(app, args, folder: Path, quit_asked: asyncio.Event) -> int:
         restore_window(window, prefs)
         window.show()
         app.lastWindowClosed.connect(quit_asked.set)  # the window may close while connecting
-        if notice:
-            window.notify(notice)
+        if notices:
+            window.notify(" ".join(notices))
         if args.files and not args.smoke_test:  # "Open with Cachescope", or on the command line
             window.composer.add_files([str(p) for p in args.files])
         log.info("window shown after %.2f s", time.perf_counter() - started)
@@ -250,7 +251,9 @@ async def _main(app, args, folder: Path, quit_asked: asyncio.Event) -> int:
         if parts.simulator is not None:
             from app.engine.connect import FRESH_SIMULATOR
 
-            window.notify(FRESH_SIMULATOR)
+            notices.append(FRESH_SIMULATOR)
+        if notices:  # the status line keeps one sentence: all of them, the first first
+            window.notify(" ".join(notices))
         log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
         await refreshing
         await learning
