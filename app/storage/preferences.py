@@ -11,6 +11,8 @@ from pathlib import Path
 
 import platformdirs
 
+from app.facts.redact import has_login
+
 FILE_NAME = "preferences.json"
 APP_DIR_NAME = "cachescope"
 MAX_PINGS = 12  # keep-alive pings after a turn (each one is billed)
@@ -85,7 +87,8 @@ def load_preferences(folder: Path, today: date | None = None) -> tuple[Preferenc
         return prefs, _set_aside(path, today, "is not a JSON object")
     if not refused:
         return prefs, ""
-    problem = f"held values Cachescope cannot use ({', '.join(refused)})"
+    named = ", ".join(f"{n}: {_WHY[n]}" if n in _WHY else n for n in refused)
+    problem = f"held values Cachescope cannot use ({named})"
     notice = _set_aside(path, today, problem, "those are back to their defaults, the rest kept")
     try:
         prefs.save(folder)  # the values it could use, so the next start finds nothing wrong
@@ -127,6 +130,12 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) and len(value) <= 100_000 else None
 
 
+def _base_url(value) -> str | None:
+    """A URL with a login is refused: the login would replace the API key (app.engine.connect)."""
+    text = _text(value)
+    return None if text is None or has_login(text) else text
+
+
 def _flag(value) -> bool | None:
     return value if isinstance(value, bool) else None
 
@@ -155,9 +164,12 @@ def _always_allow(value) -> dict[str, list[str]] | None:
     return {server: sorted(set(tools)) for server, tools in value.items()}
 
 
+# Why a field's value is refused, where its shape alone does not say.
+_WHY = {"base_url": "a URL with a login, which would be sent in place of the API key"}
+
 # How each field is read from the file: the value the app can use, or None to keep the default.
 _CLEAN = {
-    "base_url": _text,
+    "base_url": _base_url,
     "model": _text,
     "strategy": _text,  # the settings fall back to "smart" for a pattern they do not know
     "ttl": _one_of(*TTLS),

@@ -64,6 +64,12 @@ def run(argv: list[str]) -> int:
 
     take_environment_key()  # before any process is started: none inherits the key
     args = build_parser().parse_args(argv)
+    from app.engine.connect import base_url_problem
+
+    problem = base_url_problem(args.base_url)
+    if problem is not None:  # refused before anything starts: the key would never be sent
+        print(f"cachescope: {problem}", file=sys.stderr)
+        return 2
     from app.storage.preferences import data_dir
 
     folder = data_dir(args.data_dir)
@@ -185,7 +191,7 @@ def _rss_mb() -> float:
 async def _main(app, args, folder: Path, quit_asked: asyncio.Event) -> int:
     from app.conversation.conversation import Conversation
     from app.conversation.documents import read_pdfs_apart
-    from app.engine.connect import connect
+    from app.engine.connect import BaseUrlRefused, connect
     from app.engine.engine import Engine
     from app.engine.session import Session
     from app.engine.settings import from_preferences
@@ -238,9 +244,13 @@ async def _main(app, args, folder: Path, quit_asked: asyncio.Event) -> int:
         learning = asyncio.get_running_loop().create_task(learn_from_history(writer, engine))
         key, where = (None, "--simulator") if args.simulator else await find_key()
         base_url = args.base_url or (prefs.base_url if key else None) or None
-        parts.client, mode, parts.simulator = await asyncio.to_thread(
-            connect, key, where, base_url, args.sim_time_scale
-        )
+        try:
+            parts.client, mode, parts.simulator = await asyncio.to_thread(
+                connect, key, where, base_url, args.sim_time_scale
+            )
+        except BaseUrlRefused as exc:  # ANTHROPIC_BASE_URL with a login: nothing was sent
+            print(f"cachescope: {exc}", file=sys.stderr)
+            return 2
         engine.adopt_catalogue(await asyncio.to_thread(default_catalogue))  # genai-prices' prices
         window.price_updates.follow(prefs.update_prices)  # off unless the user turned it on
         # With the real API the token counts the app shows come from its free count_tokens

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from app.conversation.blocks import TextBlock
-from app.engine.connect import connect
+from app.engine.connect import BaseUrlRefused, connect
 from app.storage.keys import store_key
 from app.ui.dialogs import ConversationSettingsDialog, PreferencesDialog
 from app.ui.menus import MenuEntry
@@ -81,5 +81,9 @@ class SettingsDialogs(QObject):
     def use_key(self, key: str, where: str) -> None:
         """Talk to the real API (or the preferred base URL) with this key from now on."""
         w = self.window
-        client, mode, _ = connect(key, where, w.prefs.base_url or None, 1.0)  # one factory
+        try:
+            client, mode, _ = connect(key, where, w.prefs.base_url or None, 1.0)  # one factory
+        except BaseUrlRefused as exc:  # ANTHROPIC_BASE_URL with a login: the key would be lost
+            w.notify(str(exc))
+            return
         w.connection.use_client(client, mode)
