@@ -28,6 +28,7 @@ from app.history.sessions import (
     import_session,
     load_session,
     rebuild_last_request,
+    unavailable_note,
 )
 from app.storage.export import ExportFileError
 from app.storage.store import StorageError, Store
@@ -59,6 +60,7 @@ class Library(QObject):
         self.window = window
         self.writer = writer
         self.folder = folder
+        self.problem = problem  # why the history cannot be used (or only read), as at start
         self.recorders: dict[str, Recorder] = {}  # of every open conversation, on screen or not
         self.chats: dict[str, Chat] = {}  # open conversations, by id
         self.tasks: set[asyncio.Task] = set()
@@ -261,7 +263,11 @@ class Library(QObject):
 
     # -- the list -------------------------------------------------------------------------------
     async def refresh(self) -> None:
-        if self.writer is None:
+        if self.writer is None:  # the list says why it is empty
+            note = unavailable_note(self.problem)
+            if note:
+                self.panel.list.clear()
+                self.panel.list.addItem(list_row(note, "", NO_POSITION))
             return
         query = self.panel.search.text().strip()
         try:
