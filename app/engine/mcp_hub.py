@@ -28,6 +28,7 @@ from app.engine.child_output import OutputTail
 from app.engine.mcp_words import (
     CONNECTION_CLOSED,
     REQUEST_TIMEOUT,
+    TOO_SLOW,
     NotMcpLines,
     describe_failure,
     quiet_sdk_parse_errors,
@@ -185,7 +186,10 @@ class ServerState:
     task: asyncio.Task | None = None
     log: OutputTail | None = None  # the end of the server's stderr, for the message when it dies
     mark: int = 0  # how much of it was written before the operation under way (start, a call)
-    not_mcp: NotMcpLines | None = None
+    not_mcp: NotMcpLines | None = None  # its lines that are not MCP, counted
+
+    def __post_init__(self):
+        self.not_mcp = self.not_mcp or NotMcpLines(self.config.name)
 
 
 @dataclass
@@ -199,7 +203,7 @@ class McpHub:
     servers: dict[str, ServerState] = field(default_factory=dict)
 
     def __post_init__(self):
-        self.servers = {c.name: ServerState(c, not_mcp=NotMcpLines(c.name)) for c in self.configs}
+        self.servers = {c.name: ServerState(c) for c in self.configs}
         quiet_sdk_parse_errors()  # lines that are not MCP are counted per server instead
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -285,9 +289,7 @@ class McpHub:
             return await self._on_hub(self._call(state, tool, arguments), self.call_timeout_s + 5)
         except TimeoutError:
             return await self._failed(
-                state,
-                f"did not answer in {self.call_timeout_s:.0f} s (a result of many megabytes is read"
-                " that slowly: ask the tool for less)",
+                state, f"did not answer in {self.call_timeout_s:.0f} s ({TOO_SLOW})"
             )
 
     # -- on the hub's loop ----------------------------------------------------------------------
@@ -323,7 +325,7 @@ class McpHub:
         except BaseException as exc:  # noqa: BLE001 - whatever a server does, the app goes on
             if state.status != "stopped":
                 state.status = "failed"
-                state.error = state.error or self._describe(state, exc)
+                state.error = state.error or self._describe(state, exc, starting=True)
                 log.warning("MCP server %r failed: %s", state.config.name, state.error)
         finally:
             state.session = None
@@ -437,10 +439,12 @@ class McpHub:
                 await asyncio.sleep(0.05)
         return self._describe(state, exc)
 
-    def _describe(self, state: ServerState, exc: BaseException) -> str:
-        return describe_failure(
-            exc, state.config.command, state.log, state.mark, self.call_timeout_s
-        )
+    def _describe(self, state: ServerState, exc: BaseException, starting: bool = False) -> str:
+        if starting:
+            late = f"did not answer in {self.start_timeout_s:.0f} s while starting"
+        else:
+            late = f"did not answer in {self.call_timeout_s:.0f} s ({TOO_SLOW})"
+        return describe_failure(exc, state.config.command, state.log, state.mark, late)
 
 
 def result_text(result) -> tuple[str, bool]:

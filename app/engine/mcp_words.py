@@ -112,16 +112,17 @@ def said_since(output: OutputTail | None, mark: int) -> str:
 
 
 def describe_failure(
-    exc: BaseException, command: str, output: OutputTail | None, mark: int, timeout_s: float
+    exc: BaseException, command: str, output: OutputTail | None, mark: int, late: str
 ) -> str:
-    """What went wrong with a server, in words, and what it said about it."""
+    """What went wrong with a server, in words (``late``: what to say when it timed out), and
+    what it said about it."""
     exc = leaf(exc)
     code = getattr(getattr(exc, "error", None), "code", None)
     text = str(exc)[:300] or type(exc).__name__
     if isinstance(exc, FileNotFoundError):
         return f"command not found: {command}"
     if code == REQUEST_TIMEOUT or isinstance(exc, TimeoutError) or "timed out" in text:
-        text = f"did not answer in {timeout_s:.0f} s ({TOO_SLOW})"
+        text = late
     elif code == CONNECTION_CLOSED or "Connection closed" in text or isinstance(exc, EOFError):
         text = "the server process ended"
     return text + said_since(output, mark)
