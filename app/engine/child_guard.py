@@ -33,12 +33,13 @@ def available(platform: str = sys.platform) -> bool:
 
 def guarded(command: str, args: list[str], env: dict[str, str]) -> tuple[str, list[str]]:
     """The command and arguments that start ``command`` under the guard (as given where the
-    platform has no guard). ``FileNotFoundError`` when ``command`` cannot be found on the
-    ``PATH`` the server gets, so the app can say so before anything starts."""
-    if shutil.which(command, path=env.get("PATH", os.defpath)) is None:
-        raise FileNotFoundError(command)
+    platform has no guard: the SDK finds the command there). ``FileNotFoundError`` when
+    ``command`` cannot be found on the ``PATH`` the server gets, as starting it directly
+    would say (the guard itself is always found)."""
     if not available():
         return command, list(args)
+    if shutil.which(command, path=env.get("PATH", os.defpath)) is None:
+        raise FileNotFoundError(command)
     parent = str(os.getpid())
     if getattr(sys, "frozen", False):  # the bundle's executable takes the flag (app/__main__)
         return sys.executable, [GUARD_FLAG, parent, command, *args]
