@@ -8,6 +8,7 @@ another program's as the inspector read it)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from app.facts.tokens import canonical_json
@@ -115,16 +116,23 @@ def _wordish(char: str) -> bool:
 
 
 def shown(text: str) -> str:
-    """Text as one line of printable characters: control characters as escapes."""
+    """Text as one line of printable characters: control and format characters (newlines,
+    terminal escapes, bidirectional overrides, line separators) as escapes."""
+    if text.isprintable():
+        return text
     out = []
     for char in text:
-        if char in "\n\r\t":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char])
-        elif ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 or char in "\u2028\u2029":
-            out.append(f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+        if char in _NAMED:
+            out.append(_NAMED[char])
+        elif unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
             out.append(char)
     return "".join(out)
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _clip(text: str) -> str:
