@@ -309,3 +309,31 @@ def test_lm_deluge_through_the_inspector_sees_what_the_inspector_recorded(inspec
     assert [line.written_5m for line in lines][0] == first.usage.cache_write_tokens
     assert lines[1].read == second.usage.cache_read_tokens > 3000
     assert KEY not in json.dumps([line.as_dict() for line in lines])
+
+
+def test_the_window_asks_to_select_a_request_and_counts_down_without_new_requests(qtbot, sim):
+    """Issue 36.11 and 36.13: the live entries' time left stood still until the next request
+    arrived; with requests listed and none selected, the block strip was blank; the written
+    column did not say which TTL."""
+    from app.ui.other_programs import OtherProgramsDialog
+
+    dialog = OtherProgramsDialog(sim.base_url, default_catalogue())
+    qtbot.addWidget(dialog)
+    dialog.port.setValue(0)
+    dialog.start_button.click()
+    other = anthropic.Anthropic(base_url=dialog.server.base_url, api_key=KEY, max_retries=0)
+    other.messages.create(
+        model=SONNET_46,
+        max_tokens=20,
+        system=system(),
+        messages=[{"role": "user", "content": "hi"}],
+    )
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=5000)
+    assert dialog.table.horizontalHeaderItem(5).text() == "Written 5m / 1h"
+    assert "Select a request" in dialog.pick.text()
+    before = dialog.sessions.text()
+    assert "left (5m)" in before
+    qtbot.waitUntil(lambda: dialog.sessions.text() != before, timeout=3000)  # no new request
+    dialog.table.selectRow(0)
+    assert dialog.pick.text() == "" and dialog.strip.prefix is not None
+    dialog.reject()
