@@ -313,6 +313,7 @@ def test_the_views_keep_a_bounded_window_and_the_file_keeps_every_line(tmp_path,
     """36.7: memory grew about 5 KB a request for good: every line, block map and captured
     request was kept. The views keep the last ones; the captured file keeps them all."""
     monkeypatch.setattr(observer_module, "MAPS_KEPT", 20)
+    monkeypatch.setattr(observer_module, "ENTRIES_KEPT", 30)
     kept = tmp_path / "captured.jsonl"
     with (
         FakeUpstream(answer_json) as up,
@@ -321,7 +322,10 @@ def test_the_views_keep_a_bounded_window_and_the_file_keeps_every_line(tmp_path,
     ):
         for i in range(150):
             body = json.loads(BODY)
-            body["system"] = f"You are assistant number {i}. " * 200
+            text = f"You are assistant number {i}. " * 200
+            body["system"] = [
+                {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+            ]
             client.post(
                 inspector.base_url + "/v1/messages", json=body, headers={"x-api-key": f"k{i % 3}"}
             ).raise_for_status()
@@ -335,6 +339,8 @@ def test_the_views_keep_a_bounded_window_and_the_file_keeps_every_line(tmp_path,
     assert len(kept.read_text().splitlines()) == 150
     assert sum(len(s.turns) for s in observer.sessions.values()) == 150
     assert all(not hasattr(t, "blocks") for s in observer.sessions.values() for t in s.turns)
+    # Every request wrote a new entry (a new system prompt): each ledger keeps at most 30.
+    assert all(0 < len(s.ledger.entries) <= 30 for s in observer.sessions.values())
 
 
 # -- what cannot be read (36.8) ----------------------------------------------------------------

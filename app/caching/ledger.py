@@ -110,11 +110,19 @@ class Usage:
 class CacheLedger:
     """Entries by (place, model, prefix fingerprint). Only the current ``place`` (an endpoint
     and workspace: see ``place_of``) is ever read: a switch of key or base URL starts from what
-    that endpoint has, and coming back finds its entries again."""
+    that endpoint has, and coming back finds its entries again.
 
-    def __init__(self, clock: Callable[[], float] = time.time, place: str = ""):
+    ``limit`` bounds the live entries and, apart, the expired ones kept to explain a miss (None:
+    no bound, the app's own ledger; the inspector's hold another program's, at any rate): past
+    it the live entry that expires first is dropped, as a service evicts, and the oldest
+    expired one."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.time, place: str = "", limit: int | None = None
+    ):
         self.clock = clock
         self.place = place
+        self.limit = limit
         self.entries: dict[tuple[str, str, str], LedgerEntry] = {}
         self.expired: dict[tuple[str, str, str], LedgerEntry] = {}
         self.pending: dict[str, tuple[str, set[str], float]] = {}
@@ -131,6 +139,17 @@ class CacheLedger:
         for key, entry in list(self.expired.items()):
             if entry.expires_at + TOMBSTONE_S < now:
                 del self.expired[key]
+        if self.limit is not None:
+            self._bound()
+
+    def _bound(self) -> None:
+        """At most ``limit`` live entries (those expiring first go) and ``limit`` expired; a
+        tenth more is dropped at once, so the sorting is paid once every many requests."""
+        for kept in (self.entries, self.expired):
+            if len(kept) > self.limit:
+                extra = len(kept) - self.limit + self.limit // 10
+                for key, _ in sorted(kept.items(), key=lambda e: e[1].expires_at)[:extra]:
+                    del kept[key]
 
     def is_cached(self, model: str, fingerprint: str) -> bool:
         entry = self.entries.get(self._key(model, fingerprint))

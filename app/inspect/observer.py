@@ -35,10 +35,11 @@ from app.inspect.lines import Line
 log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 512  # sessions kept (least recently used go first, with their ledgers)
-TURNS_KEPT = 10_000  # per session, for "what would it have cost"
+TURNS_KEPT = 1_000  # per session, for "what would it have cost" (the replay's most sends)
 PREVIOUS_BYTES = 64 * 1024 * 1024  # request bodies kept to name the first differing byte
 MODEL_CHARS = 80  # an unknown model's name, as shown
 MAPS_KEPT = 200  # block maps kept for the window's strip (the last requests')
+ENTRIES_KEPT = 1_000  # live cache entries a session's ledger keeps (and as many expired)
 
 
 def key_hash(headers) -> str:
@@ -218,7 +219,7 @@ class Observer:
         if found is None:
             self.named += 1
             found = InspectedSession(
-                f"s{self.named}", key, model, CacheLedger(self.clock, place=key)
+                f"s{self.named}", key, model, CacheLedger(self.clock, place=key, limit=ENTRIES_KEPT)
             )
             self.sessions[(key, model.id)] = found
             while len(self.sessions) > MAX_SESSIONS:
