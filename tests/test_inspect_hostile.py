@@ -9,6 +9,7 @@ import asyncio
 import gzip
 import json
 import os
+import socket
 import statistics
 import struct
 import subprocess
@@ -500,3 +501,33 @@ def test_text_mode_escapes_what_a_program_or_the_upstream_sends(capsys):
     out = capsys.readouterr().out
     assert out.count("\n") == 2, out
     assert "\x1b" not in out and "\u202e" not in out and "\\x1b[2J" in out
+
+
+def test_a_client_that_expects_100_continue_is_answered_and_its_body_goes_on():
+    """curl sends ``Expect: 100-continue`` before a body over 1 MB: the endpoint answers it and
+    holds the body, so the upstream is not asked again (one that never says 100 left the request
+    waiting for ever)."""
+    big = json.dumps(
+        {
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "hi " * 400_000}],
+        }
+    ).encode()
+    with FakeUpstream(answer_json) as up, Inspector(up.base_url) as inspector:
+        port = int(inspector.base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
+                b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(big)
+            )
+            assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+            sock.sendall(big)
+            reply = b""
+            while b"hello" not in reply:
+                got = sock.recv(65536)
+                assert got, reply
+                reply += got
+        assert b"HTTP/1.1 200 OK" in reply
+        top, body = up.requests[0]
+        assert body == big and b"expect" not in top.lower()

@@ -73,14 +73,16 @@ class LineStore:
         self.path = path
         self._file: IO[str] | None = None
         self.problem = ""  # why the file stopped being written, if it did
+        self._opened = False
 
     def open(self) -> None:
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close)
+        """Ready to write: the file itself is made with the first line (a run that saw no
+        request leaves none behind)."""
+        self._opened = self.path is not None
 
     def close(self) -> None:
         with self._lock:
+            self._opened = False
             if self._file is not None:
                 self._file.close()
                 self._file = None
@@ -89,12 +91,18 @@ class LineStore:
         with self._lock:
             self._lines.append(line)
             self.total += 1
-            if self._file is not None:
-                try:
-                    self._file.write(json.dumps(line.as_dict()) + "\n")
-                    self._file.flush()
-                except OSError as exc:
-                    self.problem = f"the lines could not be kept: {exc.strerror or exc}"
+            if not self._opened:
+                return
+            try:
+                if self._file is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                self._file.write(json.dumps(line.as_dict()) + "\n")
+                self._file.flush()
+            except OSError as exc:
+                self.problem = f"the lines could not be kept: {exc.strerror or exc}"
+                self._opened = False
+                if self._file is not None:
                     self._file.close()
                     self._file = None
 

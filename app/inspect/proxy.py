@@ -41,6 +41,9 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
+        # Answered here: the endpoint said 100 Continue and holds the whole body, so the upstream
+        # is not asked to (an upstream that never says it would leave the request waiting).
+        "expect",
     }
 )
 # What aiohttp's client would add on its own, and must not: the client's request goes as sent.
