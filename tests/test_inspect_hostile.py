@@ -117,6 +117,31 @@ def test_a_client_that_asked_for_no_compression_gets_none_and_gzip_passes_as_byt
         assert first.uncached == second.uncached == 12 and not second.note
 
 
+def test_the_request_reaches_the_upstream_before_the_inspector_reads_it(monkeypatch):
+    """Forwarding apart from observing: the observer read (and hashed) each request before
+    aiohttp had written it upstream, on the request's way. Here the observer waits for the
+    upstream to have the body: had it run first, the body could never have left."""
+    arrived = threading.Event()
+    seen = []
+    real = observer_module.Observer.request
+
+    def reads_later(self, body, headers):
+        seen.append(arrived.wait(timeout=2))
+        return real(self, body, headers)
+
+    async def answer(top, body, writer):
+        arrived.set()
+        await answer_json(top, body, writer)
+
+    monkeypatch.setattr(observer_module.Observer, "request", reads_later)
+    with FakeUpstream(answer) as up, Inspector(up.base_url) as inspector:
+        reply = httpx.post(
+            inspector.base_url + "/v1/messages", content=BODY, headers={"x-api-key": KEY}
+        )
+        assert reply.status_code == 200 and inspector.lines(1)
+    assert seen == [True]
+
+
 # -- failures reach the client as they are (36.4) ----------------------------------------------
 def _failure_of(url: str) -> tuple[str, bytes]:
     got = b""

@@ -152,8 +152,9 @@ class Observer:
             entries = ", ".join(
                 f"{e.tokens:,} tokens {_left(e.expires_at - now)} left ({e.ttl})" for e in live
             )
+            requests = f"{s.requests} request{'s' if s.requests != 1 else ''}"
             out.append(
-                f"{s.name} (key {s.key}, {s.model.id}): {s.requests} requests, {rate:.0%} of "
+                f"{s.name} (key {s.key}, {s.model.id}): {requests}, {rate:.0%} of "
                 f"input read from cache, ${s.paid_usd:.4f}; live: {entries or 'nothing cached'}"
             )
         return out

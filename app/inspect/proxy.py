@@ -104,8 +104,11 @@ class InspectProxy:
         # Bytes pass as they are: no decompression on the way (the copy is decompressed), no
         # cap on connections (aiohttp's default of 100 made the 101st stream wait).
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+        sent = aiohttp.TraceConfig()
+        sent.on_request_chunk_sent.append(self._sent)
         self.session = aiohttp.ClientSession(
             connector=connector,
+            trace_configs=[sent],
             auto_decompress=False,
             timeout=UPSTREAM_TIMEOUT,
             trust_env=False,
@@ -125,8 +128,6 @@ class InspectProxy:
             return _error("the request is over the inspector's 40 MB limit", 413)
         watched = request.method == "POST" and request.path == "/v1/messages"
         pending: list[Pending] = []
-        if watched:  # read after the request has gone on (its first wait), not before
-            asyncio.get_running_loop().call_soon(self._read_request, pending, body, request)
         self.active += 1
         try:
             try:
@@ -136,6 +137,7 @@ class InspectProxy:
                     headers=passed_on(request.raw_headers),
                     data=body if body or request.method in ("POST", "PUT", "PATCH") else None,
                     allow_redirects=False,
+                    trace_request_ctx=(pending, body, request) if watched else None,
                 )
             except BROKEN as exc:
                 said = redact(str(exc) or type(exc).__name__)
@@ -148,6 +150,14 @@ class InspectProxy:
                 return await self._relay(request, upstream, found)
         finally:
             self.active -= 1
+
+    async def _sent(self, _session, context, _params) -> None:
+        """The body is being handed to the upstream's socket (aiohttp's ``on_request_chunk_sent``,
+        awaited just before the write): the observer reads the request once that write is done,
+        while the upstream works on it, never before it has gone on."""
+        found = context.trace_request_ctx
+        if found is not None:
+            asyncio.get_running_loop().call_soon(self._read_request, *found)
 
     def _read_request(self, pending: list[Pending], body: bytes, request) -> None:
         if pending:

@@ -178,18 +178,17 @@ class OtherProgramsDialog(QDialog):
             why = "; ".join(x for x in (line.error, line.note) if x)
         elif line.note:
             why = "; ".join(x for x in (why, line.note) if x)
-        kind = f"failed ({line.status or 'no response'})" if line.kind == "failed" else line.kind
-        cells = (
-            line.id,
-            line.model,
-            kind,
+        numbers = (
             f"{line.read:,}",
             f"{line.predicted_read:,}",
             f"{line.written_5m:,} / {line.written_1h:,}",
             f"{line.uncached:,}",
             cost,
-            why,
         )
+        kind = line.kind
+        if line.kind == "failed":  # a failure, with its status: no turn's numbers
+            kind, numbers = f"failed ({line.status or 'no response'})", ("–",) * 5
+        cells = (line.id, line.model, kind, *numbers, why)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setToolTip(plain_tip(text))

@@ -12,8 +12,10 @@ Latency: for each number of clients, that many streams run at once (each event s
 upstream with the system's monotonic clock when it is written, and timed on arrival), while a
 probe sends one ordinary request at a time (a 3,400-token system prompt with a breakpoint) and
 times its round trip. The same run goes once straight to the upstream and once through the
-inspector; the difference of the medians (p50) and of the 99th percentiles (p99) is what the
-inspector adds, per request and per event.
+inspector, and once through it on a path it does not observe (forwarding alone), three rounds of
+each; the difference of the medians (p50) and of the 99th percentiles
+(p99) in each round is what the inspector adds, per request and per event, and the median of the
+rounds' differences is printed with their range.
 
 Memory: 100,000 requests from 8 programs (API keys), each running conversations of 30 turns with
 a breakpoint on its last user message and a new system prompt for each conversation (so nearly
@@ -140,7 +142,9 @@ BODY = {
 }
 
 
-async def one_stream(session, base: str, events: int, interval_ms: float, out: list) -> None:
+async def one_stream(
+    session, base: str, events: int, interval_ms: float, out: list, path: str = "/v1/messages"
+) -> None:
     headers = {
         "x-api-key": "bench",
         "anthropic-version": "2023-06-01",
@@ -148,7 +152,7 @@ async def one_stream(session, base: str, events: int, interval_ms: float, out: l
         "x-bench-interval-ms": str(interval_ms),
     }
     body = {**BODY, "stream": True}
-    async with session.post(base + "/v1/messages", json=body, headers=headers) as response:
+    async with session.post(base + path, json=body, headers=headers) as response:
         async for line in response.content:
             if line.startswith(b"data:") and b'"t": ' in line:
                 arrived = time.monotonic_ns()
@@ -156,23 +160,26 @@ async def one_stream(session, base: str, events: int, interval_ms: float, out: l
                 out.append((arrived - sent) / 1e6)
 
 
-async def probe(session, base: str, count: int, out: list) -> None:
+async def probe(session, base: str, count: int, out: list, path: str = "/v1/messages") -> None:
     headers = {"x-api-key": "probe", "anthropic-version": "2023-06-01"}
     for _ in range(count):
         started = time.perf_counter()
-        async with session.post(base + "/v1/messages", json=BODY, headers=headers) as response:
+        async with session.post(base + path, json=BODY, headers=headers) as response:
             await response.read()
         out.append((time.perf_counter() - started) * 1000)
         await asyncio.sleep(0.01)
 
 
-async def latency_run(base: str, clients: int, probes: int) -> tuple[list, list]:
-    """Per-event one-way times of ``clients`` concurrent streams, and the probe's round trips."""
+async def latency_run(
+    base: str, clients: int, probes: int, path: str = "/v1/messages"
+) -> tuple[list, list]:
+    """Per-event one-way times of ``clients`` concurrent streams, and the probe's round trips
+    (``path``: /v1/unwatched passes through the inspector without being observed)."""
     interval = {1: 20.0, 100: 100.0}.get(clients, 250.0)
     events = max(20, int(probes * 30 / interval))  # the streams outlast the probe
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await probe(session, base, 100, [])  # warm both paths (prices, catalogue, pools)
+        await probe(session, base, 100, [], path)  # warm both paths (prices, catalogue, pools)
         event_ms: list[float] = []
         request_ms: list[float] = []
         streams = []
@@ -182,7 +189,7 @@ async def latency_run(base: str, clients: int, probes: int) -> tuple[list, list]
             )
             await asyncio.sleep(interval / 1000 / clients)  # spread over one interval
         await asyncio.sleep(0.5)
-        await probe(session, base, probes, request_ms)
+        await probe(session, base, probes, request_ms, path)
         await asyncio.gather(*streams)
     return event_ms, request_ms
 
@@ -192,28 +199,51 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def latency(clients_list: list[int], probes: int) -> dict:
+def latency(clients_list: list[int], probes: int, rounds: int) -> dict:
+    """Each number of clients in ``rounds`` rounds, each round straight then through; the
+    figures are the median over the rounds of each round's own difference (this machine is
+    shared, and one round can be slowed from outside), with their range."""
     procs = Processes()
     result = {}
+    keys = ("request_ms_p50", "request_ms_p99", "event_ms_p50", "event_ms_p99")
     try:
         for clients in clients_list:
-            row = {}
-            for name, base in (("direct", procs.upstream_url), ("through", procs.inspector_url)):
-                events, requests = asyncio.run(latency_run(base, clients, probes))
-                row[name] = {
-                    "events": len(events),
-                    "event_ms_p50": round(statistics.median(events), 3),
-                    "event_ms_p99": round(percentile(events, 0.99), 3),
-                    "request_ms_p50": round(statistics.median(requests), 3),
-                    "request_ms_p99": round(percentile(requests, 0.99), 3),
-                }
-            d, t = row["direct"], row["through"]
-            row["added"] = {
-                k: round(t[k] - d[k], 3)
-                for k in ("request_ms_p50", "request_ms_p99", "event_ms_p50", "event_ms_p99")
+            added: dict[str, list[float]] = {k: [] for k in keys}
+            forwarding: dict[str, list[float]] = {k: [] for k in keys}
+            direct_p50, through_p50 = [], []
+            for _ in range(rounds):
+                row = {}
+                targets = (
+                    ("direct", procs.upstream_url, "/v1/messages"),
+                    ("through", procs.inspector_url, "/v1/messages"),
+                    ("unobserved", procs.inspector_url, "/v1/unwatched"),
+                )
+                for name, base, path in targets:
+                    events, requests = asyncio.run(latency_run(base, clients, probes, path))
+                    row[name] = {
+                        "request_ms_p50": statistics.median(requests),
+                        "request_ms_p99": percentile(requests, 0.99),
+                        "event_ms_p50": statistics.median(events),
+                        "event_ms_p99": percentile(events, 0.99),
+                    }
+                for k in keys:
+                    added[k].append(row["through"][k] - row["direct"][k])
+                    forwarding[k].append(row["unobserved"][k] - row["direct"][k])
+                direct_p50.append(row["direct"]["request_ms_p50"])
+                through_p50.append(row["through"]["request_ms_p50"])
+            summary = {
+                "direct_request_ms_p50": round(statistics.median(direct_p50), 3),
+                "through_request_ms_p50": round(statistics.median(through_p50), 3),
+                "added_ms": {k: round(statistics.median(v), 3) for k, v in added.items()},
+                "added_ms_range": {
+                    k: [round(min(v), 3), round(max(v), 3)] for k, v in added.items()
+                },
+                "forwarding_only_added_ms": {
+                    k: round(statistics.median(v), 3) for k, v in forwarding.items()
+                },
             }
-            result[str(clients)] = row
-            print(json.dumps({"clients": clients, **row}), flush=True)
+            result[str(clients)] = summary
+            print(json.dumps({"clients": clients, **summary}), flush=True)
     finally:
         procs.close()
     return result
@@ -288,6 +318,7 @@ def main() -> int:
     parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--clients", default="1,100,1000")
     parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="straight then through, each")
     parser.add_argument("--memory", type=int, default=0, help="requests for the memory run")
     args = parser.parse_args()
     if args.serve_upstream:
@@ -297,7 +328,7 @@ def main() -> int:
         print(json.dumps(memory(args.memory)))
         return 0
     clients = [int(c) for c in args.clients.split(",") if c]
-    print(json.dumps({"latency": latency(clients, args.probes)}))
+    print(json.dumps({"latency": latency(clients, args.probes, args.rounds)}))
     return 0
 
 
