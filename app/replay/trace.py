@@ -91,9 +91,10 @@ def _number(value, what: str, minimum: float = 0, maximum: float | None = None) 
     """A JSON number within bounds (never NaN or infinite: JSON has neither)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise TraceError(f"{what} must be a number, not {_shown(value)}")
-    if value < minimum or (maximum is not None and value > maximum):
-        most = f" and at most {maximum:,.0f}" if maximum is not None else ""
-        raise TraceError(f"{what} must be at least {minimum:,.0f}{most}, not {_shown(value)}")
+    if value < minimum:
+        raise TraceError(f"{what} must be a number >= {minimum:,.0f}, not {_shown(value)}")
+    if maximum is not None and value > maximum:
+        raise TraceError(f"{what} must be a number <= {maximum:,.0f}, not {_shown(value)}")
     return value
 
 
@@ -120,67 +121,81 @@ def model_of(name: object, origin: str) -> ModelInfo:
     return model
 
 
+def _event(raw: object, where: str) -> Event:
+    """One event's shape and the bounds that hold whatever the model."""
+    if not isinstance(raw, dict) or raw.get("do") not in ACTIONS:
+        raise TraceError(f"{where}: 'do' must be one of {', '.join(ACTIONS)}")
+    do = raw["do"]
+    for key in ACTIONS[do]:
+        _number(raw.get(key), f"{where}: {key}")
+    if do == "type":
+        _number(raw["seconds"], f"{where}: seconds", 0, MAX_TYPING_S)
+    elif do == "attach":
+        image = raw.get("image")
+        if "document_tokens" in raw:
+            _number(raw["document_tokens"], f"{where}: document_tokens", 1)
+        elif not (isinstance(image, list) and len(image) == 2):
+            raise TraceError(f"{where}: attach needs document_tokens or image [w, h]")
+        else:
+            for v in image:
+                _number(v, f"{where}: image size", 1, MAX_IMAGE_SIDE)
+    fields = {k: v for k, v in raw.items() if k not in ("wait", "do")}
+    return Event(_number(raw.get("wait", 0), f"{where}: wait", 0, MAX_WAIT_S), do, fields)
+
+
+def _fits(model: ModelInfo, system: int, tools: int, events: list[Event], origin: str) -> None:
+    """Every count within the model's context window and output limit, and the conversation,
+    summed as it grows, never over the context window."""
+    window = model.context_window
+    held, sent = system + tools, []  # the conversation's tokens so far; each send's share
+    for i, event in enumerate(events):
+        where = f"{origin}: event {i + 1}"
+        if event.do in ("send", "edit_last"):
+            tokens = _number(event["tokens"], f"{where}: tokens", 0, window)
+            reply = _number(
+                event["reply_tokens"], f"{where}: reply_tokens", 0, model.max_output_tokens
+            )
+            if event.do == "edit_last" and sent:
+                held -= sent.pop()
+            sent.append(int(tokens) + int(reply))
+            held += sent[-1]
+        elif event.do == "set_system":
+            new = int(_number(event["system_tokens"], f"{where}: system_tokens", 0, window))
+            held, system = held + new - system, new
+        elif event.do == "attach" and "document_tokens" in event.fields:
+            held += int(_number(event["document_tokens"], f"{where}: document_tokens", 1, window))
+        if held * model.token_scale > window:
+            raise TraceError(
+                f"{where}: the conversation reaches about {held:,} tokens, over "
+                f"{model.display_name}'s context window of {window:,}"
+            )
+
+
 def parse(data: dict, origin: str = "trace") -> Trace:
-    """A trace checked against the bounds above and its model's context window and output
-    limit, so a replay never starts on what the API would refuse or a loop could not finish."""
+    """A trace checked, its shape first, then its model, then every count against the model's
+    context window and output limit: a replay never starts on what the API would refuse or a
+    loop could not finish (the bounds above)."""
     if not isinstance(data, dict):
         raise TraceError(f"{origin}: a trace is a JSON object")
     try:
         name, model_name, events = data["name"], data["model"], data["events"]
     except KeyError as exc:
         raise TraceError(f"{origin}: missing {exc.args[0]!r}") from None
-    model = model_of(model_name, origin)
     if not isinstance(events, list):
         raise TraceError(f"{origin}: 'events' must be a list of events, not {_shown(events)}")
     if len(events) > MAX_EVENTS:
         raise TraceError(f"{origin}: {len(events):,} events; a trace holds at most {MAX_EVENTS:,}")
-    window, most_out = model.context_window, model.max_output_tokens
-    system = first_system = int(
-        _number(data.get("system_tokens", 0), f"{origin}: system_tokens", 0, window)
-    )
-    tools = int(_number(data.get("tool_tokens", 0), f"{origin}: tool_tokens", 0, window))
-    parsed = []
-    held, sent = system + tools, []  # the conversation's tokens so far; each send's share
-    for i, raw in enumerate(events):
-        where = f"{origin}: event {i + 1}"
-        if not isinstance(raw, dict) or raw.get("do") not in ACTIONS:
-            raise TraceError(f"{where}: 'do' must be one of {', '.join(ACTIONS)}")
-        do = raw["do"]
-        if do in ("send", "edit_last"):
-            tokens = _number(raw.get("tokens"), f"{where}: tokens", 0, window)
-            reply = _number(raw.get("reply_tokens"), f"{where}: reply_tokens", 0, most_out)
-            if do == "edit_last" and sent:
-                held -= sent.pop()
-            sent.append(int(tokens) + int(reply))
-            held += sent[-1]
-        elif do == "type":
-            _number(raw.get("seconds"), f"{where}: seconds", 0, MAX_TYPING_S)
-        elif do == "set_system":
-            new = _number(raw.get("system_tokens"), f"{where}: system_tokens", 0, window)
-            held += int(new) - system
-            system = int(new)
-        elif do == "attach":
-            image = raw.get("image")
-            if "document_tokens" in raw:
-                held += int(_number(raw["document_tokens"], f"{where}: document_tokens", 1, window))
-            elif not (isinstance(image, list) and len(image) == 2):
-                raise TraceError(f"{where}: attach needs document_tokens or image [w, h]")
-            else:
-                for v in image:
-                    _number(v, f"{where}: image size", 1, MAX_IMAGE_SIDE)
-        if held * model.token_scale > window:
-            raise TraceError(
-                f"{where}: the conversation reaches about {held:,} tokens, over "
-                f"{model.display_name}'s context window of {window:,}"
-            )
-        fields = {k: v for k, v in raw.items() if k not in ("wait", "do")}
-        wait = _number(raw.get("wait", 0), f"{where}: wait", 0, MAX_WAIT_S)
-        parsed.append(Event(wait, do, fields))
+    parsed = [_event(raw, f"{origin}: event {i + 1}") for i, raw in enumerate(events)]
     if not any(e.do == "send" for e in parsed):
         raise TraceError(f"{origin}: the trace sends nothing")
     if sum(e.do in ("send", "edit_last") for e in parsed) > MAX_SENDS:
         raise TraceError(f"{origin}: more than {MAX_SENDS:,} sends; a replay holds at most that")
-    return Trace(str(name)[:MAX_NAME_CHARS], model.id, first_system, tools, tuple(parsed))
+    model = model_of(model_name, origin)
+    window = model.context_window
+    system = int(_number(data.get("system_tokens", 0), f"{origin}: system_tokens", 0, window))
+    tools = int(_number(data.get("tool_tokens", 0), f"{origin}: tool_tokens", 0, window))
+    _fits(model, system, tools, parsed, origin)
+    return Trace(str(name)[:MAX_NAME_CHARS], model.id, system, tools, tuple(parsed))
 
 
 def load(folder: Path) -> list[Trace]:

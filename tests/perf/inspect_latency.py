@@ -3,6 +3,7 @@ and 1,000 concurrent clients, and its memory over 100,000 requests.
 
     python tests/perf/inspect_latency.py [--clients 1,100,1000] [--probes 200]
     python tests/perf/inspect_latency.py --memory 100000
+    python tests/perf/inspect_latency.py --sequential 250
 
 Three processes, as in use: an upstream that answers at once with canned Messages API replies
 (so only the inspector's own cost is measured, not the simulator's), the inspector as its command
@@ -66,6 +67,7 @@ REPLY = json.dumps(
 async def answer(request: web.Request) -> web.StreamResponse:
     body = await request.read()
     if b'"stream": true' not in body:
+        await asyncio.sleep(float(request.headers.get("x-bench-delay-ms", "0")) / 1000)
         return web.Response(body=REPLY, content_type="application/json")
     events = int(request.headers.get("x-bench-events", "20"))
     interval = float(request.headers.get("x-bench-interval-ms", "100")) / 1000
@@ -160,8 +162,15 @@ async def one_stream(
                 out.append((arrived - sent) / 1e6)
 
 
+UPSTREAM_MS = 0.0  # how long the canned upstream takes to answer a probe (--upstream-ms)
+
+
 async def probe(session, base: str, count: int, out: list, path: str = "/v1/messages") -> None:
-    headers = {"x-api-key": "probe", "anthropic-version": "2023-06-01"}
+    headers = {
+        "x-api-key": "probe",
+        "anthropic-version": "2023-06-01",
+        "x-bench-delay-ms": str(UPSTREAM_MS),
+    }
     for _ in range(count):
         started = time.perf_counter()
         async with session.post(base + path, json=BODY, headers=headers) as response:
@@ -249,6 +258,36 @@ def latency(clients_list: list[int], probes: int, rounds: int) -> dict:
     return result
 
 
+def sequential(count: int, rounds: int) -> dict:
+    """One request at a time and nothing else: straight, through unobserved, through observed;
+    the median round trip of each round (after 50 to warm up)."""
+
+    async def run(base: str, path: str) -> float:
+        out = []
+        async with aiohttp.ClientSession() as session:
+            headers = {"x-api-key": "probe", "anthropic-version": "2023-06-01"}
+            for _ in range(50):  # warm up, back to back as measured
+                async with session.post(base + path, json=BODY, headers=headers) as response:
+                    await response.read()
+            for _ in range(count):
+                started = time.perf_counter()
+                async with session.post(base + path, json=BODY, headers=headers) as response:
+                    await response.read()
+                out.append((time.perf_counter() - started) * 1000)
+        return round(statistics.median(out), 3)
+
+    procs = Processes()
+    rows: dict[str, list[float]] = {"direct": [], "unobserved": [], "observed": []}
+    try:
+        for _ in range(rounds):
+            rows["direct"].append(asyncio.run(run(procs.upstream_url, "/v1/messages")))
+            rows["unobserved"].append(asyncio.run(run(procs.inspector_url, "/v1/unwatched")))
+            rows["observed"].append(asyncio.run(run(procs.inspector_url, "/v1/messages")))
+    finally:
+        procs.close()
+    return {"sequential_request_ms_p50": rows}
+
+
 # -- memory -------------------------------------------------------------------------------------
 def conversation_body(program: int, conversation: int, turn: int) -> dict:
     system = f"Program {program}, conversation {conversation}. " + SYSTEM
@@ -319,13 +358,27 @@ def main() -> int:
     parser.add_argument("--clients", default="1,100,1000")
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="straight then through, each")
+    parser.add_argument(
+        "--upstream-ms",
+        type=float,
+        default=0.0,
+        help="the upstream's time to answer a probe (0: at once; the API takes hundreds)",
+    )
     parser.add_argument("--memory", type=int, default=0, help="requests for the memory run")
+    parser.add_argument(
+        "--sequential", type=int, default=0, help="requests one at a time, nothing else running"
+    )
     args = parser.parse_args()
+    global UPSTREAM_MS
+    UPSTREAM_MS = args.upstream_ms
     if args.serve_upstream:
         serve_upstream()
         return 0
     if args.memory:
         print(json.dumps(memory(args.memory)))
+        return 0
+    if args.sequential:
+        print(json.dumps(sequential(args.sequential, args.rounds)))
         return 0
     clients = [int(c) for c in args.clients.split(",") if c]
     print(json.dumps({"latency": latency(clients, args.probes, args.rounds)}))
