@@ -45,12 +45,6 @@ def worker_pool() -> ProcessPoolExecutor:
     )
 
 
-def worker_pids(pool: ProcessPoolExecutor) -> list[int]:
-    """The ids of the pool's worker processes now (none before its first task)."""
-    processes = getattr(pool, "_processes", None) or {}
-    return [p.pid for p in list(processes.values()) if p.pid is not None]
-
-
 def discard(pool: ProcessPoolExecutor) -> None:
     """End the pool now: its worker is killed (it may be stuck in a hostile file), queued
     work is cancelled, nothing is waited for."""

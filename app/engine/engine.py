@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from app.caching.builder import BuiltRequest, RequestBuilder
 from app.caching.calibration import TokenCalibration
 from app.caching.costs import Kind, RequestRecord, cost_of
-from app.caching.explainer import as_branch, explain
+from app.caching.explainer import as_branch, diagnosis_shown, explain
 from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
@@ -372,7 +372,7 @@ class Engine(ev.Listeners):
             predicted=Usage.from_plan(plan, usage.output),
             explanation=explanation.sentence if explanation else "",
             cause=explanation.cause if explanation else "",
-            server_reason=diagnosis,
+            server_reason=diagnosis_shown(explanation, diagnosis),
             reply_id=message.id,
         )
         session.last_message_id = final.id

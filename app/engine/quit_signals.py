@@ -113,7 +113,7 @@ class QuitOnSignals:
         self.force(128 + (self.received or 0))
 
 
-def _noted(number, frame) -> None:
+def _noted(number, _frame) -> None:
     """The Python-level handler: the wakeup socket carries the signal; this only keeps the
     default action (ending the process on the spot) from being taken."""
 

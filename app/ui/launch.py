@@ -334,13 +334,6 @@ def _sync(fn):
     return call
 
 
-def _threaded(fn):
-    async def call():
-        await asyncio.to_thread(fn)
-
-    return call
-
-
 def choose_model(catalogue, asked: str | None, preferred: str):
     """(model, notice): the model to start with, and what to tell the user about the choice.
     A model named on the command line must be usable (None and why, else); one from the
