@@ -75,6 +75,8 @@ def measure_startup(runs: int = 3) -> tuple[float, float]:
             child.stdout.readline()  # "shown …": the window is on screen
             times.append(time.perf_counter() - started)
             connected = child.stdout.readline()  # "connected …": the SDK and simulator are up
+            while connected and not connected.startswith("connected"):
+                connected = child.stdout.readline()  # ("loaded before shown: …" comes first)
             child.wait(60)
             peaks.append(float(connected.split("rss")[1].split()[0]))
     return statistics.median(times), statistics.median(peaks)
