@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from app.caching.builder import BuiltRequest, RequestBuilder
 from app.caching.calibration import TokenCalibration
-from app.caching.costs import Kind, RequestRecord, cost_of
+from app.caching.costs import Kind, RequestRecord, request_cost
 from app.caching.explainer import as_branch, explain
 from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
@@ -28,6 +28,7 @@ from app.caching.prefix_map import PrefixMap
 from app.caching.strategies import STRATEGIES, CacheSettings, user_turn_gaps
 from app.conversation.blocks import Message, ToolUseBlock
 from app.conversation.conversation import Conversation, new_id
+from app.engine import compaction as compacting
 from app.engine import events as ev
 from app.engine.economics import (
     choose_ttl,
@@ -188,7 +189,7 @@ class Engine(ev.Listeners):
         self, session: Session, kind: str, built: BuiltRequest, usage: Usage, **extra
     ) -> RequestRecord:
         self._learn(built, usage)
-        cost = cost_of(usage, built.model, self.clock())
+        cost = request_cost(usage, built.model, self.clock(), extra.get("compaction"))
         record = RequestRecord(
             kind,
             usage,
@@ -273,7 +274,9 @@ class Engine(ev.Listeners):
         conv = session.conversation
         wait_s = self.settings.upload_wait_s
         await self.uploads.refer(self.client, self.ledger.place, conv, self.clock, wait_s)
-        built = self.build(session)
+        tools = bool(conv.tools or conv.server_tools)
+        edits = (compacting.compaction_edit(tools),) if session.compact_next else ()
+        built = self.build(session, edits=edits)
         self.count_tokens_of(built)
         await self.drafts.wait_for_warm(session, built)
         plan = self.ledger.predict(built)
@@ -291,8 +294,9 @@ class Engine(ev.Listeners):
         ttft = None
         explanation = None
         diagnosis = ""
+        api = self.client.beta.messages if built.beta_api else self.client.messages
         try:
-            async with self.client.messages.stream(
+            async with api.stream(
                 **built.body,
                 diagnostics={"previous_message_id": session.last_message_id},
                 extra_headers={"anthropic-beta": ",".join((DIAGNOSIS_BETA, *built.betas))},
@@ -301,13 +305,15 @@ class Engine(ev.Listeners):
                 async for event in stream:
                     if event.type == "message_start":
                         begun = Usage.from_api(event.message.usage)
-                        explanation = explain(
-                            built, begun, plan, session.last_turn, self.ledger, writing_elsewhere
-                        )
-                        if session.forked_at is not None:
-                            explanation = as_branch(explanation, session.forked_at)
                         diagnosis = describe_diagnosis(getattr(event.message, "diagnostics", None))
-                        self.ledger.record(built, begun, sent_at)
+                        if not built.compacting:  # a compaction is known at its end
+                            explanation = explain(
+                                built, begun, plan, session.last_turn, self.ledger,
+                                writing_elsewhere,
+                            )  # fmt: skip
+                            if session.forked_at is not None:
+                                explanation = as_branch(explanation, session.forked_at)
+                            self.ledger.record(built, begun, sent_at)
                         self.ledger.finish(request_id)
                     elif event.type == "content_block_delta":
                         if ttft is None:
@@ -345,6 +351,15 @@ class Engine(ev.Listeners):
         finally:
             self.ledger.finish(request_id)
         usage = Usage.from_api(final.usage)
+        following = built  # what the next turn's explanation compares with
+        if built.compacting:
+            session.compact_next = False
+            found = compacting.explain_compaction(
+                built, final, plan, session.last_turn, self.ledger, writing_elsewhere
+            )
+            following, explanation = compacting.settle(
+                self.ledger, self.builder, built, final, usage, found, sent_at
+            )
         message = conv.add("assistant", *blocks_of(final.content), created_at=self.clock())
         if usage.web_searches or usage.web_fetches:  # its results: the API's automatic write
             written = self.ledger.record_server_result(
@@ -367,13 +382,15 @@ class Engine(ev.Listeners):
             cause=explanation.cause if explanation else "",
             server_reason=diagnosis,
             reply_id=message.id,
+            compaction=compacting.compaction_usage(final.usage),
+            edits=compacting.applied_edits(final),
         )
         session.last_message_id = final.id
         session.forked_at = None
         for warm in session.warms:
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens
-        session.last_turn = built
+        session.last_turn = following
         self.emit(ev.UsageReported(session.id, Kind.TURN, usage, explanation, built))
         self.emit(ev.Finished(session.id, Kind.TURN, message, record, session.totals.snapshot()))
         return message, final.stop_reason
@@ -394,8 +411,9 @@ class Engine(ev.Listeners):
         request_id = f"{kind}-{next(self._ids)}"
         self.ledger.begin(request_id, built, plan)
         sent_at = self.clock()
+        api = self.client.beta.messages if built.beta_api else self.client.messages
         try:
-            response = await self.client.messages.create(
+            response = await api.create(
                 **built.body,
                 timeout=self.settings.time_limit(expected_s(plan)),
                 **(
