@@ -10,6 +10,7 @@ from app.caching.ledger import Usage
 from app.engine.session import Session
 from app.facts.context_management import COMPACT_BETA
 from app.facts.rules import plan_request
+from app.facts.tokens import text_tokens
 from tests.helpers import SONNET_46, Harness, conversation, run, text_of
 
 
@@ -111,7 +112,7 @@ def test_the_prediction_of_a_compacting_turn_is_what_its_compaction_iteration_re
         await h.engine.start_turn(session)
         session.conversation.add_user_text("And what follows from it?")
         session.compact_next = True
-        from app.engine.compaction import compaction_edit
+        from app.engine.context_management import compaction_edit
 
         built = h.engine.build(session, edits=(compaction_edit(False),))
         plan = h.engine.ledger.predict(built)
@@ -145,3 +146,69 @@ def test_a_compacting_turns_record_keeps_its_compaction_iteration_in_the_history
     again = RequestRecord.from_dict(record.to_dict())
     assert again.compaction == record.compaction and again.billed == record.billed
     assert again.billed.input_total == record.usage.input_total + record.compaction.input_total
+
+
+def test_compaction_is_offered_near_the_context_window_priced_before_and_asked(sim):
+    """Issue 39, "And in the app": a conversation nearing its model's context window (80 %:
+    ``compaction_offer_share``) offers the API's compaction, priced before it is made: what its
+    compaction iteration reads (from the cache where it is cached) and writes, what the turn
+    after it rewrites and what every later turn saves. Asked, the next message compacts, and
+    what the compaction iteration is billed for reading is what the offer said."""
+    from app.workspace.chat import Chat
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        session = Session(long_conversation(810_000))
+        session.conversation.ttl = "5m"
+        chat = Chat(h.engine, session)
+        await chat.send("What does it say?")
+        chat.changed(set(), "looked again")
+        offer = chat.compaction.offer()
+        chat.compaction.ask()
+        turn = chat.send("And what follows from it?")
+        await turn
+        await h.client.close()
+        chat.close()
+        return h, chat, offer, turn
+
+    h, chat, offer, turn = run(scenario())
+    model = h.engine.model_of(chat.conversation)
+    assert offer is not None and offer.share >= 0.8 and offer.tokens > 810_000
+    assert offer.read > 810_000 and offer.summary == 3_500  # warm: read from the cache
+    expected = cost_of(Usage(read=offer.read, write_5m=offer.written, output=3_500), model)
+    assert abs(offer.compaction_usd - expected.paid_usd) < 1e-9
+    assert offer.saved_per_turn_usd > 0.2  # 0.81M tokens fewer read, at $0.30 per million
+    words = offer.question() + " " + offer.sentence()
+    assert (
+        "81%" in words and "Claude Sonnet 4.6" in words and f"${offer.compaction_usd:.4f}" in words
+    )
+    (record,) = turn.records
+    billed = record.compaction
+    assert billed.read == offer.read  # as priced; the write is the message, typed after it
+    assert 0 < billed.write - offer.written <= text_tokens("And what follows from it?")
+    assert not chat.compaction.asked and chat.messages[-1].blocks[0].kind == "compaction"
+
+
+def test_compaction_is_offered_only_where_compaction_md_says_and_from_the_share_on(sim):
+    """ "Supported models" lists nine models: the 5.5 generation and Haiku are never offered
+    it, and asking is refused with the reason; under the offer's share nothing is offered, but
+    it can still be asked for (from the trigger's minimum, 50,000 tokens, on)."""
+    from app.workspace.chat import Chat, ChatRefusal
+
+    h = Harness(sim.base_url)
+    small = Chat(h.engine, Session(long_conversation(60_000)))
+    small.changed(set(), "looked")
+    assert small.compaction.offer() is None and small.compaction.price().tokens > 60_000
+    tiny = Chat(h.engine, Session(long_conversation(20_000)))
+    tiny.changed(set(), "looked")
+    with pytest.raises(ChatRefusal, match="50,000"):
+        tiny.compaction.ask()
+    for model in ("claude-opus-5-5", "claude-haiku-4-5-20251001"):
+        conv = long_conversation(170_000)
+        conv.model = model
+        other = Chat(h.engine, Session(conv))
+        other.changed(set(), "looked")
+        assert other.compaction.offer() is None
+        with pytest.raises(ChatRefusal, match="does not take the API's compaction"):
+            other.compaction.ask()
+        assert not other.compaction.asked

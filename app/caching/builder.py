@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
 
+from app.caching.api_view import ApiView, cleared
 from app.caching.calibration import TokenCalibration
 from app.caching.lru import BoundedMemo
 from app.caching.strategies import (
@@ -26,7 +27,7 @@ from app.caching.strategies import (
 from app.conversation.blocks import DocumentBlock, ImageBlock, Message, RawBlock, ToolResultBlock
 from app.conversation.conversation import Conversation
 from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
-from app.facts.context_management import COMPACT, COMPACT_BETA, EDITING_BETA, compaction_point
+from app.facts.context_management import COMPACT, COMPACT_BETA, EDITING_BETA
 from app.facts.documents import pdf_facts, pdf_source_tokens
 from app.facts.prefix import (
     BlockFacts,
@@ -92,7 +93,6 @@ TOOL_CHANGES_BETA = "mid-conversation-tool-changes-2026-07-01"
 OUTPUT_CONFIG_BETA = "mid-conversation-output-config-2026-07-01"  # per-message effort
 TOOL_CHANGES = ("tool_addition", "tool_removal")
 MAX_CACHED = 4096  # messages' facts and JSON kept; the least recently used go first
-MAX_TRIMMED = 64  # messages cut at a compaction block kept (one per conversation, mostly)
 # What those entries may hold alive: the messages' attachment bytes and the JSON text (a closed
 # conversation's images go first).
 MAX_CACHED_BYTES = 256 * 1024 * 1024
@@ -123,9 +123,7 @@ class RequestBuilder:
         self._fragments: BoundedMemo[tuple[Message, str]] = BoundedMemo(
             MAX_CACHED, MAX_CACHED_BYTES, lambda v: _attachment_bytes(v[0]) + len(v[1])
         )
-        # A message cut at its compaction block, by the message's id: (the message, the cut),
-        # so its facts and JSON are made once.
-        self._trimmed: dict[int, tuple[Message, Message]] = {}
+        self._view = ApiView()  # the messages as the API reads them (compaction)
 
     # -- cached pieces --------------------------------------------------------------------------
     def _message_facts(self, index: int, message: Message) -> list[BlockFacts]:
@@ -133,16 +131,7 @@ class RequestBuilder:
         hit = self._facts.get(key)
         if hit is not None and hit[0] is message:
             return hit[1]
-        sizes = _image_sizes(message)
-        files = _file_tokens(message)
-        facts = message_facts(
-            index,
-            message.api_fields(),
-            lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
-            lambda block: (
-                files.get((block.get("source") or {}).get("file_id")) or pdf_source_tokens(block)
-            ),
-        )
+        facts = _facts_of(index, message.api_fields(), message)
         self._facts.put(key, (message, facts))
         return facts
 
@@ -197,7 +186,7 @@ class RequestBuilder:
             indexed = [
                 (i, m) for i, m in indexed if not (m.role == "system" and m.effort and not m.blocks)
             ]
-        indexed = self._from_compaction(indexed)
+        indexed = self._view.from_compaction(indexed)
         numbers = [i for i, _ in indexed]
         messages = [m for _, m in indexed]
         same = extra_user is None and len(messages) == len(conversation.messages)
@@ -208,6 +197,7 @@ class RequestBuilder:
         preamble = model.tool_prompt(conversation.tool_choice)
         facts: list[BlockFacts] = tool_facts(tools_api, preamble) + system_facts(system_api)
         per_message = [self._message_facts(i, m) for i, m in indexed]
+        per_message, origin = cleared(indexed, per_message, facts, model, edits, _facts_of)
         for chunk in per_message:
             facts.extend(chunk)
         turns = [
@@ -271,9 +261,9 @@ class RequestBuilder:
         message_marks: dict[int, list[tuple[int, str]]] = {}
         for position, mark in kept:
             if position.spot.level == "messages":
-                message_marks.setdefault(position.spot.index, []).append(
-                    (position.spot.block, mark.ttl)
-                )
+                spot = position.spot  # on the block as sent (cleared thinking kept in the body)
+                block = origin[spot.index][spot.block] if spot.index in origin else spot.block
+                message_marks.setdefault(spot.index, []).append((block, mark.ttl))
         fragments = [
             self._fragment(numbers[i], m, tuple(sorted(message_marks.get(i, ()))))
             for i, m in enumerate(messages)
@@ -316,30 +306,6 @@ class RequestBuilder:
             numbers=tuple(numbers),
         )
 
-    def _from_compaction(self, indexed: list[tuple[int, Message]]) -> list[tuple[int, Message]]:
-        """The messages the API keeps: from the last compaction block that holds a summary
-        on (compaction.md; ``app.facts.context_management.compaction_point``)."""
-        contents = [
-            m.api_content if any(b.kind == "compaction" for b in m.blocks) else None
-            for _, m in indexed
-        ]
-        point = compaction_point(contents)
-        if point is None:
-            return indexed
-        k, at = point
-        number, message = indexed[k]
-        if at:  # blocks before the compaction block in its own message are dropped too
-            hit = self._trimmed.get(id(message))
-            if hit is None or hit[0] is not message:
-                if len(self._trimmed) > MAX_TRIMMED:
-                    self._trimmed.clear()
-                hit = self._trimmed[id(message)] = (
-                    message,
-                    replace(message, blocks=message.blocks[at:]),
-                )
-            message = hit[1]
-        return [(number, message), *indexed[k + 1 :]]
-
     def compacted(self, built: BuiltRequest, compaction: dict) -> BuiltRequest:
         """The request a compaction's message iteration reads: the same tools and system (with
         their breakpoints and the top-level one), then the new ``compaction`` block alone
@@ -358,6 +324,21 @@ class RequestBuilder:
             breakpoints=points,
             numbers=(),
         )
+
+
+def _facts_of(index: int, api: dict, message: Message) -> list[BlockFacts]:
+    """The facts of a message's API form (``api``: the message's, or as an edit left it), its
+    images sized and its uploaded files counted from ``message``."""
+    sizes = _image_sizes(message)
+    files = _file_tokens(message)
+    return message_facts(
+        index,
+        api,
+        lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
+        lambda block: (
+            files.get((block.get("source") or {}).get("file_id")) or pdf_source_tokens(block)
+        ),
+    )
 
 
 def _betas(messages: list[Message], edits: tuple[dict, ...] = ()) -> tuple[str, ...]:

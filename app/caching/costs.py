@@ -129,8 +129,10 @@ class RequestRecord:
     compaction: Usage | None = None
     edits: tuple[dict, ...] = ()
     # Tokens a clearing made the request write again: cached before the cleared point moved,
-    # written now instead of read (0 when nothing new was cleared).
+    # written now instead of read (0 when nothing new was cleared), and what that cost beyond
+    # reading them.
     rewritten: int = 0
+    rewritten_usd: float = 0.0
 
     @property
     def billed(self) -> Usage:
@@ -158,6 +160,7 @@ class RequestRecord:
             "compaction": asdict(self.compaction) if self.compaction else None,
             "edits": list(self.edits),
             "rewritten": self.rewritten,
+            "rewritten_usd": self.rewritten_usd,
         }
 
     @classmethod
@@ -183,6 +186,7 @@ class RequestRecord:
             Usage(**data["compaction"]) if data.get("compaction") else None,
             tuple(e for e in data.get("edits") or () if isinstance(e, dict)),
             int(data.get("rewritten") or 0),
+            float(data.get("rewritten_usd") or 0.0),
         )
 
 

@@ -28,7 +28,7 @@ from app.caching.prefix_map import PrefixMap
 from app.caching.strategies import STRATEGIES, CacheSettings, user_turn_gaps
 from app.conversation.blocks import Message, ToolUseBlock
 from app.conversation.conversation import Conversation, new_id
-from app.engine import compaction as compacting
+from app.engine import context_management as compacting
 from app.engine import events as ev
 from app.engine.economics import (
     choose_ttl,
@@ -181,8 +181,8 @@ class Engine(ev.Listeners):
 
     def count_tokens_of(self, built: BuiltRequest) -> asyncio.Task | None:
         """Have the API count this request's breakpoints and end (when the setting is on)."""
-        if not self.settings.count_tokens or self.client is None:
-            return None
+        if not self.settings.count_tokens or self.client is None or built.beta_api:
+            return None  # (its prefixes as counted would not be as cleared or compacted)
         return self.own(count_prefixes(self.client, built, self.calibration), "count tokens")
 
     def _record(
@@ -213,12 +213,18 @@ class Engine(ev.Listeners):
         ttl = conversation.ttl if conversation.ttl in TTL_CHOICES else self.settings.cache.ttl
         return strategy, CacheSettings(ttl)
 
+    def edits_of(self, conv: Conversation) -> tuple[dict, ...]:
+        """The context-management edits the conversation's requests carry (its clearing)."""
+        least = self.settings.clear_at_least_tokens
+        return compacting.clearing_edits(conv, self.resolve_model(conv.model), least)
+
     def build(
         self, session: Session, conversation: Conversation | None = None, **extra
     ) -> BuiltRequest:
         """The next request of ``conversation`` (the session's by default) under its pattern; an
         "adaptive" TTL is chosen per request by ``choose_ttl``."""
         conv = session.conversation if conversation is None else conversation
+        extra.setdefault("edits", self.edits_of(conv))
         strategy, cache = self.caching_of(conv)
         if cache.ttl != "adaptive":
             return self.builder.build(conv, strategy, cache, **extra)
@@ -274,8 +280,9 @@ class Engine(ev.Listeners):
         conv = session.conversation
         wait_s = self.settings.upload_wait_s
         await self.uploads.refer(self.client, self.ledger.place, conv, self.clock, wait_s)
-        tools = bool(conv.tools or conv.server_tools)
-        edits = (compacting.compaction_edit(tools),) if session.compact_next else ()
+        edits = self.edits_of(conv)
+        if session.compact_next:
+            edits += (compacting.compaction_edit(bool(conv.tools or conv.server_tools)),)
         built = self.build(session, edits=edits)
         self.count_tokens_of(built)
         await self.drafts.wait_for_warm(session, built)
@@ -360,6 +367,10 @@ class Engine(ev.Listeners):
             following, explanation = compacting.settle(
                 self.ledger, self.builder, built, final, usage, found, sent_at
             )
+        applied = compacting.applied_edits(final)
+        explanation, rewritten, rewritten_usd = compacting.clearing_effect(
+            built, session.last_turn, usage, applied, explanation
+        )
         message = conv.add("assistant", *blocks_of(final.content), created_at=self.clock())
         if usage.web_searches or usage.web_fetches:  # its results: the API's automatic write
             written = self.ledger.record_server_result(
@@ -383,7 +394,9 @@ class Engine(ev.Listeners):
             server_reason=diagnosis,
             reply_id=message.id,
             compaction=compacting.compaction_usage(final.usage),
-            edits=compacting.applied_edits(final),
+            edits=applied,
+            rewritten=rewritten,
+            rewritten_usd=rewritten_usd,
         )
         session.last_message_id = final.id
         session.forked_at = None
@@ -391,7 +404,9 @@ class Engine(ev.Listeners):
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens
         session.last_turn = following
-        self.emit(ev.UsageReported(session.id, Kind.TURN, usage, explanation, built))
+        # what the request as sent read and wrote: a compaction's iteration read all of it
+        reported = record.compaction or usage
+        self.emit(ev.UsageReported(session.id, Kind.TURN, reported, explanation, built))
         self.emit(ev.Finished(session.id, Kind.TURN, message, record, session.totals.snapshot()))
         return message, final.stop_reason
 

@@ -21,7 +21,6 @@ build, so both see the same prompt.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 
 CLEAR_TOOLS = "clear_tool_uses_20250919"
@@ -106,17 +105,29 @@ def clear_tool_uses(body: dict, edit: dict, count: Count) -> tuple[dict, dict | 
     }
     if not clear:
         return body, None
-    changed = copy.deepcopy(messages)
+    changed = list(messages)  # the messages it changes are copied; the others stay as they are
     cleared = 0
-    for message in changed:
-        for block in message.get("content") if isinstance(message.get("content"), list) else []:
-            ours = block.get("type") == "tool_result" and block.get("tool_use_id") in clear
-            if ours and block.get("content") != PLACEHOLDER:
-                block["content"] = PLACEHOLDER
-                cleared += 1
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        hits = [
+            j
+            for j, b in enumerate(content if isinstance(content, list) else [])
+            if isinstance(b, dict)
+            and b.get("type") == "tool_result"
+            and b.get("tool_use_id") in clear
+            and b.get("content") != PLACEHOLDER
+        ]
+        if hits:
+            blocks = list(content)
+            for j in hits:
+                blocks[j] = {**blocks[j], "content": PLACEHOLDER}
+            changed[i] = {**message, "content": blocks}
+            cleared += len(hits)
     if edit.get("clear_tool_inputs"):
         for i, j in clear.values():
-            changed[i]["content"][j]["input"] = {}
+            blocks = list(changed[i]["content"])
+            blocks[j] = {**blocks[j], "input": {}}
+            changed[i] = {**changed[i], "content": blocks}
     after = {**body, "messages": changed}
     saved = count(body) - count(after)
     least = (edit.get("clear_at_least") or {"value": 0})["value"]

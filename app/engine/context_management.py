@@ -17,11 +17,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app.caching.builder import BuiltRequest, RequestBuilder
-from app.caching.costs import added
-from app.caching.explainer import Explanation, explain
+from app.caching.costs import added, cost_of
+from app.caching.explainer import Explanation, common_blocks, explain
 from app.caching.ledger import CacheLedger, Usage
-from app.facts.context_management import COMPACT, MIN_COMPACT_TRIGGER, is_summary
+from app.conversation.conversation import Conversation
+from app.facts.catalogue import ModelInfo
+from app.facts.context_management import (
+    CLEAR_THINKING,
+    CLEAR_TOOLS,
+    COMPACT,
+    DEFAULT_CLEAR_TRIGGER,
+    DEFAULT_KEEP_TOOL_USES,
+    MIN_COMPACT_TRIGGER,
+    is_summary,
+)
 from app.facts.tokens import text_tokens
+
+TOOL_RESULTS = "tool_results"  # what a conversation's ``context_editing`` may hold
+THINKING = "thinking"
 
 # compaction.md, "Current limitations": the docs' own example of instructions that keep the
 # model from calling a tool while it summarizes.
@@ -40,6 +53,31 @@ def compaction_edit(has_tools: bool) -> dict:
     if has_tools:
         edit["instructions"] = NO_TOOLS_INSTRUCTIONS
     return edit
+
+
+def clearing_edits(
+    conversation: Conversation, model: ModelInfo | None, least: int
+) -> tuple[dict, ...]:
+    """The clearing edits every request of the conversation carries (its warm-ups and pings
+    too, so they write what its turns read), as the user chose them (``context_editing``; off
+    by default: docs/choices.md). Thinking first, as context-editing.md requires; thinking only
+    while the model thinks; the tool-result edit with its defaults spelled out and
+    ``clear_at_least`` (``least``)."""
+    chosen = conversation.context_editing
+    edits = []
+    default = model.thinking.default if model is not None and model.thinking else "disabled"
+    if THINKING in chosen and (conversation.thinking or {}).get("type", default) != "disabled":
+        edits.append({"type": CLEAR_THINKING, "keep": {"type": "thinking_turns", "value": 1}})
+    if TOOL_RESULTS in chosen:
+        edits.append(
+            {
+                "type": CLEAR_TOOLS,
+                "trigger": {"type": "input_tokens", "value": DEFAULT_CLEAR_TRIGGER},
+                "keep": {"type": "tool_uses", "value": DEFAULT_KEEP_TOOL_USES},
+                "clear_at_least": {"type": "input_tokens", "value": least},
+            }
+        )
+    return tuple(edits)
 
 
 def _get(value, key: str):
@@ -132,3 +170,61 @@ def explain_compaction(
     if compaction is None:
         return None
     return explain(built, compaction, plan, previous, ledger, writing_elsewhere)
+
+
+CLEARED_WORDS = {
+    CLEAR_TOOLS: ("cleared_tool_uses", "tool result", "tool results"),
+    CLEAR_THINKING: ("cleared_thinking_turns", "turn's thinking", "turns' thinking"),
+}
+
+
+def cleared_words(edits: tuple[dict, ...]) -> str:
+    """ "2 tool results (14,020 tokens)": what the applied edits cleared."""
+    parts = []
+    for edit in edits:
+        field, one, several = CLEARED_WORDS.get(edit.get("type"), ("", "", ""))
+        if field:
+            count = int(edit.get(field) or 0)
+            tokens = int(edit.get("cleared_input_tokens") or 0)
+            parts.append(f"{count:,} {one if count == 1 else several} ({tokens:,} tokens)")
+    return " and ".join(parts)
+
+
+def clearing_effect(
+    built: BuiltRequest,
+    previous: BuiltRequest | None,
+    usage: Usage,
+    edits: tuple[dict, ...],
+    found: Explanation | None,
+) -> tuple[Explanation | None, int, float]:
+    """What clearing cost this turn (context-editing.md, "Context editing and prompt caching":
+    it "invalidates cached prompt prefixes when content is cleared"): the tokens the previous
+    request had sent that this one wrote to the cache again because the prompt changed at a
+    newly cleared block, their price beyond reading them, and the turn's explanation in those
+    words. Nothing is counted when the previous request's content came through unchanged (the
+    same blocks cleared as before)."""
+    words = cleared_words(edits)
+    if not words or previous is None or not previous.numbers:
+        return found, 0, 0.0
+    last = previous.numbers[-1]  # the previous request's messages end there
+    blocks = built.flat.blocks
+    old = [b for b in blocks if b.facts.message_index is None or b.facts.message_index <= last]
+    end = old[-1].cumulative if old else 0
+    common = common_blocks(previous, built)
+    if common >= len(old):  # nothing it had sent changed: no rewrite
+        return found, 0, 0.0
+    rewritten = max(0, min(usage.read + usage.write, end) - usage.read)
+    one_hour = usage.write_1h > usage.write_5m
+    written = Usage(write_1h=rewritten) if one_hour else Usage(write_5m=rewritten)
+    extra = (
+        cost_of(written, built.model).paid_usd
+        - cost_of(Usage(read=rewritten), built.model).paid_usd
+    )
+    sentence = (
+        f"Context editing cleared {words}; the prompt changed where it cleared, so "
+        f"{rewritten:,} tokens that were cached were written again (${extra:.4f} more than "
+        "reading them); what was cleared is no longer sent to the model."
+    )
+    if found is None:
+        return Explanation("context_edited", sentence, usage.read, usage.read, 0), rewritten, extra
+    return replace(found, cause="context_edited", sentence=sentence), rewritten, extra
