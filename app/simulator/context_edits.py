@@ -6,7 +6,9 @@ request before the prompt reaches the model, and their checks.
   prompt changes from the first cleared block on, so the cache is read up to it and written
   after it.
 - ``compact_20260112``: a ``compaction`` block sent back replaces everything before it; when the
-  prompt reaches ``trigger`` (150,000, at least 50,000) the reply begins with a new one and the
+  prompt reaches ``trigger`` (150,000, at least 50,000) the reply begins with a new one (with
+  ``pause_after_compaction``, the reply is that block alone, ``stop_reason: "compaction"``:
+  compaction.md, "Pausing after compaction") and the
   response carries a ``compaction`` iteration in ``usage.iterations``, with its own cache
   statistics (the SDK's ``BetaCompactionIterationUsage``): it reads the prompt as it stood, from
   the cache where it is cached, like the request would have without compaction.
@@ -44,6 +46,7 @@ class Edited:
     compacted_tokens: int = 0  # the prompt the compaction iteration read
     before: dict | None = None  # that prompt's request (what the compaction iteration read)
     read: tuple | None = None  # the server's: that request flattened, and its breakpoints
+    paused: bool = False  # ``pause_after_compaction``: the response is the compaction alone
 
 
 def _value(spec: object, path: str, kinds: tuple[str, ...], default: int | str | None):
@@ -121,6 +124,7 @@ def _compact(edited: Edited, edit: dict, count: Callable[[dict], int]) -> None:
     edited.compaction = summary
     edited.compacted_tokens = tokens
     edited.before = body
+    edited.paused = edit.get("pause_after_compaction") is True
     said = {"role": "assistant", "content": [{"type": "compaction", "content": summary}]}
     edited.body = {**body, "messages": [said]}
 

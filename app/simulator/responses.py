@@ -66,10 +66,21 @@ def usage_of(shape: Shape, output_tokens: int) -> dict:
     if shape.fallback_credit is not None:
         usage["fallback_credit"] = shape.fallback_credit
     usage["input_tokens"] += reply.extra_input_tokens
+    paused = shape.edits is not None and shape.edits.paused
+    if paused:  # no message iteration ran: the top level counts none (compaction.md)
+        none = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+        usage.update(
+            input_tokens=0,
+            cache_creation_input_tokens=0,
+            cache_read_input_tokens=0,
+            cache_creation=none,
+        )
     if shape.iterations and shape.edits is not None:
         summary = text_tokens(shape.edits.compaction or "")
         compacted = input_counts(shape.compaction[1]) if shape.compaction else None
         usage["iterations"] = iterations(usage, summary, compacted)
+        if paused:
+            usage["iterations"] = usage["iterations"][:-1]
     return usage
 
 
@@ -87,6 +98,8 @@ def with_compaction(reply: Reply, edited: Edited) -> Reply:
     if edited.compaction is None:
         return reply
     block = {"type": "compaction", "content": edited.compaction}
+    if edited.paused:  # "Pausing after compaction": the message iteration does not run
+        return Reply((block,), "compaction", None, 0)
     return replace(reply, content=(block, *reply.content))
 
 

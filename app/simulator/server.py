@@ -358,7 +358,8 @@ class Simulator:
         """The response has begun: the read refreshes its entries and the writes become usable,
         each living from the request's start; the request is billed."""
         plan = shape.plan
-        for read, planned in [*([shape.compaction] if shape.compaction else []), (flat, plan)]:
+        ran = [] if shape.edits is not None and shape.edits.paused else [(flat, plan)]
+        for read, planned in [*([shape.compaction] if shape.compaction else []), *ran]:
             self.store.read(owner, model.id, refreshed_entries(read, planned), started)
             self.store.write(owner, model.id, stored_entries(read, planned), started)
         if shape.server_entry is not None:
