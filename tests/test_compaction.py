@@ -212,3 +212,34 @@ def test_compaction_is_offered_only_where_compaction_md_says_and_from_the_share_
         with pytest.raises(ChatRefusal, match="does not take the API's compaction"):
             other.compaction.ask()
         assert not other.compaction.asked
+
+
+def test_a_compacting_turn_stopped_mid_reply_is_billed_its_compaction_too():
+    """A reply stopped after it began is billed its prompt and what it generated; a compacting
+    one also its compaction iteration (compaction.md, "Understanding usage"), which the start of
+    the response reports. Before, the stopped turn's record left it out."""
+    import asyncio
+
+    from app.engine import events as ev
+    from app.simulator.runner import SimulatorThread
+    from app.simulator.server import SimulatorConfig
+
+    async def scenario(base_url):
+        h = Harness(base_url)
+        session = Session(long_conversation())
+        session.compact_next = True
+        task = h.engine.start_turn(session)
+        while not h.of(ev.TextDelta):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await h.client.close()
+        return session
+
+    with SimulatorThread(SimulatorConfig(time_scale=0.05)) as slow:
+        session = run(scenario(slow.base_url))
+    (record,) = turns(session)
+    assert record.explanation.startswith("stopped by the user")
+    assert record.compaction is not None and record.compaction.input_total > 60_000
+    assert record.cost.paid_usd > 0.18  # 63,000 tokens written at $3.75 per million, at least

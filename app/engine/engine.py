@@ -298,6 +298,7 @@ class Engine(ev.Listeners):
         sent_at = self.clock()
         texts: list[str] = []
         begun: Usage | None = None
+        compacted = None  # a compaction's iteration, when the response's start reports it
         ttft = None
         explanation = None
         diagnosis = ""
@@ -312,6 +313,7 @@ class Engine(ev.Listeners):
                 async for event in stream:
                     if event.type == "message_start":
                         begun = Usage.from_api(event.message.usage)
+                        compacted = compacting.compaction_usage(event.message.usage)
                         diagnosis = describe_diagnosis(getattr(event.message, "diagnostics", None))
                         if not built.compacting:  # a compaction is known at its end
                             explanation = explain(
@@ -340,7 +342,10 @@ class Engine(ev.Listeners):
                 streamed = text_tokens("".join(texts))
                 usage = replace(begun, output=max(begun.output, streamed))
                 why = "stopped by the user: the prompt and the reply so far are billed"
-                self._record(session, Kind.TURN, built, usage, ttft_s=ttft, explanation=why)
+                self._record(
+                    session, Kind.TURN, built, usage, ttft_s=ttft, explanation=why,
+                    compaction=compacted,
+                )  # fmt: skip
             partial = keep_partial(session.conversation, texts, self.clock())
             self.emit(ev.Cancelled(session.id, partial, session.totals.snapshot()))
             raise
