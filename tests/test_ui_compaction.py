@@ -81,6 +81,10 @@ def test_a_conversation_near_the_window_is_offered_compaction_priced_and_compact
     last = turns(window)[-1]
     assert last.usage.input_total < 5_000  # the summary and what follows, not 810,000
     assert last.usage.read == predicted.read  # the window's prediction held
+    # the entry of the conversation before its compaction is still this conversation's
+    entries = [window.sidebar.entries.item(i).text() for i in range(window.sidebar.entries.count())]
+    assert any(e.startswith("this conversation, no longer sent: ") for e in entries), entries
+    assert not any(e.startswith("an earlier conversation") for e in entries)
 
 
 def test_the_offer_is_not_made_where_compaction_md_does_not_list_the_model(qtbot, loop, sim):

@@ -64,12 +64,12 @@ class CompactionPrice:
 
     def sentence(self) -> str:
         """What it reads, writes, rewrites and saves, in dollars where prices are known."""
-        cached = f", {self.read:,} from cache" if self.read else ", none from cache"
+        cached = f", {self.read:,} of them from cache" if self.read else ", none from cache"
+        price = f": about ${self.compaction_usd:.4f}" if self.compaction_usd is not None else ""
         text = (
             f"The API's compaction reads the conversation once more ({self.tokens:,} tokens"
-            f"{cached}{_usd(self.compaction_usd, ' with the summary')}) and writes a summary of "
-            f"about {self.summary:,} tokens, billed as output; your reply is then written from "
-            "the summary. "
+            f"{cached}) and writes a summary of about {self.summary:,} tokens, billed as "
+            f"output{price}. Your reply is then written from the summary. "
         )
         if self.rewrite_usd is not None:
             text += (
@@ -86,10 +86,6 @@ class CompactionPrice:
             text + ". Everything stays on screen; the requests send only the summary and what "
             "follows it."
         )
-
-
-def _usd(value: float | None, what: str) -> str:
-    return f": ${value:.4f}{what}" if value is not None else ""
 
 
 def _send(engine: Engine, session: Session, send: BuiltRequest | None) -> BuiltRequest:
