@@ -19,6 +19,7 @@ from app.facts.catalogue import ModelInfo
 from app.facts.context_management import (
     CLEAR_THINKING,
     CLEAR_TOOLS,
+    PLACEHOLDER,
     clear_thinking,
     clear_tool_uses,
     compaction_point,
@@ -26,6 +27,7 @@ from app.facts.context_management import (
 from app.facts.prefix import BlockFacts, counted_tokens
 
 MAX_TRIMMED = 64  # messages cut at a compaction block kept (one per conversation, mostly)
+MAX_EDITED = 8192  # messages as a clearing left them, remembered between builds
 STEPS = {CLEAR_TOOLS: clear_tool_uses, CLEAR_THINKING: clear_thinking}
 
 Indexed = list[tuple[int, Message]]  # (the conversation's number, the message) of each sent
@@ -37,6 +39,23 @@ class ApiView:
         # A message cut at its compaction block, by the message's id: (the message, the cut),
         # so its facts and JSON are made once.
         self._trimmed: dict[int, tuple[Message, Message]] = {}
+        # The facts of a message as an edit left it, by (message id, number, what was cleared):
+        # a cleared result stays cleared from one send to the next, and is counted once.
+        self._edited: dict[tuple, tuple[Message, list[BlockFacts]]] = {}
+
+    def cleared(self, indexed, per_message, head, model, edits, facts_of):
+        """``cleared`` (below), remembering the facts of the messages the edits change."""
+        if len(self._edited) > MAX_EDITED:
+            self._edited.clear()
+
+        def remembered(number: int, api: dict, message: Message) -> list[BlockFacts]:
+            key = (id(message), number, _what_changed(api))
+            hit = self._edited.get(key)
+            if hit is None or hit[0] is not message:
+                hit = self._edited[key] = (message, facts_of(number, api, message))
+            return hit[1]
+
+        return cleared(indexed, per_message, head, model, edits, remembered)
 
     def from_compaction(self, indexed: Indexed) -> Indexed:
         """The messages the API keeps: from the last compaction block with a summary on."""
@@ -112,3 +131,17 @@ def cleared(
             kinds = ("thinking", "redacted_thinking")
             origin[k] = [j for j, b in enumerate(before["content"]) if b.get("type") not in kinds]
     return out, origin
+
+
+def _what_changed(api: dict) -> tuple:
+    """What a clearing edit can change in a message: which blocks it holds, which results are
+    the placeholder, which calls lost their input."""
+    return tuple(
+        (
+            b.get("type"),
+            b.get("content") == PLACEHOLDER,
+            b.get("type") == "tool_use" and b.get("input") == {},
+        )
+        for b in api.get("content") or ()
+        if isinstance(b, dict)
+    )

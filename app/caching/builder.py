@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from app.caching.api_view import ApiView, cleared
+from app.caching.api_view import ApiView
 from app.caching.calibration import TokenCalibration
 from app.caching.lru import BoundedMemo
 from app.caching.strategies import (
@@ -197,7 +197,9 @@ class RequestBuilder:
         preamble = model.tool_prompt(conversation.tool_choice)
         facts: list[BlockFacts] = tool_facts(tools_api, preamble) + system_facts(system_api)
         per_message = [self._message_facts(i, m) for i, m in indexed]
-        per_message, origin = cleared(indexed, per_message, facts, model, edits, _facts_of)
+        per_message, origin = self._view.cleared(
+            indexed, per_message, facts, model, edits, _facts_of
+        )
         for chunk in per_message:
             facts.extend(chunk)
         turns = [
