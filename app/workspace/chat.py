@@ -109,6 +109,11 @@ class Chat:
         """The server tools (web search, web fetch) its requests offer."""
         return self.conversation.server_tools
 
+    @property
+    def context_editing(self) -> tuple[str, ...]:
+        """What the API may clear from its requests (context-editing.md; none by default)."""
+        return self.conversation.context_editing
+
     def image(self, sha256: str):
         """The locked image with this hash among the conversation's attachments (None: none)."""
         return next((i for i in self.conversation.images() if i.sha256 == sha256), None)

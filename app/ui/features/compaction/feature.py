@@ -113,7 +113,7 @@ class ContextManagement(QObject):
 
     # -- context editing ------------------------------------------------------------------------
     def _fill_editing(self) -> None:
-        menu, chosen = self.editing_menu, self.ctx.chat.conversation.context_editing
+        menu, chosen = self.editing_menu, self.ctx.chat.context_editing
         menu.clear()
         for key, text in EDITS:
             action = QAction(text, menu, checkable=True, checked=key in chosen)
@@ -123,7 +123,7 @@ class ContextManagement(QObject):
     def choose_editing(self, key: str, on: bool) -> QMessageBox | None:
         """Clear ``key`` ("tool_results" or "thinking") from this conversation's requests from
         now on (``on``), or no more: priced first when it costs cached tokens now."""
-        chosen = set(self.ctx.chat.conversation.context_editing)
+        chosen = set(self.ctx.chat.context_editing)
         (chosen.add if on else chosen.discard)(key)
         ordered = tuple(k for k, _ in EDITS if k in chosen)
         what = dict(EDITS)[key].split(" (")[0].lower()
