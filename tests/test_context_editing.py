@@ -131,3 +131,27 @@ def test_thinking_clearing_is_sent_only_while_the_model_thinks(sim):
     conv.thinking = {"type": "disabled"}
     kinds = [e["type"] for e in h.engine.build(Session(conv)).body["context_management"]["edits"]]
     assert kinds == [CLEAR_TOOLS]
+
+
+def test_a_warm_up_carries_the_clearing_and_writes_what_the_send_reads(sim):
+    """Every request of a conversation that chose context editing carries its edits, so a
+    warm-up writes the prompt as the API clears it and the send reads all of it. (The stable
+    Messages API of the SDK takes no ``context_management``: the beta one is used.)"""
+    from app.engine.engine import EngineSettings
+    from app.workspace.chat import Chat
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=True))
+        chat = Chat(h.engine, Session(editing_conversation()))
+        warm = await chat.set_draft("What do they share?", now=True)
+        turn = chat.send("What do they share?")
+        await turn
+        await h.client.close()
+        chat.close()
+        return warm, turn
+
+    warm, turn = run(scenario())
+    assert warm is not None and not warm.error and warm.usage.write > 60_000
+    (record,) = turn.records
+    assert record.usage.read == warm.usage.write + warm.usage.read  # all the warm-up wrote
+    assert record.edits and record.edits[0]["cleared_tool_uses"] == 3
