@@ -243,3 +243,24 @@ def test_a_compacting_turn_stopped_mid_reply_is_billed_its_compaction_too():
     assert record.explanation.startswith("stopped by the user")
     assert record.compaction is not None and record.compaction.input_total > 60_000
     assert record.cost.paid_usd > 0.18  # 63,000 tokens written at $3.75 per million, at least
+
+
+def test_a_compacting_turn_teaches_the_token_count_of_the_prompt_it_compacted(sim):
+    """A response's total input is the service's count of its request, learnt by the prefix's
+    fingerprint (app/caching/calibration.py). A compacting response's top-level usage counts
+    the message iteration (the summary), not the request as sent: learnt for the request's
+    fingerprint (3,041 tokens for a 63,138-token prefix), it made every later build of that
+    prefix (a regenerated reply, a branch) count the last message as nothing (63,127). The
+    count of the request as sent is the compaction iteration's."""
+
+    async def scenario():
+        h = Harness(sim.base_url)
+        session = await compacted_conversation(h)
+        await h.client.close()
+        return h, session
+
+    h, session = run(scenario())
+    compaction = turns(session)[-1].compaction
+    session.conversation.truncate(3)  # the reply that compacted, gone (as a regenerate forks)
+    again = h.engine.build(session)
+    assert again.flat.total_tokens == compaction.input_total

@@ -188,7 +188,8 @@ class Engine(ev.Listeners):
     def _record(
         self, session: Session, kind: str, built: BuiltRequest, usage: Usage, **extra
     ) -> RequestRecord:
-        self._learn(built, usage)
+        # the request as sent was counted by its compaction iteration, when it compacted
+        self._learn(built, extra.get("compaction") or usage)
         cost = request_cost(usage, built.model, self.clock(), extra.get("compaction"))
         record = RequestRecord(
             kind,
