@@ -56,15 +56,21 @@ def test_a_conversation_near_the_window_is_offered_compaction_priced_and_compact
         status = not window.context_management.status.isHidden(), window.status_label.text()
         await type_and_send(qtbot, window, "And what follows from it?")
         compacted = turns(window)[-1]
+        table = window.inspector.table  # the cache inspector: predicted, read, difference
+        inspected = [table.item(0, column).text() for column in range(3)]
         qtbot.keyClicks(window.composer.edit, "Go on.")
         await until(lambda: window.chat.outlook.price is not None)
         predicted = window.chat.outlook.price  # what the draft line says Send would read
         qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
         await until(lambda: turn_over(window), timeout=60)
         await client.close()
-        return asked, status, compacted, predicted
+        return asked, status, compacted, predicted, inspected
 
-    (question, sentence), (shown, said), compacted, predicted = loop.run_until_complete(scenario())
+    found = loop.run_until_complete(scenario())
+    (question, sentence), (shown, said), compacted, predicted, inspected = found
+    # the inspector compares the prediction with what the request as sent read: the
+    # compaction iteration's 813,026 from cache, not the reply's 3,000 (a -810,026 "miss")
+    assert inspected == [f"{compacted.compaction.read:,}"] * 2 + ["+0"], inspected
     assert question.startswith("This conversation holds ") and "81%" in question, question
     assert (
         "Claude Sonnet 4.6" in question and "compact it with your next message" in question.lower()

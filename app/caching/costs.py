@@ -135,6 +135,12 @@ class RequestRecord:
     rewritten_usd: float = 0.0
 
     @property
+    def read_as_sent(self) -> Usage:
+        """What the request its prefix map describes read and wrote: when it compacted, the
+        compaction iteration's (it read the request as sent; the reply read the summary)."""
+        return self.compaction or self.usage
+
+    @property
     def billed(self) -> Usage:
         """Every iteration's usage summed: what the request was billed for."""
         return added(self.usage, self.compaction)
