@@ -1,13 +1,16 @@
 """A tiny MCP server (stdio, the official SDK) the tests start as a real process: one tool that
-works, one that kills its process, one that never answers, one that writes garbage first, one
-that tells its environment, one that floods its stderr, one with a huge result, and two whose
-names meet once made API-safe (``a/b`` and ``a_b``)."""
+works, one that kills its process (another saying why first), one that never answers, one that
+asks for input (an elicitation), one that writes garbage first, one that tells its environment,
+one that floods its stderr, one with a huge result, and two whose names meet once made API-safe
+(``a/b`` and ``a_b``). Run with ``--silent`` it never speaks; with
+``--garbage`` it writes lines that are not MCP on its stdout without end and never answers."""
 
 import os
 import sys
 import time
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import BaseModel
 
 server = MCPServer("tiny")
 
@@ -22,6 +25,14 @@ def add(a: int, b: int) -> int:
 def crash() -> str:
     """End the server process at once."""
     os._exit(3)
+
+
+@server.tool()
+def die_saying(words: str) -> str:
+    """Write these words to stderr, then end the server process at once."""
+    sys.stderr.write(words + "\n")
+    sys.stderr.flush()
+    os._exit(1)
 
 
 @server.tool()
@@ -61,6 +72,17 @@ def huge(megabytes: int) -> str:
     return "x" * (megabytes * 1_000_000)
 
 
+class Answer(BaseModel):
+    colour: str
+
+
+@server.tool()
+async def ask(ctx: Context) -> str:
+    """Ask the user for a colour (an elicitation), then answer with it."""
+    answer = await ctx.elicit("Which colour?", Answer)
+    return f"you chose {answer.data.colour}" if answer.action == "accept" else answer.action
+
+
 @server.tool(name="a/b")
 def a_slash_b() -> str:
     """The tool named a/b."""
@@ -76,4 +98,8 @@ def a_underscore_b() -> str:
 if __name__ == "__main__":
     if "--silent" in sys.argv:  # a process that never speaks MCP
         time.sleep(3600)
+    if "--garbage" in sys.argv:  # lines that are not MCP on stdout, without end, no handshake
+        while True:
+            sys.stdout.write("this is not MCP: {{{ garbage line\n")
+            sys.stdout.flush()
     server.run()

@@ -14,6 +14,7 @@ import pytest
 from app.agents.sources import timestamp_in
 from app.check.cli import main
 from app.facts.catalogue import default_catalogue
+from app.inspect.capture import ResponseReader
 from app.inspect.observer import Observer
 from tests.claude_code_sessions import (
     OPUS,
@@ -127,7 +128,9 @@ def _observed(sim, bodies) -> list[dict]:
         raw = json.dumps(body).encode()
         pending = observer.request(raw, {"x-api-key": "test-key"})
         status, _, answer = raw_post(sim.base_url, "/v1/messages", raw)
-        line = observer.response(pending, status, json.dumps(answer).encode(), False)
+        reader = ResponseReader("", streamed=False)
+        reader.feed(json.dumps(answer).encode())
+        line = observer.finish(pending, status, reader.close(), True)
         lines.append(line.as_dict())
     return lines
 
@@ -177,9 +180,9 @@ def test_a_captured_run_names_reordered_tools_a_timestamp_and_an_effort_switch(
     assert code == 1
     said = {m["reason"]: m["words"] for m in data["misses"]}
     assert set(said) == {"tools", "system", "effort"}
-    assert said["tools"].startswith("the tools changed at tools.0 (reordered or edited)")
-    assert "a timestamp or an edit?" in said["system"] and "system.0" in said["system"]
-    assert said["effort"] == "the effort changed"
+    assert "the tool definitions changed at tools.0: tool_1 was moved" in said["tools"]
+    assert "system.0, byte 0" in said["system"] and "2026-12-05 14:02:11" in said["system"]
+    assert "the effort changed (the default → low)" in said["effort"]
 
 
 def test_an_export_names_the_timestamp_in_the_system_prompt_and_its_byte(sim, tmp_path, capsys):

@@ -36,7 +36,7 @@ def lines_of(server, count: int, timeout: float = 10.0) -> list:
     deadline = time.monotonic() + timeout
     while len(server.proxy.lines) < count and time.monotonic() < deadline:
         time.sleep(0.01)
-    return list(server.proxy.lines)
+    return server.proxy.lines.recent()
 
 
 def system(text=SYSTEM):
@@ -72,7 +72,7 @@ def test_a_cached_chat_through_the_inspector_matches_what_the_client_saw(inspect
         assert line.uncached == usage.input_tokens
         assert line.predicted_read == line.read  # the prediction from the client's own history
     assert lines[1].read > 3000 and lines[3].read == 0
-    assert "the system prompt changed at system.0" in lines[3].miss_reason
+    assert "the system prompt was edited at system.0" in lines[3].miss_reason
     assert len({line.session for line in lines}) == 1 and lines[0].cost_usd > 0
     assert KEY not in json.dumps([line.as_dict() for line in lines])
 
@@ -111,17 +111,30 @@ def test_hostile_traffic_gets_clear_errors_and_the_inspector_stays_up(inspector,
         timeout=60,
     )
     assert huge.status_code == 413
-    cut = httpx.post(  # a stream the upstream breaks off halfway: the client gets what came
-        f"{inspector.base_url}/v1/messages",
-        json={
-            "model": SONNET_46,
-            "max_tokens": 200,
-            "stream": True,
-            "messages": [{"role": "user", "content": "tell me a story"}],
-        },
-        headers=headers | {"x-sim-fault": "stream_error"},
-    )
-    assert "event: error" in cut.text
+    # A stream the upstream breaks off after an error event: the client gets what came, then
+    # the same broken connection it gets without the inspector; the line says so.
+    stream = {
+        "model": SONNET_46,
+        "max_tokens": 200,
+        "stream": True,
+        "messages": [{"role": "user", "content": "tell me a story"}],
+    }
+    seen = {}
+    for name, base in (("direct", sim.base_url), ("through", inspector.base_url)):
+        got = []
+        with pytest.raises(httpx.RemoteProtocolError):  # noqa: PT012 (the break is mid-read)
+            with httpx.stream(
+                "POST",
+                f"{base}/v1/messages",
+                json=stream,
+                headers=headers | {"x-sim-fault": "stream_error"},
+            ) as response:
+                for text in response.iter_text():
+                    got.append(text)
+        seen[name] = "".join(got)
+    assert "event: error" in seen["through"] and "event: error" in seen["direct"]
+    cut = lines_of(inspector, 1)[-1]
+    assert not cut.complete and "broke off" in cut.note
     dead = InspectProxy("http://127.0.0.1:9", Observer(default_catalogue()))
     with ServerThread(dead.make_app) as server:
         gone = httpx.post(f"{server.base_url}/v1/messages", json={}, headers=headers)
@@ -296,3 +309,31 @@ def test_lm_deluge_through_the_inspector_sees_what_the_inspector_recorded(inspec
     assert [line.written_5m for line in lines][0] == first.usage.cache_write_tokens
     assert lines[1].read == second.usage.cache_read_tokens > 3000
     assert KEY not in json.dumps([line.as_dict() for line in lines])
+
+
+def test_the_window_asks_to_select_a_request_and_counts_down_without_new_requests(qtbot, sim):
+    """Issue 36.11 and 36.13: the live entries' time left stood still until the next request
+    arrived; with requests listed and none selected, the block strip was blank; the written
+    column did not say which TTL."""
+    from app.ui.features.other_programs.dialog import OtherProgramsDialog
+
+    dialog = OtherProgramsDialog(sim.base_url, default_catalogue())
+    qtbot.addWidget(dialog)
+    dialog.port.setValue(0)
+    dialog.start_button.click()
+    other = anthropic.Anthropic(base_url=dialog.server.base_url, api_key=KEY, max_retries=0)
+    other.messages.create(
+        model=SONNET_46,
+        max_tokens=20,
+        system=system(),
+        messages=[{"role": "user", "content": "hi"}],
+    )
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=5000)
+    assert dialog.table.horizontalHeaderItem(5).text() == "Written 5m / 1h"
+    assert "Select a request" in dialog.pick.text()
+    before = dialog.sessions.text()
+    assert "left (5m)" in before
+    qtbot.waitUntil(lambda: dialog.sessions.text() != before, timeout=3000)  # no new request
+    dialog.table.selectRow(0)
+    assert dialog.pick.text() == "" and dialog.strip.prefix is not None
+    dialog.reject()

@@ -328,3 +328,41 @@ def test_a_server_added_with_the_form_lands_in_the_json_checked_as_the_file_is()
         add_server(text, "third", "cmd", "", "oops")
     with pytest.raises(ConfigError, match="use letters"):
         add_server(text, "bad name!", "cmd")
+
+
+def test_a_refused_elicitation_says_so_in_the_servers_words_and_the_server_goes_on():
+    """Issue 40, point 5: a tool that asked for input (an MCP elicitation, which the app does not
+    offer) came back as "failed: Elicitation not supported (it said: ... details.)", quoting a
+    start-up warning of the server, and the server was stopped."""
+    hub = tiny_hub()
+
+    async def scenario():
+        try:
+            await hub.start("tiny")
+            asked = await hub.call("tiny", "ask", {})
+            after = await hub.call("tiny", "add", {"a": 1, "b": 2})
+            return asked, after, hub.servers["tiny"].status
+        finally:
+            await hub.stop_all()
+            hub.close()
+
+    (text, is_error), after, status = asyncio.run(scenario())
+    assert is_error and "answered the call with an error: Elicitation not supported" in text
+    assert "asked for input while it ran (an MCP elicitation)" in text
+    assert "it said" not in text and "details." not in text
+    assert after == ("3", False) and status == "running"
+
+
+def test_a_result_too_slow_to_read_says_so_and_quotes_nothing_older_than_the_call():
+    """Issue 40, point 5: a 50 MB result ended as "did not answer in time (it said: ...
+    details.)": the tail of the server's start-up warnings, not about the call at all."""
+    text, is_error, hub = call(tiny_hub(call_timeout_s=2.0), "huge", {"megabytes": 50})
+    assert is_error and "did not answer in 2 s" in text
+    assert "a result of many megabytes is read that slowly: ask the tool for less" in text
+    assert "it said" not in text and "details." not in text
+
+
+def test_what_a_server_says_as_it_dies_during_the_call_is_quoted():
+    text, is_error, _ = call(tiny_hub(), "die_saying", {"words": "fatal: the index is locked"})
+    assert is_error and "the server process ended" in text
+    assert "(it said: fatal: the index is locked)" in text

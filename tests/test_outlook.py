@@ -60,8 +60,14 @@ def test_right_after_a_document_is_warmed_the_line_prices_what_the_send_reads(si
     assert indicator.state == "warm" and indicator.tokens == price.read
     assert price.read >= 30_000 and price.usd < price.cold_usd / 5
     (record,) = turn.records
-    # Adaptive: with the document read from cache, the few tokens written go for an hour.
-    assert price.cold_ttl == "1h" and record.usage.write_1h == record.usage.write
+    # Adaptive: with the document read from cache, the few tokens written go for an hour; sent
+    # cold, everything would be written, for five minutes: "cold" prices that, and says so.
+    assert record.usage.write_1h == record.usage.write
+    assert price.cold_ttl == "5m"
+    model = turn_model(turn)
+    cold = cost_of(replace(record.usage, read=0, write_1h=0, write_5m=record.usage.input_total -
+                           record.usage.uncached, output=0, thinking=0), model)  # fmt: skip
+    assert abs(cold.paid_usd - price.cold_usd) < 1e-9
     assert record.usage.read == price.read
     billed_input = cost_of(replace(record.usage, output=0, thinking=0), turn_model(turn))
     assert abs(billed_input.paid_usd - price.usd) < 1e-9

@@ -217,6 +217,23 @@ def test_send_before_the_writing_request_answered_is_explained():
     assert why.cause == "in_flight"
 
 
+def test_a_ledger_saved_by_an_earlier_version_still_predicts_the_read(session):
+    """Files written before ``written_at`` and ``breakpoint`` were dropped from the entries
+    (they were never read) reopen with their entries, not with a TypeError."""
+    session = session()
+    session.conversation.add_user_text("question " + text_of(20000))
+    session.send()
+    saved = session.ledger.to_dict()
+    for entry in saved["entries"]:
+        entry.update(written_at=entry["last_used_at"], breakpoint=True)
+    reopened = CacheLedger(session.clock)
+    reopened.merge(saved)
+    also = CacheLedger.from_dict(saved, session.clock)
+    built = session.builder.build(session.conversation, "smart", session.settings, max_tokens=60)
+    assert reopened.predict(built).read_tokens == session.ledger.predict(built).read_tokens > 0
+    assert also.predict(built).read_tokens > 0
+
+
 @pytest.mark.parametrize(
     ("change", "ours", "theirs"),
     [
@@ -256,6 +273,31 @@ def test_the_explainer_agrees_with_the_apis_cache_diagnosis(session, change, our
     turn = miss_after(session(), change)
     assert (turn.explanation.cause, turn.server) == (ours, theirs)
     assert turn.predicted == turn.actual
+
+
+@pytest.mark.parametrize(
+    ("change", "cause", "words"),
+    [
+        (
+            lambda c: setattr(c, "effort", "low"),
+            "effort_changed",
+            "the effort changed (the default",
+        ),
+        (
+            lambda c: setattr(c, "thinking", {"type": "adaptive"}),
+            "thinking_changed",
+            "extended thinking was switched",
+        ),
+    ],
+)
+def test_an_effort_switch_is_not_called_a_thinking_switch(session, change, cause, words):
+    """Both are settings of the messages level (prompt-caching.md, "What invalidates the
+    cache"); the explainer named every such change a thinking switch."""
+    s = session(conversation(model=OPUS_47))
+    s.max_tokens = 3000
+    turn = miss_after(s, lambda s: change(s.conversation))
+    assert turn.explanation.cause == cause and words in turn.explanation.sentence
+    assert (turn.predicted.read, turn.predicted.write) == (turn.actual.read, turn.actual.write)
 
 
 def test_breakpoint_on_content_that_changes_every_request_is_explained(session):

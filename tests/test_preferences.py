@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import fields
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from app.engine.engine import Engine, EngineSettings
 from app.engine.session import Session
 from app.engine.settings import from_preferences
 from app.facts.catalogue import default_catalogue
-from app.storage.preferences import MAX_PINGS, Preferences
+from app.storage.preferences import MAX_PINGS, Preferences, load_preferences
 from app.ui.launch import choose_model
 
 
@@ -42,8 +43,42 @@ def test_a_retired_default_model_falls_back_with_a_notice(tmp_path):
 
 def test_a_deeply_nested_preferences_file_is_set_aside_not_fatal(tmp_path):
     (tmp_path / "preferences.json").write_text("[" * 100_000)
-    assert Preferences.load(tmp_path) == Preferences()
-    assert (tmp_path / "preferences.json.broken").exists()
+    prefs, notice = load_preferences(tmp_path, date(2026, 12, 6))
+    assert prefs == Preferences() and "nested too deeply" in notice
+    assert (tmp_path / "preferences.json.broken-2026-12-06").read_text() == "[" * 100_000
+
+
+def test_a_broken_preferences_file_is_moved_aside_once_with_its_date_and_the_app_says_so(tmp_path):
+    """Issue 40, point 6: a 100 MB file with a value the app refuses was copied aside and left
+    in place, so every start read and copied it again."""
+    path = tmp_path / "preferences.json"
+    huge = json.dumps({"model": "x" * 30_000_000, "appearance": "dark", "ttl": "1h"})
+    path.write_text(huge)
+    prefs, notice = load_preferences(tmp_path, date(2026, 12, 6))
+    aside = tmp_path / "preferences.json.broken-2026-12-06"
+    assert aside.read_text() == huge  # the user's file, whole, under a name with its date
+    assert prefs == Preferences()  # too big to be preferences: not even read
+    assert notice == (
+        "Your preferences file could not be read (30 MB, far more than preferences take): it "
+        f"was moved to {aside.name} in {tmp_path}; Cachescope started on its defaults."
+    )
+    assert not path.exists()
+    assert load_preferences(tmp_path, date(2026, 12, 7)) == (Preferences(), "")  # once
+    assert sorted(p.name for p in tmp_path.iterdir()) == [aside.name]
+
+
+def test_a_value_the_app_refuses_moves_the_file_aside_once_and_keeps_the_others(tmp_path):
+    path = tmp_path / "preferences.json"
+    text = json.dumps({"model": "x" * 200_000, "appearance": "dark", "ttl": "1h"})
+    path.write_text(text)
+    prefs, notice = load_preferences(tmp_path, date(2026, 12, 6))
+    assert (prefs.appearance, prefs.ttl, prefs.model) == ("dark", "1h", "")
+    assert "cannot use (model)" in notice and "preferences.json.broken-2026-12-06" in notice
+    assert (tmp_path / "preferences.json.broken-2026-12-06").read_text() == text
+    assert load_preferences(tmp_path, date(2026, 12, 6)) == (prefs, "")  # said and done once
+    path.write_text("{not json")  # broken again the same day: a second copy, the first kept
+    assert "broken-2026-12-06-2" in load_preferences(tmp_path, date(2026, 12, 6))[1]
+    assert (tmp_path / "preferences.json.broken-2026-12-06").read_text() == text
 
 
 def test_a_billion_keepalive_pings_are_clamped_in_the_file_and_in_the_engine(tmp_path):
@@ -82,11 +117,13 @@ def test_an_always_allow_value_the_app_cannot_use_is_set_aside_and_the_app_start
     """Issue 25, point 10: ``"always_allow": {"x": 5}`` raised TypeError at every start."""
     text = json.dumps({"always_allow": {"x": 5}, "appearance": "dark", "warming": False})
     (tmp_path / "preferences.json").write_text(text)
-    prefs = Preferences.load(tmp_path)
-    assert prefs.always_allow == {} and (prefs.appearance, prefs.warming) == ("dark", False)
-    assert (tmp_path / "preferences.json.broken").read_text() == text  # kept, not lost
     done = smoke(tmp_path)
     assert done.returncode == 0, done.stderr[-1500:]
+    assert "Your preferences file held values Cachescope cannot use (always_allow)" in done.stderr
+    (aside,) = tmp_path.glob("preferences.json.broken-*")
+    assert aside.read_text() == text  # kept, not lost
+    prefs = Preferences.load(tmp_path)
+    assert prefs.always_allow == {} and (prefs.appearance, prefs.warming) == ("dark", False)
 
 
 JSON = st.recursive(

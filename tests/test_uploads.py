@@ -3,9 +3,11 @@ first request on (so the prefix never changes), survive a deleted file, and fall
 when an upload fails."""
 
 import asyncio
+import json
 from dataclasses import replace
 
 import anthropic
+import pytest
 
 from app.conversation.blocks import DocumentBlock
 from app.conversation.documents import LockedDocument, document_from_text
@@ -231,3 +233,70 @@ def test_an_imported_conversation_never_sends_the_file_ids_it_came_with():
     conv.replace_message(0, replace(message, blocks=blocks))
     without_file_refs(conv)
     assert [b.file_id for b in documents_of(conv.messages)] == [""]
+
+
+class FilesApiRefuses:
+    """A local Files API that refuses every upload with this status and error, as the API (or a
+    gateway in front of it) words it."""
+
+    def __init__(self, status: int, kind: str, message: str):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        body = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "words", "says", "never"),
+    [
+        (413, "request_too_large", "Workspace storage quota exceeded", "Uploaded files", "500 MB"),
+        (400, "invalid_request_error", "Storage limit exceeded", "Uploaded files", "500 MB"),
+        (413, "request_too_large", "File exceeds the 500 MB limit", "too large", "Uploaded"),
+    ],
+)
+def test_a_refused_upload_says_what_the_files_api_said_and_what_to_do(
+    sim, status, kind, words, says, never
+):
+    """Issue 40, point 5 (files.md, "Error handling"): a 413 "Workspace storage quota exceeded"
+    was shown as "over its 500 MB limit"."""
+    refusing = FilesApiRefuses(status, kind, words)
+
+    async def scenario():
+        h = Harness(sim.base_url, settings())
+        files = anthropic.AsyncAnthropic(base_url=refusing.base_url, api_key="k", max_retries=0)
+        h.client.files.upload = files.files.upload  # the turn itself goes to the simulator
+        session = Session(conversation())
+        session.conversation.add_user_text("Read it.", notes())
+        reply = await h.engine.start_turn(session)
+        await files.close()
+        await h.client.close()
+        return h, reply
+
+    try:
+        h, reply = run(scenario())
+    finally:
+        refusing.close()
+    (failed,) = h.of(ev.UploadFinished)
+    shown = ev.status_text(failed)
+    assert words in shown and says in shown and never not in shown, shown
+    assert shown.endswith("it is sent inline.") and reply is not None

@@ -32,17 +32,20 @@ def make_window(
     return window_on(engine, Session(conv), folder), client
 
 
-def window_on(engine, session, folder=None, mode="Offline simulator: test"):
-    """A window showing ``session`` on ``engine``; a history in ``folder`` when given."""
-    writer = None
-    if folder is not None:
+def window_on(
+    engine, session, folder=None, mode="Offline simulator: test", writer=None, problem=""
+):
+    """A window showing ``session`` on ``engine``; a history in ``folder`` when given (on
+    ``writer`` when given, else a writer of its own; ``problem``: why the history cannot be
+    written, as the launcher says it)."""
+    if folder is not None and writer is None and not problem:
         from app.storage.store import Store
         from app.storage.writer import Writer
 
         writer = Writer(Store.open(folder))
     workspace = Workspace(engine, session, writer)
     workspace.mode = mode
-    return MainWindow(workspace, folder=folder)
+    return MainWindow(workspace, folder=folder, problem=problem)
 
 
 async def close_history(window) -> None:

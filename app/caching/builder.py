@@ -50,7 +50,9 @@ from app.facts.tokens import canonical_json, text_tokens
 @dataclass(frozen=True)
 class BuiltRequest:
     head: dict  # everything but the messages (model, max_tokens, system, tools, ...)
-    messages: tuple  # the messages and the blocks each marks: ((Message, ((block, ttl), ...)), ...)
+    # the messages and the blocks each marks: ((Message, ((block, ttl), ...)), ...); None: a
+    # request another program sent (``as_sent``), whose ``head`` is its whole body
+    messages: tuple | None
     json_bytes: bytes  # the exact JSON body, for hashing, storage and byte-identity checks
     flat: FlatRequest
     breakpoints: tuple[Breakpoint, ...]
@@ -85,7 +87,16 @@ class BuiltRequest:
     def body(self) -> dict:
         """Keyword arguments for the SDK (messages.create / messages.stream), made when the
         request is sent: most requests built are only looked at (a decision, a price)."""
+        if self.messages is None:
+            return self.head
         return {**self.head, "messages": [_api_message(m, marks) for m, marks in self.messages]}
+
+    @classmethod
+    def as_sent(
+        cls, body: dict, flat: FlatRequest, breakpoints: tuple[Breakpoint, ...], model: ModelInfo
+    ) -> BuiltRequest:
+        """A request another program sent (the inspector reads it; nothing here built it)."""
+        return cls(body, None, b"", flat, tuple(breakpoints), (), (), "", model)
 
 
 # mid-conversation-system-messages.md

@@ -1,12 +1,25 @@
-"""The miss explainer: one plain sentence, and the data behind it, for a turn that read less than
-it could have."""
+"""The miss explainer: one plain sentence, and the data behind it, for every turn, and the one
+rule for what counts as a miss, used by the window, Other programs and ``cachescope-inspect``.
+
+**A miss is a turn that could have read more than it did** (issue 35, point 5). What it could
+have read (``possible_tokens``) is counted in this request's own tokens, up to its last
+breakpoint that reaches the model's minimum (nothing after it can be read, by the rules of
+prompt-caching.md): the longest prefix of it that an earlier request wrote (an entry that has
+since expired, been evicted, or sits beyond the 20-block lookback), or, when this request
+changed something (an edit, the model, the tools, a setting) before what the previous request
+wrote, that previous entry. A request with no breakpoint reaching the minimum reads nothing and
+misses nothing; the first request of a prefix misses nothing. ``is_miss`` of the cause says the
+same, so a caller holding only the saved cause (the window's message rows) follows the rule."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 from app.caching.builder import BuiltRequest
+from app.caching.divergence import byte_difference, tool_change
 from app.caching.ledger import CacheLedger, Usage
+from app.caching.strategies import STRATEGIES
 from app.facts.rules import LOOKBACK_BLOCKS, CachePlan, plan_request
 
 
@@ -16,7 +29,6 @@ class Explanation:
     sentence: str
     read_tokens: int
     possible_tokens: int  # what could have been read had nothing changed or expired
-    matching_prefix_tokens: int  # tokens shared with the previous request, from the start
     first_difference: str | None = None  # path of the first block that differs
     age_s: float | None = None
     ttl: str | None = None
@@ -71,9 +83,49 @@ def _written_at(built: BuiltRequest) -> list[int]:
     return [p.index for p in plan.effective]
 
 
-def _written_end(built: BuiltRequest) -> int:
-    written = _written_at(built)
-    return written[-1] if written else -1
+def diagnosis_shown(explanation: Explanation | None, diagnosis: str) -> str:
+    """The API's own diagnosis (cache-diagnostics.md) is shown only beside a miss: on a turn
+    that read all it could, it names a change that cost nothing."""
+    return diagnosis if explanation is not None and explanation.is_miss else ""
+
+
+def _no_breakpoint(current: BuiltRequest) -> str:
+    strategy = STRATEGIES.get(current.strategy)
+    where = (
+        f"{strategy.label} places none here"
+        if strategy is not None
+        else "the request carries no cache_control"
+    )
+    return f"No breakpoint: {where}, so nothing is read from the cache or written to it."
+
+
+# The settings a level's cache depends on besides its blocks (app.facts.prefix.request_contexts),
+# in the order a change is named when several changed at once: the cause and its words.
+SETTINGS_CHANGED = {
+    "web_search": ("system_settings_changed", "web search was switched"),
+    "citations": ("system_settings_changed", "citations were switched"),
+    "speed": ("system_settings_changed", "fast mode was switched"),
+    "tool_choice": ("tool_choice_changed", "tool_choice changed"),
+    "images": ("images_changed", "the first image was added or the last one removed"),
+    "format": ("format_changed", "the structured output format changed"),
+    "thinking": ("thinking_changed", "extended thinking was switched or its budget changed"),
+    "effort": ("effort_changed", "the effort changed"),
+}
+
+
+def _setting_change(
+    previous: BuiltRequest, current: BuiltRequest, level: str
+) -> tuple[str, str] | None:
+    """Which of ``level``'s settings changed (a model's default effort or thinking counts as
+    unset, as the prompt renders it), or None."""
+    then = json.loads(previous.flat.level_contexts.get(level) or "{}")
+    now = json.loads(current.flat.level_contexts.get(level) or "{}")
+    for key, (cause, words) in SETTINGS_CHANGED.items():
+        if then.get(key) != now.get(key):
+            if key == "effort":
+                words += f" ({then.get(key) or 'the default'} → {now.get(key) or 'the default'})"
+            return cause, words
+    return None
 
 
 def _classify(previous: BuiltRequest, current: BuiltRequest, index: int) -> tuple[str, str]:
@@ -84,19 +136,24 @@ def _classify(previous: BuiltRequest, current: BuiltRequest, index: int) -> tupl
     level = block.facts.level
     old_level = old.facts.level if old else None
     if level == "tools" or old_level == "tools":
-        return "tools_changed", f"the tool definitions changed at {block.path}"
-    contexts_now, contexts_then = current.flat.level_contexts, previous.flat.level_contexts
+        change = tool_change(previous.body, current.body)
+        named = f": {change.words()}" if change is not None else ""
+        return "tools_changed", f"the tool definitions changed at {block.path}{named}"
     if level == "system" or old_level == "system":
-        if contexts_now["system"] != contexts_then["system"]:
-            return "system_settings_changed", "web search or citations were switched"
-        return "system_changed", "the system prompt was edited"
-    if contexts_now["system"] != contexts_then["system"]:
-        return "system_settings_changed", "web search or citations were switched"
-    first_message = current.flat.first_index_of("messages")
-    if index == first_message and contexts_now["messages"] != contexts_then["messages"]:
-        if current.body.get("tool_choice") != previous.body.get("tool_choice"):
-            return "tool_choice_changed", "tool_choice changed"
-        return "thinking_changed", "extended thinking was switched or its budget changed"
+        changed = _setting_change(previous, current, "system")
+        if changed is not None:
+            return changed
+        return (
+            "system_changed",
+            f"the system prompt was edited at {_where(previous, current, block.path)}",
+        )
+    changed = _setting_change(previous, current, "system")
+    if changed is not None:
+        return changed
+    if index == current.flat.first_index_of("messages"):
+        changed = _setting_change(previous, current, "messages")
+        if changed is not None:
+            return changed
     if block.facts.kind == "image" and old is not None and old.facts.kind == "image":
         return "image_changed", f"the image at {block.path} has different bytes"
     if (
@@ -109,7 +166,17 @@ def _classify(previous: BuiltRequest, current: BuiltRequest, index: int) -> tupl
             f"{current.model.display_name} drops earlier turns' thinking once a new user turn "
             f"follows (thinking.md), so the prompt changed at {block.path}"
         )
-    return "message_edited", f"an earlier message was edited at {block.path}"
+    return (
+        "message_edited",
+        f"an earlier message was edited at {_where(previous, current, block.path)}",
+    )
+
+
+def _where(previous: BuiltRequest, current: BuiltRequest, path: str) -> str:
+    """The path, and the first differing byte with what it was and became when both requests
+    hold the block."""
+    found = byte_difference(previous.body, current.body, path)
+    return found.words() if found is not None else path
 
 
 def explain(
@@ -120,7 +187,8 @@ def explain(
     ledger: CacheLedger,
     sent_while_writing: bool = False,
 ) -> Explanation:
-    """Why ``current`` read ``usage.read`` tokens and not more.
+    """Why ``current`` read ``usage.read`` tokens and not more (the module says what it could
+    have read, and so what a miss is).
 
     Call it before ``ledger.record`` of this response, so the ledger still shows what was
     cached (or had expired) when the request was sent.
@@ -130,20 +198,25 @@ def explain(
     read = usage.read
     common = common_blocks(previous, current) if previous else 0
     matching = blocks[common - 1].cumulative if common else 0
+    # Nothing past the last breakpoint that reaches the minimum can be read.
+    last = predicted.effective[-1].index if predicted.effective else -1
+    readable = blocks[last].cumulative if last >= 0 else 0
     known = max(
-        (b.cumulative for b in blocks if ledger.find(model.id, b.fingerprint) is not None),
+        (
+            b.cumulative
+            for b in blocks[: last + 1]
+            if ledger.find(model.id, b.fingerprint) is not None
+        ),
         default=0,
     )
-    previous_end = _written_end(previous) if previous is not None else -1
-    counterfactual = 0
-    if previous_end >= 0:
-        counterfactual = min(
-            previous.flat.blocks[previous_end].cumulative, current.flat.total_tokens
-        )
-    possible = max(known, counterfactual, predicted.read_tokens)
+    # Had nothing changed since the previous request: its entries at or before this request's
+    # last breakpoint, counted in this request's tokens (another model counts otherwise).
+    earlier = [i for i in _written_at(previous) if i <= last] if previous is not None else []
+    counterfactual = blocks[earlier[-1]].cumulative if earlier else 0
+    possible = min(max(known, counterfactual, predicted.read_tokens), readable)
 
     def result(cause, sentence, **extra) -> Explanation:
-        return Explanation(cause, sentence, read, possible, matching, **extra)
+        return Explanation(cause, sentence, read, possible, **extra)
 
     if read < predicted.read_tokens:
         if sent_while_writing:
@@ -166,8 +239,8 @@ def explain(
                 f"{model.min_cacheable_tokens:,}, so it was not marked for caching.",
             )
         if not current.breakpoints:
-            return result("no_breakpoints", "No block carries a breakpoint, so nothing is cached.")
-        if predicted.too_short and not predicted.effective:
+            return result("no_breakpoints", _no_breakpoint(current))
+        if not predicted.effective:
             return result(
                 "too_short",
                 f"The prefix ({blocks[predicted.too_short[-1].index].cumulative:,} "
@@ -183,7 +256,7 @@ def explain(
             f"The model changed from {previous.model.display_name} to "
             f"{model.display_name}; each model has its own cache.",
         )
-    if previous is not None and common <= previous_end:
+    if earlier and common <= earlier[-1]:
         path = blocks[common].path if common < len(blocks) else None
         written = _written_at(previous)
         if (
@@ -212,7 +285,7 @@ def explain(
             first_difference=path,
         )
     tomb = None
-    for block in reversed(blocks):
+    for block in reversed(blocks[: last + 1]):
         if block.cumulative <= read:
             break
         entry = ledger.find(model.id, block.fingerprint)
@@ -227,12 +300,6 @@ def explain(
             f"{age / 60:.1f} min ago with a {tomb.ttl} lifetime.",
             age_s=age,
             ttl=tomb.ttl,
-        )
-    if predicted.too_short and not predicted.effective:
-        return result(
-            "too_short",
-            f"The prefix is under {model.display_name}'s minimum of "
-            f"{model.min_cacheable_tokens:,} tokens, so the breakpoints were ignored.",
         )
     lowest = min((b.index for b in predicted.effective), default=0) - (LOOKBACK_BLOCKS - 1)
     for block in reversed(blocks[: max(0, lowest)]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlsplit
 
 from app.caching.builder import BuiltRequest
@@ -33,12 +33,13 @@ class LedgerEntry:
     fingerprint: str
     tokens: int
     ttl: str
-    written_at: float
     expires_at: float
     last_used_at: float
     hits: int = 0
-    breakpoint: bool = False
     place: str = ""  # where it lives: the endpoint and the key's identity (never the key)
+
+
+_ENTRY_FIELDS = frozenset(f.name for f in fields(LedgerEntry))
 
 
 def _part(value):
@@ -110,11 +111,19 @@ class Usage:
 class CacheLedger:
     """Entries by (place, model, prefix fingerprint). Only the current ``place`` (an endpoint
     and workspace: see ``place_of``) is ever read: a switch of key or base URL starts from what
-    that endpoint has, and coming back finds its entries again."""
+    that endpoint has, and coming back finds its entries again.
 
-    def __init__(self, clock: Callable[[], float] = time.time, place: str = ""):
+    ``limit`` bounds the live entries and, apart, the expired ones kept to explain a miss (None:
+    no bound, the app's own ledger; the inspector's hold another program's, at any rate): past
+    it the live entry that expires first is dropped, as a service evicts, and the oldest
+    expired one."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.time, place: str = "", limit: int | None = None
+    ):
         self.clock = clock
         self.place = place
+        self.limit = limit
         self.entries: dict[tuple[str, str, str], LedgerEntry] = {}
         self.expired: dict[tuple[str, str, str], LedgerEntry] = {}
         self.pending: dict[str, tuple[str, set[str], float]] = {}
@@ -131,6 +140,17 @@ class CacheLedger:
         for key, entry in list(self.expired.items()):
             if entry.expires_at + TOMBSTONE_S < now:
                 del self.expired[key]
+        if self.limit is not None:
+            self._bound()
+
+    def _bound(self) -> None:
+        """At most ``limit`` live entries (those expiring first go) and ``limit`` expired; a
+        tenth more is dropped at once, so the sorting is paid once every many requests."""
+        for kept in (self.entries, self.expired):
+            if len(kept) > self.limit:
+                extra = len(kept) - self.limit + self.limit // 10
+                for key, _ in sorted(kept.items(), key=lambda e: e[1].expires_at)[:extra]:
+                    del kept[key]
 
     def is_cached(self, model: str, fingerprint: str) -> bool:
         entry = self.entries.get(self._key(model, fingerprint))
@@ -221,7 +241,7 @@ class CacheLedger:
             if entry is None:
                 self.expired.pop(key, None)
                 self.entries[key] = LedgerEntry(
-                    model, fp, tokens, ttl, now, now + TTL_SECONDS[ttl], now, 0, True, self.place
+                    model, fp, tokens, ttl, now + TTL_SECONDS[ttl], now, 0, self.place
                 )
                 continue
             if TTL_SECONDS[ttl] > TTL_SECONDS[entry.ttl]:
@@ -254,11 +274,9 @@ class CacheLedger:
             fp,
             tokens,
             ttl,
-            started,
             started + TTL_SECONDS[ttl],
             started,
             0,
-            True,
             self.place,
         )
         return tokens
@@ -275,7 +293,7 @@ class CacheLedger:
         """Add what a saved ledger knew (a reopened conversation); the later expiry wins."""
         for name in ("entries", "expired"):
             for raw in data.get(name, []):
-                entry = LedgerEntry(**raw)
+                entry = _saved_entry(raw)
                 key = (entry.place, entry.model, entry.fingerprint)
                 mine = self.entries.get(key) or self.expired.get(key)
                 if mine is None or mine.expires_at < entry.expires_at:
@@ -289,9 +307,15 @@ class CacheLedger:
         ledger = cls(clock)
         for name in ("entries", "expired"):
             for raw in data.get(name, []):
-                entry = LedgerEntry(**raw)
+                entry = _saved_entry(raw)
                 getattr(ledger, name)[(entry.place, entry.model, entry.fingerprint)] = entry
         return ledger  # what expired since it was saved is swept at the first look
+
+
+def _saved_entry(raw: dict) -> LedgerEntry:
+    """An entry as a ledger file holds it; fields this version does not keep (an older file's
+    ``written_at``, ``breakpoint``) are ignored."""
+    return LedgerEntry(**{k: v for k, v in raw.items() if k in _ENTRY_FIELDS})
 
 
 def place_of(base_url: str, api_key: str | None) -> str:

@@ -5,18 +5,19 @@ milliseconds at a time even on a worker thread (a 500-page PDF: stalls of 600 ms
 thread). A separate process takes the lock out of the picture, and a PDF built to make the reader
 spin can be stopped: past ``READ_TIMEOUT_S`` the process is ended and the file refused. What the
 process found is remembered here by hash, so building requests with the document never reads it
-again on the GUI thread.
+again on the GUI thread. The process ends with the app, however the app ends
+(``app/conversation/worker_pool.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
+from app.conversation.worker_pool import discard, worker_pool
 from app.facts.documents import DocumentError, PdfFacts, known_pdf, read_pdf, remember
 
 READ_TIMEOUT_S = 60.0
@@ -27,8 +28,8 @@ _pool: ProcessPoolExecutor | None = None
 def _executor() -> ProcessPoolExecutor:
     global _pool
     with _lock:
-        if _pool is None:  # spawn, never fork: the parent runs Qt and threads
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        if _pool is None:
+            _pool = worker_pool()
         return _pool
 
 
@@ -37,9 +38,7 @@ def _discard() -> None:
     with _lock:
         pool, _pool = _pool, None
     if pool is not None:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()  # a reader stuck in a hostile file
-        pool.shutdown(wait=False, cancel_futures=True)
+        discard(pool)
 
 
 def read_pdf_apart(data: bytes, timeout: float = READ_TIMEOUT_S) -> PdfFacts:
@@ -63,4 +62,5 @@ def read_pdf_apart(data: bytes, timeout: float = READ_TIMEOUT_S) -> PdfFacts:
 
 
 def shutdown() -> None:
+    """End the reader process now (the app is quitting); the next read starts another."""
     _discard()

@@ -40,6 +40,13 @@ class OutputTail:
         with self._lock:
             return self._tail.decode("utf-8", errors="replace")
 
+    def since(self, mark: int) -> str:
+        """What the child wrote after it had written ``mark`` bytes (``total`` then), as far as
+        the kept end reaches."""
+        with self._lock:
+            fresh = self.total - mark
+            return self._tail[-fresh:].decode("utf-8", errors="replace") if fresh > 0 else ""
+
     def close(self) -> None:
         """Close the app's end of the pipe; the reader ends once the child's copy is closed."""
         with contextlib.suppress(OSError):

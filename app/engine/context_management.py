@@ -155,7 +155,7 @@ def settle(
 
 def _with_sentence(found: Explanation | None, usage: Usage, sentence: str) -> Explanation:
     if found is None:
-        return Explanation("compacted", sentence, usage.read, usage.read, 0)
+        return Explanation("compacted", sentence, usage.read, usage.read)
     if found.is_miss:  # the compaction iteration itself read less than it could have
         return replace(found, sentence=f"{sentence} {found.sentence}")
     return replace(found, cause="compacted", sentence=sentence)
@@ -226,5 +226,5 @@ def clearing_effect(
         "reading them); what was cleared is no longer sent to the model."
     )
     if found is None:
-        return Explanation("context_edited", sentence, usage.read, usage.read, 0), rewritten, extra
+        return Explanation("context_edited", sentence, usage.read, usage.read), rewritten, extra
     return replace(found, cause="context_edited", sentence=sentence), rewritten, extra

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from app.caching.builder import BuiltRequest, RequestBuilder
 from app.caching.calibration import TokenCalibration
 from app.caching.costs import Kind, RequestRecord, request_cost
-from app.caching.explainer import as_branch, explain
+from app.caching.explainer import as_branch, diagnosis_shown, explain
 from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
 from app.caching.prefix_map import PrefixMap
@@ -234,6 +234,13 @@ class Engine(ev.Listeners):
             return built
         return self.builder.build(conv, strategy, CacheSettings("1h"), **extra)
 
+    def ttl_still_chosen(self, built: BuiltRequest) -> bool:
+        """Whether an adaptive TTL would choose, with what is cached now, the lifetime ``built``
+        writes with (the choice looks only at how much it reads and writes, the same whichever
+        lifetime it was built with): when it would not, the request must be built again."""
+        chosen = choose_ttl(built, self.ledger.predict(built, sweep=False), self.pauses)
+        return all(b.ttl == chosen for b in built.breakpoints)
+
     # -- turns ----------------------------------------------------------------------------------
     def begin_turn(self, session: Session) -> None:
         """A turn begins: its keep-alive ends, and the pause before it teaches the TTL choice."""
@@ -397,7 +404,7 @@ class Engine(ev.Listeners):
             predicted=Usage.from_plan(plan, usage.output),
             explanation=explanation.sentence if explanation else "",
             cause=explanation.cause if explanation else "",
-            server_reason=diagnosis,
+            server_reason=diagnosis_shown(explanation, diagnosis),
             reply_id=message.id,
             compaction=compacting.compaction_usage(final.usage),
             edits=applied,

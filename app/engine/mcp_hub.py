@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import re
 import shlex
 import threading
@@ -22,8 +23,19 @@ from dataclasses import dataclass, field, replace
 
 from app.conversation.blocks import ToolDefinition
 from app.engine.child_env import child_environment
+from app.engine.child_guard import guarded
 from app.engine.child_output import OutputTail
+from app.engine.mcp_words import (
+    CONNECTION_CLOSED,
+    REQUEST_TIMEOUT,
+    TOO_SLOW,
+    NotMcpLines,
+    describe_failure,
+    quiet_sdk_parse_errors,
+    refused_call,
+)
 
+log = logging.getLogger(__name__)
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MAX_RESULT_CHARS = 100_000
 SEPARATOR = "__"  # server__tool: the name the API sees (at most 64 characters)
@@ -173,6 +185,11 @@ class ServerState:
     stop: asyncio.Event | None = None
     task: asyncio.Task | None = None
     log: OutputTail | None = None  # the end of the server's stderr, for the message when it dies
+    mark: int = 0  # how much of it was written before the operation under way (start, a call)
+    not_mcp: NotMcpLines | None = None  # its lines that are not MCP, counted
+
+    def __post_init__(self):
+        self.not_mcp = self.not_mcp or NotMcpLines(self.config.name)
 
 
 @dataclass
@@ -187,6 +204,7 @@ class McpHub:
 
     def __post_init__(self):
         self.servers = {c.name: ServerState(c) for c in self.configs}
+        quiet_sdk_parse_errors()  # lines that are not MCP are counted per server instead
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -271,9 +289,7 @@ class McpHub:
             return await self._on_hub(self._call(state, tool, arguments), self.call_timeout_s + 5)
         except TimeoutError:
             return await self._failed(
-                state,
-                f"did not answer in {self.call_timeout_s:.0f} s (a result of many megabytes is read"
-                " that slowly: ask the tool for less)",
+                state, f"did not answer in {self.call_timeout_s:.0f} s ({TOO_SLOW})"
             )
 
     # -- on the hub's loop ----------------------------------------------------------------------
@@ -309,23 +325,24 @@ class McpHub:
         except BaseException as exc:  # noqa: BLE001 - whatever a server does, the app goes on
             if state.status != "stopped":
                 state.status = "failed"
-                state.error = state.error or self._describe(state, exc)
+                state.error = state.error or self._describe(state, exc, starting=True)
+                log.warning("MCP server %r failed: %s", state.config.name, state.error)
         finally:
             state.session = None
+            state.not_mcp.ended()
             if not ready.done():
                 ready.set_result(None)
             self._changed(state.config.name)
 
     @staticmethod
     def _watch(state: ServerState):
-        """The session's message handler: a line on stdout that is not JSON-RPC is noted, so the
-        failure names it (the session itself would only time out)."""
+        """The session's message handler: a line on stdout that is not JSON-RPC is counted and
+        the first one named in the failure (the session itself would only time out)."""
 
         async def handle(message) -> None:
-            if isinstance(message, Exception) and not state.error:
-                state.error = (
-                    f"wrote something that is not MCP on its output ({str(_leaf(message))[:120]})"
-                )
+            if isinstance(message, Exception):
+                said = state.not_mcp.seen(message)
+                state.error = state.error or said
 
         return handle
 
@@ -339,9 +356,10 @@ class McpHub:
         from mcp import StdioServerParameters
         from mcp.client.stdio import stdio_client
 
-        state.log = stack.enter_context(OutputTail())
+        state.log, state.mark = stack.enter_context(OutputTail()), 0
         env = child_environment(dict(config.env))
-        params = StdioServerParameters(command=config.command, args=list(config.args), env=env)
+        command, args = guarded(config.command, list(config.args), env)  # ends with the app
+        params = StdioServerParameters(command=command, args=args, env=env)
         return await stack.enter_async_context(stdio_client(params, errlog=state.log.writer))
 
     async def _list_tools(self, server: str, session) -> tuple[McpTool, ...]:
@@ -362,11 +380,14 @@ class McpHub:
 
     async def _stop(self, state: ServerState) -> None:
         task = state.task
+        starting = state.session is None  # still in its handshake: nothing to end gently
         if state.status != "failed":  # before the task ends: its ending is then no failure
             state.status = "stopped"
         if state.stop is not None:
             state.stop.set()
         if task is not None:
+            if starting:  # the SDK still closes stdin, then ends the process group (shielded)
+                task.cancel()
             try:
                 await asyncio.wait_for(asyncio.shield(task), 10)
             except BaseException:  # noqa: BLE001 - a server that will not end is cancelled
@@ -377,15 +398,26 @@ class McpHub:
         self._changed(state.config.name)
 
     async def _call(self, state: ServerState, tool: str, arguments: dict) -> tuple[str, bool]:
+        from mcp.shared.exceptions import MCPError
+
         session = state.session
         if session is None:
             return f"MCP server {state.config.name!r} is not running.", True
+        state.mark = state.log.total if state.log is not None else 0  # its words from here on
         try:
             result = await session.call_tool(
                 tool, arguments, read_timeout_seconds=self.call_timeout_s
             )
+        except MCPError as exc:
+            if exc.error.code not in (REQUEST_TIMEOUT, CONNECTION_CLOSED):  # its own answer
+                said = refused_call(state.config.name, exc.error.message, state.log, state.mark)
+                return said, True
+            message = await self._described(state, exc)
+            state.status, state.error = "failed", message
+            await self._stop(state)
+            return f"MCP server {state.config.name!r} failed: {message}; it was stopped.", True
         except Exception as exc:  # noqa: BLE001 - a dead or confused server
-            message = self._describe(state, exc)
+            message = await self._described(state, exc)
             state.status, state.error = "failed", message
             await self._stop(state)
             return f"MCP server {state.config.name!r} failed: {message}", True
@@ -396,28 +428,23 @@ class McpHub:
         await self.stop(state.config.name)
         return f"MCP server {state.config.name!r} {why}; it was stopped.", True
 
-    @staticmethod
-    def _describe(state: ServerState, exc: BaseException) -> str:
-        exc = _leaf(exc)
-        text = str(exc)[:300] or type(exc).__name__
-        if isinstance(exc, TimeoutError) or "timed out" in text:
-            text = "did not answer in time"
-        elif "Connection closed" in text or isinstance(exc, EOFError):
-            text = "the server process ended"
-        if isinstance(exc, FileNotFoundError):
-            text = f"command not found: {state.config.command}"
-        tail = ""
+    async def _described(self, state: ServerState, exc: BaseException) -> str:
+        """``_describe`` once the server's last words have come through its stderr pipe (a
+        reader thread drains it: wait until it has been quiet for 50 ms, at most 0.5 s)."""
         if state.log is not None:
-            lines = state.log.text()[-2000:].strip().splitlines()
-            tail = f" (it said: {lines[-1][:200]})" if lines else ""
-        return text + tail
+            loop = asyncio.get_running_loop()
+            deadline, seen = loop.time() + 0.5, -1
+            while seen != state.log.total and loop.time() < deadline:
+                seen = state.log.total
+                await asyncio.sleep(0.05)
+        return self._describe(state, exc)
 
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real error inside task-group wrappers ("unhandled errors in a TaskGroup")."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
+    def _describe(self, state: ServerState, exc: BaseException, starting: bool = False) -> str:
+        if starting:
+            late = f"did not answer in {self.start_timeout_s:.0f} s while starting"
+        else:
+            late = f"did not answer in {self.call_timeout_s:.0f} s ({TOO_SLOW})"
+        return describe_failure(exc, state.config.command, state.log, state.mark, late)
 
 
 def result_text(result) -> tuple[str, bool]:

@@ -57,11 +57,21 @@ def without_file_refs(conversation: Conversation) -> None:
 
 
 def upload_failure(failure: Failure) -> str:
-    """What a failed upload tells the user: the Files API's own limits, not a message's."""
+    """What a failed upload tells the user: the Files API's own words and what to do. Its limits
+    (files.md, "File storage and limits"): 500 MB a file (413), a total per organization (400
+    "Storage limit exceeded"); a gateway may answer a quota with 413 too, so the words decide,
+    never the status alone (a 413 "Workspace storage quota exceeded" was shown as "over its
+    500 MB limit", issue 40)."""
+    said = failure.api_message.strip().rstrip(".")
+    lowered = said.lower()
+    if "storage" in lowered or "quota" in lowered:
+        return (
+            f"The Files API refused the file: {said}. Delete uploaded files you no longer need "
+            "in File → Uploaded files."
+        )
     if failure.kind == "too_large":
-        return "The Files API refused the file: over its 500 MB limit."
-    if failure.kind == "invalid_request" and "storage" in failure.api_message.lower():
-        return f"The Files API refused the file: {failure.api_message}"
+        words = f": {said}" if said else ""
+        return f"The Files API refused the file as too large{words} (it takes up to 500 MB a file)."
     return failure.message
 
 

@@ -108,6 +108,7 @@ class Drafts:
         """(the warm-up's request, the send's) for this draft: builds only, which may run in a
         worker thread (the builder takes them one at a time)."""
         built = self.warm_request(session, attachments, upto)
+        built.body  # noqa: B018 (made here, off the GUI thread, for when the warm-up is sent)
         return built, self.send_request(session, text or DRAFT_PLACEHOLDER, attachments, upto)
 
     def warm(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 from app.facts.catalogue import ModelInfo
 from app.facts.documents import DOCUMENT_OVERHEAD_TOKENS, pdf_source_tokens
+from app.facts.server_tools import ENCRYPTED_CARRIERS, server_result_tokens
 from app.facts.thinking_signature import shown_thinking
 from app.facts.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
@@ -176,6 +177,8 @@ def content_tokens(
             inner = sum(content_tokens(p, image_size, document_size) for p in source["content"])
             return DOCUMENT_OVERHEAD_TOKENS + extra + inner
         return DOCUMENT_OVERHEAD_TOKENS + extra + document_size(block)
+    if kind in ENCRYPTED_CARRIERS:
+        return server_result_tokens(_strip_cc(block))
     return text_tokens(canonical_json(_strip_cc(block)))
 
 

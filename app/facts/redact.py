@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlsplit
 
 URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@")
 API_KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}")
+
+
+def has_login(url: str) -> bool:
+    """Whether a URL carries a login (``scheme://user:password@host``), as the HTTP library
+    would read it; a text that is not a URL has none."""
+    try:
+        parts = urlsplit(url.strip())
+        return parts.username is not None or parts.password is not None
+    except ValueError:
+        return bool(URL_CREDENTIALS.search(url))
 
 
 def redact(text: str) -> str:

@@ -93,13 +93,39 @@ async def learn_from_history(writer: Writer | None, engine: Engine) -> None:
 
 
 def open_history(folder: Path) -> tuple[Writer | None, str]:
-    """(writer, problem): the history's writer, or None and why it cannot be used."""
+    """(writer, problem): the history's writer, or None and why it cannot be used. A history in
+    a folder the app cannot write to is opened for reading: its conversations are listed and
+    open as they were, and the problem says that nothing new is saved and what to do."""
     try:
         store = Store.open(folder)
     except StorageError as exc:
+        if exc.kind == "read_only":
+            try:
+                store = Store.open(folder, read_only=True)
+            except StorageError as also:
+                log.warning("history unavailable: %s; read-only: %s", exc, also)
+            else:
+                problem = read_only_problem(folder, exc, store.conversation_count())
+                log.warning("%s", problem)
+                return Writer(store), problem
         log.warning("history unavailable: %s", exc)
         return None, str(exc)
     writer = Writer(store)
     # What was deleted in an earlier session, past its undo; on the writer, after start-up.
     StoreOp(Store.purge_deleted).run_in_background(writer)  # a failure is logged
     return writer, ""
+
+
+def read_only_problem(folder: Path, error: StorageError, conversations: int) -> str:
+    why = str(error.__cause__ or error)
+    listed = f"its {conversations:,} conversations are" if conversations != 1 else "its one is"
+    return (
+        f"The history folder {folder} cannot be written ({why}): {listed} listed and open as "
+        "they were, but nothing new is saved. Make the folder writable (or start Cachescope "
+        "with --data-dir elsewhere) and restart."
+    )
+
+
+def unavailable_note(problem: str) -> str:
+    """The conversation list's one line when there is no history to list, and why."""
+    return f"No conversations can be listed. {problem}" if problem else ""

@@ -1,263 +1,350 @@
-"""What the inspector makes of each Messages API request another program sends: the prefix as
-the service caches it, a prediction from what that client's earlier requests wrote, the usage
-the response reported, the reason for a miss, and the cost. Qt-free and network-free: the proxy
+"""What the inspector makes of each Messages API request another program sends, with the app's
+own model of the cache: one ``CacheLedger`` per API-key hash and model predicts what a request
+reads (``CacheLedger.predict``, the function the window uses), and ``explain`` says why a request
+read less than it could (the window's sentence and rule). Qt-free and network-free: the proxy
 hands it bytes.
 
 Sessions group requests by API key (its hash only: the key is never kept) and model: a client's
-run. (Grouping by the tools-and-system prefix too, as the issue suggests, would make a changed
-system prompt a new session, and its miss could not be explained against the request before.)"""
+run. (Grouping by the tools-and-system prefix too would make a changed system prompt a new
+session, and its miss could not be explained against the request before.) The request before,
+for the explainer, is the key's last answered request whatever its model, so a model switch is
+named as one."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
+import threading
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field, replace
 
+from app.caching.builder import BuiltRequest
 from app.caching.costs import cost_of
-from app.caching.ledger import Usage
+from app.caching.explainer import Explanation, diagnosis_shown, explain
+from app.caching.ledger import CacheLedger, Usage
 from app.caching.prefix_map import PrefixMap
 from app.facts.catalogue import Catalogue, ModelInfo
-from app.facts.prefix import FlatRequest, flatten_request
-from app.facts.rules import (
-    TTL_SECONDS,
-    RuleViolation,
-    plan_request,
-    resolve_breakpoints,
-    stored_entries,
-)
+from app.facts.prefix import flatten_request
+from app.facts.rules import CachePlan, resolve_breakpoints
+from app.inspect.capture import ReadResult
+from app.inspect.lines import Line
 
-CAPTURE_LIMIT = 20 * 1024 * 1024  # a response body kept for its usage beyond this is not read
+log = logging.getLogger(__name__)
+
+MAX_SESSIONS = 512  # sessions kept (least recently used go first, with their ledgers)
+TURNS_KEPT = 1_000  # per session, for "what would it have cost" (the replay's most sends)
+PREVIOUS_BYTES = 64 * 1024 * 1024  # request bodies kept to name the first differing byte
+MODEL_CHARS = 80  # an unknown model's name, as shown
+MAPS_KEPT = 200  # block maps kept for the window's strip (the last requests')
+ENTRIES_KEPT = 1_000  # live cache entries a session's ledger keeps (and as many expired)
 
 
 def key_hash(headers) -> str:
     """A hash of the key the client sent (x-api-key or a bearer token), never the key."""
     secret = headers.get("x-api-key") or headers.get("authorization") or ""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:12] if secret else "no-key"
+    return (
+        hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()[:12] if secret else "no-key"
+    )
+
+
+def diagnosis_words(diagnostics: dict | None) -> str:
+    """The API's ``cache_miss_reason`` type in words ("" when it gave none)."""
+    reason = (diagnostics or {}).get("cache_miss_reason")
+    kind = reason.get("type") if isinstance(reason, dict) else None
+    return kind.replace("_", " ")[:80] if isinstance(kind, str) else ""
+
+
+def _locked(method):
+    """One at a time: the endpoint's thread records while the window's thread reads."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 @dataclass(frozen=True)
-class Line:
-    """One request, as ``cachescope-inspect`` prints it (``--json``: these keys)."""
+class CapturedTurn:
+    """A turn as the replay needs it: when, the tools' and system's tokens, the whole prompt's,
+    and the reply's (not the request itself: a session of 10,000 turns stays small)."""
 
-    id: str
-    time: float
-    model: str
-    kind: str  # "turn", "warm-up" (max_tokens 0) or "stream"
-    read: int
-    written_5m: int
-    written_1h: int
-    uncached: int
-    predicted_read: int
-    miss_reason: str
-    server_miss_reason: str
-    cost_usd: float | None
-    session: str
-    status: int = 200
-
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-    def text(self) -> str:
-        cost = "prices unknown" if self.cost_usd is None else f"${self.cost_usd:.4f}"
-        said = f" · {self.miss_reason}" if self.miss_reason else ""
-        server = f" · API: {self.server_miss_reason}" if self.server_miss_reason else ""
-        return (
-            f"{self.id} {self.model} {self.kind}: read {self.read:,} (predicted "
-            f"{self.predicted_read:,}) · wrote {self.written_5m:,}/{self.written_1h:,} · full "
-            f"{self.uncached:,} · {cost} · session {self.session}{said}{server}"
-        )
+    started: float
+    tools_tokens: int
+    system_tokens: int
+    total_tokens: int
+    output: int
 
 
 @dataclass
-class _Session:
+class InspectedSession:
     name: str
-    # prefix fingerprint -> (expires at, tokens): what this client's requests have cached
-    entries: dict[str, tuple[float, int]] = field(default_factory=dict)
-    last: FlatRequest | None = None
-    last_model: str = ""
-    last_effort: object = None
+    key: str
+    model: ModelInfo
+    ledger: CacheLedger
     requests: int = 0
-    # (start, flattened request, reply tokens) of each turn: for "what would it have cost"
-    captured: list[tuple[float, FlatRequest, int]] = field(default_factory=list)
     read: int = 0
     input_total: int = 0
     paid_usd: float = 0.0
+    turns: deque[CapturedTurn] = field(default_factory=lambda: deque(maxlen=TURNS_KEPT))
 
 
 @dataclass
 class Pending:
-    """A request on its way: what was predicted before the response."""
+    """A request on its way: what was read of it and predicted before its response."""
 
     id: str
     started: float
-    model: ModelInfo
-    flat: FlatRequest
-    points: list
-    predicted_read: int
-    session: _Session
-    kind: str
-    miss_reason: str
-    effort: object = None
+    kind: str  # "turn", "warm-up" (max_tokens 0)
+    model_name: str
+    session: InspectedSession | None = None  # None: the request could not be read
+    built: BuiltRequest | None = None
+    plan: CachePlan | None = None
+    key: str = ""
+    size: int = 0
+    note: str = ""
+    writing_elsewhere: bool = False
+    explanation: Explanation | None = None
+    recorded: bool = False
 
 
 class Observer:
     def __init__(self, catalogue: Catalogue, clock=time.time) -> None:
         self.catalogue = catalogue
         self.clock = clock
-        self.sessions: dict[tuple[str, str], _Session] = {}
+        self.sessions: OrderedDict[tuple[str, str], InspectedSession] = OrderedDict()
+        self.previous: OrderedDict[str, tuple[BuiltRequest, int]] = OrderedDict()  # by key
+        self.previous_bytes = 0
         self.count = 0
-        self.maps: dict[str, tuple[PrefixMap, Usage]] = {}  # by line id: the block map to draw
+        self.named = 0
+        # by line id, for the last requests: their blocks and usage, drawn on demand
+        self.maps: OrderedDict[str, tuple[BuiltRequest, Usage]] = OrderedDict()
+        self.lock = threading.RLock()  # see _locked
 
-    def captured(self) -> dict[str, tuple[str, list]]:
-        """Per session name: its model and its turns as (start, flat, reply tokens)."""
-        return {s.name: (model, list(s.captured)) for (_, model), s in self.sessions.items()}
+    # -- what the views ask ---------------------------------------------------------------------
+    @_locked
+    def block_map(self, line_id: str) -> tuple[PrefixMap, Usage] | None:
+        """The blocks of one of the last ``MAPS_KEPT`` requests, as the cache inspector draws
+        them, with the usage its response reported (None: not kept, or not readable)."""
+        found = self.maps.get(line_id)
+        if found is None:
+            return None
+        built, usage = found
+        return PrefixMap.of_flat(built.flat, built.breakpoints), usage
 
+    @_locked
+    def captured(self) -> dict[str, tuple[str, list[CapturedTurn]]]:
+        """Per session name: its model and its answered turns."""
+        return {s.name: (s.model.id, list(s.turns)) for s in list(self.sessions.values())}
+
+    @_locked
     def summaries(self) -> list[str]:
-        """One line per session: requests, hit rate (input read from cache), what it paid."""
+        """One line per session: requests, hit rate (input read from cache), what it paid, and
+        its live entries with the time they have left (as of now: call it again to count down)."""
         out, now = [], self.clock()
-        for (key, model), s in self.sessions.items():
+        for s in list(self.sessions.values()):
             rate = s.read / s.input_total if s.input_total else 0.0
-            live = sorted(
-                ((until - now, tokens) for until, tokens in s.entries.values() if until > now),
-                key=lambda e: -e[1],
-            )
+            live = [e for e in s.ledger.live() if e.expires_at > now][:3]
             entries = ", ".join(
-                f"{tokens:,} tokens {int(left // 60)}:{int(left % 60):02d} left"
-                for left, tokens in live[:3]
+                f"{e.tokens:,} tokens {_left(e.expires_at - now)} left ({e.ttl})" for e in live
             )
+            requests = f"{s.requests} request{'s' if s.requests != 1 else ''}"
             out.append(
-                f"{s.name} (key {key}, {model}): {s.requests} requests, {rate:.0%} of input read"
-                f" from cache, ${s.paid_usd:.4f}; live: {entries or 'nothing cached'}"
+                f"{s.name} (key {s.key}, {s.model.id}): {requests}, {rate:.0%} of "
+                f"input read from cache, ${s.paid_usd:.4f}; live: {entries or 'nothing cached'}"
             )
         return out
 
     # -- before the response --------------------------------------------------------------------
-    def request(self, body_bytes: bytes, headers) -> Pending | None:
-        """Predict a ``POST /v1/messages`` (None: not a body the inspector can read)."""
+    @_locked
+    def request(self, body_bytes: bytes, headers) -> Pending:
+        """Read and predict a ``POST /v1/messages``. Whatever it holds, a ``Pending`` comes
+        back: one the inspector cannot read says why in its ``note``."""
+        self.count += 1
+        pending = Pending(f"r{self.count}", self.clock(), "turn", "?", size=len(body_bytes))
+        pending.key = key_hash(headers)
         try:
             body = json.loads(body_bytes)
-            model = self.catalogue.resolve(str(body.get("model", "")))
-            if model is None or not isinstance(body.get("messages"), list):
-                return None
+        except RecursionError:
+            pending.note = "request unreadable: nested too deeply"
+            return pending
+        except ValueError:
+            pending.note = "request unreadable: not JSON"
+            return pending
+        if not isinstance(body, dict):
+            pending.note = "request unreadable: not a JSON object"
+            return pending
+        name = body.get("model")
+        pending.model_name = str(name)[:MODEL_CHARS] if name is not None else "?"
+        pending.kind = "warm-up" if body.get("max_tokens") == 0 else "turn"
+        model = self.catalogue.resolve(name) if isinstance(name, str) else None
+        if model is None:
+            pending.note = "a model Cachescope does not know: no prediction"
+            return pending
+        pending.model_name = model.id
+        if not isinstance(body.get("messages"), list):
+            pending.note = "request unreadable: no messages list"
+            return pending
+        try:
             flat = flatten_request(body, model=model)
             points = resolve_breakpoints(flat, body.get("cache_control"))
-        except (ValueError, TypeError, AttributeError, KeyError, RuleViolation):
-            return None
-        key = (key_hash(headers), model.id)
-        session = self.sessions.get(key)
-        if session is None:
-            session = _Session(f"s{len(self.sessions) + 1}")
-            self.sessions[key] = session
-        now = self.clock()
-        live = {fp for fp, (until, _) in session.entries.items() if until > now}
-        plan = plan_request(flat, points, model.min_cacheable_tokens, live.__contains__)
-        self.count += 1
-        kind = "warm-up" if body.get("max_tokens") == 0 else "turn"
-        why = self._why(session, flat, model, body)
-        effort = (body.get("output_config") or {}).get("effort")
-        return Pending(
-            f"r{self.count}", now, model, flat, points, plan.read_tokens, session, kind, why, effort
-        )
+        except RecursionError:
+            pending.note = "request unreadable: nested too deeply"
+            return pending
+        except Exception as exc:  # another program's request, of any shape: never the proxy's fall
+            log.debug("request not read: %r", exc)
+            pending.note = "request unreadable: not a Messages API request Cachescope can read"
+            return pending
+        built = BuiltRequest.as_sent(body, flat, tuple(points), model)
+        session = self._session(pending.key, model)
+        pending.session, pending.built = session, built
+        pending.plan = session.ledger.predict(built)
+        pending.writing_elsewhere = session.ledger.pending_covers(built)
+        session.ledger.begin(pending.id, built, pending.plan)
+        return pending
 
-    def _why(self, session: _Session, flat: FlatRequest, model: ModelInfo, body: dict) -> str:
-        """What changed since this client's previous request, named when seen."""
-        last = session.last
-        effort = (body.get("output_config") or {}).get("effort")
-        if last is None:
-            return ""
-        if session.last_model and session.last_model != model.id:
-            return "the model changed"
-        if effort != session.last_effort:
-            return "the effort changed"
-        for old, new in zip(last.blocks, flat.blocks, strict=False):
-            if old.fingerprint != new.fingerprint:
-                level = new.facts.level
-                if level == "tools":
-                    return f"the tools changed at {new.path} (reordered or edited)"
-                if level == "system":
-                    return f"the system prompt changed at {new.path} (a timestamp or an edit?)"
-                if old.facts.kind in ("thinking", "redacted_thinking"):
-                    return f"earlier thinking was dropped at {new.path}"
-                return f"an earlier message changed at {new.path}"
-        return ""
+    @_locked
+    def unreadable(self, body_bytes: bytes, headers, why: str) -> Pending:
+        """A request the inspector failed to read (its own fault): forwarded all the same."""
+        self.count += 1
+        pending = Pending(f"r{self.count}", self.clock(), "turn", "?", size=len(body_bytes))
+        pending.key, pending.note = key_hash(headers), f"request unreadable: {why[:200]}"
+        return pending
+
+    def _session(self, key: str, model: ModelInfo) -> InspectedSession:
+        found = self.sessions.get((key, model.id))
+        if found is None:
+            self.named += 1
+            found = InspectedSession(
+                f"s{self.named}", key, model, CacheLedger(self.clock, place=key, limit=ENTRIES_KEPT)
+            )
+            self.sessions[(key, model.id)] = found
+            while len(self.sessions) > MAX_SESSIONS:
+                self.sessions.popitem(last=False)
+        self.sessions.move_to_end((key, model.id))
+        return found
+
+    # -- while it streams -----------------------------------------------------------------------
+    @_locked
+    def begun(self, pending: Pending, result: ReadResult) -> None:
+        """The response has begun with this usage: explain it against the ledger as it was, then
+        record it (an entry is readable once the response that writes it has begun)."""
+        if pending.recorded or pending.session is None or pending.built is None:
+            return
+        pending.recorded = True
+        ledger = pending.session.ledger
+        usage = Usage.from_api(result.usage)
+        previous = self.previous.get(pending.key)
+        pending.explanation = explain(
+            pending.built,
+            usage,
+            pending.plan,
+            previous[0] if previous is not None else None,
+            ledger,
+            pending.writing_elsewhere,
+        )
+        ledger.record(pending.built, usage, pending.started)
+        ledger.finish(pending.id)
+        self._remember(pending)
+
+    def _remember(self, pending: Pending) -> None:
+        """The key's request before the next, kept whole (for the differing byte) while the
+        bodies kept stay under ``PREVIOUS_BYTES``; older ones keep only their blocks."""
+        old = self.previous.pop(pending.key, None)
+        if old is not None:
+            self.previous_bytes -= old[1]
+        built, size = pending.built, pending.size
+        self.previous[pending.key] = (built, size)
+        self.previous_bytes += size
+        while len(self.previous) > MAX_SESSIONS:
+            self.previous_bytes -= self.previous.popitem(last=False)[1][1]
+        while self.previous_bytes > PREVIOUS_BYTES:
+            for key, (kept, kept_size) in self.previous.items():
+                if kept_size:
+                    slim = {"tool_choice": kept.body.get("tool_choice")}
+                    self.previous[key] = (_with_body(kept, slim), 0)
+                    self.previous_bytes -= kept_size
+                    break
+            else:
+                break
 
     # -- after the response ---------------------------------------------------------------------
-    def response(self, pending: Pending, status: int, body: bytes, streamed: bool) -> Line:
-        """The usage the response reported, the entries it wrote, and the line to print."""
-        usage_dict, diagnostics = _usage_of(body, streamed)
-        usage = Usage.from_api(usage_dict) if usage_dict else Usage()
-        session, model, flat = pending.session, pending.model, pending.flat
-        hit = None
-        for block in flat.blocks:
-            if block.cumulative <= usage.read and usage.read:
-                hit = block.fingerprint
-        plan = plan_request(flat, pending.points, model.min_cacheable_tokens, lambda fp: fp == hit)
-        for fp, tokens, ttl in stored_entries(flat, plan) if status == 200 else ():
-            until = max(session.entries.get(fp, (0.0, 0))[0], pending.started + TTL_SECONDS[ttl])
-            session.entries[fp] = (until, tokens)
-        if hit is not None and hit in session.entries:  # a read refreshes the entry it hit
-            until, tokens = session.entries[hit]
-            session.entries[hit] = (max(until, pending.started + TTL_SECONDS["5m"]), tokens)
-        cost = cost_of(usage, model, pending.started) if status == 200 else None
-        miss = ""
-        if status == 200 and usage.read < pending.predicted_read:
-            miss = f"read {usage.read:,} of {pending.predicted_read:,} predicted (evicted?)"
-        elif status == 200 and pending.miss_reason and usage.read < flat.total_tokens:
-            miss = pending.miss_reason
-        session.last, session.last_model = flat, model.id
-        session.last_effort = pending.effort
-        session.requests += 1
-        if status == 200 and pending.kind == "turn":
-            session.captured.append((pending.started, flat, usage.output))
-        session.read += usage.read
-        session.input_total += usage.input_total
-        if cost is not None and cost.known:
-            session.paid_usd += cost.paid_usd
-        reason = ((diagnostics or {}).get("cache_miss_reason") or {}).get("type", "")
-        self.maps[pending.id] = (PrefixMap.of_flat(flat, pending.points), usage)
+    @_locked
+    def finish(self, pending: Pending, status: int, result: ReadResult, complete: bool) -> Line:
+        """The line for a request whose response has ended (or broken off, ``complete`` False)."""
+        session = pending.session
+        if session is not None and status == 200 and result.begun:
+            self.begun(pending, result)
+        if session is not None:
+            session.ledger.finish(pending.id)
+        notes = [pending.note] if pending.note else []
+        notes += result.problems[:3]
+        if not complete and status:
+            notes.append("incomplete: the response broke off before its end")
+        if result.error and status == 200 and result.begun:
+            notes.append(f"the stream ended with an error: {result.error}")
+        failed = status != 200 or not result.begun
+        usage = Usage.from_api(result.usage) if result.begun else Usage()
+        model = session.model if session is not None else None
+        cost = cost_of(usage, model, pending.started) if model and result.begun else None
+        if session is not None:
+            session.requests += 1
+            if result.begun:
+                session.read += usage.read
+                session.input_total += usage.input_total
+                if cost is not None and cost.known:
+                    session.paid_usd += cost.paid_usd
+                if pending.kind == "turn" and status == 200:
+                    session.turns.append(_captured(pending, usage))
+        why = pending.explanation
+        miss = why.sentence if why is not None and why.is_miss else ""
+        server = diagnosis_shown(why, diagnosis_words(result.diagnostics))
+        if pending.built is not None:
+            self.maps[pending.id] = (pending.built, usage)
+            while len(self.maps) > MAPS_KEPT:
+                self.maps.popitem(last=False)
+        kind = "failed" if failed else pending.kind
+        if kind == "turn" and result.streamed:
+            kind = "stream"
         return Line(
             pending.id,
             round(pending.started, 3),
-            model.id,
-            "stream" if streamed and pending.kind == "turn" else pending.kind,
+            pending.model_name,
+            kind,
             usage.read,
             usage.write_5m,
             usage.write_1h,
             usage.uncached,
-            pending.predicted_read,
+            pending.plan.read_tokens if pending.plan is not None else 0,
             miss,
-            reason.replace("_", " "),
+            server,
             round(cost.paid_usd, 6) if cost is not None and cost.known else None,
-            session.name,
+            session.name if session is not None else "-",
             status,
+            complete,
+            "; ".join(notes),
+            result.error if failed else "",
         )
 
 
-def _usage_of(body: bytes, streamed: bool) -> tuple[dict | None, dict | None]:
-    """The usage (and diagnostics) a response reported: the JSON body's, or a stream's
-    ``message_start`` usage updated by its ``message_delta`` usage."""
-    if not streamed:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return None, None
-        if not isinstance(data, dict):
-            return None, None
-        return data.get("usage"), data.get("diagnostics")
-    usage: dict = {}
-    diagnostics = None
-    for line in body.decode("utf-8", "replace").splitlines():
-        if not line.startswith("data:"):
-            continue
-        try:
-            event = json.loads(line[5:])
-        except ValueError:
-            continue
-        if event.get("type") == "message_start":
-            message = event.get("message") or {}
-            usage.update(message.get("usage") or {})
-            diagnostics = message.get("diagnostics") or diagnostics
-        elif event.get("type") == "message_delta":
-            usage.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
-    return usage or None, diagnostics
+def _with_body(built: BuiltRequest, body: dict) -> BuiltRequest:
+    return replace(built, head=body, messages=None)
+
+
+def _captured(pending: Pending, usage: Usage) -> CapturedTurn:
+    blocks = pending.built.flat.blocks
+    tools = sum(b.tokens for b in blocks if b.facts.level == "tools")
+    system = sum(b.tokens for b in blocks if b.facts.level == "system")
+    return CapturedTurn(
+        pending.started, tools, system, pending.built.flat.total_tokens, usage.output
+    )
+
+
+def _left(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

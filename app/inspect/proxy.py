@@ -1,25 +1,39 @@
-"""The loopback endpoint: every request passes to the upstream (the real API, or the simulator)
-and back unchanged, bodies and headers as they are and a stream chunk by chunk as it comes; a
-copy of each Messages API exchange goes to the ``Observer`` after the client has it."""
+"""The loopback endpoint: it moves bytes and never changes them for its own needs (forwarding
+apart from observing, as mitmproxy's layers do). Every request goes to the upstream (the real
+API, or the simulator) with its method, raw path and query, headers (repeated ones as sent, in
+order; hop-by-hop ones aside; nothing added but ``Host`` and the body's length) and body; the
+response comes back with its status, headers (its ``Content-Length`` kept) and body as they
+arrive, chunk by chunk. A response that breaks off reaches the client broken off, as it would
+without the inspector. The ``Observer`` reads a bounded copy after each chunk has gone on.
+
+No limit on connections: a thousand streams pass at once and no request waits on another."""
 
 from __future__ import annotations
 
-import json
-import zlib
+import asyncio
+import logging
 from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
-from app.inspect.observer import CAPTURE_LIMIT, Line, Observer
+from app.facts.redact import redact
+from app.inspect.capture import ReadResult, ResponseReader
+from app.inspect.lines import Line, LineStore
+from app.inspect.observer import Observer, Pending
 
-# Headers of one hop, not of the message (RFC 9110 section 7.6.1), and the ones aiohttp sets.
+log = logging.getLogger(__name__)
+
+# Headers of one hop, not of the message (RFC 9110 section 7.6.1); Host and Content-Length are
+# the new hop's (aiohttp sets them from the upstream URL and the body).
 HOP_BY_HOP = frozenset(
     {
         "connection",
         "keep-alive",
         "proxy-authenticate",
         "proxy-authorization",
+        "proxy-connection",
         "te",
         "trailer",
         "trailers",
@@ -27,10 +41,16 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
+        # Answered here: the endpoint said 100 Continue and holds the whole body, so the upstream
+        # is not asked to (an upstream that never says it would leave the request waiting).
+        "expect",
     }
 )
+# What aiohttp's client would add on its own, and must not: the client's request goes as sent.
+NOT_ADDED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 MAX_BODY_BYTES = 40 * 1024 * 1024  # over the API's own 32 MB: the API says no, not the proxy
 UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=30, sock_read=600)
+BROKEN = (TimeoutError, aiohttp.ClientError, OSError)  # a connection that broke, either side
 
 
 def _error(message: str, status: int = 502) -> web.Response:
@@ -38,16 +58,39 @@ def _error(message: str, status: int = 502) -> web.Response:
     return web.json_response(body, status=status)
 
 
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def passed_on(raw_headers, keep: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """The end-to-end headers as they came (``raw_headers``: names in their own case, repeated
+    ones included, in order), less the hop-by-hop ones and those a ``Connection`` header names
+    (RFC 9110 section 7.6.1)."""
+    pairs = [(_text(name), _text(value)) for name, value in raw_headers]
+    named = {
+        part.strip().lower()
+        for name, value in pairs
+        if name.lower() == "connection"
+        for part in value.split(",")
+    }
+    skip = (HOP_BY_HOP | named) - keep
+    return [(name, value) for name, value in pairs if name.lower() not in skip]
+
+
 class InspectProxy:
     def __init__(
-        self, upstream: str, observer: Observer, on_line: Callable[[Line], None] | None = None
+        self,
+        upstream: str,
+        observer: Observer,
+        on_line: Callable[[Line], None] | None = None,
+        lines: LineStore | None = None,
     ):
         self.upstream = upstream.rstrip("/")
+        self.shown_upstream = redact(self.upstream)  # a password in the URL is never shown
         self.observer = observer
         self.on_line = on_line
-        self.lines: list[Line] = []
+        self.lines = lines if lines is not None else LineStore()
         self.session: aiohttp.ClientSession | None = None
-        self.active = 0
 
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -57,74 +100,126 @@ class InspectProxy:
         return app
 
     async def _open(self, _app) -> None:
-        # Bytes pass as they are: no decompression on the way (the copy is decompressed).
+        # Bytes pass as they are: no decompression on the way (the copy is decompressed), no
+        # cap on connections (aiohttp's default of 100 made the 101st stream wait).
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+        sent = aiohttp.TraceConfig()
+        sent.on_request_chunk_sent.append(self._sent)
         self.session = aiohttp.ClientSession(
-            auto_decompress=False, timeout=UPSTREAM_TIMEOUT, trust_env=False
+            connector=connector,
+            trace_configs=[sent],
+            auto_decompress=False,
+            timeout=UPSTREAM_TIMEOUT,
+            trust_env=False,
+            skip_auto_headers=NOT_ADDED,
         )
+        self.lines.open()
 
     async def _close(self, _app) -> None:
         if self.session is not None:
             await self.session.close()
+        self.lines.close()
 
     async def forward(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _error("the request is over the inspector's 40 MB limit", 413)
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         watched = request.method == "POST" and request.path == "/v1/messages"
-        pending = self.observer.request(body, request.headers) if watched else None
-        self.active += 1
+        pending: list[Pending] = []
         try:
-            try:
-                upstream = await self.session.request(
-                    request.method,
-                    self.upstream + request.path_qs,
-                    headers=headers,
-                    data=body,
-                    allow_redirects=False,
-                )
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                return _error(f"the inspector could not reach {self.upstream}: {exc or 'timeout'}")
-            async with upstream:
-                return await self._relay(request, upstream, pending)
-        finally:
-            self.active -= 1
+            upstream = await self.session.request(
+                request.method,
+                URL(self.upstream + request.raw_path, encoded=True),
+                headers=passed_on(request.raw_headers),
+                data=body if body or request.method in ("POST", "PUT", "PATCH") else None,
+                allow_redirects=False,
+                trace_request_ctx=(pending, body, request) if watched else None,
+            )
+        except BROKEN as exc:
+            said = redact(str(exc) or type(exc).__name__)
+            if watched:
+                failure = ReadResult(error=f"could not reach {self.shown_upstream}: {said}")
+                self._record(self._pending(pending, body, request), 0, failure, False)
+            return _error(f"the inspector could not reach {self.shown_upstream}: {said}")
+        async with upstream:
+            found = self._pending(pending, body, request) if watched else None
+            return await self._relay(request, upstream, found)
 
-    async def _relay(self, request, upstream, pending) -> web.StreamResponse:
-        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-        for key, value in upstream.headers.items():
-            if key.lower() not in HOP_BY_HOP:
-                response.headers.add(key, value)
-        await response.prepare(request)
-        copy = bytearray()
+    async def _sent(self, _session, context, _params) -> None:
+        """The body is being handed to the upstream's socket (aiohttp's ``on_request_chunk_sent``,
+        awaited just before the write): the observer reads the request once that write is done,
+        while the upstream works on it, never before it has gone on."""
+        found = context.trace_request_ctx
+        if found is not None:
+            asyncio.get_running_loop().call_soon(self._read_request, *found)
+
+    def _read_request(self, pending: list[Pending], body: bytes, request) -> None:
+        if pending:
+            return
         try:
+            pending.append(self.observer.request(body, request.headers))
+        except Exception as exc:  # the observer's fault must never become the client's
+            log.warning("the inspector could not read a request: %r", exc)
+            log.debug("the inspector could not read a request", exc_info=True)
+            pending.append(self.observer.unreadable(body, request.headers, repr(exc)))
+
+    def _pending(self, pending: list[Pending], body: bytes, request) -> Pending:
+        self._read_request(pending, body, request)  # if the loop has not come round yet
+        return pending[0]
+
+    async def _relay(self, request, upstream, pending: Pending | None) -> web.StreamResponse:
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        # Its Content-Length stays: a body shorter than it stays short at the client.
+        for key, value in passed_on(upstream.raw_headers, keep=frozenset({"content-length"})):
+            response.headers.add(key, value)
+        reader = None
+        if pending is not None:
+            streamed = "text/event-stream" in upstream.headers.get("content-type", "")
+            begun = (lambda result: self._begun(pending, result)) if streamed else None
+            encoding = upstream.headers.get("content-encoding", "")
+            reader = ResponseReader(encoding, streamed, begun)
+        complete = True
+        try:
+            await response.prepare(request)
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)  # on to the client first, as it came
-                if pending is not None and len(copy) < CAPTURE_LIMIT:
-                    copy += chunk
+                if reader is not None:
+                    self._feed(reader, chunk)
             await response.write_eof()
-        except (TimeoutError, ConnectionResetError, aiohttp.ClientError):
-            pass  # the client left, or the upstream broke off: what came is what counts
+        except BROKEN as exc:
+            # The upstream broke off (a short body, a cut stream, a stall past the read
+            # timeout) or the client left: the client's response ends broken off too.
+            log.debug("a response broke off: %r", exc)
+            complete = False
+            if request.transport is not None:
+                request.transport.close()
         if pending is not None:
-            self._observe(pending, upstream, bytes(copy))
+            self._record(pending, upstream.status, reader.close(), complete)
         return response
 
-    def _observe(self, pending, upstream, copy: bytes) -> None:
-        if upstream.headers.get("content-encoding", "").lower() == "gzip":
-            try:
-                copy = zlib.decompress(copy, 16 + zlib.MAX_WBITS)
-            except zlib.error:
-                copy = b""
-        streamed = "text/event-stream" in upstream.headers.get("content-type", "")
-        line = self.observer.response(pending, upstream.status, copy, streamed)
-        self.lines.append(line)
+    @staticmethod
+    def _feed(reader: ResponseReader, chunk: bytes) -> None:
+        try:
+            reader.feed(chunk)
+        except Exception as exc:  # the observer's fault must never become the client's
+            log.warning("the inspector could not read a response: %r", exc)
+            reader.stop(f"the response could not be read ({type(exc).__name__})")
+
+    def _begun(self, pending: Pending, result: ReadResult) -> None:
+        try:
+            self.observer.begun(pending, result)
+        except Exception as exc:  # the observer's fault must never become the client's
+            log.warning("the inspector could not record %s: %r", pending.id, exc)
+            log.debug("the inspector could not record a response", exc_info=True)
+
+    def _record(self, pending: Pending, status: int, result: ReadResult, complete: bool) -> None:
+        try:
+            line = self.observer.finish(pending, status, result, complete)
+        except Exception as exc:  # the observer's fault must never become the client's
+            log.warning("the inspector could not record %s: %r", pending.id, exc)
+            log.debug("the inspector could not record a response", exc_info=True)
+            return
+        self.lines.add(line)
         if self.on_line is not None:
             self.on_line(line)
-
-
-def print_line(as_json: bool) -> Callable[[Line], None]:
-    def show(line: Line) -> None:
-        print(json.dumps(line.as_dict()) if as_json else line.text(), flush=True)
-
-    return show

@@ -11,35 +11,108 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import stat
 import sys
 from pathlib import Path
 
 from app.replay.billed import TOLERANCE, replay_billed
 from app.replay.policies import LABELS, POLICIES, TTL_CHOICES
-from app.replay.report import pauses_of
-from app.replay.tables import run, table
-from app.replay.trace import Trace, TraceError, from_conversation, parse
+from app.replay.trace import (
+    MAX_FILE_BYTES,
+    Trace,
+    TraceError,
+    from_conversation,
+    parse,
+)
+
+PROG = "cachescope-replay"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse adds the usage)
+        print(f"{PROG}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _not_json(constant: str):
+    raise TraceError(f"{constant} is not a number JSON allows")
+
+
+def read_file(path: Path) -> bytes:
+    """A regular file's bytes, at most ``MAX_FILE_BYTES``: a FIFO, a device (``/dev/zero``) or a
+    folder is refused before anything is read (opened without blocking, then checked)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise TraceError(f"{path.name}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise TraceError(f"{path.name}: not a regular file (a trace or an export is a file)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise TraceError(
+                f"{path.name}: {info.st_size / 1e6:,.0f} MB, over the "
+                f"{MAX_FILE_BYTES // (1024 * 1024)} MB a trace or an export may hold here"
+            )
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, 1024 * 1024)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise TraceError(f"{path.name}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise TraceError(f"{path.name}: grew past {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    return data
+
+
+def _paid(record: dict) -> float | None:
+    """What one saved request paid (None: not known, or not a price)."""
+    cost = record.get("cost")
+    if not (isinstance(cost, list) and len(cost) == 3 and cost[2] is True):
+        return None
+    value = cost[0]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value if math.isfinite(value) and 0 <= value < 1e6 else None
 
 
 def session_of(path: Path) -> tuple[Trace, float | None, list[str]]:
     """The trace in FILE, what the history says was paid (None for a trace), and the notes."""
+    raw = read_file(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+    except TraceError as exc:
         raise TraceError(f"{path.name}: {exc}") from None
+    except RecursionError:
+        raise TraceError(f"{path.name}: nested too deeply to be a trace or an export") from None
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise TraceError(f"{path.name}: not JSON ({exc})") from None
     if isinstance(data, dict) and "events" in data:
         return parse(data, path.name), None, []
     from app.storage.export import ExportFileError, import_json
 
     try:
         conversation, records = import_json(path)
-    except (ExportFileError, ValueError, KeyError) as exc:
+    except (ExportFileError, ValueError, KeyError, TypeError) as exc:
         raise TraceError(
             f"{path.name}: neither a trace nor a conversation export ({exc})"
         ) from None
-    trace, notes = from_conversation(conversation, records)
-    paid = [r.get("cost") for r in records]
-    known = [c[0] for c in paid if isinstance(c, list) and len(c) == 3 and c[2]]
+    try:
+        trace, notes = from_conversation(conversation, records)
+    except TraceError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TraceError(f"{path.name}: the export is damaged ({exc})") from None
+    paid = [_paid(r) for r in records]
+    known = [c for c in paid if c is not None]
     if len(known) < len(paid):
         notes.append(f"{len(paid) - len(known)} requests in the history have no known price")
     if not records:
@@ -48,8 +121,8 @@ def session_of(path: Path) -> tuple[Trace, float | None, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="cachescope-replay",
+    parser = _Parser(
+        prog=PROG,
         description="What a session would have cost under every caching policy, replayed in "
         "simulated time through Cachescope's simulator, rules and prices.",
     )
@@ -76,13 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     if billed is not None:
         return billed
     try:
-        trace, paid, notes = session_of(args.file)
+        trace, paid, notes = session_of(args.file)  # checked before the replay is even loaded
+        from app.replay.report import pauses_of
+        from app.replay.tables import run, table
+
         result = run([trace], policies)
     except TraceError as exc:
-        print(f"cachescope-replay: {exc}", file=sys.stderr)
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     except (RuntimeError, ValueError) as exc:  # a policy that failed, a model priced by tiers
-        print(f"cachescope-replay: {args.file.name}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {args.file.name}: {exc}", file=sys.stderr)
         return 1
     entry = result["traces"][trace.name]
     entry["actual_paid_usd"] = None if paid is None else round(paid, 6)

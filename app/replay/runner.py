@@ -32,7 +32,6 @@ class Result:
     simulated_s: float = 0.0
     sent_usage: list[Usage] = field(default_factory=list)  # each send's, in order
     sent_at: list[float] = field(default_factory=list)  # each send's simulated time
-    price_problem: str = ""  # why the bill could not be priced (only when not asked to raise)
 
 
 class ReplyLength:
@@ -126,10 +125,9 @@ async def _replay(trace: Trace, policy: str, actor_class: type | None, price: bo
         result.sent_at = list(actor.sent_at)
         try:
             result.cost_usd = _bill_usd(sim.simulator.bill, sim.simulator.catalogue)
-        except ValueError as exc:
+        except ValueError:
             if price:
                 raise
-            result.price_problem = str(exc)
         result.requests = sim.simulator.stats["requests"]
         result.optimum_usd = lower_bound_usd(planned, model.min_cacheable_tokens, model.prices)
         errors = {k: v for k, v in sim.simulator.stats.items() if k.startswith("status_")}
@@ -140,6 +138,6 @@ async def _replay(trace: Trace, policy: str, actor_class: type | None, price: bo
 def replay(trace: Trace, policy: str, actor: type | None = None, price: bool = True) -> Result:
     """``trace`` under ``policy`` (or under ``actor``, an ``app.replay.policies.Actor`` class,
     named ``policy`` in the result). ``price=False``: a bill that cannot be priced (a model
-    with a prompt-length tier) leaves ``cost_usd`` at 0 and says why in ``price_problem``
-    instead of raising ValueError."""
+    with a prompt-length tier) leaves ``cost_usd`` at 0 instead of raising ValueError; such
+    callers price ``sent_usage`` themselves."""
     return vloop.run(_replay(trace, policy, actor, price))

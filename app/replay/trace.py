@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from PIL import Image
 from app.conversation.blocks import ToolDefinition
 from app.conversation.documents import LockedDocument, document_from_text
 from app.conversation.images import LockedImage, lock_image
+from app.facts.catalogue import ModelInfo, default_catalogue
 from app.facts.tokens import (
     BYTES_PER_TOKEN,
     TOOL_USE_PREAMBLE_TOKENS,
@@ -75,46 +77,125 @@ class Trace:
         return sum(e.do in ("send", "edit_last") for e in self.events)
 
 
-def _number(value, what: str, minimum: float = 0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise TraceError(f"{what} must be a number >= {minimum}, not {value!r}")
+# Bounds on what a trace may hold (docs/replay.md): past them a file is refused with one line.
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a trace or an export, read whole
+MAX_EVENTS = 5_000
+MAX_SENDS = 1_000
+MAX_WAIT_S = 86_400.0  # one pause: a day
+MAX_TYPING_S = 3_600.0
+MAX_IMAGE_SIDE = 8_000  # vision.md: "The maximum dimensions per image are 8000x8000 px."
+MAX_NAME_CHARS = 120
+
+
+def _number(value, what: str, minimum: float = 0, maximum: float | None = None) -> float:
+    """A JSON number within bounds (never NaN or infinite: JSON has neither)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TraceError(f"{what} must be a number, not {_shown(value)}")
+    if value < minimum:
+        raise TraceError(f"{what} must be a number >= {minimum:,.0f}, not {_shown(value)}")
+    if maximum is not None and value > maximum:
+        raise TraceError(f"{what} must be a number <= {maximum:,.0f}, not {_shown(value)}")
     return value
 
 
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def model_of(name: object, origin: str) -> ModelInfo:
+    """The trace's model: one Cachescope knows, not retired (its requests would fail)."""
+    if not isinstance(name, str) or not name.strip():
+        raise TraceError(f"{origin}: 'model' must name a model, not {_shown(name)}")
+    model = default_catalogue().resolve(name)
+    if model is None:
+        raise TraceError(
+            f"{origin}: {_shown(name)} is not a model Cachescope knows (resources/models.json)"
+        )
+    if model.retired:
+        when = f" on {model.retires_at[:10]}" if model.retires_at else ""
+        raise TraceError(
+            f"{origin}: {model.display_name} was retired{when}: its requests fail with 404 "
+            "(model-deprecations.md)"
+        )
+    return model
+
+
+def _event(raw: object, where: str) -> Event:
+    """One event's shape and the bounds that hold whatever the model."""
+    if not isinstance(raw, dict) or raw.get("do") not in ACTIONS:
+        raise TraceError(f"{where}: 'do' must be one of {', '.join(ACTIONS)}")
+    do = raw["do"]
+    for key in ACTIONS[do]:
+        _number(raw.get(key), f"{where}: {key}")
+    if do == "type":
+        _number(raw["seconds"], f"{where}: seconds", 0, MAX_TYPING_S)
+    elif do == "attach":
+        image = raw.get("image")
+        if "document_tokens" in raw:
+            _number(raw["document_tokens"], f"{where}: document_tokens", 1)
+        elif not (isinstance(image, list) and len(image) == 2):
+            raise TraceError(f"{where}: attach needs document_tokens or image [w, h]")
+        else:
+            for v in image:
+                _number(v, f"{where}: image size", 1, MAX_IMAGE_SIDE)
+    fields = {k: v for k, v in raw.items() if k not in ("wait", "do")}
+    return Event(_number(raw.get("wait", 0), f"{where}: wait", 0, MAX_WAIT_S), do, fields)
+
+
+def _fits(model: ModelInfo, system: int, tools: int, events: list[Event], origin: str) -> None:
+    """Every count within the model's context window and output limit, and the conversation,
+    summed as it grows, never over the context window."""
+    window = model.context_window
+    held, sent = system + tools, []  # the conversation's tokens so far; each send's share
+    for i, event in enumerate(events):
+        where = f"{origin}: event {i + 1}"
+        if event.do in ("send", "edit_last"):
+            tokens = _number(event["tokens"], f"{where}: tokens", 0, window)
+            reply = _number(
+                event["reply_tokens"], f"{where}: reply_tokens", 0, model.max_output_tokens
+            )
+            if event.do == "edit_last" and sent:
+                held -= sent.pop()
+            sent.append(int(tokens) + int(reply))
+            held += sent[-1]
+        elif event.do == "set_system":
+            new = int(_number(event["system_tokens"], f"{where}: system_tokens", 0, window))
+            held, system = held + new - system, new
+        elif event.do == "attach" and "document_tokens" in event.fields:
+            held += int(_number(event["document_tokens"], f"{where}: document_tokens", 1, window))
+        if held * model.token_scale > window:
+            raise TraceError(
+                f"{where}: the conversation reaches about {held:,} tokens, over "
+                f"{model.display_name}'s context window of {window:,}"
+            )
+
+
 def parse(data: dict, origin: str = "trace") -> Trace:
+    """A trace checked, its shape first, then its model, then every count against the model's
+    context window and output limit: a replay never starts on what the API would refuse or a
+    loop could not finish (the bounds above)."""
     if not isinstance(data, dict):
         raise TraceError(f"{origin}: a trace is a JSON object")
     try:
-        name, model, events = data["name"], data["model"], data["events"]
+        name, model_name, events = data["name"], data["model"], data["events"]
     except KeyError as exc:
         raise TraceError(f"{origin}: missing {exc.args[0]!r}") from None
-    parsed = []
-    for i, raw in enumerate(events):
-        where = f"{origin}: event {i + 1}"
-        if not isinstance(raw, dict) or raw.get("do") not in ACTIONS:
-            raise TraceError(f"{where}: 'do' must be one of {', '.join(ACTIONS)}")
-        for key in ACTIONS[raw["do"]]:
-            _number(raw.get(key), f"{where}: {key}")
-        if raw["do"] == "attach":
-            image = raw.get("image")
-            if "document_tokens" in raw:
-                _number(raw["document_tokens"], f"{where}: document_tokens", 1)
-            elif not (isinstance(image, list) and len(image) == 2):
-                raise TraceError(f"{where}: attach needs document_tokens or image [w, h]")
-            else:
-                for v in image:
-                    _number(v, f"{where}: image size", 1)
-        fields = {k: v for k, v in raw.items() if k not in ("wait", "do")}
-        parsed.append(Event(_number(raw.get("wait", 0), f"{where}: wait"), raw["do"], fields))
+    if not isinstance(events, list):
+        raise TraceError(f"{origin}: 'events' must be a list of events, not {_shown(events)}")
+    if len(events) > MAX_EVENTS:
+        raise TraceError(f"{origin}: {len(events):,} events; a trace holds at most {MAX_EVENTS:,}")
+    parsed = [_event(raw, f"{origin}: event {i + 1}") for i, raw in enumerate(events)]
     if not any(e.do == "send" for e in parsed):
         raise TraceError(f"{origin}: the trace sends nothing")
-    return Trace(
-        str(name),
-        str(model),
-        int(_number(data.get("system_tokens", 0), f"{origin}: system_tokens")),
-        int(_number(data.get("tool_tokens", 0), f"{origin}: tool_tokens")),
-        tuple(parsed),
-    )
+    if sum(e.do in ("send", "edit_last") for e in parsed) > MAX_SENDS:
+        raise TraceError(f"{origin}: more than {MAX_SENDS:,} sends; a replay holds at most that")
+    model = model_of(model_name, origin)
+    window = model.context_window
+    system = int(_number(data.get("system_tokens", 0), f"{origin}: system_tokens", 0, window))
+    tools = int(_number(data.get("tool_tokens", 0), f"{origin}: tool_tokens", 0, window))
+    _fits(model, system, tools, parsed, origin)
+    return Trace(str(name)[:MAX_NAME_CHARS], model.id, system, tools, tuple(parsed))
 
 
 def load(folder: Path) -> list[Trace]:
@@ -264,20 +345,19 @@ def from_conversation(conversation, records: list[dict] | None = None) -> tuple[
     return parse(data, data["name"]), notes
 
 
-def from_requests(name: str, model: str, requests: list[tuple[float, object, int]]) -> Trace:
+def from_requests(name: str, model: str, requests: list[tuple[float, int, int, int, int]]) -> Trace:
     """A session another program sent (the inspector's capture) as a trace: ``requests`` are
-    (start time, its flattened request, the reply's output tokens), warm-ups left out (each
-    policy decides its own). Each turn sends what its request added after the previous one's
-    prefix, after the pause between their starts; the tools and the system prompt are the
-    first request's. An approximation: the content is generated to the same token counts."""
+    (start time, tools tokens, system tokens, the whole prompt's tokens, the reply's output
+    tokens) of each turn, warm-ups left out (each policy decides its own). Each turn sends
+    what its request added after the previous one's prefix, after the pause between their
+    starts; the tools and the system prompt are the first request's. An approximation: the
+    content is generated to the same token counts."""
     if not requests:
         raise TraceError(f"{name}: no request to replay")
-    first = requests[0][1]
-    tools = sum(b.tokens for b in first.blocks if b.facts.level == "tools")
-    system = sum(b.tokens for b in first.blocks if b.facts.level == "system")
+    _, tools, system, _, _ = requests[0]
     events, previous_start, previous_total = [], requests[0][0], tools + system
-    for started, flat, output in requests:
-        added = max(1, flat.total_tokens - previous_total)
+    for started, _, _, total, output in requests:
+        added = max(1, total - previous_total)
         events.append(
             {
                 "wait": round(max(0.0, started - previous_start), 3),
@@ -286,7 +366,7 @@ def from_requests(name: str, model: str, requests: list[tuple[float, object, int
                 "reply_tokens": max(1, output),
             }
         )
-        previous_start, previous_total = started, flat.total_tokens + output
+        previous_start, previous_total = started, total + output
     data = {
         "name": name,
         "model": model,

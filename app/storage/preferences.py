@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 
 import platformdirs
+
+from app.facts.redact import has_login
 
 FILE_NAME = "preferences.json"
 APP_DIR_NAME = "cachescope"
 MAX_PINGS = 12  # keep-alive pings after a turn (each one is billed)
 TTLS = ("5m", "1h", "adaptive")
+MAX_FILE_BYTES = 1_000_000  # a window's state and a few settings: a few kilobytes
 
 
 def data_dir(override: str | os.PathLike | None = None) -> Path:
@@ -42,27 +46,8 @@ class Preferences:
 
     @classmethod
     def load(cls, folder: Path) -> Preferences:
-        """Defaults for a missing or unreadable file, and for any value the app cannot use; a
-        file that had such a value is kept aside (``preferences.json.broken``), not lost."""
-        path = folder / FILE_NAME
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError, RecursionError):
-            _set_aside(path, move=True)
-            return cls()
-        prefs, refused = cls(), []
-        for name, value in data.items() if isinstance(data, dict) else ():
-            clean = _CLEAN.get(name)
-            usable = clean(value) if clean is not None else None
-            if usable is not None:
-                setattr(prefs, name, usable)
-            elif clean is not None:
-                refused.append(name)
-        if refused or not isinstance(data, dict):
-            _set_aside(path, move=False)
-        return prefs
+        """``load_preferences`` without its notice."""
+        return load_preferences(folder)[0]
 
     def save(self, folder: Path) -> None:
         """Written to a temporary file and renamed, so a full disk leaves the old file intact."""
@@ -73,20 +58,82 @@ class Preferences:
         os.replace(temp, path)
 
 
-def _set_aside(path: Path, move: bool) -> None:
-    """Keep a copy of a preferences file the app could not use whole, beside it."""
-    aside = path.with_suffix(".json.broken")
+def load_preferences(folder: Path, today: date | None = None) -> tuple[Preferences, str]:
+    """(preferences, notice): defaults for a missing file. A file the app cannot use whole
+    (unreadable, not JSON, over ``MAX_FILE_BYTES``, or holding a value of the wrong shape) is
+    moved aside once, named with the day (``preferences.json.broken-2026-12-06``), the values
+    it could use are kept and written back (the others start on their defaults), and the
+    notice says so; the next start finds a clean file and says nothing."""
+    path = folder / FILE_NAME
     try:
-        if move:
-            path.replace(aside)
-        else:
-            aside.write_bytes(path.read_bytes())
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"{size / 1e6:,.0f} MB, far more than preferences take")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Preferences(), ""
+    except (OSError, ValueError, RecursionError) as exc:
+        why = _why(exc)
+        return Preferences(), _set_aside(path, today, f"could not be read ({why})")
+    prefs, refused = Preferences(), []
+    for name, value in data.items() if isinstance(data, dict) else ():
+        clean = _CLEAN.get(name)
+        usable = clean(value) if clean is not None else None
+        if usable is not None:
+            setattr(prefs, name, usable)
+        elif clean is not None:
+            refused.append(name)
+    if not isinstance(data, dict):
+        return prefs, _set_aside(path, today, "is not a JSON object")
+    if not refused:
+        return prefs, ""
+    named = ", ".join(f"{n}: {_WHY[n]}" if n in _WHY else n for n in refused)
+    problem = f"held values Cachescope cannot use ({named})"
+    notice = _set_aside(path, today, problem, "those are back to their defaults, the rest kept")
+    try:
+        prefs.save(folder)  # the values it could use, so the next start finds nothing wrong
     except OSError:
         pass
+    return prefs, notice
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON: {exc.msg} at line {exc.lineno}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc) or type(exc).__name__
+
+
+def _set_aside(
+    path: Path, today: date | None, problem: str, after: str = "Cachescope started on its defaults"
+) -> str:
+    """Move the file aside (once: it is gone from where the app reads it) under a name with
+    the day; the sentence that says what happened."""
+    day = (today or date.today()).isoformat()
+    aside = path.with_name(f"{path.name}.broken-{day}")
+    for n in range(2, 100):
+        if not aside.exists():
+            break
+        aside = path.with_name(f"{path.name}.broken-{day}-{n}")
+    start = f"Your preferences file {problem}"
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        return f"{start} and could not be moved aside ({exc.strerror or exc}); {after}."
+    return f"{start}: it was moved to {aside.name} in {path.parent}; {after}."
 
 
 def _text(value) -> str | None:
     return value if isinstance(value, str) and len(value) <= 100_000 else None
+
+
+def _base_url(value) -> str | None:
+    """A URL with a login is refused: the login would replace the API key (app.engine.connect)."""
+    text = _text(value)
+    return None if text is None or has_login(text) else text
 
 
 def _flag(value) -> bool | None:
@@ -117,9 +164,12 @@ def _always_allow(value) -> dict[str, list[str]] | None:
     return {server: sorted(set(tools)) for server, tools in value.items()}
 
 
+# Why a field's value is refused, where its shape alone does not say.
+_WHY = {"base_url": "a URL with a login, which would be sent in place of the API key"}
+
 # How each field is read from the file: the value the app can use, or None to keep the default.
 _CLEAN = {
-    "base_url": _text,
+    "base_url": _base_url,
     "model": _text,
     "strategy": _text,  # the settings fall back to "smart" for a pattern they do not know
     "ttl": _one_of(*TTLS),

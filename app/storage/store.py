@@ -22,6 +22,7 @@ from app.conversation.conversation import (
     message_images,
     message_to_dict,
 )
+from app.storage.schema import VERSION as SCHEMA_VERSION
 from app.storage.schema import NewerSchemaError, migrate
 
 DB_NAME = "cachescope.db"
@@ -119,9 +120,15 @@ def _plain_text(data: dict) -> str:
 
 
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """``read_only``: the file as it is, for reading (a folder the app cannot write to);
+        every write then fails as ``read_only``."""
         self.path = Path(path)
         self._lock = threading.RLock()
+        self.read_only = read_only
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(
@@ -138,9 +145,39 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             raise describe(exc, self.path) from exc
 
+    def _open_read_only(self) -> None:
+        """SQLite's read-only mode, and when that cannot open a WAL file without writing its
+        index beside it, ``immutable`` (nothing else writes: the folder is read-only)."""
+        if not self.path.is_file():
+            raise StorageError("read_only", f"There is no history file {self.path} to read.")
+        last: Exception | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                uri = f"{self.path.resolve().as_uri()}?{options}"
+                self.conn = sqlite3.connect(
+                    uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                )
+                self.damaged = None
+                self._check_integrity()
+                self.version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            except StorageError:
+                raise
+            except sqlite3.Error as exc:
+                last = exc
+                continue
+            if self.version != SCHEMA_VERSION:
+                self.conn.close()
+                raise StorageError(
+                    "read_only",
+                    f"The history {self.path} has schema {self.version}; this Cachescope reads"
+                    f" schema {SCHEMA_VERSION} and cannot convert it without writing.",
+                )
+            return
+        raise describe(last, self.path)
+
     @classmethod
-    def open(cls, folder: Path) -> Store:
-        return cls(Path(folder) / DB_NAME)
+    def open(cls, folder: Path, read_only: bool = False) -> Store:
+        return cls(Path(folder) / DB_NAME, read_only)
 
     def close(self) -> None:
         with self._lock:

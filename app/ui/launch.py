@@ -64,6 +64,12 @@ def run(argv: list[str]) -> int:
 
     take_environment_key()  # before any process is started: none inherits the key
     args = build_parser().parse_args(argv)
+    from app.engine.connect import base_url_problem
+
+    problem = base_url_problem(args.base_url)
+    if problem is not None:  # refused before anything starts: the key would never be sent
+        print(f"cachescope: {problem}", file=sys.stderr)
+        return 2
     from app.storage.preferences import data_dir
 
     folder = data_dir(args.data_dir)
@@ -156,8 +162,19 @@ def _run_locked(args, folder: Path) -> int:
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    with loop:
-        return loop.run_until_complete(_main(app, args, folder))
+    from app.engine.quit_signals import QuitOnSignals
+
+    quit_asked = asyncio.Event()  # the window closed, or SIGTERM, SIGINT, SIGHUP came
+    signals = QuitOnSignals(loop, lambda _number: quit_asked.set()).install()
+    try:
+        with loop:
+            code = loop.run_until_complete(_main(app, args, folder, quit_asked))
+    except Exception:  # a bug: said in the log; every child was stopped on the way out
+        logging.getLogger(__name__).critical("Cachescope stopped on an error", exc_info=True)
+        return 1
+    finally:
+        signals.close()
+    return signals.exit_code or code
 
 
 def app_icon():
@@ -182,17 +199,17 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _main(app, args, folder: Path) -> int:
+async def _main(app, args, folder: Path, quit_asked: asyncio.Event) -> int:
     from app.conversation.conversation import Conversation
     from app.conversation.documents import read_pdfs_apart
-    from app.engine.connect import connect
+    from app.engine.connect import BaseUrlRefused, connect
     from app.engine.engine import Engine
     from app.engine.session import Session
     from app.engine.settings import from_preferences
     from app.facts.catalogue import default_catalogue
     from app.history.sessions import learn_from_history, open_history
     from app.storage.keys import find_key
-    from app.storage.preferences import Preferences
+    from app.storage.preferences import load_preferences
     from app.ui.appearance import apply_appearance
     from app.ui.main_window import MainWindow
     from app.ui.memory import settle_memory
@@ -201,53 +218,65 @@ async def _main(app, args, folder: Path) -> int:
     read_pdfs_apart()  # PDFs opened from the history too are read in the reader process
     started = time.perf_counter()
     log = logging.getLogger(__name__)
-    prefs = Preferences.load(folder)
+    prefs, prefs_notice = load_preferences(folder)  # a broken file is moved aside, once
     catalogue = default_catalogue(library=False)  # priced below, off the GUI thread
     model, notice = choose_model(catalogue, args.model, prefs.model)
     if model is None:
         print(f"cachescope: {notice}", file=sys.stderr)
         return 2
-    if notice:
-        log.warning("%s", notice)
-    engine = Engine(None, from_preferences(prefs), catalogue=catalogue)
-    writer, problem = open_history(folder)
-    workspace = Workspace(engine, Session(Conversation(model=model.id)), writer)
-    window = MainWindow(workspace, prefs, folder, problem)
-    apply_appearance(prefs.appearance)
-    window.restore()
-    window.show()
-    closed = asyncio.Event()  # connected at once: the window may be closed while connecting
-    app.lastWindowClosed.connect(closed.set)
-    if notice:
-        window.notify(notice)
-    if args.files and not args.smoke_test:  # "Open with Cachescope", or named on the command line
-        window.attach(args.files)
-    log.info("window shown after %.2f s", time.perf_counter() - started)
-    if args.exit_when_shown:
-        app.processEvents()
-        print(f"shown {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB", flush=True)
-        heavy = [m for m in LOADED_WHEN_USED if m in sys.modules]
-        print(f"loaded before shown: {', '.join(heavy) or 'none'}", flush=True)
-    learning = workspace.spawn(learn_from_history(writer, engine))
-    key, where = (None, "--simulator") if args.simulator else await find_key()
-    base_url = args.base_url or (prefs.base_url if key else None) or None
-    client, mode, simulator = await asyncio.to_thread(
-        connect, key, where, base_url, args.sim_time_scale
-    )
-    engine.adopt_catalogue(await asyncio.to_thread(default_catalogue))  # genai-prices' prices
-    # With the real API the token counts the app shows come from its free count_tokens endpoint;
-    # the built-in simulator counts with the estimator itself, so asking it would add nothing.
-    engine.count_tokens_with_api(simulator is None)
-    workspace.use_client(client, mode)
-    if simulator is not None:
-        from app.engine.connect import FRESH_SIMULATOR
-
-        window.notify(FRESH_SIMULATOR)
-    log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
-    await learning
-    await window.resume()  # the list, where the user left off, price updates if asked for
-    settle_memory()
+    notices = [n for n in (prefs_notice, notice) if n]  # said again once connected
+    for said in notices:
+        log.warning("%s", said)
+    parts = Parts()  # what was started, stopped in the finally whatever happens in between
     try:
+        engine = Engine(None, from_preferences(prefs), catalogue=catalogue)
+        writer, problem = open_history(folder)
+        parts.writer = writer
+        workspace = parts.workspace = Workspace(
+            engine, Session(Conversation(model=model.id)), writer
+        )
+        window = parts.window = MainWindow(workspace, prefs, folder, problem)
+        apply_appearance(prefs.appearance)
+        window.restore()
+        window.show()
+        app.lastWindowClosed.connect(quit_asked.set)  # the window may close while connecting
+        if notices:
+            window.notify(" ".join(notices))
+        if args.files and not args.smoke_test:  # "Open with Cachescope", or on the command line
+            window.attach(args.files)
+        log.info("window shown after %.2f s", time.perf_counter() - started)
+        if args.exit_when_shown:
+            app.processEvents()
+            shown = time.perf_counter() - started
+            print(f"shown {shown:.3f} s, rss {_rss_mb():.0f} MB", flush=True)
+            heavy = [m for m in LOADED_WHEN_USED if m in sys.modules]
+            print(f"loaded before shown: {', '.join(heavy) or 'none'}", flush=True)
+        learning = workspace.spawn(learn_from_history(writer, engine))
+        key, where = (None, "--simulator") if args.simulator else await find_key()
+        base_url = args.base_url or (prefs.base_url if key else None) or None
+        try:
+            client, mode, parts.simulator = await asyncio.to_thread(
+                connect, key, where, base_url, args.sim_time_scale
+            )
+        except BaseUrlRefused as exc:  # ANTHROPIC_BASE_URL with a login: nothing was sent
+            print(f"cachescope: {exc}", file=sys.stderr)
+            return 2
+        engine.adopt_catalogue(await asyncio.to_thread(default_catalogue))  # genai-prices' prices
+        # With the real API the token counts the app shows come from its free count_tokens
+        # endpoint; the built-in simulator counts with the estimator itself, so asking it would
+        # add nothing.
+        engine.count_tokens_with_api(parts.simulator is None)
+        workspace.use_client(client, mode)
+        if parts.simulator is not None:
+            from app.engine.connect import FRESH_SIMULATOR
+
+            notices.append(FRESH_SIMULATOR)
+        if notices:  # the status line keeps one sentence: all of them, the first first
+            window.notify(" ".join(notices))
+        log.info("connected after %.2f s: %s", time.perf_counter() - started, mode)
+        await learning
+        await window.resume()  # the list, where the user left off, price updates if asked for
+        settle_memory()
         if args.exit_when_shown:  # for tests/perf/ui.py: memory once connected, then leave
             print(f"connected {time.perf_counter() - started:.3f} s, rss {_rss_mb():.0f} MB")
             return 0
@@ -255,20 +284,54 @@ async def _main(app, args, folder: Path) -> int:
             from app.ui.smoke import smoke_test
 
             return await smoke_test(window, mode, args.attach or args.files or [])
-        await closed.wait()
+        await quit_asked.wait()
         return 0
     finally:
-        window.closing()
-        await workspace.shutdown()  # every chat, task, request and tool server ends here
-        from app.conversation.pdf_process import shutdown as stop_pdf_reader
+        await parts.stop()
 
-        stop_pdf_reader()
-        if writer is not None:
-            writer.close()
-        if engine.client is not None:  # the one in use (a key set in the preferences replaces it)
-            await engine.client.close()
-        if simulator is not None:
-            simulator.stop()
+
+class Parts:
+    """What ``_main`` started, each stopped once, in an order that loses nothing: the window's
+    state and preferences saved, then the workspace (its chats and their recorders, its tasks,
+    the engine's requests, the tool servers), then the helper processes, the history (flushed),
+    the client in use and the simulator. A step that fails or hangs is logged and the next one
+    runs; parts never started are skipped."""
+
+    STEP_LIMIT_S = 8.0
+
+    def __init__(self):
+        self.workspace = self.window = self.writer = self.simulator = None
+
+    async def stop(self) -> None:
+        from app.conversation.pdf_process import shutdown as stop_pdf_reader
+        from app.ui.widgets.thumbnails import shutdown as stop_thumbnails
+
+        window, writer, workspace = self.window, self.writer, self.workspace
+        client = workspace.engine.client if workspace is not None else None
+        steps = [
+            ("window", window and _sync(window.closing)),
+            ("workspace", workspace and workspace.shutdown),
+            ("PDF reader", _sync(stop_pdf_reader)),
+            ("thumbnail maker", _sync(stop_thumbnails)),
+            ("history", writer and writer.flush),
+            ("history file", writer and _sync(writer.close)),
+            ("client", client and client.close),
+            ("simulator", self.simulator and _sync(self.simulator.stop)),
+        ]
+        for name, step in steps:
+            if not step:
+                continue
+            try:
+                await asyncio.wait_for(step(), self.STEP_LIMIT_S)
+            except Exception as exc:  # noqa: BLE001 - the next part must still be stopped
+                logging.getLogger(__name__).warning("quitting: stopping the %s: %r", name, exc)
+
+
+def _sync(fn):
+    async def call():
+        fn()
+
+    return call
 
 
 def choose_model(catalogue, asked: str | None, preferred: str):

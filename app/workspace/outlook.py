@@ -18,6 +18,7 @@ from app.caching.builder import BuiltRequest
 from app.caching.costs import cost_of
 from app.caching.ledger import LedgerEntry, Usage
 from app.conversation.blocks import TextBlock
+from app.engine.economics import choose_ttl
 from app.engine.engine import Engine
 from app.engine.session import Session
 from app.engine.warming import DRAFT_PLACEHOLDER
@@ -118,18 +119,32 @@ def cold_ttl(request: BuiltRequest) -> str:
     return " and ".join(ttls)
 
 
-def price_of(request: BuiltRequest, read: int, now_plan) -> SendPrice:
+def price_of(request: BuiltRequest, read: int, now_plan, cold_choice: str = "") -> SendPrice:
+    """The request's input priced with what is cached now and with nothing cached. With an
+    adaptive TTL, ``cold_choice`` is the lifetime the engine would choose if nothing were
+    cached (a cold send writes everything, usually for 5 minutes), not the one this request
+    writes with now (a warm send writes a few tokens, often for an hour)."""
     model = request.model
     cold = plan_request(
         request.flat, list(request.breakpoints), model.min_cacheable_tokens, lambda _: False
     )
-    now, then = cost_of(Usage.from_plan(now_plan), model), cost_of(Usage.from_plan(cold), model)
+    cold_usage = Usage.from_plan(cold)
+    ttl = cold_ttl(request)
+    if cold_choice and cold_choice != ttl and cold_usage.write:
+        written = cold_usage.write
+        cold_usage = Usage(
+            write_5m=written if cold_choice == "5m" else 0,
+            write_1h=written if cold_choice == "1h" else 0,
+            uncached=cold_usage.uncached,
+        )
+        ttl = cold_choice
+    now, then = cost_of(Usage.from_plan(now_plan), model), cost_of(cold_usage, model)
     return SendPrice(
         request.flat.total_tokens,
         read,
         now.paid_usd if now.known else None,
         then.paid_usd if then.known else None,
-        cold_ttl(request),
+        ttl,
     )
 
 
@@ -181,7 +196,16 @@ def look(
         indicator = Indicator("not warmed", note=decision.why)
     else:
         indicator = Indicator()
-    price = None if draft.empty else price_of(request, plan.read_tokens, plan)
+    price = None
+    if not draft.empty:
+        choice = ""
+        if engine.caching_of(session.conversation)[1].ttl == "adaptive":
+            cold = plan_request(
+                request.flat, list(request.breakpoints), request.model.min_cacheable_tokens,
+                lambda _: False,
+            )  # fmt: skip
+            choice = choose_ttl(request, cold, engine.pauses)
+        price = price_of(request, plan.read_tokens, plan, choice)
     expiries = [e.expires_at for e in entries]
     return Outlook(request, price, indicator, tuple(entries), min(expiries, default=None))
 
@@ -236,7 +260,11 @@ class OutlookKeeper:
         adaptive = self.engine.caching_of(self.session.conversation)[1].ttl == "adaptive"
         if built is not None:
             request, self._request_for = built, key
-        elif key != self._request_for or request is None or adaptive:
+        elif (
+            key != self._request_for
+            or request is None
+            or (adaptive and not self.engine.ttl_still_chosen(request))
+        ):
             request = build_request(self.engine, self.session, draft)
             self._request_for = key
         before = self.outlook

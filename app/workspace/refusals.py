@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from app.engine.engine import Engine
 from app.engine.session import Session
+from app.facts.large_parts import what_is_large
 
 
 class ChatRefusal(ValueError):
@@ -82,11 +83,10 @@ def refuse_a_prompt_too_long(
         return
     trial = replace(conv, messages=list(conv.messages[:editing]))
     trial.add_user_text(text, *attachments)
-    tokens = engine.build(session, trial).flat.total_tokens
-    if tokens > model.context_window:
+    flat = engine.build(session, trial).flat
+    if flat.total_tokens > model.context_window:
         raise ChatRefusal(
-            f"With this message the request is about {tokens:,} tokens, more than "
+            f"With this message the request is about {flat.total_tokens:,} tokens, more than "
             f"{model.display_name}'s context window of {model.context_window:,}: the API "
-            "would refuse it (prompt is too long). Remove an attachment, or start a new "
-            "conversation."
+            f"would refuse it (prompt is too long). {what_is_large(flat)}"
         )

@@ -9,7 +9,6 @@ placeholder of the same size: the row's height never changes.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QImage
 
 from app.conversation.images import thumbnail_rgba
+from app.conversation.worker_pool import discard, worker_pool
 
 WIDTH = 320
 KEEP = 128
@@ -37,9 +37,18 @@ _pool: ProcessPoolExecutor | None = None
 def _executor(fresh: bool = False) -> ProcessPoolExecutor:
     global _pool
     with _lock:
-        if _pool is None or fresh:  # spawn, never fork: the parent runs Qt and threads
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        if _pool is None or fresh:  # a process that ends with the app, however it ends
+            _pool = worker_pool()
         return _pool
+
+
+def shutdown() -> None:
+    """End the thumbnail maker now (the app is quitting); a later thumbnail starts another."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        discard(pool)
 
 
 class Thumbnails(QObject):

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QListWidgetItem, QPushButton
 
 from app.engine.session import Session
-from app.history.sessions import export_session, import_session
+from app.history.sessions import export_session, import_session, unavailable_note
 from app.storage.export import ExportFileError
 from app.storage.store import StorageError, Store
 from app.storage.writer import StoreOp
@@ -42,6 +42,7 @@ class History(QObject):
         self.ctx = ctx
         self.workspace = ctx.workspace
         self.writer = ctx.workspace.writer
+        self.problem = problem  # why the history cannot be used (or only read), as at start
         self.undo_id: str | None = None
         self.panel = HistoryPanel()
         self.dock = QDockWidget("Conversations", ctx.parent)
@@ -168,7 +169,11 @@ class History(QObject):
 
     # -- the list -------------------------------------------------------------------------------
     async def refresh(self) -> None:
-        if self.writer is None:
+        if self.writer is None:  # the list says why it is empty
+            note = unavailable_note(self.problem)
+            if note:
+                self.panel.list.clear()
+                self.panel.list.addItem(list_row(note, "", NO_POSITION))
             return
         query = self.panel.search.text().strip()
         try:

@@ -6,6 +6,7 @@ the reason for a miss, its session, and its blocks drawn as the cache inspector 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 from PySide6.QtCore import QTimer
@@ -22,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.facts.catalogue import Catalogue
+from app.facts.redact import redact
+from app.inspect.lines import VIEW_LINES, LineStore
 from app.inspect.observer import Observer
 from app.inspect.proxy import InspectProxy
 from app.replay.trace import TraceError, from_requests
@@ -30,7 +33,17 @@ from app.ui.widgets.inspector import PrefixStrip
 from app.ui.widgets.plain import heading, plain_label, plain_tip
 from app.ui.widgets.replay_dialog import ReplayDialog
 
-COLUMNS = ("Request", "Model", "Kind", "Read", "Predicted", "Written", "Full", "Cost", "Why")
+COLUMNS = (
+    "Request",
+    "Model",
+    "Kind",
+    "Read",
+    "Predicted",
+    "Written 5m / 1h",
+    "Full",
+    "Cost",
+    "Why",
+)
 
 
 class OtherProgramsDialog(QDialog):
@@ -46,13 +59,15 @@ class OtherProgramsDialog(QDialog):
         self.upstream, self.catalogue = upstream, catalogue
         self.server: ServerThread | None = None
         self.proxy: InspectProxy | None = None
+        self.shown = 0  # lines added to the table so far (it keeps the last VIEW_LINES)
+        self.row_ids: list[str] = []  # the line id of each row
         self.port = QSpinBox()
         self.port.setRange(0, 65535)
         self.port.setValue(8788)
         self.port.setToolTip("0 picks a free port")
         self.start_button = QPushButton("&Start")
         self.start_button.clicked.connect(self.toggle)
-        self.status = plain_label(f"Stopped. Requests will go to {upstream}.")
+        self.status = plain_label(f"Stopped. Requests will go to {redact(upstream)}.")
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -61,6 +76,7 @@ class OtherProgramsDialog(QDialog):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.itemSelectionChanged.connect(self._show_selected)
         self.strip = PrefixStrip()
+        self.pick = plain_label("")  # "select a request" while none is
         self.sessions = plain_label("")
         self.sessions.setWordWrap(True)
         self.save_button = QPushButton("Save the lines…")
@@ -85,6 +101,7 @@ class OtherProgramsDialog(QDialog):
         layout.addLayout(row)
         layout.addWidget(self.table, 2)
         layout.addWidget(heading("The selected request's blocks"))
+        layout.addWidget(self.pick)
         layout.addWidget(self.strip)
         layout.addWidget(heading("Sessions (a key and a model)"))
         layout.addWidget(self.sessions)
@@ -97,7 +114,14 @@ class OtherProgramsDialog(QDialog):
         self.stop() if self.server is not None else self.start()
 
     def start(self) -> None:
-        self.proxy = InspectProxy(self.upstream, Observer(self.catalogue))
+        path = None
+        if self.keep_in is not None:  # every line, as it comes: the table keeps the last ones
+            path = self.keep_in / time.strftime("%Y-%m-%d-%H%M%S.jsonl")
+        self.proxy = InspectProxy(
+            self.upstream, Observer(self.catalogue), lines=LineStore(VIEW_LINES, path)
+        )
+        self.shown, self.row_ids = 0, []
+        self.table.setRowCount(0)
         try:
             self.server = ServerThread(self.proxy.make_app, port=self.port.value()).start()
         except RuntimeError as exc:
@@ -106,7 +130,7 @@ class OtherProgramsDialog(QDialog):
             return
         url = self.server.base_url
         self.status.setText(
-            f"Listening: point programs at ANTHROPIC_BASE_URL={url} (→ {self.upstream})"
+            f"Listening: point programs at ANTHROPIC_BASE_URL={url} (→ {redact(self.upstream)})"
         )
         self.start_button.setText("&Stop")
         self.timer.start()
@@ -119,55 +143,92 @@ class OtherProgramsDialog(QDialog):
         self.server = None
         self.refresh()
         kept = self._keep()
-        self.status.setText(f"Stopped{kept}. Requests will go to {self.upstream}.")
+        self.status.setText(f"Stopped{kept}. Requests will go to {redact(self.upstream)}.")
         self.start_button.setText("&Start")
 
     def refresh(self) -> None:
+        """New lines into the table (the last ``VIEW_LINES`` of them), and the sessions with
+        their live entries' time left, counting down on every tick."""
         if self.proxy is None:
             return
-        lines = list(self.proxy.lines)
-        if len(lines) == self.table.rowCount():
-            return
-        for line in lines[self.table.rowCount() :]:
-            row = self.table.rowCount()
-            self.table.insertRow(row)
-            cost = "unknown" if line.cost_usd is None else f"${line.cost_usd:.4f}"
-            why = "; ".join(x for x in (line.miss_reason, line.server_miss_reason) if x)
-            cells = (
-                line.id,
-                line.model,
-                line.kind,
-                f"{line.read:,}",
-                f"{line.predicted_read:,}",
-                f"{line.written_5m + line.written_1h:,}",
-                f"{line.uncached:,}",
-                cost,
-                why,
-            )
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(plain_tip(text))
-                self.table.setItem(row, column, item)
-        self.table.resizeColumnsToContents()
         self.sessions.setText("\n".join(self.proxy.observer.summaries()))
+        store = self.proxy.lines
+        fresh = store.total - self.shown
+        if fresh:
+            for line in store.recent()[-min(fresh, VIEW_LINES) :]:
+                self._add_row(line)
+            self.shown = store.total
+            extra = self.table.rowCount() - VIEW_LINES
+            if extra > 0:
+                for _ in range(extra):
+                    self.table.removeRow(0)
+                del self.row_ids[:extra]
+            self.table.resizeColumnsToContents()
+        chosen = self.table.selectionModel().selectedRows()
+        self.pick.setText(
+            "" if chosen or not self.row_ids else "Select a request to see its blocks."
+        )
+
+    def _add_row(self, line) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        self.row_ids.append(line.id)
+        cost = "unknown" if line.cost_usd is None else f"${line.cost_usd:.4f}"
+        why = "; ".join(x for x in (line.miss_reason, line.server_miss_reason) if x)
+        if line.kind == "failed":
+            why = "; ".join(x for x in (line.error, line.note) if x)
+        elif line.note:
+            why = "; ".join(x for x in (why, line.note) if x)
+        numbers = (
+            f"{line.read:,}",
+            f"{line.predicted_read:,}",
+            f"{line.written_5m:,} / {line.written_1h:,}",
+            f"{line.uncached:,}",
+            cost,
+        )
+        kind = line.kind
+        if line.kind == "failed":  # a failure, with its status: no turn's numbers
+            kind, numbers = f"failed ({line.status or 'no response'})", ("–",) * 5
+        cells = (line.id, line.model, kind, *numbers, why)
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(plain_tip(text))
+            self.table.setItem(row, column, item)
+
+    def _selected_id(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.row_ids):
+            return None
+        return self.row_ids[rows[0].row()]
 
     def _show_selected(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows or self.proxy is None:
+        chosen = self._selected_id()
+        if chosen is None or self.proxy is None:
             return
-        found = self.proxy.observer.maps.get(self.proxy.lines[rows[0].row()].id)
+        self.pick.setText("")
+        found = self.proxy.observer.block_map(chosen)
         if found is not None:
             self.strip.show_prefix(*found)
+        else:
+            self.pick.setText("The blocks of this request are not kept (only the last 200).")
 
     def replay_selected(self) -> ReplayDialog | None:
         """What the selected request's session would have cost under every policy, replayed
         off the GUI thread (the app's own replay, ``app.replay``)."""
-        if self.proxy is None or not self.proxy.lines:
+        lines = self.proxy.lines.recent() if self.proxy is not None else []
+        if not lines:
             self.status.setText("Nothing captured yet.")
             return None
-        rows = self.table.selectionModel().selectedRows()
-        line = self.proxy.lines[rows[0].row() if rows else -1]
-        model, requests = self.proxy.observer.captured()[line.session]
+        chosen = self._selected_id()
+        line = next((x for x in lines if x.id == chosen), lines[-1])
+        found = self.proxy.observer.captured().get(line.session)
+        if found is None:
+            self.status.setText("Nothing to replay: that request's session was not read.")
+            return None
+        model, turns = found
+        requests = [
+            (t.started, t.tools_tokens, t.system_tokens, t.total_tokens, t.output) for t in turns
+        ]
         try:
             trace = from_requests(f"{line.session} ({model})", model, requests)
         except TraceError as exc:
@@ -182,31 +243,34 @@ class OtherProgramsDialog(QDialog):
         return dialog
 
     def _keep(self) -> str:
-        """This run's lines into the history's folder of captured sessions (no key in them)."""
-        if self.keep_in is None or self.proxy is None or not self.proxy.lines:
+        """Where this run's lines were kept, as they came (no key in them)."""
+        store = self.proxy.lines if self.proxy is not None else None
+        if store is None or store.path is None or not store.total:
             return ""
-        path = self.keep_in / time.strftime("%Y-%m-%d-%H%M%S.jsonl")
-        try:
-            self.keep_in.mkdir(parents=True, exist_ok=True)
-            self._write(path)
-        except OSError as exc:
-            return f" (the lines could not be kept: {exc.strerror or exc})"
-        return f"; {len(self.proxy.lines)} lines kept in {path}"
-
-    def _write(self, path) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(line.as_dict()) + "\n" for line in self.proxy.lines)
+        if store.problem:
+            return f" ({store.problem})"
+        return f"; {store.total} lines kept in {store.path}"
 
     def save(self) -> None:
-        """The lines as JSON, one per request (no key: only its hash is ever seen here)."""
-        if self.proxy is None or not self.proxy.lines:
+        """The lines as JSON, one per request (no key: only its hash is ever seen here): every
+        line of the run when they were kept as they came, else the table's."""
+        store = self.proxy.lines if self.proxy is not None else None
+        if store is None or not store.total:
             self.status.setText("Nothing to save yet.")
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save the lines", "inspected.jsonl")
-        if path:
-            try:
-                self._write(path)
-            except OSError as exc:
-                self.status.setText(f"Not saved: {exc.strerror or exc} ({path}).")
-                return
-            self.status.setText(f"Saved {len(self.proxy.lines)} lines to {path}.")
+        if not path:
+            return
+        try:
+            if store.path is not None and store.path.exists() and not store.problem:
+                shutil.copyfile(store.path, path)
+                count = store.total
+            else:
+                lines = store.recent()
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.writelines(json.dumps(line.as_dict()) + "\n" for line in lines)
+                count = len(lines)
+        except OSError as exc:
+            self.status.setText(f"Not saved: {exc.strerror or exc} ({path}).")
+            return
+        self.status.setText(f"Saved {count} lines to {path}.")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.caching.strategies import STRATEGIES
 from app.conversation.blocks import ToolDefinition
 from app.conversation.tool_json import ToolJsonError, parse_tools, tools_to_json
+from app.engine.connect import base_url_problem
 from app.storage.preferences import Preferences
 from app.ui.widgets.plain import heading, plain_label
 
@@ -165,6 +166,8 @@ class PreferencesDialog(QDialog):
         self.key_status.setWordWrap(True)
         self.base_url = QLineEdit(prefs.base_url)
         self.base_url.setPlaceholderText("https://api.anthropic.com (empty: default)")
+        self.base_url_status = plain_label("")  # why a base URL was refused
+        self.base_url_status.setWordWrap(True)
         self.model = QComboBox()
         for label, model_id in models:
             self.model.addItem(label, model_id)
@@ -196,6 +199,7 @@ class PreferencesDialog(QDialog):
         form.addRow(plain_label("API key"), self.key_edit)
         form.addRow(plain_label(""), self.key_status)
         form.addRow(plain_label("Base URL"), self.base_url)
+        form.addRow(plain_label(""), self.base_url_status)
         form.addRow(plain_label("Default model"), self.model)
         form.addRow(plain_label("Default pattern"), self.strategy)
         form.addRow(plain_label("Default TTL"), self.ttl)
@@ -231,6 +235,11 @@ class PreferencesDialog(QDialog):
         )
 
     def _save(self) -> None:
+        problem = base_url_problem(self.base_url.text().strip())
+        self.base_url_status.setText(problem or "")
+        if problem is not None:  # not saved: the key would never reach the API
+            self.base_url.setFocus()
+            return
         key = self.key_edit.text().strip()
         if not key:
             self.accept()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from app.conversation.blocks import TextBlock
-from app.engine.connect import connect
+from app.engine.connect import BaseUrlRefused, connect
 from app.storage.keys import store_key
 from app.ui.context import FeatureContext
 from app.ui.features.settings.dialogs import ConversationSettingsDialog, PreferencesDialog
@@ -80,5 +80,9 @@ class SettingsDialogs(QObject):
     def use_key(self, key: str, where: str) -> None:
         """Talk to the real API (or the preferred base URL) with this key from now on."""
         base_url = self.ctx.settings.prefs.base_url or None
-        client, mode, _ = connect(key, where, base_url, 1.0)  # one factory
+        try:
+            client, mode, _ = connect(key, where, base_url, 1.0)  # one factory
+        except BaseUrlRefused as exc:  # ANTHROPIC_BASE_URL with a login: the key would be lost
+            self.ctx.notify(str(exc))
+            return
         self.ctx.workspace.use_client(client, mode)
