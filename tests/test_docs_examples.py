@@ -502,3 +502,109 @@ def test_concurrent_requests_miss_until_the_first_response_begins(sim):
     usages = asyncio.run(run())
     assert [u.cache_read_input_tokens for u in usages[:4]] == [0, 0, 0, 0]
     assert usages[4].cache_read_input_tokens == usages[0].cache_creation_input_tokens >= 3000
+
+
+def test_compaction_complete_example_of_a_long_running_conversation(client):
+    """compaction.md, "Examples": "a complete example of a long-running conversation with
+    compaction", the Python code as the page writes it (``chat()``, trigger 100,000 on
+    claude-opus-5), with long user messages so that the third call crosses the trigger. The
+    compacted response's text is found, the compaction block goes back with the messages, and
+    the conversation goes on from the summary."""
+    messages: list[dict] = []
+    usages = []
+
+    def chat(user_message: str) -> str:
+        messages.append({"role": "user", "content": user_message})
+
+        response = client.beta.messages.create(
+            betas=["compact-2026-01-12"],
+            model="claude-opus-5",
+            max_tokens=4096,
+            messages=messages,
+            context_management={
+                "edits": [
+                    {
+                        "type": "compact_20260112",
+                        "trigger": {"type": "input_tokens", "value": 100000},
+                    }
+                ]
+            },
+        )
+        usages.append(response.usage)
+
+        # Append response (compaction blocks are automatically included)
+        messages.append({"role": "assistant", "content": response.content})
+
+        # Return the text content
+        return next(block.text for block in response.content if block.type == "text")
+
+    # (Opus 5's tokenizer counts about 1.3 of the estimator's tokens: 30,000 are about 39,000)
+    assert chat("Help me build a Python web scraper. " + text_of(30_000, "spec"))
+    assert chat("Add support for JavaScript-rendered pages. " + text_of(30_000, "notes"))
+    limits = text_of(20_000, "limits")
+    assert chat("Now add rate limiting and error handling. " + limits)  # past 100,000
+    assert chat("And tests")  # goes on from the summary
+    kinds = [[i.type for i in u.iterations] for u in usages]
+    assert kinds == [["message"], ["message"], ["compaction", "message"], ["message"]]
+    assert messages[5]["content"][0].type == "compaction"
+    assert usages[3].input_tokens < 1000  # the summary and what follows, not 104,000 tokens
+
+
+def test_compaction_pausing_after_compaction_preserves_the_last_exchange(client):
+    """compaction.md, "Pausing after compaction" and its example preserving "the prior exchange
+    and the current user message (three messages total) verbatim": with
+    ``pause_after_compaction`` the API "returns a message with the `compaction` stop reason"
+    whose content is the compaction block alone; the client sends it with the three messages
+    and the conversation goes on. Before, the simulator ignored the parameter: the response
+    went on with a reply and the example's branch never ran."""
+    messages: list[dict] = [
+        {"role": "user", "content": "Help me build a Python web scraper. " + text_of(46_000)},
+        {"role": "assistant", "content": "Here is a first version."},
+    ]
+
+    def chat(user_message: str):
+        messages.append({"role": "user", "content": user_message})
+        response = client.beta.messages.create(
+            betas=["compact-2026-01-12"],
+            model="claude-opus-5",
+            max_tokens=4096,
+            messages=messages,
+            context_management={
+                "edits": [
+                    {
+                        "type": "compact_20260112",
+                        "trigger": {"type": "input_tokens", "value": 50000},
+                        "pause_after_compaction": True,
+                    }
+                ]
+            },
+        )
+        paused = response
+        if response.stop_reason == "compaction":
+            compaction_block = response.content[0]
+            preserved_messages = messages[-3:] if len(messages) >= 3 else messages
+            new_assistant_content = [compaction_block]
+            messages_after_compaction = [
+                {"role": "assistant", "content": new_assistant_content}
+            ] + preserved_messages
+            response = client.beta.messages.create(
+                betas=["compact-2026-01-12"],
+                model="claude-opus-5",
+                max_tokens=4096,
+                messages=messages_after_compaction,
+                context_management={"edits": [{"type": "compact_20260112"}]},
+            )
+            messages.clear()
+            messages.extend(messages_after_compaction)
+        messages.append({"role": "assistant", "content": response.content})
+        return paused, response
+
+    paused, response = chat("Add support for JavaScript-rendered pages")
+    assert paused.stop_reason == "compaction"
+    assert [b.type for b in paused.content] == ["compaction"]
+    assert [i.type for i in paused.usage.iterations] == ["compaction"]
+    assert paused.usage.input_tokens == paused.usage.output_tokens == 0  # no message iteration
+    assert response.stop_reason == "end_turn" and response.content[0].type == "text"
+    # the summary and the three preserved messages, of which the first holds about 60,000
+    assert 59_000 < response.usage.input_tokens < 61_000
+    assert len(messages) == 5 and messages[0]["content"][0].type == "compaction"

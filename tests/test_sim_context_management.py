@@ -156,7 +156,8 @@ def test_usage_iterations_under_the_compaction_beta_and_a_compacted_conversation
     assert compacted.content[0].type == "compaction" and compacted.content[0].content
     first, last = compacted.usage.iterations
     assert (first.type, last.type) == ("compaction", "message")
-    assert first.input_tokens > 50000 and last.input_tokens < 1000
+    read = first.input_tokens + first.cache_read_input_tokens + first.cache_creation_input_tokens
+    assert read > 50000 and last.input_tokens < 1000
     assert compacted.usage.input_tokens + compacted.usage.cache_read_input_tokens < 1000
 
     follow = [*messages, {"role": "assistant", "content": [b.to_dict() for b in compacted.content]}]
@@ -166,3 +167,84 @@ def test_usage_iterations_under_the_compaction_beta_and_a_compacted_conversation
     assert going.usage.input_tokens < 1500 and [i.type for i in going.usage.iterations] == [
         "message"
     ]
+
+
+def test_the_compaction_iteration_reads_the_prompt_from_the_cache_where_it_is_cached(client):
+    """The SDK's ``BetaCompactionIterationUsage`` (anthropic 2.17) carries its own
+    ``cache_read_input_tokens`` and ``cache_creation_input_tokens``: the compaction iteration
+    reads the prompt it summarizes as any request would, from the cache where an earlier
+    request wrote it. Before, it reported the whole prompt as ``input_tokens``, so a compaction
+    of a warm 58,000-token conversation was billed as if nothing were cached."""
+    messages = tool_loop(7)
+    warm = send(client, messages, betas=COMPACTING)  # writes the prefix at the last result
+    assert warm.usage.cache_creation_input_tokens > 50000
+    compacted = send(client, messages, betas=COMPACTING, context_management=COMPACT)
+    first, last = compacted.usage.iterations
+    assert first.type == "compaction"
+    assert first.cache_read_input_tokens == warm.usage.cache_creation_input_tokens
+    assert first.input_tokens == warm.usage.input_tokens and first.cache_creation_input_tokens == 0
+    top = compacted.usage
+    assert (last.input_tokens, last.cache_read_input_tokens) == (
+        top.input_tokens,
+        top.cache_read_input_tokens,
+    )
+
+
+def test_a_compaction_block_without_a_summary_is_a_no_op(client):
+    """The SDK's ``BetaCompactionBlock``: "When content is None, it indicates the compaction
+    failed [...] Clients may round-trip compaction blocks with null content; the server treats
+    them as no-ops": the messages before it stay in the prompt."""
+    messages = tool_loop(2, opening_cached=False)
+    plain = client.messages.count_tokens(model=SONNET_46, tools=TOOLS, messages=messages)
+    failed = {"type": "compaction", "content": None}
+    messages[1]["content"].insert(0, failed)
+    counted = client.beta.messages.count_tokens(
+        model=SONNET_46, tools=TOOLS, messages=messages, betas=COMPACTING
+    )
+    assert counted.input_tokens >= plain.input_tokens > 16000
+
+
+SYSTEM = [{"type": "text", "text": text_of(2000, "the rules")}]
+
+
+def test_the_docs_streaming_example_sends_the_block_back_as_the_sdk_streamed_it(client):
+    """compaction.md, "Streaming" (the Python example, as written: ``stream.get_final_message()``
+    then ``messages.append({"role": "assistant", "content": message.content})``) and "Prompt
+    caching" ("add a `cache_control` breakpoint on compaction blocks to cache the summarized
+    content"). The SDK (2.17) streams the block with ``encrypted_content: null``, which it then
+    sends back: the simulator refused it ("Extra inputs are not permitted"), and the summary the
+    compacting request wrote at its automatic breakpoint was not read by the next request."""
+    messages = tool_loop(7)
+    events = []
+    with client.beta.messages.stream(
+        betas=COMPACTING,
+        model=SONNET_46,
+        max_tokens=50,
+        system=SYSTEM,
+        tools=TOOLS,
+        messages=messages,
+        cache_control={"type": "ephemeral"},
+        context_management=COMPACT,
+    ) as stream:
+        for event in stream:
+            if event.type == "content_block_start":
+                events.append(event.content_block.type)
+            elif event.type == "content_block_delta" and event.delta.type == "compaction_delta":
+                events.append(len(event.delta.content or ""))
+        message = stream.get_final_message()
+    assert events[0] == "compaction" and events[1] > 0  # one delta with the whole summary
+    messages.append({"role": "assistant", "content": message.content})
+    messages.append({"role": "user", "content": "Now add error handling"})
+    going = client.beta.messages.create(
+        betas=COMPACTING,
+        model=SONNET_46,
+        max_tokens=50,
+        system=SYSTEM,
+        tools=TOOLS,
+        messages=messages,
+        cache_control={"type": "ephemeral"},
+        context_management=COMPACT,
+    )
+    written = message.usage.cache_creation_input_tokens + message.usage.cache_read_input_tokens
+    assert going.usage.cache_read_input_tokens == written > 2000  # to the summary
+    assert [i.type for i in going.usage.iterations] == ["message"]

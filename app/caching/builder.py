@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
 
+from app.caching.api_view import ApiView
 from app.caching.calibration import TokenCalibration
 from app.caching.lru import BoundedMemo
 from app.caching.strategies import (
@@ -26,12 +27,14 @@ from app.caching.strategies import (
 from app.conversation.blocks import DocumentBlock, ImageBlock, Message, RawBlock, ToolResultBlock
 from app.conversation.conversation import Conversation
 from app.facts.catalogue import Catalogue, ModelInfo, default_catalogue
+from app.facts.context_management import COMPACT, COMPACT_BETA, EDITING_BETA
 from app.facts.documents import pdf_facts, pdf_source_tokens
 from app.facts.prefix import (
     BlockFacts,
     FlatRequest,
     assemble,
     counted_tokens,
+    flatten_request,
     message_facts,
     request_contexts,
     strip,
@@ -59,6 +62,26 @@ class BuiltRequest:
     model: ModelInfo
     too_short_tokens: int = 0  # the longest prefix whose breakpoint was dropped as too short
     betas: tuple[str, ...] = ()  # beta headers the body needs (mid-conversation tool changes)
+    # The conversation's index of each message sent: the messages before a compaction block are
+    # not sent (the API drops them), so the request's first message may be a later one. Paths
+    # in ``flat`` ("messages.N...") use these numbers, the conversation's.
+    numbers: tuple[int, ...] = ()
+
+    def position_of(self, number: int) -> int:
+        """Where the conversation's message ``number`` sits in the body's messages."""
+        return self.numbers.index(number) if self.numbers else number
+
+    @property
+    def beta_api(self) -> bool:
+        """Whether the request needs the SDK's beta Messages API: context management asked for,
+        or a compaction block sent back (types the stable API does not read)."""
+        return "context_management" in self.head or COMPACT_BETA in self.betas
+
+    @property
+    def compacting(self) -> bool:
+        """Whether the request asks the API to compact (the compact_20260112 edit)."""
+        edits = (self.head.get("context_management") or {}).get("edits") or ()
+        return any(e.get("type") == COMPACT for e in edits)
 
     @cached_property
     def body(self) -> dict:
@@ -111,6 +134,7 @@ class RequestBuilder:
         self._fragments: BoundedMemo[tuple[Message, str]] = BoundedMemo(
             MAX_CACHED, MAX_CACHED_BYTES, lambda v: _attachment_bytes(v[0]) + len(v[1])
         )
+        self._view = ApiView()  # the messages as the API reads them (compaction)
 
     # -- cached pieces --------------------------------------------------------------------------
     def _message_facts(self, index: int, message: Message) -> list[BlockFacts]:
@@ -118,16 +142,7 @@ class RequestBuilder:
         hit = self._facts.get(key)
         if hit is not None and hit[0] is message:
             return hit[1]
-        sizes = _image_sizes(message)
-        files = _file_tokens(message)
-        facts = message_facts(
-            index,
-            message.api_fields(),
-            lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
-            lambda block: (
-                files.get((block.get("source") or {}).get("file_id")) or pdf_source_tokens(block)
-            ),
-        )
+        facts = _facts_of(index, message.api_fields(), message)
         self._facts.put(key, (message, facts))
         return facts
 
@@ -148,10 +163,11 @@ class RequestBuilder:
         settings: CacheSettings | None = None,
         max_tokens: int | None = None,
         extra_user: Message | None = None,
+        edits: tuple[dict, ...] = (),
     ) -> BuiltRequest:
         """Build the next request (``_build``), one build at a time whatever the thread."""
         with self._lock:
-            return self._build(conversation, strategy, settings, max_tokens, extra_user)
+            return self._build(conversation, strategy, settings, max_tokens, extra_user, edits)
 
     def _build(
         self,
@@ -160,33 +176,47 @@ class RequestBuilder:
         settings: CacheSettings | None = None,
         max_tokens: int | None = None,
         extra_user: Message | None = None,
+        edits: tuple[dict, ...] = (),
     ) -> BuiltRequest:
         """Build the next request.
 
         With ``extra_user`` (a warm-up's minimal last turn) the request warms the prefix before
         that turn's last block: the strategy's marks inside the prefix stay, a mark that would
         land on the tail moves to the end of the prefix, and the end of the prefix is marked.
+        ``edits``: context-management edits this request asks for (``context_management``).
+        The messages before the last compaction block are not sent: the API drops them
+        (``app.facts.context_management``), so the request, its tokens and its prefix are what
+        the API keeps.
         """
         settings = settings or CacheSettings()
         model = self.catalogue.require(conversation.model)
-        messages = list(conversation.messages) + ([extra_user] if extra_user else [])
+        indexed = list(enumerate(conversation.messages))
+        if extra_user is not None:
+            indexed.append((len(indexed), extra_user))
         if not model.system_messages:  # a per-turn effort only goes where system messages do
-            messages = [
-                m for m in messages if not (m.role == "system" and m.effort and not m.blocks)
+            indexed = [
+                (i, m) for i, m in indexed if not (m.role == "system" and m.effort and not m.blocks)
             ]
-        view = conversation if extra_user is None else _with_messages(conversation, messages)
+        indexed = self._view.from_compaction(indexed)
+        numbers = [i for i, _ in indexed]
+        messages = [m for _, m in indexed]
+        same = extra_user is None and len(messages) == len(conversation.messages)
+        view = conversation if same else _with_messages(conversation, messages)
 
         tools_api = [t.api for t in conversation.tools] + definitions(conversation.server_tools)
         system_api = [b.to_api() for b in conversation.system]
         preamble = model.tool_prompt(conversation.tool_choice)
         facts: list[BlockFacts] = tool_facts(tools_api, preamble) + system_facts(system_api)
-        per_message = [self._message_facts(i, m) for i, m in enumerate(messages)]
+        per_message = [self._message_facts(i, m) for i, m in indexed]
+        per_message, origin = self._view.cleared(
+            indexed, per_message, facts, model, edits, _facts_of
+        )
         for chunk in per_message:
             facts.extend(chunk)
         turns = [
             (m.role, tuple(f.kind for f in c)) for m, c in zip(messages, per_message, strict=True)
         ]
-        facts = strip(facts, stripped_thinking(turns, model))
+        facts = strip(facts, frozenset(numbers[k] for k in stripped_thinking(turns, model)))
 
         layout = _layout(facts, len(tools_api), len(system_api), per_message, model)
         placement = STRATEGIES[strategy].place(view, settings, layout)
@@ -244,11 +274,11 @@ class RequestBuilder:
         message_marks: dict[int, list[tuple[int, str]]] = {}
         for position, mark in kept:
             if position.spot.level == "messages":
-                message_marks.setdefault(position.spot.index, []).append(
-                    (position.spot.block, mark.ttl)
-                )
+                spot = position.spot  # on the block as sent (cleared thinking kept in the body)
+                block = origin[spot.index][spot.block] if spot.index in origin else spot.block
+                message_marks.setdefault(spot.index, []).append((block, mark.ttl))
         fragments = [
-            self._fragment(i, m, tuple(sorted(message_marks.get(i, ()))))
+            self._fragment(numbers[i], m, tuple(sorted(message_marks.get(i, ()))))
             for i, m in enumerate(messages)
         ]
         head: dict = {
@@ -267,6 +297,8 @@ class RequestBuilder:
             head["output_config"] = {"effort": conversation.effort}
         if top_level:
             head["cache_control"] = top_level
+        if edits:
+            head["context_management"] = {"edits": [dict(e) for e in edits]}
         json_text = canonical_json(head)[:-1] + ',"messages":[' + ",".join(fragments) + "]}"
         return BuiltRequest(
             head=head,
@@ -283,15 +315,57 @@ class RequestBuilder:
                 + [flat.blocks[b.index].cumulative for b in auto_short],
                 default=0,
             ),
-            betas=_betas(messages),
+            betas=_betas(messages, edits),
+            numbers=tuple(numbers),
+        )
+
+    def compacted(self, built: BuiltRequest, compaction: dict) -> BuiltRequest:
+        """The request a compaction's message iteration reads: the same tools and system (with
+        their breakpoints and the top-level one), then the new ``compaction`` block alone
+        (compaction.md, "How compaction works": the response "continues [...] with the
+        compacted context"). The ledger records that iteration's reads and writes with it."""
+        body = {k: v for k, v in built.head.items() if k != "context_management"}
+        body["messages"] = [{"role": "assistant", "content": [compaction]}]
+        flat = flatten_request(body, model=built.model)
+        points = tuple(resolve_breakpoints(flat, body.get("cache_control")))
+        return replace(
+            built,
+            head=body,
+            messages=(),
+            json_bytes=canonical_json(body).encode("utf-8"),
+            flat=flat,
+            breakpoints=points,
+            numbers=(),
         )
 
 
-def _betas(messages: list[Message]) -> tuple[str, ...]:
-    """The beta headers the messages need: tool changes, per-turn effort."""
+def _facts_of(index: int, api: dict, message: Message) -> list[BlockFacts]:
+    """The facts of a message's API form (``api``: the message's, or as an edit left it), its
+    images sized and its uploaded files counted from ``message``."""
+    sizes = _image_sizes(message)
+    files = _file_tokens(message)
+    return message_facts(
+        index,
+        api,
+        lambda block: sizes.get(id(block["source"]["data"]), (0, 0)),
+        lambda block: (
+            files.get((block.get("source") or {}).get("file_id")) or pdf_source_tokens(block)
+        ),
+    )
+
+
+def _betas(messages: list[Message], edits: tuple[dict, ...] = ()) -> tuple[str, ...]:
+    """The beta headers the request needs: tool changes, per-turn effort, a compaction block
+    sent back or asked for (compact-2026-01-12), context editing (context-management-2025-06-27)."""
     out = (TOOL_CHANGES_BETA,) if _changes_tools(messages) else ()
     if any(m.effort is not None for m in messages):
         out += (OUTPUT_CONFIG_BETA,)
+    kinds = {e.get("type") for e in edits}
+    sent_back = any(b.kind == "compaction" for m in messages for b in m.blocks)
+    if sent_back or COMPACT in kinds:
+        out += (COMPACT_BETA,)
+    if kinds - {COMPACT}:
+        out += (EDITING_BETA,)
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 
 from app.caching.ledger import Usage
@@ -79,6 +79,32 @@ def cost_of(usage: Usage, model: ModelInfo, at: float | None = None) -> Cost:
     return Cost(input_cost_usd(usage, model, p) + output, full_input + output)
 
 
+def added(a: Usage, b: Usage | None) -> Usage:
+    """Two usages summed field by field (``b`` None: ``a``)."""
+    if b is None:
+        return a
+    return Usage(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(Usage)})
+
+
+def request_cost(
+    usage: Usage, model: ModelInfo, at: float | None = None, compaction: Usage | None = None
+) -> Cost:
+    """What a request paid: its message iteration (the top-level usage) and, when it compacted,
+    the compaction iteration, each priced on its own (compaction.md, "Understanding usage": the
+    top-level fields "do not include compaction iteration usage [...] To calculate total tokens
+    consumed and billed for a request, sum across all entries in the `usage.iterations`
+    array"; a prompt-length tier applies to each iteration's own prompt)."""
+    cost = cost_of(usage, model, at)
+    if compaction is None:
+        return cost
+    extra = cost_of(compaction, model, at)
+    return Cost(
+        cost.paid_usd + extra.paid_usd,
+        cost.without_cache_usd + extra.without_cache_usd,
+        cost.known and extra.known,
+    )
+
+
 @dataclass
 class RequestRecord:
     kind: str  # a Kind
@@ -96,6 +122,28 @@ class RequestRecord:
     id: str = ""
     server_reason: str = ""  # the API's own cache diagnosis of this turn, when it gave one
     reply_id: str = ""  # the assistant message a turn's request produced (branches share records)
+    # Context management (compaction.md, context-editing.md): the compaction iteration's usage
+    # when the request compacted (``usage`` is then the message iteration's, as the API reports
+    # it at the top level; ``cost`` counts both), and the edits the API applied
+    # (``context_management.applied_edits``, as it reported them).
+    compaction: Usage | None = None
+    edits: tuple[dict, ...] = ()
+    # Tokens a clearing made the request write again: cached before the cleared point moved,
+    # written now instead of read (0 when nothing new was cleared), and what that cost beyond
+    # reading them.
+    rewritten: int = 0
+    rewritten_usd: float = 0.0
+
+    @property
+    def read_as_sent(self) -> Usage:
+        """What the request its prefix map describes read and wrote: when it compacted, the
+        compaction iteration's (it read the request as sent; the reply read the summary)."""
+        return self.compaction or self.usage
+
+    @property
+    def billed(self) -> Usage:
+        """Every iteration's usage summed: what the request was billed for."""
+        return added(self.usage, self.compaction)
 
     def to_dict(self, base: PrefixMap | None = None) -> dict:
         """JSON-able; the prefix map is stored against ``base`` (the previous record's)."""
@@ -115,6 +163,10 @@ class RequestRecord:
             "error": self.error,
             "server_reason": self.server_reason,
             "reply_id": self.reply_id,
+            "compaction": asdict(self.compaction) if self.compaction else None,
+            "edits": list(self.edits),
+            "rewritten": self.rewritten,
+            "rewritten_usd": self.rewritten_usd,
         }
 
     @classmethod
@@ -137,6 +189,10 @@ class RequestRecord:
             data.get("id", ""),
             data.get("server_reason", ""),
             data.get("reply_id", ""),
+            Usage(**data["compaction"]) if data.get("compaction") else None,
+            tuple(e for e in data.get("edits") or () if isinstance(e, dict)),
+            int(data.get("rewritten") or 0),
+            float(data.get("rewritten_usd") or 0.0),
         )
 
 
@@ -190,6 +246,7 @@ class UsageTotals:
             if record.kind != Kind.TURN:
                 continue
             warmed = sum(r.usage.write for r in self.serving(record) if r.kind == Kind.WARM)
-            total += record.usage.input_total
-            read += max(0, record.usage.read - warmed)
+            billed = record.billed  # a compaction's iteration is input of its turn too
+            total += billed.input_total
+            read += max(0, billed.read - warmed)
         return read / total if total else 0.0

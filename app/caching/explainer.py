@@ -39,8 +39,11 @@ class Explanation:
 
 
 # Causes of a turn that read all it could: nothing to blame (under the model's minimum, or a
-# pattern that places no breakpoint, is not a miss: there was nothing cached to read).
-NOT_MISSES = frozenset({"", "none", "too_short", "no_breakpoints", "branch"})
+# pattern that places no breakpoint, is not a miss: there was nothing cached to read; a
+# compaction or a context edit the user asked for rewrites what it replaced, by design).
+NOT_MISSES = frozenset(
+    {"", "none", "too_short", "no_breakpoints", "branch", "compacted", "context_edited"}
+)
 
 
 def is_miss(cause: str) -> bool:

@@ -80,6 +80,9 @@ class Conversation:
     pattern: str | None = None  # this conversation's cache pattern; None: the default
     ttl: str | None = None  # and its TTL
     branches: list[Branch] = field(default_factory=list)  # the paths not on screen
+    # What the API may clear from this conversation's requests (context-editing.md): "tool_results"
+    # and "thinking"; none by default (docs/choices.md).
+    context_editing: tuple[str, ...] = ()
 
     # -- editing --------------------------------------------------------------------------------
     def add(self, role: str, *blocks: Block, created_at: float | None = None) -> Message:
@@ -224,6 +227,7 @@ class Conversation:
             "pending": [_block_to_dict(b, {}) for b in self.pending],
             "pattern": self.pattern,
             "ttl": self.ttl,
+            "context_editing": list(self.context_editing),
             # Attachments go by hash: the history's image table and an export's images hold them.
             "branches": [
                 {"parent": b.parent, "messages": [_message_to_dict(m, {}) for m in b.messages]}
@@ -279,6 +283,9 @@ class Conversation:
             ],
             pattern=_typed(data.get("pattern"), str | None, "pattern"),
             ttl=_typed(data.get("ttl"), str | None, "ttl"),
+            context_editing=tuple(
+                _typed(k, str, "a context edit") for k in _list(data, "context_editing")
+            ),
         )
 
 

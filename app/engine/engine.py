@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from app.caching.builder import BuiltRequest, RequestBuilder
 from app.caching.calibration import TokenCalibration
-from app.caching.costs import Kind, RequestRecord, cost_of
+from app.caching.costs import Kind, RequestRecord, request_cost
 from app.caching.explainer import as_branch, diagnosis_shown, explain
 from app.caching.ledger import CacheLedger, Usage, place_of
 from app.caching.pauses import PauseModel
@@ -28,6 +28,7 @@ from app.caching.prefix_map import PrefixMap
 from app.caching.strategies import STRATEGIES, CacheSettings, user_turn_gaps
 from app.conversation.blocks import Message, ToolUseBlock
 from app.conversation.conversation import Conversation, new_id
+from app.engine import context_management as compacting
 from app.engine import events as ev
 from app.engine.economics import (
     choose_ttl,
@@ -180,15 +181,16 @@ class Engine(ev.Listeners):
 
     def count_tokens_of(self, built: BuiltRequest) -> asyncio.Task | None:
         """Have the API count this request's breakpoints and end (when the setting is on)."""
-        if not self.settings.count_tokens or self.client is None:
-            return None
+        if not self.settings.count_tokens or self.client is None or built.beta_api:
+            return None  # (its prefixes as counted would not be as cleared or compacted)
         return self.own(count_prefixes(self.client, built, self.calibration), "count tokens")
 
     def _record(
         self, session: Session, kind: str, built: BuiltRequest, usage: Usage, **extra
     ) -> RequestRecord:
-        self._learn(built, usage)
-        cost = cost_of(usage, built.model, self.clock())
+        # the request as sent was counted by its compaction iteration, when it compacted
+        self._learn(built, extra.get("compaction") or usage)
+        cost = request_cost(usage, built.model, self.clock(), extra.get("compaction"))
         record = RequestRecord(
             kind,
             usage,
@@ -212,12 +214,18 @@ class Engine(ev.Listeners):
         ttl = conversation.ttl if conversation.ttl in TTL_CHOICES else self.settings.cache.ttl
         return strategy, CacheSettings(ttl)
 
+    def edits_of(self, conv: Conversation) -> tuple[dict, ...]:
+        """The context-management edits the conversation's requests carry (its clearing)."""
+        least = self.settings.clear_at_least_tokens
+        return compacting.clearing_edits(conv, self.resolve_model(conv.model), least)
+
     def build(
         self, session: Session, conversation: Conversation | None = None, **extra
     ) -> BuiltRequest:
         """The next request of ``conversation`` (the session's by default) under its pattern; an
         "adaptive" TTL is chosen per request by ``choose_ttl``."""
         conv = session.conversation if conversation is None else conversation
+        extra.setdefault("edits", self.edits_of(conv))
         strategy, cache = self.caching_of(conv)
         if cache.ttl != "adaptive":
             return self.builder.build(conv, strategy, cache, **extra)
@@ -280,7 +288,10 @@ class Engine(ev.Listeners):
         conv = session.conversation
         wait_s = self.settings.upload_wait_s
         await self.uploads.refer(self.client, self.ledger.place, conv, self.clock, wait_s)
-        built = self.build(session)
+        edits = self.edits_of(conv)
+        if session.compact_next:
+            edits += (compacting.compaction_edit(bool(conv.tools or conv.server_tools)),)
+        built = self.build(session, edits=edits)
         self.count_tokens_of(built)
         await self.drafts.wait_for_warm(session, built)
         plan = self.ledger.predict(built)
@@ -295,11 +306,13 @@ class Engine(ev.Listeners):
         sent_at = self.clock()
         texts: list[str] = []
         begun: Usage | None = None
+        compacted = None  # a compaction's iteration, when the response's start reports it
         ttft = None
         explanation = None
         diagnosis = ""
+        api = self.client.beta.messages if built.beta_api else self.client.messages
         try:
-            async with self.client.messages.stream(
+            async with api.stream(
                 **built.body,
                 diagnostics={"previous_message_id": session.last_message_id},
                 extra_headers={"anthropic-beta": ",".join((DIAGNOSIS_BETA, *built.betas))},
@@ -308,13 +321,16 @@ class Engine(ev.Listeners):
                 async for event in stream:
                     if event.type == "message_start":
                         begun = Usage.from_api(event.message.usage)
-                        explanation = explain(
-                            built, begun, plan, session.last_turn, self.ledger, writing_elsewhere
-                        )
-                        if session.forked_at is not None:
-                            explanation = as_branch(explanation, session.forked_at)
+                        compacted = compacting.compaction_usage(event.message.usage)
                         diagnosis = describe_diagnosis(getattr(event.message, "diagnostics", None))
-                        self.ledger.record(built, begun, sent_at)
+                        if not built.compacting:  # a compaction is known at its end
+                            explanation = explain(
+                                built, begun, plan, session.last_turn, self.ledger,
+                                writing_elsewhere,
+                            )  # fmt: skip
+                            if session.forked_at is not None:
+                                explanation = as_branch(explanation, session.forked_at)
+                            self.ledger.record(built, begun, sent_at)
                         self.ledger.finish(request_id)
                     elif event.type == "content_block_delta":
                         if ttft is None:
@@ -334,7 +350,10 @@ class Engine(ev.Listeners):
                 streamed = text_tokens("".join(texts))
                 usage = replace(begun, output=max(begun.output, streamed))
                 why = "stopped by the user: the prompt and the reply so far are billed"
-                self._record(session, Kind.TURN, built, usage, ttft_s=ttft, explanation=why)
+                self._record(
+                    session, Kind.TURN, built, usage, ttft_s=ttft, explanation=why,
+                    compaction=compacted,
+                )  # fmt: skip
             partial = keep_partial(session.conversation, texts, self.clock())
             self.emit(ev.Cancelled(session.id, partial, session.totals.snapshot()))
             raise
@@ -352,6 +371,19 @@ class Engine(ev.Listeners):
         finally:
             self.ledger.finish(request_id)
         usage = Usage.from_api(final.usage)
+        following = built  # what the next turn's explanation compares with
+        if built.compacting:
+            session.compact_next = False
+            found = compacting.explain_compaction(
+                built, final, plan, session.last_turn, self.ledger, writing_elsewhere
+            )
+            following, explanation = compacting.settle(
+                self.ledger, self.builder, built, final, usage, found, sent_at
+            )
+        applied = compacting.applied_edits(final)
+        explanation, rewritten, rewritten_usd = compacting.clearing_effect(
+            built, session.last_turn, usage, applied, explanation
+        )
         message = conv.add("assistant", *blocks_of(final.content), created_at=self.clock())
         if usage.web_searches or usage.web_fetches:  # its results: the API's automatic write
             written = self.ledger.record_server_result(
@@ -374,14 +406,20 @@ class Engine(ev.Listeners):
             cause=explanation.cause if explanation else "",
             server_reason=diagnosis_shown(explanation, diagnosis),
             reply_id=message.id,
+            compaction=compacting.compaction_usage(final.usage),
+            edits=applied,
+            rewritten=rewritten,
+            rewritten_usd=rewritten_usd,
         )
         session.last_message_id = final.id
         session.forked_at = None
         for warm in session.warms:
             if warm.followed_by_hit is None:
                 warm.followed_by_hit = usage.read >= warm.prefix_tokens
-        session.last_turn = built
-        self.emit(ev.UsageReported(session.id, Kind.TURN, usage, explanation, built))
+        session.last_turn = following
+        # what the request as sent read and wrote: a compaction's iteration read all of it
+        reported = record.compaction or usage
+        self.emit(ev.UsageReported(session.id, Kind.TURN, reported, explanation, built))
         self.emit(ev.Finished(session.id, Kind.TURN, message, record, session.totals.snapshot()))
         return message, final.stop_reason
 
@@ -401,8 +439,9 @@ class Engine(ev.Listeners):
         request_id = f"{kind}-{next(self._ids)}"
         self.ledger.begin(request_id, built, plan)
         sent_at = self.clock()
+        api = self.client.beta.messages if built.beta_api else self.client.messages
         try:
-            response = await self.client.messages.create(
+            response = await api.create(
                 **built.body,
                 timeout=self.settings.time_limit(expected_s(plan)),
                 **(

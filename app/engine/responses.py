@@ -14,6 +14,7 @@ KEPT_AS_RECEIVED = (
     "web_search_tool_result",
     "web_fetch_tool_result",
     "redacted_thinking",
+    "compaction",  # compaction.md, "Passing compaction blocks back"; the SDK: "verbatim"
 )
 
 

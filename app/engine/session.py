@@ -33,6 +33,7 @@ class Session:
     last_message_id: str | None = None  # the last turn's response id, for cache diagnostics
     entered_at: float | None = None  # perf_counter() of the Enter that began the coming turn
     forked_at: int | None = None  # the coming turn starts a new branch at this message
+    compact_next: bool = False  # the user asked that the next turn compact (compaction.md)
 
     @property
     def id(self) -> str:

@@ -43,6 +43,14 @@ class EngineSettings:
     # the next send tries afresh.
     upload_floor_s: float = 30.0
     upload_min_bytes_per_s: float = 250_000.0
+    # Compaction (compaction.md) is offered once the request Send would send holds this share of
+    # the model's context window; its summary is priced before at this many output tokens (the
+    # docs' own example: 3,500 for 180,000 read). Choices, in docs/choices.md.
+    compaction_offer_share: float = 0.8
+    compaction_summary_tokens: int = 3_500
+    # Tool-result clearing, when a conversation asks for it, clears only this many tokens or
+    # more at a time (its ``clear_at_least``: each clearing rewrites the cache after it).
+    clear_at_least_tokens: int = 10_000
 
     def upload_limit(self, size_bytes: int) -> float:
         """How long one upload may take before it fails (the document then goes inline)."""

@@ -10,6 +10,7 @@ between them the estimator's increments are kept.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from app.caching.builder import BuiltRequest
 from app.caching.calibration import TokenCalibration
@@ -21,9 +22,13 @@ PLACEHOLDER = {"role": "user", "content": "."}
 COUNT_TIMEOUT_S = 30.0  # counting is a nicety: a silent API must not hold a task for 600 s
 
 
-def prefix_body(body: dict, path: str) -> tuple[dict, bool]:
+def prefix_body(
+    body: dict, path: str, position: Callable[[int], int] = lambda n: n
+) -> tuple[dict, bool]:
     """A count_tokens body for the prefix ending at the block ``path``, and whether a
-    placeholder message stands in for the conversation (a prefix of tools or system only)."""
+    placeholder message stands in for the conversation (a prefix of tools or system only).
+    ``position`` finds the body's message for a path's number (``BuiltRequest.position_of``:
+    paths number the conversation's messages, and a compacted request sends fewer)."""
     head = {k: body[k] for k in COUNTED_FIELDS if k in body}
     parts = path.split(".")
     if parts[0] == "tools":
@@ -35,7 +40,7 @@ def prefix_body(body: dict, path: str) -> tuple[dict, bool]:
         if isinstance(system, list) and len(parts) > 1:
             head["system"] = system[: int(parts[1]) + 1]
         return {**head, "messages": [PLACEHOLDER]}, True
-    index = int(parts[1])
+    index = position(int(parts[1]))
     messages = [dict(m) for m in body["messages"][: index + 1]]
     if len(parts) > 3 and isinstance(messages[-1]["content"], list):
         messages[-1]["content"] = messages[-1]["content"][: int(parts[3]) + 1]
@@ -51,7 +56,7 @@ async def count_prefixes(client, built: BuiltRequest, calibration: TokenCalibrat
     counted = 0
     placeholder_tokens = None
     for block in todo[:MAX_CALLS]:
-        body, placeholder = prefix_body(built.body, block.path)
+        body, placeholder = prefix_body(built.body, block.path, built.position_of)
         try:
             tokens = (
                 await client.messages.count_tokens(**body, timeout=COUNT_TIMEOUT_S)

@@ -79,6 +79,7 @@ class ModelInfo:
     refuses_forced_tool_choice: bool = False  # tool_choice any/tool: a 400
     thinking_prompt_tokens: int = 0  # what ``thinking: enabled`` adds to the prompt
     thinking_display: str = "summarized"  # what ``display`` defaults to (thinking.md)
+    compaction: bool = False  # takes the compact_20260112 edit (compaction.md's list)
 
     @property
     def retired(self) -> bool:
@@ -284,6 +285,7 @@ def _model(raw: dict, scales: dict[str, float], library: bool = True) -> ModelIn
         refuses_forced_tool_choice=bool(raw.get("refuses_forced_tool_choice", False)),
         thinking_prompt_tokens=int(raw.get("thinking_prompt_tokens", 0)),
         thinking_display=raw.get("thinking_display", "summarized"),
+        compaction=bool(raw.get("compaction", False)),
     )
 
 

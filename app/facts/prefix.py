@@ -108,6 +108,8 @@ def _keyed(block: dict) -> dict:
     out = _strip_cc(block)
     if out.get("type") == "thinking":  # the thinking its signature holds, not the field's text
         out["thinking"] = shown_thinking(out)
+    if out.get("type") == "compaction":  # a field sent back as null is one not sent (the SDK
+        out = {k: v for k, v in out.items() if v is not None}  # streams encrypted_content: null)
     if out.get("type") in ("tool_use", "server_tool_use") and "input" in out:
         out["input"] = json.dumps(out["input"], separators=(",", ":"), ensure_ascii=False)
     return out

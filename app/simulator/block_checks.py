@@ -29,7 +29,9 @@ BLOCK_KEYS = {
     "text_editor_code_execution_tool_result": RESULT_KEYS,
     "tool_search_tool_result": RESULT_KEYS,
     "container_upload": {"type", "file_id", "cache_control"},
-    "compaction": {"type", "content", "cache_control"},
+    # the SDK's BetaCompactionBlockParam (2.17): what a response's block carries, sent back
+    "compaction": {"type", "content", "cache_control", "encrypted_content", "signature"}
+    | {"tool_changes"},
     "tool_addition": {"type", "tool"},
     "tool_removal": {"type", "tool"},
 }

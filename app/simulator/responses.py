@@ -28,6 +28,21 @@ class Shape:
     edits: Edited | None = None  # context management applied (reported when asked for)
     iterations: bool = False  # the compaction beta: usage.iterations on every response
     service_tier: str = "standard"  # "batch" for a Message Batch's results
+    compaction: tuple | None = None  # the compaction iteration's (flat prompt, CachePlan)
+
+
+def input_counts(plan: CachePlan, auto: int = 0) -> dict:
+    """A plan's input fields as usage reports them (``auto``: tokens written at a server tool
+    result's automatic breakpoint, which would otherwise be paid in full)."""
+    return {
+        "input_tokens": plan.uncached_tokens - auto,
+        "cache_creation_input_tokens": plan.write_tokens + auto,
+        "cache_read_input_tokens": plan.read_tokens,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": plan.write_5m_tokens + auto,
+            "ephemeral_1h_input_tokens": plan.write_1h_tokens,
+        },
+    }
 
 
 def usage_of(shape: Shape, output_tokens: int) -> dict:
@@ -37,13 +52,7 @@ def usage_of(shape: Shape, output_tokens: int) -> dict:
     # when the request caches, else paid in full.
     auto = reply.extra_input_tokens if shape.server_entry else 0
     usage = {
-        "input_tokens": plan.uncached_tokens + reply.extra_input_tokens - auto,
-        "cache_creation_input_tokens": plan.write_tokens + auto,
-        "cache_read_input_tokens": plan.read_tokens,
-        "cache_creation": {
-            "ephemeral_5m_input_tokens": plan.write_5m_tokens + auto,
-            "ephemeral_1h_input_tokens": plan.write_1h_tokens,
-        },
+        **input_counts(plan, auto),
         "output_tokens": output_tokens,
         "output_tokens_details": {"thinking_tokens": min(reply.thinking_tokens, output_tokens)},
         "server_tool_use": {
@@ -56,9 +65,22 @@ def usage_of(shape: Shape, output_tokens: int) -> dict:
     }
     if shape.fallback_credit is not None:
         usage["fallback_credit"] = shape.fallback_credit
+    usage["input_tokens"] += reply.extra_input_tokens
+    paused = shape.edits is not None and shape.edits.paused
+    if paused:  # no message iteration ran: the top level counts none (compaction.md)
+        none = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+        usage.update(
+            input_tokens=0,
+            cache_creation_input_tokens=0,
+            cache_read_input_tokens=0,
+            cache_creation=none,
+        )
     if shape.iterations and shape.edits is not None:
         summary = text_tokens(shape.edits.compaction or "")
-        usage["iterations"] = iterations(shape.edits, usage["input_tokens"], output_tokens, summary)
+        compacted = input_counts(shape.compaction[1]) if shape.compaction else None
+        usage["iterations"] = iterations(usage, summary, compacted)
+        if paused:
+            usage["iterations"] = usage["iterations"][:-1]
     return usage
 
 
@@ -76,6 +98,8 @@ def with_compaction(reply: Reply, edited: Edited) -> Reply:
     if edited.compaction is None:
         return reply
     block = {"type": "compaction", "content": edited.compaction}
+    if edited.paused:  # "Pausing after compaction": the message iteration does not run
+        return Reply((block,), "compaction", None, 0)
     return replace(reply, content=(block, *reply.content))
 
 

@@ -229,10 +229,7 @@ class Simulator:
         model = validate_request(body, self.catalogue, True, self._file_lookup(owner), betas)
         edited = apply_edits(body, self._counter(model, owner, True), counting=True)
         flat = self._flatten(edited.body, model, owner, counting=True)
-        try:
-            resolve_breakpoints(flat, body.get("cache_control"))
-        except RuleViolation as exc:
-            raise invalid(exc.message) from None
+        self._points(flat, body)
         answer: dict = {"input_tokens": flat.total_tokens}
         if body.get("context_management") is not None:  # context-editing.md, "Token counting"
             original = self._flatten(body, model, owner, counting=True).total_tokens
@@ -291,21 +288,27 @@ class Simulator:
             raise invalid(
                 f"prompt is too long: {flat.total_tokens} tokens > {model.context_window} maximum"
             )
+        points = self._points(flat, body)
+        if edited.before is not None:  # what the compaction iteration read (compaction.md)
+            before = self._flatten(edited.before, model, owner)
+            edited.read = (before, self._points(before, body))
+        return model, edited, flat, points
+
+    def _points(self, flat: FlatRequest, body: dict):
         try:
-            points = resolve_breakpoints(flat, body.get("cache_control"))
+            return resolve_breakpoints(flat, body.get("cache_control"))
         except RuleViolation as exc:
             raise invalid(exc.message) from None
-        return model, edited, flat, points
 
     def shape(self, owner, body, betas, prepared, reply_tokens=None, tier="standard") -> Shape:
         """What the response says, planned against the cache as it is now."""
         model, edited, flat, points = prepared
-        plan = plan_request(
-            flat,
-            points,
-            model.min_cacheable_tokens,
-            lambda fp: self.store.is_cached(owner, model.id, fp),
-        )
+        least, store = model.min_cacheable_tokens, self.store
+        cached = lambda fp: store.is_cached(owner, model.id, fp)  # noqa: E731
+        plan = plan_request(flat, points, least, cached)
+        compaction = None  # its iteration reads the prompt before it, as the cache holds it
+        if edited.read is not None:
+            compaction = (edited.read[0], plan_request(*edited.read, least, cached))
         reply = with_compaction(compose(edited.body, plan, flat, model, reply_tokens), edited)
         message_id = self._new_id("msg")
         print_ = fingerprint(owner, model.id, body, flat, ",".join(sorted(betas)))
@@ -326,6 +329,7 @@ class Simulator:
             edited if "context_management" in body or COMPACT_BETA in betas else None,
             COMPACT_BETA in betas,
             tier,
+            compaction,
         )
 
     def run_now(self, owner: str, body: object, tier: str = "batch") -> dict:
@@ -354,15 +358,19 @@ class Simulator:
         """The response has begun: the read refreshes its entries and the writes become usable,
         each living from the request's start; the request is billed."""
         plan = shape.plan
-        self.store.read(owner, model.id, refreshed_entries(flat, plan), started)
-        self.store.write(owner, model.id, stored_entries(flat, plan), started)
+        ran = [] if shape.edits is not None and shape.edits.paused else [(flat, plan)]
+        for read, planned in [*([shape.compaction] if shape.compaction else []), *ran]:
+            self.store.read(owner, model.id, refreshed_entries(read, planned), started)
+            self.store.write(owner, model.id, stored_entries(read, planned), started)
         if shape.server_entry is not None:
             self.store.write(owner, model.id, [shape.server_entry], started)
         usage = usage_of(shape, shape.reply.output_tokens)
-        self.meter.record(owner, plan.total_input_tokens, shape.reply.output_tokens)
+        compacting = [i for i in usage.get("iterations", ()) if i["type"] == "compaction"]
+        read = sum(i[k] for i, k in itertools.product(compacting, BILLED[:3]))
+        self.meter.record(owner, plan.total_input_tokens + read, shape.reply.output_tokens)
         billed = self.bill.setdefault(model.id, Counter())
-        for name in BILLED:
-            billed[name] += usage.get(name) or 0
+        for part, name in itertools.product([usage, *compacting], BILLED):
+            billed[name] += part.get(name) or 0
         billed["ephemeral_1h_input_tokens"] += usage["cache_creation"]["ephemeral_1h_input_tokens"]
 
     def _message(self, shape: Shape, with_content: bool) -> dict:

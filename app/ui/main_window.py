@@ -20,6 +20,7 @@ from app.ui.appearance import apply_appearance, next_appearance
 from app.ui.context import FeatureContext, Widgets
 from app.ui.features.claude.feature import ClaudeFeatures
 from app.ui.features.claude_code.feature import ClaudeCodeView
+from app.ui.features.compaction.feature import ContextManagement
 from app.ui.features.connection.feature import Connection
 from app.ui.features.files.feature import UploadedFiles
 from app.ui.features.history.feature import History
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.history = History(self.ctx, problem)
         self.files = UploadedFiles(self.ctx)
         self.claude_code = ClaudeCodeView(self.ctx)  # File → Open Claude Code sessions…
+        self.context_management = ContextManagement(self.ctx)  # compaction, context editing
         self.view.link_refused.connect(
             lambda url: self.notify(f"Not opened (only http and https links): {url}")
         )

@@ -41,6 +41,7 @@ from app.engine.session import Session
 from app.engine.warming import DRAFT_PLACEHOLDER
 from app.workspace import changes as ch
 from app.workspace import claude_settings as rules
+from app.workspace.compaction import Compaction
 from app.workspace.outlook import Decision, Draft, Outlook, OutlookKeeper, build_request
 from app.workspace.refusals import (
     ChatRefusal,
@@ -71,6 +72,7 @@ class Chat:
         self.keeper = OutlookKeeper(
             engine, session, self._state, lambda: self.draft, lambda: self._decision, self.changes
         )
+        self.compaction = Compaction(engine, session, lambda: self.outlook.request, self.changed)
         self._closers: list[Callable[[], None]] = []
         self._idle_waiters: list[Callable[[Chat], None]] = []
         self._watched: set[asyncio.Task] = set()  # tasks whose end looks for idleness
@@ -106,6 +108,11 @@ class Chat:
     def server_tools(self) -> tuple:
         """The server tools (web search, web fetch) its requests offer."""
         return self.conversation.server_tools
+
+    @property
+    def context_editing(self) -> tuple[str, ...]:
+        """What the API may clear from its requests (context-editing.md; none by default)."""
+        return self.conversation.context_editing
 
     def image(self, sha256: str):
         """The locked image with this hash among the conversation's attachments (None: none)."""

@@ -104,6 +104,15 @@ class Workspace:
         named)."""
         own = self.current.outlook.entries
         mine = {e.fingerprint for e in own}
+        # what this conversation's requests wrote that its next send no longer reads (before a
+        # compaction, on a branch left): its own still, not an earlier conversation's
+        sent = {
+            row.fingerprint
+            for record in self.current.session.totals.records
+            if record.prefix is not None
+            for row in record.prefix.rows
+            if row.breakpoint_ttl
+        }
         others = []
         for entry in self.engine.ledger.live():
             if entry.fingerprint in mine:
@@ -117,6 +126,8 @@ class Workspace:
                 None,
             )
             whose = f"“{holder.title or 'Untitled'}”" if holder else "an earlier conversation"
+            if holder is None and entry.fingerprint in sent:
+                whose = "this conversation, no longer sent"
             model = self.engine.resolve_model(entry.model)
             if entry.model != self.current.model_id and model is not None:
                 whose += f" ({model.display_name})"

@@ -123,7 +123,7 @@ class ConversationView(MessageActions, QTreeView):
     def set_cache_record(self, record: RequestRecord | None, model: ModelInfo | None) -> None:
         """The marks of a stored turn (a conversation opened from the history)."""
         self.last_built = None
-        self._marks = message_marks(record.prefix, record.usage, model) if record else {}
+        self._marks = message_marks(record.prefix, record.read_as_sent, model) if record else {}
 
     def set_records(self, records: list[RequestRecord]) -> None:
         """The turns behind the replies (usage, cost and miss reason shown on each)."""

@@ -220,7 +220,7 @@ class Inspector(QWidget):
                     record.kind, record.kind
                 )
             when = datetime.fromtimestamp(record.at).strftime("%H:%M:%S")
-            outcome = "failed" if record.error else f"read {record.usage.read:,}"
+            outcome = "failed" if record.error else f"read {record.read_as_sent.read:,}"
             self.picker.addItem(f"{what} · {when} · {outcome}")
         self.picker.blockSignals(False)
         if self.records:
@@ -245,7 +245,7 @@ class Inspector(QWidget):
             self.explanation.setText("")
             self.table.clearContents()
             return
-        self.strip.show_prefix(record.prefix, None if record.error else record.usage)
+        self.strip.show_prefix(record.prefix, None if record.error else record.read_as_sent)
         blocks = len(record.prefix.rows) if record.prefix else 0
         marks = sum(1 for r in record.prefix.rows if r.breakpoint_ttl) if record.prefix else 0
         self.summary.setText(
@@ -253,7 +253,7 @@ class Inspector(QWidget):
             f"{marks} breakpoint(s) · paid {usd(record.cost.paid_usd, record.cost.known)}, "
             f"saved {usd(record.cost.saved_usd, record.cost.known)}"
         )
-        actual, predicted = record.usage, record.predicted
+        actual, predicted = record.read_as_sent, record.predicted
         rows = [
             ("read", lambda u: u.read),
             ("write_5m", lambda u: u.write_5m),

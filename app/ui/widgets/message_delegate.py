@@ -78,10 +78,12 @@ class MessageDelegate(QStyledItemDelegate):
         return max(120, self.width - GUTTER - 2 * PAD)
 
     def header_height(self, row: Row) -> int:
-        return self._header * (2 if row.turn is not None and row.turn.miss else 1) + PAD
+        said = row.turn is not None and bool(row.turn.miss or row.turn.note)
+        return self._header * (2 if said else 1) + PAD
 
     def _height_key(self, row: Row) -> tuple:
-        return (row.key, row.kind, bool(row.turn and row.turn.miss), self.text_width())
+        said = bool(row.turn and (row.turn.miss or row.turn.note))
+        return (row.key, row.kind, said, self.text_width())
 
     def _known_height(self, row: Row) -> int | None:
         found = self._heights.get(self._height_key(row))
@@ -292,12 +294,12 @@ class MessageDelegate(QStyledItemDelegate):
             painter.drawText(
                 QPointF(right - metrics.horizontalAdvance(line), y + metrics.ascent()), line
             )
-            if row.turn.miss:
-                painter.setPen(PAID)
+            if row.turn.miss or row.turn.note:  # a miss in red, else what context management did
+                said = f"Cache miss: {row.turn.miss}" if row.turn.miss else row.turn.note
+                if row.turn.miss:
+                    painter.setPen(PAID)
                 width = rect.width() - GUTTER - 2 * PAD
-                miss = metrics.elidedText(
-                    f"Cache miss: {row.turn.miss}", Qt.TextElideMode.ElideRight, width
-                )
+                miss = metrics.elidedText(said, Qt.TextElideMode.ElideRight, width)
                 painter.drawText(
                     QPointF(
                         rect.left() + GUTTER + PAD, y + metrics.height() + 4 + metrics.ascent()

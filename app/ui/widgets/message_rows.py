@@ -30,6 +30,7 @@ from app.conversation.conversation import Conversation
 from app.facts.catalogue import ModelInfo
 from app.facts.tokens import model_tokens, text_tokens
 from app.ui.widgets.block_text import raw_block_text, sources
+from app.ui.widgets.turn_notes import compaction_card, turn_note
 from app.ui.widgets.untrusted import FENCE, literal, prose
 
 SYSTEM_PREVIEW_CHARS = 400
@@ -84,6 +85,7 @@ class Turn:
     output: int
     cost_usd: float | None
     miss: str = ""
+    note: str = ""  # what context management did (a compaction, a clearing), in words
 
     def line(self) -> str:
         cost = f" · ${self.cost_usd:.4f}" if self.cost_usd is not None else ""
@@ -264,6 +266,8 @@ class RowMaker:
             elif isinstance(block, ToolResultBlock):
                 flag = "error" if block.is_error else "result"
                 lines.append(f"*tool {flag}:* {literal(block.text, limit=200)}")
+            elif isinstance(block, RawBlock) and block.kind == "compaction":
+                lines.append(compaction_card(block, expanded, toggle))
             elif isinstance(block, RawBlock):
                 lines.append(raw_block_text(block))
             elif isinstance(block, ThinkingBlock):
@@ -421,7 +425,7 @@ def reply_turns(records: list[RequestRecord], messages=()) -> dict[int, Turn]:
             if not isinstance(last, int):
                 continue
             at = last + 1
-        usage = record.usage
+        usage = record.billed  # every iteration (a compaction's too), as the cost counts them
         miss = record.explanation if is_miss(record.cause) else ""
         out[at] = Turn(
             usage.read,
@@ -430,6 +434,7 @@ def reply_turns(records: list[RequestRecord], messages=()) -> dict[int, Turn]:
             usage.output,
             record.cost.paid_usd if record.cost.known else None,
             miss,
+            turn_note(record),
         )
     return out
 

@@ -50,17 +50,17 @@ class TurnChart(QWidget):
     def _bars(self):
         if not self.records:
             return []
-        peak = max(r.usage.input_total + r.usage.output for r in self.records) or 1
+        peak = max(r.billed.input_total + r.billed.output for r in self.records) or 1
         width = max(4.0, min(24.0, (self.width() - 8) / len(self.records)))
         out = []
         for i, record in enumerate(self.records):
             x, bottom = 4 + i * width, self.height() - 4
             parts = []
             for name, value in (
-                ("read", record.usage.read),
-                ("written", record.usage.write),
-                ("uncached", record.usage.uncached),
-                ("output", record.usage.output),
+                ("read", record.billed.read),
+                ("written", record.billed.write),
+                ("uncached", record.billed.uncached),
+                ("output", record.billed.output),
             ):
                 h = (self.height() - 8) * value / peak
                 parts.append((name, QRectF(x, bottom - h, width - 2, h)))
@@ -79,7 +79,7 @@ class TurnChart(QWidget):
     def mouseMoveEvent(self, event):  # noqa: N802
         for number, (record, column, _) in enumerate(self._bars(), 1):
             if column.contains(event.position()):
-                u = record.usage
+                u = record.billed
                 QToolTip.showText(
                     event.globalPosition().toPoint(),
                     plain_tip(
@@ -196,7 +196,7 @@ class UsageSidebar(QWidget):
         ]
         if turns:
             r = turns[-1]
-            u = r.usage
+            u = r.billed  # every iteration: a compaction's is billed too
             self.fields["read"].setText(f"{u.read:,} tokens")
             self.fields["written"].setText(f"{u.write_5m:,} / {u.write_1h:,}")
             self.fields["uncached"].setText(f"{u.uncached:,} tokens")
