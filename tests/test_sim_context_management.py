@@ -4,7 +4,7 @@ build-with-claude/compaction.md)."""
 import anthropic
 import pytest
 
-from tests.helpers import SONNET_46, api_message, text_of
+from tests.helpers import HAIKU_45, SONNET_46, api_message, text_of
 
 EDITING = ["context-management-2025-06-27"]
 COMPACTING = ["compact-2026-01-12"]
@@ -248,3 +248,35 @@ def test_the_docs_streaming_example_sends_the_block_back_as_the_sdk_streamed_it(
     written = message.usage.cache_creation_input_tokens + message.usage.cache_read_input_tokens
     assert going.usage.cache_read_input_tokens == written > 2000  # to the summary
     assert [i.type for i in going.usage.iterations] == ["message"]
+
+
+def thinking_loop(turns: int) -> list[dict]:
+    """A question, then ``turns`` tool calls each after its thinking (a tool loop: no new user
+    turn, so every model keeps the thinking in the prompt)."""
+    messages = [{"role": "user", "content": "Read the files."}]
+    for k in range(turns):
+        thought = {"type": "thinking", "thinking": text_of(1500, f"plan {k}"), "signature": "s"}
+        use = {"type": "tool_use", "id": f"toolu_{k}", "name": "read_file", "input": {"path": "f"}}
+        messages.append({"role": "assistant", "content": [thought, use]})
+        result = {"type": "tool_result", "tool_use_id": f"toolu_{k}", "content": "ok"}
+        messages.append({"role": "user", "content": [result]})
+    return messages
+
+
+@pytest.mark.parametrize(("model", "kept"), [(SONNET_46, 3), (HAIKU_45, 1)])
+def test_clear_thinking_without_keep_keeps_what_the_model_keeps_by_default(client, model, kept):
+    """context-editing.md, "Default behavior" and the `keep` row of its options: Opus 4.5+ and
+    Sonnet 4.6+ keep all prior thinking, earlier Opus and Sonnet and all Haiku the last turn's.
+    The simulator kept only the last turn's on every model."""
+    edits = {"edits": [{"type": "clear_thinking_20251015"}]}
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    counted = client.beta.messages.count_tokens(
+        model=model,
+        tools=TOOLS,
+        messages=thinking_loop(3),
+        betas=EDITING,
+        context_management=edits,
+        thinking=thinking,
+    )
+    dropped = counted.context_management.original_input_tokens - counted.input_tokens
+    assert dropped == pytest.approx((3 - kept) * 1500, rel=0.05)

@@ -120,7 +120,10 @@ def cleared(
 
     body = {"messages": api}
     for step, edit in steps:
-        body, _ = step(body, edit, count)
+        if step is clear_thinking:
+            body, _ = clear_thinking(body, edit, count, model.keeps_thinking)
+        else:
+            body, _ = step(body, edit, count)
     out, origin = [], {}
     for k, (before, after) in enumerate(zip(api, body["messages"], strict=True)):
         if after is before:

@@ -136,9 +136,14 @@ def clear_tool_uses(body: dict, edit: dict, count: Count) -> tuple[dict, dict | 
     return after, {"type": CLEAR_TOOLS, "cleared_tool_uses": cleared, "cleared_input_tokens": saved}
 
 
-def clear_thinking(body: dict, edit: dict, count: Count) -> tuple[dict, dict | None]:
-    """(the request after ``clear_thinking_20251015``, its ``applied_edits`` entry or None)."""
-    keep = edit.get("keep") or {"type": "thinking_turns", "value": 1}
+def clear_thinking(
+    body: dict, edit: dict, count: Count, keeps_all: bool = False
+) -> tuple[dict, dict | None]:
+    """(the request after ``clear_thinking_20251015``, its ``applied_edits`` entry or None).
+    ``keeps_all``: the model keeps all prior thinking by default, and so does ``keep`` left out
+    (context-editing.md, "Default behavior": Opus 4.5+ and Sonnet 4.6+; earlier Opus and Sonnet
+    and all Haiku keep the last turn's)."""
+    keep = edit.get("keep") or ("all" if keeps_all else {"type": "thinking_turns", "value": 1})
     if keep == "all":
         return body, None
     messages = body.get("messages") or []
@@ -167,16 +172,21 @@ def clear_thinking(body: dict, edit: dict, count: Count) -> tuple[dict, dict | N
     return after, applied
 
 
-def apply_clearing(body: dict, count: Count) -> tuple[dict, list[dict]]:
+def apply_clearing(
+    body: dict, count: Count, keeps_thinking: bool = False
+) -> tuple[dict, list[dict]]:
     """The request after its clearing edits, in the order listed, and what each applied (the
-    compaction edit, if any, is left to the caller: it needs a model to summarize)."""
+    compaction edit, if any, is left to the caller: it needs a model to summarize).
+    ``keeps_thinking``: the model's ``keeps_thinking`` (``clear_thinking``'s default)."""
     applied = []
     for edit in edits_of(body):
         kind = edit.get("type")
-        step = {CLEAR_TOOLS: clear_tool_uses, CLEAR_THINKING: clear_thinking}.get(kind)
-        if step is None:
+        if kind == CLEAR_THINKING:
+            body, done = clear_thinking(body, edit, count, keeps_thinking)
+        elif kind == CLEAR_TOOLS:
+            body, done = clear_tool_uses(body, edit, count)
+        else:
             continue
-        body, done = step(body, edit, count)
         if done is not None:
             applied.append(done)
     return body, applied

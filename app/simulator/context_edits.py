@@ -43,7 +43,6 @@ class Edited:
     body: dict
     applied: list[dict] = field(default_factory=list)
     compaction: str | None = None  # the summary a new compaction wrote
-    compacted_tokens: int = 0  # the prompt the compaction iteration read
     before: dict | None = None  # that prompt's request (what the compaction iteration read)
     read: tuple | None = None  # the server's: that request flattened, and its breakpoints
     paused: bool = False  # ``pause_after_compaction``: the response is the compaction alone
@@ -97,12 +96,14 @@ def check_context_management(config: object) -> list[dict]:
     return edits
 
 
-def apply_edits(body: dict, count: Callable[[dict], int], counting: bool = False) -> Edited:
+def apply_edits(
+    body: dict, count: Callable[[dict], int], counting: bool = False, keeps_thinking: bool = False
+) -> Edited:
     """The request after its edits; ``count(body)`` is its prompt's tokens. count_tokens
     applies the clearing strategies and earlier compactions but triggers no new compaction
     (the rules themselves, shared with the app: ``app.facts.context_management``)."""
     edits = check_context_management(body.get("context_management"))
-    cleared, applied = apply_clearing(after_compaction(body), count)
+    cleared, applied = apply_clearing(after_compaction(body), count, keeps_thinking)
     edited = Edited(cleared, applied)
     for edit in edits:
         if edit["type"] == COMPACT and not counting:
@@ -122,7 +123,6 @@ def _compact(edited: Edited, edit: dict, count: Callable[[dict], int]) -> None:
         "simulator does not summarize; this block stands in for the compaction summary."
     )
     edited.compaction = summary
-    edited.compacted_tokens = tokens
     edited.before = body
     edited.paused = edit.get("pause_after_compaction") is True
     said = {"role": "assistant", "content": [{"type": "compaction", "content": summary}]}

@@ -227,7 +227,7 @@ class Simulator:
         body = await self.json_body(request)
         betas = betas_of(request.headers.get("anthropic-beta"))
         model = validate_request(body, self.catalogue, True, self._file_lookup(owner), betas)
-        edited = apply_edits(body, self._counter(model, owner, True), counting=True)
+        edited = apply_edits(body, self._counter(model, owner, True), True, model.keeps_thinking)
         flat = self._flatten(edited.body, model, owner, counting=True)
         self._points(flat, body)
         answer: dict = {"input_tokens": flat.total_tokens}
@@ -282,7 +282,7 @@ class Simulator:
     def prepare(self, owner: str, body: object, betas: frozenset[str]):
         """A request checked and as the model sees it: (model, edits, flat, breakpoints)."""
         model = validate_request(body, self.catalogue, files=self._file_lookup(owner), betas=betas)
-        edited = apply_edits(body, self._counter(model, owner))
+        edited = apply_edits(body, self._counter(model, owner), keeps_thinking=model.keeps_thinking)
         flat = self._flatten(edited.body, model, owner)
         if flat.total_tokens > model.context_window:  # context-windows.md, "overflow behavior"
             raise invalid(
