@@ -37,7 +37,7 @@ from app.engine.failures import classify
 from app.engine.keepalive import keep_alive
 from app.engine.responses import blocks_of, clean, describe_diagnosis, keep_partial
 from app.engine.session import Session, WarmRecord
-from app.engine.settings import MAX_PINGS, EngineSettings
+from app.engine.settings import EngineSettings, pings_of
 from app.engine.token_counts import count_prefixes
 from app.engine.toolbox import ToolBox
 from app.engine.tools import BUILT_IN, LocalTool
@@ -431,7 +431,7 @@ class Engine(ev.Listeners):
     def schedule_keepalive(self, session: Session) -> asyncio.Task | None:
         if session.keepalive_task is not None:
             session.keepalive_task.cancel()
-        session.pings_left = max(0, min(self.settings.keepalive_pings, MAX_PINGS))
+        session.pings_left = pings_of(self.settings, session.conversation)
         if session.pings_left <= 0:
             return None
         session.keepalive_task = self.own(keep_alive(self, session), f"keep-alive {session.id}")

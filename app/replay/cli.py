@@ -17,8 +17,9 @@ from pathlib import Path
 from app.replay.billed import TOLERANCE, replay_billed
 from app.replay.policies import LABELS, POLICIES, TTL_CHOICES
 from app.replay.report import pauses_of
+from app.replay.saved import saved_session
 from app.replay.tables import run, table
-from app.replay.trace import Trace, TraceError, from_conversation, parse
+from app.replay.trace import Trace, TraceError, parse
 
 
 def session_of(path: Path) -> tuple[Trace, float | None, list[str]]:
@@ -37,14 +38,8 @@ def session_of(path: Path) -> tuple[Trace, float | None, list[str]]:
         raise TraceError(
             f"{path.name}: neither a trace nor a conversation export ({exc})"
         ) from None
-    trace, notes = from_conversation(conversation, records)
-    paid = [r.get("cost") for r in records]
-    known = [c[0] for c in paid if isinstance(c, list) and len(c) == 3 and c[2]]
-    if len(known) < len(paid):
-        notes.append(f"{len(paid) - len(known)} requests in the history have no known price")
-    if not records:
-        notes.append("the export holds no request records: what was paid is unknown")
-    return trace, (sum(known) if records else None), notes
+    saved = saved_session(conversation, records)
+    return saved.trace, saved.paid_usd, saved.notes
 
 
 def main(argv: list[str] | None = None) -> int:
