@@ -213,18 +213,31 @@ class Engine(ev.Listeners):
         return strategy, CacheSettings(ttl)
 
     def build(
-        self, session: Session, conversation: Conversation | None = None, **extra
+        self,
+        session: Session,
+        conversation: Conversation | None = None,
+        away_s: float = 0.0,
+        **extra,
     ) -> BuiltRequest:
         """The next request of ``conversation`` (the session's by default) under its pattern; an
-        "adaptive" TTL is chosen per request by ``choose_ttl``."""
+        "adaptive" TTL is chosen per request by ``ttl_for`` (``away_s``: a keep-alive ping's,
+        sent while the user has been away that long)."""
         conv = session.conversation if conversation is None else conversation
         strategy, cache = self.caching_of(conv)
         if cache.ttl != "adaptive":
             return self.builder.build(conv, strategy, cache, **extra)
         built = self.builder.build(conv, strategy, CacheSettings("5m"), **extra)
-        if choose_ttl(built, self.ledger.predict(built, sweep=False), self.pauses) == "5m":
+        if self.ttl_for(built, conv, away_s) == "5m":
             return built
         return self.builder.build(conv, strategy, CacheSettings("1h"), **extra)
+
+    def ttl_for(self, built: BuiltRequest, conversation: Conversation, away_s: float = 0.0) -> str:
+        """The adaptive TTL for ``built`` (a request of ``conversation``) with what is cached
+        now (``economics.choose_ttl``), knowing whether keep-alive pings may follow and how
+        long the user has been away (``away_s``, for a keep-alive ping)."""
+        plan = self.ledger.predict(built, sweep=False)
+        pings = pings_of(self.settings, conversation) > 0
+        return choose_ttl(built, plan, self.pauses, pings, away_s)
 
     # -- turns ----------------------------------------------------------------------------------
     def begin_turn(self, session: Session) -> None:
