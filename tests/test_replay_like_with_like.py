@@ -241,3 +241,53 @@ def test_every_policy_replays_the_branches_of_a_trace():
         # the branch after send 1 reads the system prompt and the first question; the last send
         # goes back to the second path, whose prefix is cached
         assert reads[2] >= 5000 and reads[4] > reads[2], (policy, reads)
+
+
+def test_cachescopes_replay_decides_once_per_typing_pause():
+    """Through the controller: 40 s of typing is one warm-up decision (at the first key, the
+    conversation having changed), not one a second as when the replay called the engine."""
+    from app.replay.ours import Cachescope
+
+    seen = {}
+
+    class Counting(Cachescope):
+        async def close(self):
+            seen["decisions"] = self.chat.decisions
+            await super().close()
+
+    typing = parse(
+        {
+            "name": "typing",
+            "model": "claude-sonnet-4-6",
+            "system_tokens": 3000,
+            "events": [
+                {"wait": 0, "do": "send", "tokens": 20, "reply_tokens": 100},
+                {"wait": 30, "do": "type", "seconds": 40},
+                {"wait": 0, "do": "send", "tokens": 200, "reply_tokens": 100},
+                {"wait": 5, "do": "close"},
+            ],
+        }
+    )
+    assert not replay(typing, "cachescope", actor=Counting).failures
+    assert seen["decisions"] == 1
+
+
+def test_cachescopes_replay_is_refused_what_the_api_would_before_anything_is_sent():
+    """A message over Haiku 4.5's context window: the window's controller refuses it (its
+    sentence says how large the request is); the replay used to send it and meet the API's 400."""
+    too_long = parse(
+        {
+            "name": "too-long",
+            "model": "claude-haiku-4-5-20251001",
+            "system_tokens": 5000,
+            "events": [
+                {"wait": 0, "do": "send", "tokens": 20, "reply_tokens": 100},
+                {"wait": 10, "do": "attach", "document_tokens": 210_000},
+                {"wait": 0, "do": "send", "tokens": 20, "reply_tokens": 100},
+                {"wait": 5, "do": "close"},
+            ],
+        }
+    )
+    result = replay(too_long, "cachescope")
+    assert any("refused: With this message the request is about" in f for f in result.failures)
+    assert len(result.sent_usage) == 1 and result.requests <= 2  # the first send (and a warm-up)
