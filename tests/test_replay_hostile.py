@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.replay.cli import main as replay_main
+from app.replay.trace import TraceError, parse
 from tests.helpers import SONNET_46
 
 pytestmark = pytest.mark.timeout(60)
@@ -101,3 +102,21 @@ def test_a_million_turns_a_fifo_and_dev_zero_are_refused_without_reading_them(tm
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 2 and "not a regular file" in done.stderr
+
+
+def test_the_context_window_is_checked_along_each_branch_not_over_all_of_them():
+    """A conversation whose branches each fit (three answers to the start, 90,000 tokens each)
+    is replayed; one whose path grows past the window is refused, naming the event."""
+
+    def trace(*sends):
+        events = [{"wait": 1, "do": "send", "reply_tokens": 10, **s} for s in sends]
+        return {"name": "b", "model": "claude-haiku-4-5-20251001", "events": events}
+
+    branches = trace(
+        {"tokens": 90_000}, {"tokens": 90_000, "after": 0}, {"tokens": 90_000, "after": 0}
+    )
+    assert parse(branches).sends == 3
+    regenerated = trace({"tokens": 90_000}, {"tokens": 90_000}, {"do": "regenerate", "of": 2})
+    assert parse(regenerated).sends == 3
+    with pytest.raises(TraceError, match="event 3: the conversation reaches about 270,030 tokens"):
+        parse(trace({"tokens": 90_000}, {"tokens": 90_000, "after": 1}, {"tokens": 90_000}))

@@ -4,28 +4,58 @@ bound no policy beats on any shipped trace."""
 
 import json
 from pathlib import Path
+from statistics import median
 
 import pytest
 
 from app.facts.catalogue import default_catalogue
+from app.replay.following import following
 from app.replay.optimum import token_cost
-from app.replay.policies import POLICIES
+from app.replay.policies import POLICIES, TTL_CHOICES
 from app.replay.runner import replay
+from app.replay.tables import summary
 from app.replay.trace import TraceError, load, parse
 
 TRACES = Path(__file__).parent / "perf" / "traces"
 SONNET = default_catalogue().require("claude-sonnet-4-6").prices
 
 
-def test_every_shipped_trace_costs_every_policy_at_least_the_optimum():
+def test_every_shipped_trace_costs_every_policy_at_least_the_optimum_and_cachescope_wins():
+    """And the targets of issue 35 (point 12) that Cachescope meets at a new install's
+    settings, held here so that a change of the engine's decisions cannot lose them unseen: at
+    most 0.65x the cheapest other program's dollars over the traces, no trace over 1.25x its
+    hindsight optimum (its median wait, not met, is in docs/benchmarks.md), and no policy it
+    could follow costing less while waiting no longer: another program's (no caching,
+    automatic, lm-deluge's last user message) never; Cachescope with another TTL only in
+    hindsight, by at most the premium its adaptive TTL paid for writing for an hour as
+    insurance against a pause past five minutes that did not come."""
     traces = load(TRACES)
     assert len(traces) >= 8
+    out = {}
     for trace in traces:
-        for policy in POLICIES:
-            result = replay(trace, policy)
+        entry, results = {"policies": {}}, {}
+        for policy in [*POLICIES, *TTL_CHOICES]:
+            result = results[policy] = replay(trace, policy)
             assert not result.failures, (trace.name, policy, result.failures)
             assert len(result.ttft_s) == trace.sends
             assert result.cost_usd >= result.optimum_usd * (1 - 1e-9), (trace.name, policy)
+            if policy in POLICIES:
+                entry["policies"][policy] = {"cost_usd": result.cost_usd, "ttft_s": result.ttft_s}
+            entry["optimum_cost_usd"] = result.optimum_usd
+        out[trace.name] = entry
+        ours = results["cachescope"]
+        for policy in ("none", "automatic", "last_user_message", *TTL_CHOICES):
+            other = results[policy]
+            assert following(policy, {}).followable
+            waits_no_longer = median(other.ttft_s) <= median(ours.ttft_s) + 1e-9
+            if not waits_no_longer or other.cost_usd >= ours.cost_usd:
+                continue
+            assert policy in TTL_CHOICES, (trace.name, policy)
+            premium = ours.spending.premium_1h_usd
+            assert ours.cost_usd - other.cost_usd <= premium + 1e-6, (trace.name, policy)
+    found = summary(out, list(POLICIES))
+    assert found["targets"]["cost_vs_cheapest_anchor"] <= 0.65, found["targets"]
+    assert found["cachescope"]["max_over_optimum"] <= 1.25, found["cachescope"]
 
 
 def test_a_long_pause_replays_in_simulated_time_and_the_cache_expires_in_it():

@@ -533,12 +533,17 @@ def test_what_would_it_have_cost_replays_the_open_conversation_and_applies_the_c
     assert report.actual_usd == pytest.approx(paid) and "you paid" in dialog.progress.text()
     assert dialog.sentence.text() and all(r.cost_usd is not None for r in report.rows)
     assert any("typing assumed" in n for n in report.notes)
-    from app.ui.widgets.replay_dialog import APPLIES
-
-    wanted = APPLIES[dialog.best]  # the cheapest this app can follow, applied on a click
+    # The cheapest policy this app can follow, applied whole on a click (issue 35.7): its
+    # pattern, TTL, warming and keep-alive pings, and the status line says what was applied.
+    follow = dialog.follow
+    assert follow is not None and dialog.best == follow.policy
+    assert f"Using it sets, for this conversation only: {follow.words()}" in dialog.advice.text()
     dialog.apply_button.click()
-    box = getattr(window.claude, "setting_box", None)
+    box = window.switch.box
     if box is not None and box.isVisible():  # the switch costs cached tokens: say yes
         next(b for b in box.buttons() if b.text() == "Change it").click()
-    conv = window.session.conversation
-    assert conv.pattern == wanted["pattern"] and conv.ttl == wanted.get("ttl", conv.ttl)
+    from app.replay.ours import in_force, settings_for
+
+    now = in_force(settings_for(window.session.conversation, window.workspace.engine.settings))
+    assert all(now[k] == v for k, v in follow.changes.items()), (now, follow.changes)
+    assert follow.words() in window.status_label.text()

@@ -64,6 +64,17 @@ class PauseModel:
         """P(the next send comes after ``start`` and by ``end`` seconds), the end included."""
         return (1 - self.end_chance) * max(0.0, self.survival(start) - self.survival(end))
 
+    def chance_between_after(self, idle: float, start: float, end: float) -> float:
+        """The user has been away ``idle`` seconds since their last send: P(the next send comes
+        after ``start`` more seconds and by ``end``). With ``idle`` 0, ``chance_between``."""
+        if idle <= 0:
+            return self.chance_between(start, end)
+        still_away = (1 - self.end_chance) * self.survival(idle) + self.end_chance
+        if still_away <= 0:
+            return 0.0
+        back = self.survival(idle + start) - self.survival(idle + end)
+        return (1 - self.end_chance) * max(0.0, back) / still_away
+
     def return_chance(self, idle: float, window: float) -> float:
         """Idle ``idle`` seconds so far: P(the user sends within the next ``window``)."""
         back_later = (1 - self.end_chance) * self.survival(idle)

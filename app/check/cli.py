@@ -53,6 +53,12 @@ def trace_run(path: Path, policy: str, pricer: Pricer) -> Run:
         elif event.do == "edit_last":
             said.append(("prefix", "the last message was edited (edit_last in the trace)"))
             pending = ""
+        elif event.do == "regenerate":
+            said.append(("prefix", "an earlier message was answered again (regenerate)"))
+            pending = ""
+        elif event.do == "send" and "after" in event.fields:
+            said.append(("prefix", "the conversation went back to an earlier reply (after)"))
+            pending = ""
         elif event.do == "send":
             said.append(("system", pending) if pending else ("", ""))
             pending = ""

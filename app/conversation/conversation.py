@@ -79,6 +79,10 @@ class Conversation:
     pending: tuple[Block, ...] = ()
     pattern: str | None = None  # this conversation's cache pattern; None: the default
     ttl: str | None = None  # and its TTL
+    # Whether it warms while the user types, and how many keep-alive pings may follow a reply;
+    # None: the user's (every conversation's). Set when "Use ..." follows a replayed policy.
+    warming: bool | None = None
+    keepalive_pings: int | None = None
     branches: list[Branch] = field(default_factory=list)  # the paths not on screen
     # What the API may clear from this conversation's requests (context-editing.md): "tool_results"
     # and "thinking"; none by default (docs/choices.md).
@@ -228,6 +232,8 @@ class Conversation:
             "pattern": self.pattern,
             "ttl": self.ttl,
             "context_editing": list(self.context_editing),
+            "warming": self.warming,
+            "keepalive_pings": self.keepalive_pings,
             # Attachments go by hash: the history's image table and an export's images hold them.
             "branches": [
                 {"parent": b.parent, "messages": [_message_to_dict(m, {}) for m in b.messages]}
@@ -286,6 +292,8 @@ class Conversation:
             context_editing=tuple(
                 _typed(k, str, "a context edit") for k in _list(data, "context_editing")
             ),
+            warming=_typed(data.get("warming"), bool | None, "warming"),
+            keepalive_pings=_typed(data.get("keepalive_pings"), int | None, "keepalive_pings"),
         )
 
 

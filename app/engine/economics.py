@@ -8,7 +8,9 @@
   needs expires, re-read it only while the chance that the user sends within its next lifetime
   (their pause model, ``app.caching.pauses``) times the rewrite it spares exceeds the re-read.
 - A write lasts an hour when the 1h premium on the tokens it writes is less than the chance of a
-  pause past five minutes (within the hour) times rewriting all of the prefix.
+  pause past five minutes (within the hour) times what such a pause would cost with 5-minute
+  writes: rewriting all of the prefix, or, with keep-alive pings on, one ping that re-reads it,
+  whichever is less.
 """
 
 from __future__ import annotations
@@ -25,18 +27,41 @@ ALREADY_WARM = "already warm"
 IN_FLIGHT = "a warm-up of this prefix is in flight"
 
 
-def choose_ttl(built: BuiltRequest, plan: CachePlan, pauses: PauseModel) -> str:
-    """1h when the 1h premium on the tokens this request writes is less than what the
-    chance of a pause past five minutes (but within the hour) would cost: rewriting all
-    of the prefix instead of reading it. The chance is the user's pause model's."""
+def choose_ttl(
+    built: BuiltRequest,
+    plan: CachePlan,
+    pauses: PauseModel,
+    pings: bool = False,
+    away_s: float = 0.0,
+) -> str:
+    """1h when the 1h premium on the tokens this request writes is less than what the chance
+    of a pause past five minutes (but within the hour) would cost with 5-minute writes:
+    rewriting all of the prefix, or, with keep-alive pings on (``pings``), at most one ping
+    that re-reads it shortly before it expires (and writes for an hour itself), whichever is
+    less. The chance is the user's pause model's, given that they have been away ``away_s``
+    already (a keep-alive ping is sent while they are; a turn or a warm-up writes for the pause
+    after the coming send)."""
     prices = built.model.prices
     usage = Usage.from_plan(plan)
     if prices is None or not usage.write or prices.write_5m <= prices.read:
         return "5m"
-    chance = pauses.chance_between(LONG_GAP_S, ONE_HOUR_S)
+    chance = pauses.chance_between_after(away_s, LONG_GAP_S, ONE_HOUR_S)
     premium = (prices.write_1h - prices.write_5m) * usage.write
-    at_stake = (prices.write_5m - prices.read) * (usage.read + usage.write)
+    prefix = usage.read + usage.write
+    at_stake = (prices.write_5m - prices.read) * prefix
+    if pings:
+        at_stake = min(at_stake, prices.read * prefix)
     return "1h" if premium < chance * at_stake else "5m"
+
+
+def away_since_send(engine, session) -> float:
+    """Seconds since the user's last message in this conversation (0: none yet)."""
+    sends = [
+        m.created_at
+        for m in session.conversation.messages
+        if m.role == "user" and not m.is_tool_result and m.created_at
+    ]
+    return max(0.0, engine.clock() - sends[-1]) if sends else 0.0
 
 
 def send_reads_warm(ledger: CacheLedger, warm: BuiltRequest, send: BuiltRequest) -> str | None:
@@ -162,12 +187,7 @@ def ping_decision(engine, session, built: BuiltRequest, entry) -> tuple[str | No
     prices = built.model.prices
     if prices is None:
         return "this model's prices are unknown", ""
-    sends = [
-        m.created_at
-        for m in session.conversation.messages
-        if m.role == "user" and not m.is_tool_result and m.created_at
-    ]
-    idle = engine.clock() - sends[-1] if sends else 0.0
+    idle = away_since_send(engine, session)
     chance = engine.pauses.return_chance(idle, TTL_SECONDS[entry.ttl])
     rewrite = entry.tokens - outliving_below(engine.ledger, built, entry)
     write = prices.write_1h if entry.ttl == "1h" else prices.write_5m

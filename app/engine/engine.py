@@ -30,21 +30,19 @@ from app.conversation.blocks import Message, ToolUseBlock
 from app.conversation.conversation import Conversation, new_id
 from app.engine import context_management as compacting
 from app.engine import events as ev
-from app.engine.economics import (
-    choose_ttl,
-    expected_s,
-)
+from app.engine.economics import choose_ttl, expected_s
 from app.engine.failures import classify
 from app.engine.keepalive import keep_alive
 from app.engine.responses import blocks_of, clean, describe_diagnosis, keep_partial
 from app.engine.session import Session, WarmRecord
-from app.engine.settings import MAX_PINGS, EngineSettings
+from app.engine.settings import EngineSettings, pings_of
 from app.engine.token_counts import count_prefixes
 from app.engine.toolbox import ToolBox
 from app.engine.tools import BUILT_IN, LocalTool
 from app.engine.uploads import Uploads
 from app.engine.warming import Drafts
 from app.facts.catalogue import Catalogue, default_catalogue
+from app.facts.rules import CachePlan
 from app.facts.tokens import text_tokens
 
 if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
@@ -220,26 +218,47 @@ class Engine(ev.Listeners):
         return compacting.clearing_edits(conv, self.resolve_model(conv.model), least)
 
     def build(
-        self, session: Session, conversation: Conversation | None = None, **extra
+        self,
+        session: Session,
+        conversation: Conversation | None = None,
+        away_s: float = 0.0,
+        **extra,
     ) -> BuiltRequest:
         """The next request of ``conversation`` (the session's by default) under its pattern; an
-        "adaptive" TTL is chosen per request by ``choose_ttl``."""
+        "adaptive" TTL is chosen per request by ``ttl_for`` (``away_s``: a keep-alive ping's,
+        sent while the user has been away that long)."""
         conv = session.conversation if conversation is None else conversation
         extra.setdefault("edits", self.edits_of(conv))
         strategy, cache = self.caching_of(conv)
         if cache.ttl != "adaptive":
             return self.builder.build(conv, strategy, cache, **extra)
         built = self.builder.build(conv, strategy, CacheSettings("5m"), **extra)
-        if choose_ttl(built, self.ledger.predict(built, sweep=False), self.pauses) == "5m":
+        if self.ttl_for(built, conv, away_s) == "5m":
             return built
         return self.builder.build(conv, strategy, CacheSettings("1h"), **extra)
 
-    def ttl_still_chosen(self, built: BuiltRequest) -> bool:
+    def ttl_still_chosen(self, built: BuiltRequest, conversation: Conversation) -> bool:
         """Whether an adaptive TTL would choose, with what is cached now, the lifetime ``built``
-        writes with (the choice looks only at how much it reads and writes, the same whichever
-        lifetime it was built with): when it would not, the request must be built again."""
-        chosen = choose_ttl(built, self.ledger.predict(built, sweep=False), self.pauses)
+        (a request of ``conversation``) writes with (the choice looks only at how much it reads
+        and writes, the same whichever lifetime it was built with): when it would not, the
+        request must be built again."""
+        chosen = self.ttl_for(built, conversation)
         return all(b.ttl == chosen for b in built.breakpoints)
+
+    def ttl_for(
+        self,
+        built: BuiltRequest,
+        conversation: Conversation,
+        away_s: float = 0.0,
+        plan: CachePlan | None = None,
+    ) -> str:
+        """The adaptive TTL for ``built`` (a request of ``conversation``) with what is cached
+        now, or with ``plan`` (``economics.choose_ttl``), knowing whether keep-alive pings may
+        follow and how long the user has been away (``away_s``, for a keep-alive ping)."""
+        if plan is None:
+            plan = self.ledger.predict(built, sweep=False)
+        pings = pings_of(self.settings, conversation) > 0
+        return choose_ttl(built, plan, self.pauses, pings, away_s)
 
     # -- turns ----------------------------------------------------------------------------------
     def begin_turn(self, session: Session) -> None:
@@ -444,11 +463,7 @@ class Engine(ev.Listeners):
             response = await api.create(
                 **built.body,
                 timeout=self.settings.time_limit(expected_s(plan)),
-                **(
-                    {"extra_headers": {"anthropic-beta": ",".join(built.betas)}}
-                    if built.betas
-                    else {}
-                ),
+                extra_headers={"anthropic-beta": ",".join(built.betas)} if built.betas else None,
             )
         except asyncio.CancelledError:
             raise
@@ -477,7 +492,7 @@ class Engine(ev.Listeners):
     def schedule_keepalive(self, session: Session) -> asyncio.Task | None:
         if session.keepalive_task is not None:
             session.keepalive_task.cancel()
-        session.pings_left = max(0, min(self.settings.keepalive_pings, MAX_PINGS))
+        session.pings_left = pings_of(self.settings, session.conversation)
         if session.pings_left <= 0:
             return None
         session.keepalive_task = self.own(keep_alive(self, session), f"keep-alive {session.id}")

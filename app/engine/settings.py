@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.caching.strategies import STRATEGIES, CacheSettings
+from app.storage.preferences import WAIT_USD_PER_S
 
 MAX_PINGS = 12  # keep-alive pings after a turn, whatever a preference file says: each is billed
 
@@ -28,8 +29,8 @@ class EngineSettings:
     warm_cap_usd_per_hour: float = 2.0
     # What a second less waiting for the first token is worth: a warm-up is sent only when the
     # seconds it saves at the send, at this rate, outweigh the dollars it adds (see
-    # app.engine.economics.warm_value). $0.02/s is $72 an hour of the user's time.
-    wait_usd_per_s: float = 0.02
+    # app.engine.economics.warm_value). $0.02/s is $72 an hour of the user's time; a preference.
+    wait_usd_per_s: float = WAIT_USD_PER_S
     keepalive_pings: int = 0
     keepalive_margin_s: float = 20.0
     max_tool_rounds: int = 8
@@ -72,7 +73,21 @@ def from_preferences(prefs) -> EngineSettings:
         cache=CacheSettings(ttl=prefs.ttl),
         warming=prefs.warming,
         keepalive_pings=prefs.keepalive_pings,
+        wait_usd_per_s=prefs.wait_usd_per_s,
     )
+
+
+def warming_of(settings: EngineSettings, conversation) -> bool:
+    """Whether this conversation warms while the user types: its own choice, else the user's."""
+    own = conversation.warming
+    return settings.warming if own is None else own
+
+
+def pings_of(settings: EngineSettings, conversation) -> int:
+    """How many keep-alive pings may follow a reply in this conversation (its own, else the
+    user's), within ``MAX_PINGS``."""
+    own = conversation.keepalive_pings
+    return max(0, min(settings.keepalive_pings if own is None else own, MAX_PINGS))
 
 
 def warm_blocker(
@@ -81,7 +96,7 @@ def warm_blocker(
     """Why no warm-up may run for this conversation and draft now (None: it may, if it pays).
     ``draft`` is what the composer holds besides typed text (attachments, a long paste): the
     first message is worth warming once it holds one of them."""
-    if not settings.warming:
+    if not warming_of(settings, conversation):
         return "warming is off"
     if strategy == "none":
         return "the pattern caches nothing"

@@ -9,7 +9,8 @@ no widget keeps a copy. Listeners hear what changed ("pattern", "ttl", "warming"
   it is on screen or not); a new conversation starts from the preferences' defaults, and so does
   an old one that never chose.
 - Warming and keep-alive are the user's, for every conversation: a toolbar change is saved in the
-  preferences at once.
+  preferences at once; a conversation that has its own (set by "Use ..." in What would it have
+  cost) shows its own, and the toolbar changes its own.
 - Saving the preferences untouched changes nothing and writes nothing.
 """
 
@@ -67,11 +68,15 @@ class SettingsModel:
 
     @property
     def warming(self) -> bool:
-        return self.engine.warming
+        conv = self.conversation
+        own = conv.warming if conv is not None else None
+        return self.engine.warming if own is None else own
 
     @property
     def pings(self) -> int:
-        return self.engine.keepalive_pings
+        conv = self.conversation
+        own = conv.keepalive_pings if conv is not None else None
+        return self.engine.keepalive_pings if own is None else own
 
     # -- the open conversation ------------------------------------------------------------------
     def open(self, conversation: Conversation) -> None:
@@ -100,6 +105,12 @@ class SettingsModel:
 
     # -- the user's, everywhere -----------------------------------------------------------------
     def set_warming(self, on: bool) -> None:
+        conv = self.conversation
+        if conv is not None and conv.warming is not None:  # the conversation's own
+            if on != conv.warming:
+                conv.warming = on
+                self._emit("warming")
+            return
         if on == self.engine.warming and on == self.prefs.warming:
             return
         self.engine.warming = on
@@ -109,6 +120,12 @@ class SettingsModel:
 
     def set_pings(self, count: int) -> None:
         count = max(0, min(count, MAX_PINGS))
+        conv = self.conversation
+        if conv is not None and conv.keepalive_pings is not None:  # the conversation's own
+            if count != conv.keepalive_pings:
+                conv.keepalive_pings = count
+                self._emit("pings")
+            return
         if count == self.engine.keepalive_pings and count == self.prefs.keepalive_pings:
             return
         self.engine.keepalive_pings = count
@@ -117,8 +134,9 @@ class SettingsModel:
         self._emit("pings")
 
     def set_preferences(self, prefs: Preferences) -> bool:
-        """The dialog's values: warming and keep-alive apply at once; model, pattern and TTL
-        to the next new conversation. False (and nothing written) when nothing changed."""
+        """The dialog's values: warming, keep-alive and the value of waiting apply at once;
+        model, pattern and TTL to the next new conversation. False (and nothing written) when
+        nothing changed."""
         if prefs == self.prefs:
             return False
         self.prefs = prefs
@@ -126,6 +144,7 @@ class SettingsModel:
         self.engine.cache = CacheSettings(prefs.ttl if prefs.ttl in TTLS else "adaptive")
         self.engine.warming = prefs.warming
         self.engine.keepalive_pings = max(0, min(prefs.keepalive_pings, MAX_PINGS))
+        self.engine.wait_usd_per_s = prefs.wait_usd_per_s
         self._persist()
         self._emit("preferences")
         return True

@@ -33,9 +33,11 @@ class Drafts:
         session: Session,
         attachments: tuple[Attachment, ...] = (),
         upto: int | None = None,
+        away_s: float = 0.0,
     ):
-        """The request a warm-up sends: the conversation (its first ``upto`` messages when an
-        edit will replace the rest) and the draft's attachments, then a placeholder."""
+        """The request a warm-up (or a keep-alive ping, sent while the user has been away
+        ``away_s``) sends: the conversation (its first ``upto`` messages when an edit will
+        replace the rest) and the draft's attachments, then a placeholder."""
         # No timestamp: the tail is not the user pausing, so adaptive TTLs ignore it.
         uploads, place = self.engine.uploads, self.engine.ledger.place
         parts = [uploads.referred(place, attachment_block(a)) for a in attachments]
@@ -43,7 +45,7 @@ class Drafts:
         conv = session.conversation
         if upto is not None:
             conv = replace(conv, messages=conv.messages[:upto])
-        return self.engine.build(session, conv, max_tokens=0, extra_user=tail)
+        return self.engine.build(session, conv, away_s, max_tokens=0, extra_user=tail)
 
     def send_request(
         self,

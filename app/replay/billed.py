@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.agents.calls import Call, Pricer
 from app.agents.sources import InputError, kind_of, load
-from app.caching.costs import Kind
+from app.engine.settings import from_preferences
 from app.replay.calibration import (
     LAYOUTS,
     TOLERANCE,
@@ -23,52 +23,59 @@ from app.replay.calibration import (
     replay_runs,
     replay_segments,
 )
+from app.replay.ours import ours_at, settings_for
 from app.replay.report import Report, pauses_of
-from app.replay.trace import TraceError, from_conversation
+from app.replay.saved import saved_session
+from app.replay.trace import TraceError
+from app.storage.preferences import Preferences
 
 OTHER_PROGRAMS = {k: LAYOUTS[k] for k in ("claude_code", "automatic", "last_user_message")}
 CLAUDE_CODE = {"claude_code": LAYOUTS["claude_code"]}
-THE_APP = {"cachescope": LAYOUTS["cachescope"]}
 
 
 def conversation_segment(conversation, records: list[dict]) -> tuple[Segment, list[str]]:
-    """A conversation of this app (open, or exported) as one segment: the trace of its messages
-    (as the replay has always built it) and its turn records, with what the whole history paid
-    (warm-ups and pings included). TraceError when it has nothing to replay."""
-    trace, notes = from_conversation(conversation, records)
+    """A conversation of this app (open, or exported) as one segment: every branch replayed in
+    the order it was made (``app.replay.saved``), each send against its turn's record, with
+    what the history paid for the same requests (warm-ups and pings included). TraceError when
+    it has nothing to replay."""
+    saved = saved_session(conversation, records)
+    trace, notes = saved.trace, saved.notes
     turns = []
-    for i, r in enumerate(records):
-        if r.get("kind") != Kind.TURN or r.get("error"):
+    for i, r in enumerate(saved.turn_records):
+        if r is None:
             continue
         u = r.get("usage") or {}
         counts = [int(u.get(k, 0)) for k in ("read", "write_5m", "write_1h", "uncached", "output")]
         at = float(r.get("at") or 0)
-        turns.append(Call(f"record {i + 1}", at, at, str(r.get("model")), *counts, None))
-    costs = [r.get("cost") for r in records]
-    known = [c[0] for c in costs if isinstance(c, list) and len(c) == 3 and c[2]]
-    if len(known) < len(costs):
-        notes.append(f"{len(costs) - len(known)} requests in the history have no known price")
-    segment = Segment(trace.name, turns, "the start", trace, paid=sum(known) if records else None)
-    if not records:
-        notes.append("the history holds no request records: what was paid is unknown")
-    elif len(turns) != trace.sends:
+        turns.append(Call(f"message {i + 1}", at, at, str(r.get("model")), *counts, None))
+    segment = Segment(trace.name, turns, "the start", trace, paid=saved.paid_usd, whole=True)
+    if records and saved.tool_rounds:
         segment.problem = (
-            f"{len(turns)} turn records for {trace.sends} messages (tool rounds): the replay"
-            " cannot be matched to them"
+            f"{saved.tool_rounds} turn(s) called tools, several requests each, which the replay"
+            " sends as one: the replay cannot be matched to them"
+        )
+        segment.trace = None
+    elif records and len(turns) != trace.sends:
+        segment.problem = (
+            f"{trace.sends - len(turns)} of {trace.sends} messages have no turn record in the"
+            " history: the replay cannot be matched to them"
         )
         segment.trace = None
     return segment, notes
 
 
-def export_segment(path: Path) -> tuple[Segment, list[str]]:
-    """A conversation export as one segment (``conversation_segment``)."""
+def export_segment(path: Path) -> tuple[Segment, list[str], dict]:
+    """A conversation export as one segment (``conversation_segment``), and Cachescope's rows
+    at its settings (a new install's, with what the conversation chose for itself)."""
     from app.storage.export import ExportFileError, import_json
 
     try:
         conversation, records = import_json(path)
-        return conversation_segment(conversation, records)
+        segment, notes = conversation_segment(conversation, records)
     except (ExportFileError, TraceError, ValueError, KeyError) as exc:
         raise InputError(f"{path.name}: {exc}") from None
+    defaults = from_preferences(Preferences())
+    return segment, notes, ours_at(settings_for(conversation, defaults))
 
 
 def calibrated(
@@ -82,9 +89,10 @@ def calibrated(
     if kind == "trace":
         return None
     if kind == "export":
-        segment, notes = export_segment(path)
+        segment, notes, ours = export_segment(path)
+        layouts = {"cachescope": ours["cachescope"]}
         return replay_segments(
-            segment.name, [segment], policies, THE_APP, "5m", tolerance, progress, notes
+            segment.name, [segment], policies, layouts, "5m", tolerance, progress, notes, ours
         )
     runs = load(path, Pricer())
     layouts = OTHER_PROGRAMS if kind == "captured" else CLAUDE_CODE

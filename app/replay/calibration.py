@@ -45,6 +45,7 @@ from app.replay.policies import (
 )
 from app.replay.report import Report, Row, run_all
 from app.replay.runner import replay
+from app.replay.spending import Spending
 from app.replay.trace import Trace, TraceError, parse
 
 TOLERANCE = 0.02
@@ -93,11 +94,14 @@ class Segment:
     replayed: list[int] = field(default_factory=list)  # each request's replayed read
     layout: str = ""
     paid: float | None = None  # what was paid over it, when more than its requests' own costs
+    whole: bool = False  # a whole conversation of this app: nothing cached before it began
 
     @property
     def comparable(self) -> list[bool]:
-        """The first request is not comparable when it read what an earlier segment cached."""
-        return [i > 0 or c.read == 0 for i, c in enumerate(self.calls)]
+        """The first request is not comparable when it read what an earlier segment cached
+        (a ``whole`` conversation of this app has none: what its first request read, its own
+        warm-up wrote, and the replay warms as it did)."""
+        return [i > 0 or c.read == 0 or self.whole for i, c in enumerate(self.calls)]
 
     def reproduced(self, tolerance: float = TOLERANCE) -> list[bool]:
         if len(self.replayed) != len(self.calls):
@@ -198,16 +202,6 @@ def trace_of(segment: Segment) -> tuple[Trace | None, str]:
 def _replayed_reads(trace: Trace, actor: type[Actor]) -> list[int]:
     result = replay(trace, "calibration", actor=actor, price=False)
     return [u.read for u in result.sent_usage]
-
-
-def engine_layout(settings) -> type[Actor]:
-    """The app's engine at given ``EngineSettings`` (a window's, with its conversation's own
-    pattern and TTL), as a layout to calibrate with."""
-
-    class Yours(Cachescope):
-        engine_settings = settings
-
-    return Yours
 
 
 def calibrate(segment: Segment, layouts: dict[str, type[Actor]], ttl: str) -> None:
@@ -317,7 +311,8 @@ def summarise(found: list[Segment], tolerance: float = TOLERANCE) -> Calibration
 
 
 def combine(name: str, reports: list[Report], paid: float | None, notes: list[str]) -> Report:
-    """The policies over several segments: dollars summed, waits pooled."""
+    """The policies over several segments: dollars summed, waits pooled, what Cachescope's
+    engine spent on what pooled too."""
     rows = []
     for i, first in enumerate(reports[0].rows if reports else []):
         parts = [r.rows[i] for r in reports]
@@ -333,6 +328,8 @@ def combine(name: str, reports: list[Report], paid: float | None, notes: list[st
                 sum(p.extra_requests for p in parts),
                 ttft,
                 "; ".join(dict.fromkeys(p.note for p in parts if p.note)),
+                Spending.pooled([p.spending for p in parts]),
+                "; ".join(p.incomplete for p in parts if p.incomplete),
             )
         )
     optima = [r.optimum_usd for r in reports]
@@ -407,9 +404,11 @@ def replay_segments(
     tolerance: float = TOLERANCE,
     progress: Progress | None = None,
     notes: list[str] = (),
+    actors: dict | None = None,
 ) -> CalibratedReplay:
     """Calibrate each segment under ``layouts`` (at ``ttl``; None: the TTL each segment wrote
-    the most with), then replay the held ones under ``policies`` (all by default)."""
+    the most with), then replay the held ones under ``policies`` (all by default; ``actors``
+    replaces a policy's actor: Cachescope's rows at the settings calibrated with)."""
     steps = len(found) * 2
     for i, segment in enumerate(found):
         if progress is not None:
@@ -423,7 +422,7 @@ def replay_segments(
     for i, segment in enumerate(held):
         if progress is not None:
             progress(len(found) + i, steps, f"policies for {segment.name}")
-        report = run_all(segment.trace, policies)
+        report = run_all(segment.trace, policies, actors=actors)
         report.actual_usd = segment.paid_usd
         report.notes = list(notes)
         per_segment[segment.name] = report

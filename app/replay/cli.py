@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import stat
 import sys
@@ -19,13 +18,8 @@ from pathlib import Path
 
 from app.replay.billed import TOLERANCE, replay_billed
 from app.replay.policies import LABELS, POLICIES, TTL_CHOICES
-from app.replay.trace import (
-    MAX_FILE_BYTES,
-    Trace,
-    TraceError,
-    from_conversation,
-    parse,
-)
+from app.replay.saved import saved_session
+from app.replay.trace import MAX_FILE_BYTES, Trace, TraceError, parse
 
 PROG = "cachescope-replay"
 
@@ -73,17 +67,6 @@ def read_file(path: Path) -> bytes:
     return data
 
 
-def _paid(record: dict) -> float | None:
-    """What one saved request paid (None: not known, or not a price)."""
-    cost = record.get("cost")
-    if not (isinstance(cost, list) and len(cost) == 3 and cost[2] is True):
-        return None
-    value = cost[0]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value if math.isfinite(value) and 0 <= value < 1e6 else None
-
-
 def session_of(path: Path) -> tuple[Trace, float | None, list[str]]:
     """The trace in FILE, what the history says was paid (None for a trace), and the notes."""
     raw = read_file(path)
@@ -106,18 +89,12 @@ def session_of(path: Path) -> tuple[Trace, float | None, list[str]]:
             f"{path.name}: neither a trace nor a conversation export ({exc})"
         ) from None
     try:
-        trace, notes = from_conversation(conversation, records)
-    except TraceError:
-        raise
-    except (TypeError, ValueError, AttributeError) as exc:
+        saved = saved_session(conversation, records)
+    except TraceError as exc:
+        raise TraceError(f"{path.name}: {exc}") from None
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
         raise TraceError(f"{path.name}: the export is damaged ({exc})") from None
-    paid = [_paid(r) for r in records]
-    known = [c for c in paid if c is not None]
-    if len(known) < len(paid):
-        notes.append(f"{len(paid) - len(known)} requests in the history have no known price")
-    if not records:
-        notes.append("the export holds no request records: what was paid is unknown")
-    return trace, (sum(known) if records else None), notes
+    return saved.trace, saved.paid_usd, saved.notes
 
 
 def main(argv: list[str] | None = None) -> int:

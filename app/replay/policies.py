@@ -21,7 +21,8 @@ then places ``cache_control`` where that tool does:
   marked one) with ``max_tokens=1`` 295 s after each send and after each ping, three times.
   The files are the trace's attachments here (aider sends them before the history; the trace
   keeps them where the user attached them, as every policy must send the same conversation).
-- ``cachescope``: the app's engine with the settings a new install starts with.
+- ``cachescope``: the app's engine with the settings a new install starts with, driven through
+  the window's controller (``app.replay.ours``).
 
 Warm-up tails are the same one-character user turn Cachescope uses (a request needs a user turn
 after the context; the cookbook's context is itself a user message).
@@ -32,91 +33,16 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from app.caching.builder import RequestBuilder
-from app.caching.ledger import Usage
-from app.caching.strategies import CacheSettings
 from app.conversation.blocks import Message, TextBlock
-from app.conversation.conversation import Conversation, attachment_block
-from app.engine import events as ev
-from app.engine.engine import Engine
-from app.engine.responses import blocks_of
-from app.engine.session import Session
-from app.engine.settings import from_preferences
-from app.storage.preferences import Preferences
+from app.conversation.conversation import attachment_block
+from app.replay.actor import EPOCH, Actor
+from app.replay.ours import Cachescope, Cachescope1h, Cachescope5m
+
+__all__ = ["ANCHORS", "EPOCH", "LABELS", "POLICIES", "TTL_CHOICES", "Actor", "Cachescope"]
 
 EPHEMERAL = {"type": "ephemeral"}
 AIDER_DELAY_S = 5 * 60 - 5
 AIDER_PINGS = 3
-KEYSTROKE_EVERY_S = 1.0  # how often the replayed composer reports typing to the engine
-EPOCH = 1.8e9  # the replay's wall clock at simulated time 0
-
-
-class Actor:
-    """What one client does at each trace event. Subclasses say where breakpoints go and
-    what happens while the user types."""
-
-    def __init__(self, client, conversation: Conversation, loop):
-        self.client = client
-        self.conv = conversation
-        self.loop = loop
-        self.items: list = []  # attached since the last send
-        self.builder = RequestBuilder()
-        self.failures: list[str] = []
-        self.last_body: dict = {}  # the last send's request, as sent
-        self.sent_usage: list[Usage] = []  # each send's usage, as billed
-        self.sent_at: list[float] = []  # each send's simulated time (the user's click)
-
-    def clock(self) -> float:
-        return EPOCH + self.loop.time()
-
-    # -- events ---------------------------------------------------------------------------------
-    async def attach(self, item) -> None:
-        self.items.append(item)
-
-    async def typing(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-    def edit_last(self) -> None:
-        """Put the last user message back in the composer (its attachments stay attached)."""
-        index = max(i for i, m in enumerate(self.conv.messages) if m.role == "user")
-        kept = [
-            getattr(b, "image", None) or getattr(b, "document", None)
-            for b in self.conv.messages[index].blocks
-        ]
-        self.conv.truncate(index)
-        self.items = [k for k in kept if k is not None] + self.items
-
-    async def send(self, text: str) -> float:
-        """Send; returns the simulated time of the first token."""
-        self.conv.add_user_text(text, *self.items, created_at=self.clock())
-        self.items = []
-        self.sent_at.append(self.loop.time())
-        body = self.body(self.plain(self.conv))
-        first = None
-        async with self.client.messages.stream(**body) as stream:
-            async for event in stream:
-                if event.type == "content_block_delta" and first is None:
-                    first = self.loop.time()
-            final = await stream.get_final_message()
-        self.conv.add("assistant", *blocks_of(final.content), created_at=self.clock())
-        self.sent_usage.append(Usage.from_api(final.usage))
-        self.last_body = body
-        self.sent(body)
-        return first
-
-    async def close(self) -> None:
-        pass
-
-    # -- requests -------------------------------------------------------------------------------
-    def plain(self, conv: Conversation, tail: Message | None = None) -> dict:
-        built = self.builder.build(conv, "none", max_tokens=None, extra_user=tail)
-        return copy.deepcopy(built.body)
-
-    def body(self, body: dict) -> dict:
-        return body
-
-    def sent(self, body: dict) -> None:
-        pass
 
 
 def _last_block(message: dict) -> dict:
@@ -169,22 +95,30 @@ class Cookbook(Actor):
         blocks = sum(len(m.blocks) for m in self.conv.messages)
         return blocks + len(self.items)
 
-    async def typing(self, seconds: float) -> None:
+    async def typing(self, seconds: float, text: str = "") -> None:
         body = self.plain(self.conv, _tail_message(self.items))
         _mark_context_end(body, self._context_blocks())
         body["max_tokens"] = 1
         self.warming = asyncio.ensure_future(self.client.messages.create(**body))
         await asyncio.sleep(seconds)
 
-    async def send(self, text: str) -> float:
+    async def send(self, text: str) -> float | None:
+        await self._await_warming()
+        self.context = self._context_blocks()
+        return await super().send(text)
+
+    async def regenerate(self, asked: tuple[Message, ...]) -> float | None:
+        await self._await_warming()
+        self.context = sum(len(m.blocks) for m in asked) - 1  # all but the question
+        return await super().regenerate(asked)
+
+    async def _await_warming(self) -> None:
         if self.warming is not None:  # the notebook awaits its warming task before sending
             try:
                 await self.warming
             except Exception as exc:  # noqa: BLE001 - a failed warm-up is reported, not fatal
                 self.failures.append(f"warm-up: {exc}")
             self.warming = None
-        self.context = self._context_blocks()
-        return await super().send(text)
 
     def body(self, body):
         _mark_context_end(body, self.context)
@@ -235,78 +169,14 @@ class AiderKeepalive(Actor):
             except Exception as exc:  # noqa: BLE001 - aider warns and goes on
                 self.failures.append(f"ping: {exc}")
 
-    async def send(self, text: str) -> float:
+    async def _ask(self) -> float | None:
         if self.pinger is not None:
             self.pinger.cancel()
-        return await super().send(text)
+        return await super()._ask()
 
     async def close(self) -> None:
         if self.pinger is not None:
             self.pinger.cancel()
-
-
-class Cachescope(Actor):
-    """The engine as the app drives it: draft activity on attach, focus and keystrokes;
-    ``start_turn`` on send. ``wait_usd_per_s`` overrides the shipped default (None keeps it)."""
-
-    wait_usd_per_s: float | None = None
-    prefs: Preferences | None = None  # the user's settings (None: a new install's)
-    ttl: str | None = None  # a TTL choice to try instead of the settings' own
-    engine_settings = None  # an EngineSettings to copy instead of the preferences' (a window's)
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        if self.engine_settings is not None:
-            settings = copy.deepcopy(self.engine_settings)
-        else:
-            settings = from_preferences(self.prefs or Preferences())
-        if self.wait_usd_per_s is not None:
-            settings.wait_usd_per_s = self.wait_usd_per_s
-        if self.ttl is not None:
-            settings.cache = CacheSettings(ttl=self.ttl)
-        self.engine = Engine(self.client, settings, clock=self.clock, sleep=asyncio.sleep)
-        self.session = Session(self.conv)
-        self.firsts: list[float] = []
-        self.engine.subscribe(self._event)
-
-    def _event(self, event) -> None:
-        if isinstance(event, ev.RequestBuilt) and event.kind == "turn":
-            self.last_body = event.built.body
-        elif isinstance(event, ev.UsageReported) and event.kind == "turn":
-            self.sent_usage.append(event.usage)
-        elif isinstance(event, ev.FirstToken):
-            self.firsts.append(self.loop.time())
-        elif isinstance(event, ev.Failed):
-            self.failures.append(f"{event.kind}: {event.failure.message}")
-
-    async def attach(self, item) -> None:
-        await super().attach(item)
-        self.engine.drafts.activity(self.session, tuple(self.items))
-
-    async def typing(self, seconds: float) -> None:
-        end = self.loop.time() + seconds
-        while self.loop.time() < end:
-            self.engine.drafts.activity(self.session, tuple(self.items))
-            await asyncio.sleep(min(KEYSTROKE_EVERY_S, end - self.loop.time()))
-
-    async def send(self, text: str) -> float:
-        self.conv.add_user_text(text, *self.items, created_at=self.clock())
-        self.items = []
-        self.sent_at.append(self.loop.time())
-        before = len(self.firsts)
-        await self.engine.start_turn(self.session)
-        return self.firsts[before] if len(self.firsts) > before else None
-
-    async def close(self) -> None:
-        await self.engine.shutdown()
-
-
-class Cachescope5m(Cachescope):
-    ttl = "5m"
-
-
-class Cachescope1h(Cachescope):
-    ttl = "1h"
 
 
 POLICIES: dict[str, type[Actor]] = {

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from app.replay.policies import LABELS, POLICIES, TTL_CHOICES
 from app.replay.runner import replay
-from app.replay.trace import Trace
+from app.replay.spending import Spending
+from app.replay.trace import SENDS, Trace
 
 FIVE_MINUTES_S = 300.0
 
@@ -24,6 +25,8 @@ class Row:
     extra_requests: int  # warm-ups and pings: requests beyond the sends
     ttft_s: tuple[float, ...] = ()
     note: str = ""
+    spending: Spending | None = None  # what Cachescope's engine spent on what (its rows only)
+    incomplete: str = ""  # why some sends got no reply: its figures leave requests out
 
 
 @dataclass
@@ -38,16 +41,22 @@ class Report:
     def priced(self) -> list[Row]:
         return [r for r in self.rows if r.cost_usd is not None]
 
+    @property
+    def comparable(self) -> list[Row]:
+        """The rows priced over every request of the session: a policy whose replay lost a
+        send would look cheaper for leaving it out, so it is never named as cheaper."""
+        return [r for r in self.priced if not r.incomplete]
+
     def sentence(self, pauses: list[float]) -> str:
         """What would have paid most, against what was paid (or the app's own policy), and a
         reason drawn from the session's pauses."""
-        if not self.priced:
+        if not self.comparable:
             return "No policy could be priced for this conversation."
-        best = min(self.priced, key=lambda r: r.cost_usd)
+        best = min(self.comparable, key=lambda r: r.cost_usd)
         against = self.actual_usd
         what = "what you paid"
         if against is None:
-            ours = next((r for r in self.priced if r.policy == "cachescope"), best)
+            ours = next((r for r in self.comparable if r.policy == "cachescope"), best)
             against, what = ours.cost_usd, "Cachescope at your settings"
         saved = against - best.cost_usd
         if saved <= 0.00005:
@@ -72,6 +81,7 @@ class Report:
                     "requests": len(r.ttft_s) + r.extra_requests,
                     "warmups_and_pings": r.extra_requests,
                     "note": r.note,
+                    "complete": not r.incomplete,
                 }
                 for r in self.rows
             },
@@ -86,7 +96,7 @@ def pauses_of(trace: Trace) -> list[float]:
     out, since = [], 0.0
     for event in trace.events:
         since += event.wait + (event["seconds"] if event.do == "type" else 0)
-        if event.do in ("send", "edit_last"):
+        if event.do in SENDS:
             out.append(since)
             since = 0.0
     return out[1:]
@@ -96,20 +106,23 @@ def run_all(
     trace: Trace,
     policies: list[str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    actors: dict | None = None,
 ) -> Report:
     """Replay ``trace`` under each policy (all, with the TTL choices, by default), each in its
-    own simulated time; a policy that fails or cannot be priced gets a note, never a crash."""
+    own simulated time; a policy that fails or cannot be priced gets a note, never a crash.
+    ``actors`` replaces a policy's actor (Cachescope's rows at the window's settings)."""
     chosen = policies or [*POLICIES, *TTL_CHOICES]
     rows, optimum, notes = [], None, []
     for done, policy in enumerate(chosen):
         if progress is not None:
             progress(done, len(chosen), LABELS.get(policy, policy))
         try:
-            result = replay(trace, policy)
+            result = replay(trace, policy, actor=(actors or {}).get(policy))
         except (ValueError, KeyError, RuntimeError) as exc:  # a tiered or unknown model
             rows.append(Row(policy, LABELS.get(policy, policy), None, None, None, 0, note=str(exc)))
             continue
         ttft = tuple(result.ttft_s)
+        lost = trace.sends - len(ttft)
         rows.append(
             Row(
                 policy,
@@ -120,9 +133,17 @@ def run_all(
                 max(0, result.requests - len(ttft)),
                 ttft,
                 "; ".join(result.failures[:2]),
+                result.spending,
+                f"{lost} of {trace.sends} messages got no reply" if lost else "",
             )
         )
         optimum = result.optimum_usd
     if progress is not None:
         progress(len(chosen), len(chosen), "done")
+    left_out = [r.label for r in rows if r.incomplete]
+    if left_out:
+        notes.append(
+            f"not compared, as their replays left requests out: {', '.join(left_out)}"
+            " (the row's note says why)"
+        )
     return Report(trace.name, rows, optimum, notes=notes)

@@ -8,9 +8,17 @@ for, generated to the given token counts by the project's estimator.
                 {"wait": 0, "do": "send", "tokens": 40, "reply_tokens": 800},
                 {"wait": 25, "do": "edit_last", "tokens": 55, "reply_tokens": 600},
                 {"wait": 20, "do": "set_system", "system_tokens": 2200},
+                {"wait": 9, "do": "send", "tokens": 30, "reply_tokens": 90, "after": 1},
+                {"wait": 5, "do": "regenerate", "of": 3, "reply_tokens": 120},
                 {"wait": 30, "do": "close"}]}
 
 ``wait`` is idle seconds after the previous event ended (a send ends when its reply has finished).
+Sends are numbered from 1 in order (``send``, ``edit_last`` and ``regenerate`` each make one).
+A ``send`` follows the reply of the send before it, or, with ``after``: k, the reply of send k (0:
+the start), so that a conversation's branches replay in the order they were made: the user went
+back to that point (an edit of the message after it, or a switch to that branch) before typing.
+``edit_last`` replaces the last message of the user (its attachments stay attached);
+``regenerate`` answers the message of send ``of`` again.
 """
 
 from __future__ import annotations
@@ -40,9 +48,11 @@ ACTIONS = {
     "type": ("seconds",),
     "send": ("tokens", "reply_tokens"),
     "edit_last": ("tokens", "reply_tokens"),
+    "regenerate": ("of", "reply_tokens"),
     "set_system": ("system_tokens",),
     "close": (),
 }
+SENDS = ("send", "edit_last", "regenerate")  # each is one turn, with its time to first token
 TOOL_TOKENS_EACH = 1500
 WORDS = (
     "cache prefix token reply draft window model read write breakpoint lifetime session user "
@@ -74,7 +84,7 @@ class Trace:
 
     @property
     def sends(self) -> int:
-        return sum(e.do in ("send", "edit_last") for e in self.events)
+        return sum(e.do in SENDS for e in self.events)
 
 
 # Bounds on what a trace may hold (docs/replay.md): past them a file is refused with one line.
@@ -144,30 +154,64 @@ def _event(raw: object, where: str) -> Event:
 
 
 def _fits(model: ModelInfo, system: int, tools: int, events: list[Event], origin: str) -> None:
-    """Every count within the model's context window and output limit, and the conversation,
-    summed as it grows, never over the context window."""
+    """Every count within the model's context window and output limit, and the conversation
+    each send sends (its own path: a send ``after`` an earlier reply, an edit, a regenerate),
+    never over the context window."""
     window = model.context_window
-    held, sent = system + tools, []  # the conversation's tokens so far; each send's share
+    attached = 0  # attachments waiting for the next message
+    path = 0  # the conversation's tokens on the path the next send follows
+    starts: list[int] = []  # per send: the path before its message
+    asked: list[tuple[int, int]] = []  # per send: its message (attachments, text)
+    ends: list[int] = []  # per send: the path after its reply
     for i, event in enumerate(events):
         where = f"{origin}: event {i + 1}"
-        if event.do in ("send", "edit_last"):
-            tokens = _number(event["tokens"], f"{where}: tokens", 0, window)
-            reply = _number(
-                event["reply_tokens"], f"{where}: reply_tokens", 0, model.max_output_tokens
+        if event.do in SENDS:
+            reply = int(
+                _number(event["reply_tokens"], f"{where}: reply_tokens", 0, model.max_output_tokens)
             )
-            if event.do == "edit_last" and sent:
-                held -= sent.pop()
-            sent.append(int(tokens) + int(reply))
-            held += sent[-1]
+            if event.do == "regenerate":
+                k = int(event["of"]) - 1
+                start, message = starts[k], asked[k]
+            else:
+                text = int(_number(event["tokens"], f"{where}: tokens", 0, window))
+                if event.do == "edit_last" and starts:
+                    start, message = starts[-1], (asked[-1][0] + attached, text)
+                else:
+                    after = event.fields.get("after")
+                    start = path if after is None else (ends[after - 1] if after else 0)
+                    message = (attached, text)
+                attached = 0
+            starts.append(start)
+            asked.append(message)
+            path = start + sum(message) + reply
+            ends.append(path)
         elif event.do == "set_system":
-            new = int(_number(event["system_tokens"], f"{where}: system_tokens", 0, window))
-            held, system = held + new - system, new
+            system = int(_number(event["system_tokens"], f"{where}: system_tokens", 0, window))
         elif event.do == "attach" and "document_tokens" in event.fields:
-            held += int(_number(event["document_tokens"], f"{where}: document_tokens", 1, window))
+            attached += int(
+                _number(event["document_tokens"], f"{where}: document_tokens", 1, window)
+            )
+        held = system + tools + path + attached
         if held * model.token_scale > window:
             raise TraceError(
                 f"{where}: the conversation reaches about {held:,} tokens, over "
                 f"{model.display_name}'s context window of {window:,}"
+            )
+
+
+def _check_branch(raw: dict, where: str, sent: int) -> None:
+    """``after`` (a send) and ``of`` (a regenerate) name a send made before this one."""
+    for key, lowest in (("after", 0), ("of", 1)):
+        if key not in raw:
+            continue
+        owner = "send" if key == "after" else "regenerate"
+        if raw["do"] != owner:
+            raise TraceError(f"{where}: {key!r} belongs to a {owner}")
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= sent:
+            raise TraceError(
+                f"{where}: {key} must name a send made before it ({lowest} to {sent}), "
+                f"not {_shown(value)}"
             )
 
 
@@ -185,10 +229,16 @@ def parse(data: dict, origin: str = "trace") -> Trace:
         raise TraceError(f"{origin}: 'events' must be a list of events, not {_shown(events)}")
     if len(events) > MAX_EVENTS:
         raise TraceError(f"{origin}: {len(events):,} events; a trace holds at most {MAX_EVENTS:,}")
-    parsed = [_event(raw, f"{origin}: event {i + 1}") for i, raw in enumerate(events)]
+    parsed: list[Event] = []
+    sends = 0
+    for i, raw in enumerate(events):
+        where = f"{origin}: event {i + 1}"
+        parsed.append(_event(raw, where))
+        _check_branch(raw, where, sends)
+        sends += parsed[-1].do in SENDS
     if not any(e.do == "send" for e in parsed):
         raise TraceError(f"{origin}: the trace sends nothing")
-    if sum(e.do in ("send", "edit_last") for e in parsed) > MAX_SENDS:
+    if sends > MAX_SENDS:
         raise TraceError(f"{origin}: more than {MAX_SENDS:,} sends; a replay holds at most that")
     model = model_of(model_name, origin)
     window = model.context_window
@@ -262,87 +312,6 @@ class Content:
             tools.append(ToolDefinition.create(name, description, schema))
             left -= each
         return tuple(tools)
-
-
-TYPING_CHARS_PER_S = 5.0  # assumed when a saved conversation does not say how long typing took
-ASSUMED_PAUSE_S = 60.0  # between messages that carry no time
-
-
-def from_conversation(conversation, records: list[dict] | None = None) -> tuple[Trace, list[str]]:
-    """A saved conversation as a trace (its messages on screen, with their times), and what
-    had to be assumed. ``records`` are its saved request records (dicts), for the replies'
-    lengths. Typing time is not saved: each message is assumed typed at 5 characters a second
-    within the pause before it."""
-    from app.conversation.blocks import DocumentBlock, ImageBlock, ToolResultBlock
-    from app.facts.tokens import tool_definition_tokens
-
-    notes: list[str] = []
-    messages = conversation.messages
-    outputs = [
-        int(r.get("usage", {}).get("output", 0))
-        for r in records or []
-        if r.get("kind") == "turn" and not r.get("error")
-    ]
-    events: list[dict] = []
-    previous_end: float | None = None
-    untimed = tools_used = replies = 0
-    for i, message in enumerate(messages):
-        if message.role != "user":
-            continue
-        if any(isinstance(b, ToolResultBlock) for b in message.blocks):
-            tools_used += 1
-            continue  # a tool round: replayed as part of the turn it belongs to
-        reply = next((m for m in messages[i + 1 :] if m.role == "assistant"), None)
-        text = message.text
-        if previous_end is None or not message.created_at or not previous_end:
-            pause = 0.0 if previous_end is None else ASSUMED_PAUSE_S
-            untimed += previous_end is not None and not message.created_at
-        else:
-            pause = max(0.0, message.created_at - previous_end)
-        typing = min(pause, len(text) / TYPING_CHARS_PER_S)
-        events.append({"wait": round(pause - typing, 3), "do": "type", "seconds": round(typing, 3)})
-        for block in message.blocks:
-            if isinstance(block, DocumentBlock):
-                events.append({"wait": 0, "do": "attach", "document_tokens": block.document.tokens})
-            elif isinstance(block, ImageBlock):
-                image = block.image
-                events.append({"wait": 0, "do": "attach", "image": [image.width, image.height]})
-        reply_tokens = outputs[replies] if replies < len(outputs) else None
-        if reply_tokens is None:
-            reply_tokens = text_tokens(reply.text) if reply is not None else 1
-        replies += 1
-        events.append(
-            {
-                "wait": 0,
-                "do": "send",
-                "tokens": max(1, text_tokens(text)),
-                "reply_tokens": max(1, reply_tokens),
-            }
-        )
-        end = reply.created_at if reply is not None else message.created_at
-        previous_end = end or previous_end
-    if untimed:
-        notes.append(f"{untimed} message(s) with no time: {ASSUMED_PAUSE_S:.0f} s pauses assumed")
-    notes.append(f"typing assumed at {TYPING_CHARS_PER_S:.0f} characters a second")
-    if tools_used:
-        notes.append(f"{tools_used} tool round(s) replayed as plain turns")
-    if conversation.branches:
-        count = len(conversation.branches)
-        notes.append(f"{count} branch{'es' if count > 1 else ''} left out: the path on screen only")
-    system_tokens = text_tokens(conversation.system_text) if conversation.system else 0
-    tool_tokens = sum(tool_definition_tokens(t.api) for t in conversation.tools)
-    if tool_tokens:
-        tool_tokens += TOOL_USE_PREAMBLE_TOKENS
-    if not any(e["do"] == "send" for e in events):
-        raise TraceError("the conversation has no message of yours to replay")
-    data = {
-        "name": conversation.title or conversation.id,
-        "model": conversation.model,
-        "system_tokens": system_tokens,
-        "tool_tokens": tool_tokens,
-        "events": [*events, {"wait": 30, "do": "close"}],
-    }
-    return parse(data, data["name"]), notes
 
 
 def from_requests(name: str, model: str, requests: list[tuple[float, int, int, int, int]]) -> Trace:

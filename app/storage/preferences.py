@@ -18,6 +18,11 @@ APP_DIR_NAME = "cachescope"
 MAX_PINGS = 12  # keep-alive pings after a turn (each one is billed)
 TTLS = ("5m", "1h", "adaptive")
 MAX_FILE_BYTES = 1_000_000  # a window's state and a few settings: a few kilobytes
+# What a second less waiting for the first token is worth to the user: a warm-up is sent only
+# when the seconds it saves at the send, at this rate, outweigh the dollars it adds
+# (app.engine.economics). $0.02 a second is $72 an hour.
+WAIT_USD_PER_S = 0.02
+MAX_WAIT_USD_PER_S = 10.0
 
 
 def data_dir(override: str | os.PathLike | None = None) -> Path:
@@ -34,6 +39,7 @@ class Preferences:
     ttl: str = "adaptive"
     warming: bool = True
     keepalive_pings: int = MAX_PINGS  # at most this many after a turn, each only if it pays
+    wait_usd_per_s: float = WAIT_USD_PER_S  # what a second less waiting is worth
     enter_sends: bool = True  # False: Ctrl+Enter sends and Enter adds a line
     appearance: str = "system"  # "light" or "dark" override the system's palette
     window_geometry: str = ""  # base64 of Qt's saveGeometry(), kept at close
@@ -150,6 +156,12 @@ def _pings(value) -> int | None:
     return None
 
 
+def _wait_value(value) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if 0 <= value <= MAX_WAIT_USD_PER_S else None
+    return None
+
+
 def _always_allow(value) -> dict[str, list[str]] | None:
     """{"server": ["tool", ...]}: every server name and tool name a string, nothing else."""
     if not isinstance(value, dict):
@@ -176,6 +188,7 @@ _CLEAN = {
     "warming": _flag,
     "update_prices": _flag,
     "keepalive_pings": _pings,
+    "wait_usd_per_s": _wait_value,
     "enter_sends": _flag,
     "appearance": _one_of("system", "light", "dark"),
     "window_geometry": _text,

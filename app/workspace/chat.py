@@ -311,7 +311,7 @@ class Chat:
         last = conv.messages[-1].id if conv.messages else ""
         return (
             len(conv.messages), last, id(conv.system), id(conv.tools), conv.model,
-            conv.pattern, conv.ttl, str(conv.thinking), conv.effort, conv.turn_effort,
+            conv.pattern, conv.ttl, conv.warming, str(conv.thinking), conv.effort, conv.turn_effort,
             conv.server_tools, conv.pending, conv.tool_choice and str(conv.tool_choice),
             tuple(i for i, m in enumerate(conv.messages) if m.pinned),
         )  # fmt: skip

@@ -18,7 +18,6 @@ from app.caching.builder import BuiltRequest
 from app.caching.costs import cost_of
 from app.caching.ledger import LedgerEntry, Usage
 from app.conversation.blocks import TextBlock
-from app.engine.economics import choose_ttl
 from app.engine.engine import Engine
 from app.engine.session import Session
 from app.engine.warming import DRAFT_PLACEHOLDER
@@ -204,7 +203,7 @@ def look(
                 request.flat, list(request.breakpoints), request.model.min_cacheable_tokens,
                 lambda _: False,
             )  # fmt: skip
-            choice = choose_ttl(request, cold, engine.pauses)
+            choice = engine.ttl_for(request, session.conversation, plan=cold)
         price = price_of(request, plan.read_tokens, plan, choice)
     expiries = [e.expires_at for e in entries]
     return Outlook(request, price, indicator, tuple(entries), min(expiries, default=None))
@@ -263,7 +262,7 @@ class OutlookKeeper:
         elif (
             key != self._request_for
             or request is None
-            or (adaptive and not self.engine.ttl_still_chosen(request))
+            or (adaptive and not self.engine.ttl_still_chosen(request, self.session.conversation))
         ):
             request = build_request(self.engine, self.session, draft)
             self._request_for = key

@@ -3,13 +3,14 @@
     python tests/perf/app_sessions.py [--traces DIR] [--json]
 
 Each trace (``tests/perf/traces/*.json``) is replayed twice in simulated time on the same virtual
-loop and simulator as ``sessions.py``: once through the engine alone (the ``cachescope`` policy,
-as ``sessions.py`` does) and once through the window (``window``): a ``MainWindow`` offscreen
-whose composer gets the trace's attachments, Qt key events while the user types (one every
-``KEY_EVERY_S``), the question and Enter (``send``); "edit the last message" goes through the
-pane's edit command. The window decides its warm-ups as it does for a user (once per typing
-pause, at once on an attachment). Qt's own events are processed every ``PUMP_S`` of simulated
-time. TTFT is from Enter to the first token, in simulated seconds.
+loop and simulator as ``sessions.py``: once as ``sessions.py`` does (the ``cachescope`` policy:
+the engine driven through its controller, ``Chat``, with keys simulated) and once through the
+window (``window``): a ``MainWindow`` offscreen whose composer gets the trace's attachments, Qt
+key events while the user types (one every ``KEY_EVERY_S``), the question and Enter (``send``);
+"edit the last message" goes through the pane's edit command, a moment before the keys (as
+``sessions.py`` replays it). The window decides its warm-ups as it does for a user (once per
+typing pause, at once on an attachment). Qt's own events are processed every ``PUMP_S`` of
+simulated time. TTFT is from Enter to the first token, in simulated seconds.
 
 ``--json`` prints the same shape as ``sessions.py --json`` (policies ``cachescope`` and
 ``window``), plus ``window_vs_engine``: per trace, the window's cost and median TTFT over the
@@ -41,7 +42,8 @@ PUMP_S = 0.1  # simulated seconds between two passes of Qt's event processing
 
 class WindowActor(Cachescope):
     """The window as a user drives it (see the module's docstring), on the engine and session
-    the engine-only replay makes (``Cachescope``: the same settings, the same events heard)."""
+    the engine-only replay makes (``Cachescope``: the same settings, the same events heard);
+    the window's own controller replaces the one the engine-only replay drives."""
 
     def __init__(self, client, conversation, loop):
         super().__init__(client, conversation, loop)
@@ -49,9 +51,11 @@ class WindowActor(Cachescope):
 
         from tests.uikit import window_on
 
+        self.chat.close()  # the window makes its own controller for the session
         self.app = QApplication.instance() or QApplication([])
         self.window = window_on(self.engine, self.session, None, "replay")
         self.window.resize(1366, 768)
+        self.chat = self.window.chat
         self.pump = loop.create_task(self._pump())
 
     async def _pump(self) -> None:
@@ -64,7 +68,7 @@ class WindowActor(Cachescope):
         composer.set_draft(composer.text(), [*composer.items(), item])  # one change, announced
         await asyncio.sleep(0)
 
-    async def typing(self, seconds: float) -> None:
+    async def typing(self, seconds: float, text: str = "") -> None:
         from PySide6.QtCore import Qt
         from PySide6.QtTest import QTest
 
@@ -74,10 +78,16 @@ class WindowActor(Cachescope):
             QTest.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.NoModifier)
             await asyncio.sleep(min(KEY_EVERY_S, end - self.loop.time()))
 
-    def edit_last(self) -> None:
-        conv = self.conv
-        index = max(i for i, m in enumerate(conv.messages) if m.role == "user")
-        self.window.messages.edit_message(index)
+    async def prepare(self, base, keep_attachments: bool) -> None:
+        """Going back: the pane's edit command on the message after ``base``."""
+        if list(base) == self.conv.messages:
+            return
+        self._show(base)
+        if len(self.conv.messages) > len(base):
+            self.window.messages.edit_message(len(base))
+            if not keep_attachments:
+                self.window.composer.set_draft(self.window.composer.text(), [])
+        await asyncio.sleep(0)
 
     async def send(self, text: str) -> float | None:
         self.window.composer.edit.setPlainText(text)
@@ -87,6 +97,7 @@ class WindowActor(Cachescope):
         if turn is None:
             self.failures.append(f"the window did not send: {self.window.status_label.text()}")
             return None
+        self.sent_at.append(self.loop.time())
         await asyncio.wait([turn.task])
         return self.firsts[before] if len(self.firsts) > before else None
 

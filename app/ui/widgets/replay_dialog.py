@@ -1,7 +1,9 @@
 """Conversation → What would it have cost: the open conversation replayed under every caching
 policy (``app.replay``, off the GUI thread, with progress), drawn as dollars and waiting side by
 side per policy with what was actually paid marked, one sentence on what would have paid most,
-and a button that applies that policy to this conversation from now on."""
+why Cachescope's own row cost more or waited longer than another (``app.replay.reasons``), and a
+button that applies the cheapest policy Cachescope can follow to this conversation from now on:
+the whole policy that was priced (``app.replay.following``), or why the cheapest cannot be."""
 
 from __future__ import annotations
 
@@ -19,18 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.replay.following import Following, changes_needed, following
+from app.replay.reasons import USD_EPSILON, why_ours
 from app.replay.report import Report, pauses_of, run_all
 from app.ui.widgets.plain import heading, plain_label, plain_tip
 
-# What "apply" means for each policy: the conversation's pattern and TTL (None: no equivalent).
-APPLIES = {
-    "none": {"pattern": "none"},
-    "automatic": {"pattern": "automatic"},
-    "last_user_message": {"pattern": "last_user_message"},
-    "cachescope": {"pattern": "smart"},
-    "cachescope_5m": {"pattern": "smart", "ttl": "5m"},
-    "cachescope_1h": {"pattern": "smart", "ttl": "1h"},
-}
 DOLLARS, WAITING, PAID = QColor("#3d7edb"), QColor("#e0a526"), QColor("#d9534f")
 
 
@@ -106,6 +101,8 @@ class ReplayDialog(QDialog):
         )
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.advice = plain_label("")  # what to follow, and why Cachescope's row cost more
+        self.advice.setWordWrap(True)
         self.notes = plain_label("")
         self.notes.setWordWrap(True)
         self.apply_button = QPushButton("Use it for this conversation")
@@ -124,9 +121,12 @@ class ReplayDialog(QDialog):
         )
         layout.addWidget(self.chart, 2)
         layout.addWidget(self.table, 2)
+        layout.addWidget(self.advice)
         layout.addWidget(self.notes)
         layout.addWidget(buttons)
-        self.best: str | None = None
+        self.best: str | None = None  # the cheapest policy Cachescope can follow here
+        self.follow: Following | None = None  # what "Use ..." applies (None: nothing to apply)
+        self.yours: dict = {}  # the conversation's settings in force (pattern, ttl, warming, pings)
         self.task = None  # the replay, running off the GUI thread
 
     async def replay(self, trace, paid: float | None = None, notes: tuple = ()) -> None:
@@ -144,7 +144,8 @@ class ReplayDialog(QDialog):
             return
         report.actual_usd = paid
         report.notes = [*notes, *report.notes]
-        self.show_report(report, report.sentence(pauses_of(trace)))
+        pauses = pauses_of(trace)
+        self.show_report(report, report.sentence(pauses), pauses)
 
     async def replay_calibrated(self, job) -> None:
         """Run ``job(progress)`` off the GUI thread: a calibrated replay
@@ -167,14 +168,14 @@ class ReplayDialog(QDialog):
             self.sentence.setText(result.sentence(pauses))
             self.notes.setText("\n".join(f"Assumed: {n}" for n in result.notes))
             return
-        self.show_report(result.report, result.sentence(pauses))
+        self.show_report(result.report, result.sentence(pauses), pauses)
 
     def show_progress(self, done: int, total: int, what: str) -> None:
         self.progress.setText(
             f"Replaying {done + 1 if done < total else total} of {total}: {what}…"
         )
 
-    def show_report(self, report: Report, sentence: str) -> None:
+    def show_report(self, report: Report, sentence: str, pauses: list[float] = ()) -> None:
         self.progress.setText(
             f"Replayed {len(report.rows)} policies in simulated time"
             + (f"; you paid ${report.actual_usd:.4f}." if report.actual_usd is not None else ".")
@@ -197,13 +198,45 @@ class ReplayDialog(QDialog):
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
         self.notes.setText("\n".join(f"Assumed: {n}" for n in report.notes))
-        # The cheapest policy this app can follow (another program's way cannot be applied).
-        usable = [r for r in report.priced if r.policy in APPLIES]
+        self.advice.setText("\n".join([*self._choose(report), *why_ours(report, list(pauses))]))
+
+    def _choose(self, report: Report) -> list[str]:
+        """The cheapest policy Cachescope can follow becomes the button's; says so when the
+        cheapest of all cannot be followed, and why."""
+        rows = report.comparable
+        follows = {r.policy: following(r.policy, self.yours) for r in rows}
+        said = []
+        usable = [r for r in rows if follows[r.policy].followable]
         best = min(usable, key=lambda r: r.cost_usd) if usable else None
-        self.best = best.policy if best is not None else None
-        self.apply_button.setEnabled(best is not None)
-        if best is not None:
-            self.apply_button.setText(f"Use “{best.label}” for this conversation")
-            self.apply_button.setToolTip(
-                plain_tip(f"The cheapest policy Cachescope can follow here: ${best.cost_usd:.4f}")
+        ours = next((r for r in usable if r.policy == "cachescope"), None)
+        if ours is not None and best.cost_usd > ours.cost_usd - USD_EPSILON:
+            best = ours  # no cheaper by a cent's hundredth: nothing to switch to
+        cheapest = min(rows, key=lambda r: r.cost_usd) if rows else None
+        beats = best is None or cheapest.cost_usd < best.cost_usd - USD_EPSILON
+        if cheapest is not None and not follows[cheapest.policy].followable and beats:
+            said.append(
+                f"{cheapest.label} would have cost least (${cheapest.cost_usd:.4f}), but"
+                f" Cachescope cannot follow it: {follows[cheapest.policy].cannot}."
             )
+        self.best = best.policy if best is not None else None
+        follow = follows[best.policy] if best is not None else None
+        self.follow = follow if follow is not None and changes_needed(follow, self.yours) else None
+        self.apply_button.setEnabled(self.follow is not None)
+        if best is None:
+            self.apply_button.setText("Use it for this conversation")
+            return said
+        if self.follow is None:
+            self.apply_button.setText("Nothing to change")
+            said.append(
+                f"The cheapest policy Cachescope can follow here is {best.label}"
+                f" (${best.cost_usd:.4f}): this conversation's settings already."
+            )
+            return said
+        self.apply_button.setText(f"Use “{best.label}” for this conversation")
+        words = follow.words()
+        self.apply_button.setToolTip(plain_tip(f"Sets, for this conversation only: {words}."))
+        said.append(
+            f"The cheapest policy Cachescope can follow here: {best.label} (${best.cost_usd:.4f})."
+            f" Using it sets, for this conversation only: {words}."
+        )
+        return said

@@ -1,13 +1,12 @@
 """Conversation → What would it have cost: the open conversation, as a trace with its own times
-(``app.replay.trace.from_conversation``), first replayed the way this window sends it to see how
+(``app.replay.saved.saved_session``), first replayed the way this window sends it to see how
 well that reproduces what its history billed (``app.replay.calibration``), then under every
-policy off the GUI thread; the dialog shows the answer and applies the cheapest policy that has
-an equivalent here, priced as any other switch. The replay machinery is loaded the first time it
-is asked for."""
+policy off the GUI thread (Cachescope's rows at this conversation's settings); the dialog shows
+the answer and applies the whole of the cheapest policy Cachescope can follow (pattern, TTL,
+warming, keep-alive pings), priced as any other switch. The replay machinery is loaded the
+first time it is asked for."""
 
 from __future__ import annotations
-
-import dataclasses
 
 from PySide6.QtCore import QObject
 
@@ -25,10 +24,10 @@ class WhatItWouldHaveCost(QObject):
         )
 
     def open(self):
-        from app.caching.strategies import CacheSettings
         from app.history.sessions import records_of
         from app.replay.billed import conversation_segment
-        from app.replay.calibration import engine_layout, replay_segments
+        from app.replay.calibration import replay_segments
+        from app.replay.ours import in_force, ours_at, settings_for
         from app.replay.trace import TraceError
         from app.ui.widgets.replay_dialog import ReplayDialog
 
@@ -39,32 +38,41 @@ class WhatItWouldHaveCost(QObject):
         except TraceError as exc:
             self.ctx.notify(f"Nothing to replay: {exc}.")
             return None
-        ours = self.ctx.engine.settings
-        settings = dataclasses.replace(
-            ours,
-            strategy=conv.pattern or ours.strategy,
-            cache=CacheSettings(ttl=conv.ttl) if conv.ttl else ours.cache,
-        )
-        layouts = {"cachescope": engine_layout(settings)}
+        settings = settings_for(conv, self.ctx.engine.settings)
+        ours = ours_at(settings)  # Cachescope's rows at this conversation's settings
+        layouts = {"cachescope": ours["cachescope"]}
         dialog = ReplayDialog(self.ctx.chat.title or "this conversation", self.ctx.parent)
+        dialog.yours = in_force(settings)
         dialog.apply_button.clicked.connect(lambda: self.apply(dialog))
         dialog.open()
         self.dialog = dialog
 
         def job(progress):
             return replay_segments(
-                segment.name, [segment], None, layouts, "5m", progress=progress, notes=notes
+                segment.name,
+                [segment],
+                None,
+                layouts,
+                "5m",
+                progress=progress,
+                notes=notes,
+                actors=ours,
             )
 
         dialog.task = self.ctx.spawn(dialog.replay_calibrated(job))
         return dialog
 
     def apply(self, dialog) -> None:
-        from app.ui.widgets.replay_dialog import APPLIES
+        """Follow the policy the dialog chose: all of it that differs from what is in force
+        (pattern, TTL, warming, keep-alive pings), priced as any other switch; the status line
+        then says what was applied."""
+        from app.replay.following import changes_needed
+        from app.replay.policies import LABELS
 
-        changes = APPLIES.get(dialog.best or "")
-        if not changes:
+        follow = dialog.follow
+        if follow is None:
             return
+        changes = changes_needed(follow, dialog.yours)
         dialog.accept()
-        label = ", ".join(f"{k} {v}" for k, v in changes.items())
-        self.ctx.switch.change(label, **changes)
+        label = LABELS.get(follow.policy, follow.policy)
+        self.ctx.switch.change(f"to “{label}” ({follow.words()})", **changes)

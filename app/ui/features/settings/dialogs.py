@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLineEdit,
     QPlainTextEdit,
@@ -24,8 +25,8 @@ from app.caching.strategies import STRATEGIES
 from app.conversation.blocks import ToolDefinition
 from app.conversation.tool_json import ToolJsonError, parse_tools, tools_to_json
 from app.engine.connect import base_url_problem
-from app.storage.preferences import Preferences
-from app.ui.widgets.plain import heading, plain_label
+from app.storage.preferences import MAX_WAIT_USD_PER_S, Preferences
+from app.ui.widgets.plain import heading, plain_label, plain_tip
 
 PREVIEW_DELAY_MS = 250
 
@@ -191,6 +192,21 @@ class PreferencesDialog(QDialog):
         self.pings = QSpinBox()
         self.pings.setRange(0, 12)
         self.pings.setValue(prefs.keepalive_pings)
+        self.wait_value = QDoubleSpinBox()
+        self.wait_value.setRange(0.0, MAX_WAIT_USD_PER_S)
+        self.wait_value.setDecimals(2)
+        self.wait_value.setSingleStep(0.01)
+        self.wait_value.setPrefix("$")
+        self.wait_value.setSuffix(" a second")
+        self.wait_value.setValue(prefs.wait_usd_per_s)
+        self.wait_value.setToolTip(
+            plain_tip(
+                "A warm-up is sent only when the seconds it saves at the send are worth, at this"
+                " rate, more than it adds. $0.02 a second is $72 an hour; warming before every"
+                " message, as Anthropic's cookbook does, buys a tenth of a second for about a"
+                " cent in a 40,000-token conversation."
+            )
+        )
         self.send_key = QComboBox()
         self.send_key.addItem("Enter sends, Shift+Enter adds a line", True)
         self.send_key.addItem("Ctrl+Enter sends, Enter adds a line", False)
@@ -206,6 +222,7 @@ class PreferencesDialog(QDialog):
         form.addRow(plain_label(""), self.warming)
         form.addRow(plain_label(""), self.update_prices)
         form.addRow(plain_label("Keep-alive pings"), self.pings)
+        form.addRow(plain_label("A second less waiting is worth"), self.wait_value)
         form.addRow(plain_label("Send key"), self.send_key)
         note = plain_label("Model, pattern and TTL apply to new conversations; the rest at once.")
         note.setWordWrap(True)
@@ -231,6 +248,7 @@ class PreferencesDialog(QDialog):
             warming=self.warming.isChecked(),
             update_prices=self.update_prices.isChecked(),
             keepalive_pings=self.pings.value(),
+            wait_usd_per_s=round(self.wait_value.value(), 2),
             enter_sends=bool(self.send_key.currentData()),
         )
 
