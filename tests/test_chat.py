@@ -212,7 +212,7 @@ def test_a_model_switch_is_priced_at_the_new_models_write_price(sim):
     opus, sonnet = (h.engine.catalogue.require(m) for m in ("claude-opus-4-6", SONNET_46))
     expected = found.lost_tokens * (opus.prices.write_5m - sonnet.prices.read) / 1e6
     assert found.lost_tokens == found.cached_tokens > 6000
-    assert found.extra_usd == pytest.approx(expected)
+    assert found.extra_usd == pytest.approx(expected, rel=0.01)  # and the draft's own few tokens
     assert found.sentence.startswith("Changing the model invalidates")
 
 
@@ -502,3 +502,48 @@ def test_thinking_chosen_in_the_window_is_shown_where_the_model_would_omit_it(si
     assert plain == {"thinking": {"type": "adaptive"}}
     thought = [b for b in chat.conversation.messages[-1].blocks if isinstance(b, ThinkingBlock)]
     assert thought and thought[0].thinking  # not the empty block "omitted" would give
+
+
+@pytest.mark.parametrize(
+    ("setting", "change"),
+    [
+        ("1h", {"thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 2048}),
+        ("5m", {"pattern": "none"}),
+    ],
+)
+def test_the_price_asked_before_a_change_is_what_the_next_turn_then_costs_more(
+    sim, setting, change
+):
+    """A new user's finding: with the TTL at 1h, switching thinking was priced at the 5m write
+    price ($0.25 where the warm-up then spent $0.43), and "No caching" at a 5m rewrite while
+    nothing is written again: every token is paid in full. The preview now prices the next turn
+    as it will be sent, which the simulator then bills."""
+    from app.caching.costs import input_cost_usd
+    from app.caching.ledger import Usage
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(warming=False, keepalive_pings=0))
+        conv = conversation(tokens=3000)
+        chat = Chat(h.engine, Session(conv))
+        await chat.send("a long question " + text_of(6000, "question"))
+        chat.apply(ttl=setting)
+        found = chat.preview(**change)
+        unchanged = h.engine.drafts.send_request(chat.session, "and next?")
+        without = input_cost_usd(
+            Usage.from_plan(h.engine.ledger.predict(unchanged)), unchanged.model
+        )
+        chat.apply(**change)
+        turn = chat.send("and next?")
+        await turn
+        await h.client.close()
+        record = turn.records[-1]
+        return found, without, input_cost_usd(record.usage, unchanged.model)
+
+    found, without, paid = run(scenario())
+    assert found.lost_tokens > 6000
+    assert found.extra_usd == pytest.approx(paid - without, rel=0.02)
+    if "thinking" in change:  # not "Changing message 1": no message was changed
+        assert found.sentence.startswith("Changing thinking invalidates"), found.sentence
+        assert "the next turn writes them again" in found.sentence
+    if change.get("pattern") == "none":
+        assert found.per_turn_usd == pytest.approx(found.extra_usd, rel=0.02)

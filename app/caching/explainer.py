@@ -102,30 +102,49 @@ def _no_breakpoint(current: BuiltRequest) -> str:
 # The settings a level's cache depends on besides its blocks (app.facts.prefix.request_contexts),
 # in the order a change is named when several changed at once: the cause and its words.
 SETTINGS_CHANGED = {
-    "web_search": ("system_settings_changed", "web search was switched"),
-    "citations": ("system_settings_changed", "citations were switched"),
-    "speed": ("system_settings_changed", "fast mode was switched"),
-    "tool_choice": ("tool_choice_changed", "tool_choice changed"),
-    "images": ("images_changed", "the first image was added or the last one removed"),
-    "format": ("format_changed", "the structured output format changed"),
-    "thinking": ("thinking_changed", "extended thinking was switched or its budget changed"),
-    "effort": ("effort_changed", "the effort changed"),
+    "web_search": ("system_settings_changed", "web search was switched", "web search"),
+    "citations": ("system_settings_changed", "citations were switched", "citations"),
+    "speed": ("system_settings_changed", "fast mode was switched", "fast mode"),
+    "tool_choice": ("tool_choice_changed", "tool_choice changed", "tool_choice"),
+    "images": (
+        "images_changed",
+        "the first image was added or the last one removed",
+        "whether the conversation holds images",
+    ),
+    "format": ("format_changed", "the structured output format changed", "the output format"),
+    "thinking": (
+        "thinking_changed",
+        "extended thinking was switched or its budget changed",
+        "thinking",
+    ),
+    "effort": ("effort_changed", "the effort changed", "the effort"),
 }
+
+
+def setting_change(
+    previous: BuiltRequest, current: BuiltRequest, levels=("tools", "system", "messages")
+) -> tuple[str, str, str] | None:
+    """The first setting of ``levels`` (in ``SETTINGS_CHANGED``'s order within each) that
+    changed: (its key, its cause, the sentence's words), or None. A model's default effort or
+    thinking counts as unset, as the prompt renders it."""
+    for level in levels:
+        then = json.loads(previous.flat.level_contexts.get(level) or "{}")
+        now = json.loads(current.flat.level_contexts.get(level) or "{}")
+        for key, (cause, words, _noun) in SETTINGS_CHANGED.items():
+            if then.get(key) != now.get(key):
+                if key == "effort":
+                    was, will = then.get(key) or "the default", now.get(key) or "the default"
+                    words += f" ({was} → {will})"
+                return key, cause, words
+    return None
 
 
 def _setting_change(
     previous: BuiltRequest, current: BuiltRequest, level: str
 ) -> tuple[str, str] | None:
-    """Which of ``level``'s settings changed (a model's default effort or thinking counts as
-    unset, as the prompt renders it), or None."""
-    then = json.loads(previous.flat.level_contexts.get(level) or "{}")
-    now = json.loads(current.flat.level_contexts.get(level) or "{}")
-    for key, (cause, words) in SETTINGS_CHANGED.items():
-        if then.get(key) != now.get(key):
-            if key == "effort":
-                words += f" ({then.get(key) or 'the default'} → {now.get(key) or 'the default'})"
-            return cause, words
-    return None
+    """Which of ``level``'s settings changed, as (cause, words), or None."""
+    found = setting_change(previous, current, (level,))
+    return None if found is None else found[1:]
 
 
 def _classify(previous: BuiltRequest, current: BuiltRequest, index: int) -> tuple[str, str]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.caching.builder import BuiltRequest
-from app.caching.explainer import common_blocks
-from app.caching.ledger import CacheLedger
+from app.caching.costs import input_cost_usd
+from app.caching.explainer import SETTINGS_CHANGED, common_blocks, setting_change
+from app.caching.ledger import CacheLedger, Usage
 from app.facts.rules import plan_request
 
 PER_MILLION = 1_000_000
@@ -20,7 +21,7 @@ class Invalidation:
     first_difference: str | None  # path of the first block that changes, None when nothing does
     cached_tokens: int  # the longest live prefix of the request as it is now
     lost_tokens: int  # what the edited request must write again
-    extra_usd: float  # writing the lost tokens (5m price) instead of reading them
+    extra_usd: float  # what the next turn's input costs more than without the change
     sentence: str
     per_turn_usd: float = 0.0  # what each later turn pays more for it (negative: less)
 
@@ -60,7 +61,7 @@ def _ttl_words(before: BuiltRequest, after: BuiltRequest) -> str:
     if prices is not None and prices.input:
         rates = {"5m": prices.write_5m, "1h": prices.write_1h}
         rate = ", at " + " and ".join(
-            f"${rates[t]:.2f}/MTok ({rates[t] / prices.input:.2g}x the input price)" for t in now
+            f"${rates[t]:.2f}/MTok ({rates[t] / prices.input:g}x the input price)" for t in now
         )
     lasts = " and ".join({"5m": "5 minutes", "1h": "an hour"}[t] for t in now)
     return f" From the next write on, entries last {lasts}{rate}."
@@ -70,8 +71,9 @@ def preview_change(before: BuiltRequest, after: BuiltRequest, ledger: CacheLedge
     """What the edited request can still read, by the same rules the service applies: entries
     exist only where breakpoints wrote them, and each breakpoint looks back 20 positions."""
     common = common_blocks(before, after)
-    cached = ledger.predict(before).read_tokens
-    kept = min(cached, ledger.predict(after).read_tokens)
+    plan_before, plan_after = ledger.predict(before), ledger.predict(after)
+    cached = plan_before.read_tokens
+    kept = min(cached, plan_after.read_tokens)
     same_blocks = common == len(before.flat.blocks) == len(after.flat.blocks)
     same_model = before.model.id == after.model.id
     fewer = cacheable_tokens(before) - cacheable_tokens(after) if same_model else 0
@@ -100,14 +102,22 @@ def preview_change(before: BuiltRequest, after: BuiltRequest, ledger: CacheLedge
     index = min(common, len(after.flat.blocks) - 1)
     path = after.flat.blocks[index].path if after.flat.blocks else "system.0"
     lost = cached - kept
-    # Writing them again at the new request's price instead of reading them at the old one's.
-    read_price, write_price = before.model.prices, after.model.prices
-    known = read_price is not None and write_price is not None
-    extra = lost * (write_price.write_5m - read_price.read) / PER_MILLION if known else 0.0
+    # The next turn's input with the change against without it, each at its own model's prices
+    # and as its breakpoints write (5m, 1h, or nothing: paid in full).
+    known = before.model.prices is not None and after.model.prices is not None
+    extra = (
+        input_cost_usd(Usage.from_plan(plan_after), after.model)
+        - input_cost_usd(Usage.from_plan(plan_before), before.model)
+        if known
+        else 0.0
+    )
+    again = "writes them again" if plan_after.uncached_tokens < lost else "pays them in full"
     if not same_model:  # entries belong to one model (prompt-caching.md)
         where = "the model"
     elif same_blocks:  # the same blocks with other breakpoints (a pattern or TTL switch)
         where = "where the breakpoints sit"
+    elif (setting := setting_change(before, after)) is not None:  # thinking, effort, ...
+        where = SETTINGS_CHANGED[setting[0]][2]
     else:
         where = _label(path)
     if cached == 0:
@@ -125,6 +135,6 @@ def preview_change(before: BuiltRequest, after: BuiltRequest, ledger: CacheLedge
     else:
         sentence = (
             f"Changing {where} invalidates {lost:,} of the {cached:,} cached tokens: the next "
-            f"turn writes them again, about ${extra:.4f} more than reading them."
+            f"turn {again}, about ${extra:.4f} more than reading them."
         )
     return Invalidation(path, cached, lost, extra, sentence + ttl + later, per_turn)
