@@ -294,3 +294,24 @@ def test_the_live_entries_count_down_and_writes_are_labelled_by_ttl(inspected):
     raw_post(sim.base_url, "/_sim/clock/advance", {"seconds": 600})
     later = [s for s in server.proxy.observer.summaries() if f"{line.session} (" in s]
     assert "49:59 left (1h)" in later[0] or "50:00 left (1h)" in later[0], later
+
+
+def test_a_program_that_clears_tool_results_is_predicted_as_the_model_reads_it(inspected):
+    """A new compaction/context-editing finding: the inspector predicted from the body as sent,
+    not as the API reads it after clearing (context-editing.md), so its predicted read was not
+    the simulator's for any program that clears."""
+    import anthropic
+
+    from tests.test_sim_context_management import CLEAR, EDITING, TOOLS, tool_loop
+
+    server, sim, _clock = inspected
+    client = anthropic.Anthropic(base_url=server.base_url, api_key="k", max_retries=0)
+    before = server.proxy.lines.total
+    for uses in (5, 6):  # the second clears more and reads what the first wrote, up to it
+        client.beta.messages.create(
+            model=SONNET_46, max_tokens=20, tools=TOOLS, messages=tool_loop(uses),
+            betas=EDITING, context_management=CLEAR,
+        )  # fmt: skip
+    lines = wait_for(server, before + 2)[-2:]
+    assert [line.predicted_read for line in lines] == [line.read for line in lines]
+    assert lines[1].read > 0

@@ -27,6 +27,7 @@ from app.caching.explainer import Explanation, diagnosis_shown, explain
 from app.caching.ledger import CacheLedger, Usage
 from app.caching.prefix_map import PrefixMap
 from app.facts.catalogue import Catalogue, ModelInfo
+from app.facts.context_management import after_compaction, apply_clearing
 from app.facts.prefix import flatten_request
 from app.facts.rules import CachePlan, resolve_breakpoints
 from app.inspect.capture import ReadResult
@@ -190,7 +191,7 @@ class Observer:
             pending.note = "request unreadable: no messages list"
             return pending
         try:
-            flat = flatten_request(body, model=model)
+            flat = flatten_request(as_read(body, model), model=model)
             points = resolve_breakpoints(flat, body.get("cache_control"))
         except RecursionError:
             pending.note = "request unreadable: nested too deeply"
@@ -329,6 +330,15 @@ class Observer:
             "; ".join(notes),
             result.error if failed else "",
         )
+
+
+def as_read(body: dict, model: ModelInfo) -> dict:
+    """The request as the model reads it, the cache included: from its last compaction block
+    on, with what its clearing edits clear (compaction.md, context-editing.md; the rules the
+    simulator and the app's own requests follow, ``app.facts.context_management``). A new
+    compaction this request may trigger is known only from its response."""
+    count = lambda b: flatten_request(b, model=model).total_tokens  # noqa: E731
+    return apply_clearing(after_compaction(body), count, model.keeps_thinking)[0]
 
 
 def _with_body(built: BuiltRequest, body: dict) -> BuiltRequest:
