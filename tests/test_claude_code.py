@@ -407,7 +407,7 @@ def test_a_miss_after_a_pause_gets_its_rewrite_line(tmp_path):
     run = run_of(save(session, tmp_path))
     (line,) = run.rewrites()
     assert line.request == 4 and line.tokens == 22_000 and line.pings == 1
-    assert line.text().startswith("rewrote 22,000 tokens after 9 min idle: $0.08;")
+    assert line.text().startswith("rewrote 22,000 tokens after 9 min idle: $0.083;")
 
 
 def test_the_reader_the_view_model_and_the_gate_import_without_qt():

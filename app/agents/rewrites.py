@@ -25,6 +25,18 @@ from app.facts.rules import TTL_SECONDS
 MARGIN_S = EngineSettings.keepalive_margin_s
 
 
+def dollars(value: float | None) -> str:
+    """Cents from ten cents up ("$2.36"), two significant figures below ("$0.094", "$0.0013"):
+    a small sum never reads $0.00."""
+    if value is None:
+        return "prices unknown"
+    if value <= 0:
+        return "$0"
+    if value >= 0.1:
+        return f"${value:.2f}"
+    return f"${value:.{1 - math.floor(math.log10(value))}f}"
+
+
 @dataclass(frozen=True)
 class Rewrite:
     request: int
@@ -37,13 +49,10 @@ class Rewrite:
     keepalive_usd: float | None
 
     def text(self) -> str:
-        def usd(value: float | None) -> str:
-            return "prices unknown" if value is None else f"${value:.2f}"
-
         return (
             f"rewrote {self.tokens:,} tokens after {duration(self.idle_s)} idle: "
-            f"{usd(self.rewrite_usd)}; a keep-alive would have cost {usd(self.keepalive_usd)}"
-            + (f" ({self.pings} pings)" if self.pings > 1 else "")
+            f"{dollars(self.rewrite_usd)}; a keep-alive would have cost "
+            f"{dollars(self.keepalive_usd)}" + (f" ({self.pings} pings)" if self.pings > 1 else "")
         )
 
     @property

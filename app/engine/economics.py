@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from app.caching.builder import BuiltRequest
 from app.caching.costs import cost_of
 from app.caching.ledger import CacheLedger, Usage
@@ -180,16 +182,29 @@ def outliving_below(ledger: CacheLedger, built: BuiltRequest, entry) -> int:
     return best
 
 
-def ping_decision(engine, session, built: BuiltRequest, entry) -> tuple[str | None, str]:
-    """(why not, or None) and, when a keep-alive ping pays now, why. A ping re-reads the whole
-    prefix up to ``entry``; what it spares is rewriting only the part that would expire with
-    it: entries under it that outlive it stay (rent or buy counts only that part)."""
+@dataclass(frozen=True)
+class PingValue:
+    """What one keep-alive ping is worth now (rent or buy), with the figures behind it."""
+
+    rewrite_tokens: int  # what would be written again if the entry expired
+    chance: float  # of a send within the entry's next lifetime
+    why_not: str | None  # None: the ping pays
+    why: str  # when it pays, why
+
+
+def ping_value(
+    ledger: CacheLedger, pauses: PauseModel, idle_s: float, built: BuiltRequest, entry
+) -> PingValue:
+    """Rent or buy for one ping of ``entry`` (on ``built``'s path), ``idle_s`` seconds after the
+    last send: it pays when the chance of a send within the entry's next lifetime (``pauses``)
+    times the rewrite it spares exceeds the re-read. A ping re-reads the whole prefix up to
+    ``entry``; what it spares is rewriting only the part that would expire with it: entries
+    under it that outlive it stay (``outliving_below``)."""
     prices = built.model.prices
     if prices is None:
-        return "this model's prices are unknown", ""
-    idle = away_since_send(engine, session)
-    chance = engine.pauses.return_chance(idle, TTL_SECONDS[entry.ttl])
-    rewrite = entry.tokens - outliving_below(engine.ledger, built, entry)
+        return PingValue(0, 0.0, "this model's prices are unknown", "")
+    chance = pauses.return_chance(idle_s, TTL_SECONDS[entry.ttl])
+    rewrite = entry.tokens - outliving_below(ledger, built, entry)
     write = prices.write_1h if entry.ttl == "1h" else prices.write_5m
     spared = chance * (write - prices.read) * rewrite
     cost = prices.read * entry.tokens
@@ -197,13 +212,26 @@ def ping_decision(engine, session, built: BuiltRequest, entry) -> tuple[str | No
     kept = entry.tokens - rewrite
     stays = f" ({kept:,} more stay cached in a longer-lived entry)" if kept else ""
     if spared < cost:
-        return (
+        return PingValue(
+            rewrite,
+            chance,
             f"re-reading {entry.tokens:,} tokens (${cost / 1e6:.4f}) would spare rewriting "
             f"{rewrite:,}{stays} (${rewrite * (write - prices.read) / 1e6:.4f}), with a "
-            f"{chance:.0%} chance of a send within the next {window}"
-        ), ""
-    return None, (
+            f"{chance:.0%} chance of a send within the next {window}",
+            "",
+        )
+    return PingValue(
+        rewrite,
+        chance,
+        None,
         f"a {chance:.0%} chance of a send within the next {window}: re-reading "
         f"{entry.tokens:,} tokens (${cost / 1e6:.4f}) beats rewriting {rewrite:,} of them"
-        f"{stays} (${rewrite * (write - prices.read) / 1e6:.4f})"
+        f"{stays} (${rewrite * (write - prices.read) / 1e6:.4f})",
     )
+
+
+def ping_decision(engine, session, built: BuiltRequest, entry) -> tuple[str | None, str]:
+    """(why not, or None) and, when a keep-alive ping pays now, why (``ping_value``, the user
+    away since their last send)."""
+    value = ping_value(engine.ledger, engine.pauses, away_since_send(engine, session), built, entry)
+    return value.why_not, value.why

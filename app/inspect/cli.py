@@ -2,12 +2,18 @@
 request's cache numbers as it passes.
 
     cachescope-inspect --port 8788 [--upstream URL | --simulator] [--json]
+                       [--keep-alive [--cap-usd-per-hour X]]
     ANTHROPIC_BASE_URL=http://127.0.0.1:8788 your-program
 
 One line per ``POST /v1/messages`` (``--json``: one object with id, time, model, kind, read,
 written_5m, written_1h, uncached, predicted_read, miss_reason, server_miss_reason, cost_usd,
-session, status, complete, note, error). The key is never stored or printed: sessions are told
-apart by its hash; a password in ``--upstream`` is never printed either."""
+session, status, complete, note, error, reason, rewrite). The key is never stored or printed:
+sessions are told apart by its hash; a password in ``--upstream`` is never printed either.
+
+``--keep-alive`` (off by default: without it the endpoint sends nothing of its own) keeps each
+idle session's cached prefix warm with pings billed to its own key, as the app keeps its own
+(``app.inspect.keepalive``), at most ``--cap-usd-per-hour`` dollars an hour over all sessions
+(by default the app's cap on what it spends unasked)."""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from aiohttp import web
 
 from app.facts.catalogue import default_catalogue
 from app.facts.redact import RedactingFilter, redact
+from app.inspect.keepalive import CAP_USD_PER_HOUR, KeepAlive
 from app.inspect.lines import Line
 from app.inspect.observer import Observer
 from app.inspect.proxy import InspectProxy
@@ -70,6 +77,16 @@ def time_scale(text: str) -> float:
     return value
 
 
+def dollars_per_hour(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of dollars") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a sum of dollars (0 or more)")
+    return value
+
+
 def check_upstream(url: str) -> tuple[str, int]:
     """The upstream's host and port, or a ``UsageError`` saying what is wrong with it."""
     parts = urlsplit(url)
@@ -108,7 +125,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--allow-remote", action="store_true", help="listen on an address other than loopback"
     )
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="keep idle sessions' cached prefixes warm with pings billed to their own keys",
+    )
+    parser.add_argument(
+        "--cap-usd-per-hour",
+        type=dollars_per_hour,
+        default=None,
+        help=f"what the pings may cost an hour in all (default ${CAP_USD_PER_HOUR:.2f})",
+    )
     args = parser.parse_args(argv)
+    if args.cap_usd_per_hour is not None and not args.keep_alive:
+        raise UsageError("--cap-usd-per-hour caps the keep-alive: add --keep-alive")
     from app.simulator.server import is_loopback
 
     if not is_loopback(args.host) and not args.allow_remote:
@@ -141,7 +171,12 @@ async def serve(args, started: asyncio.Event | None = None) -> int:
             runners.append(sim_runner)
             await web.TCPSite(sim_runner, "127.0.0.1", 0).start()
             upstream = f"http://127.0.0.1:{sim_runner.addresses[0][1]}"
-        proxy = InspectProxy(upstream, Observer(default_catalogue()), print_line(args.json))
+        observer = Observer(default_catalogue())
+        keepalive = None
+        if args.keep_alive:
+            cap = CAP_USD_PER_HOUR if args.cap_usd_per_hour is None else args.cap_usd_per_hour
+            keepalive = KeepAlive(observer, cap)
+        proxy = InspectProxy(upstream, observer, print_line(args.json), keepalive=keepalive)
         runner = web.AppRunner(proxy.make_app(), access_log=None)
         await runner.setup()
         runners.append(runner)
@@ -150,9 +185,10 @@ async def serve(args, started: asyncio.Event | None = None) -> int:
         if not args.simulator and is_itself(check_upstream(upstream), args.host, port):
             raise UsageError(f"--upstream {redact(upstream)} is this endpoint itself")
         host = f"[{args.host}]" if ":" in args.host else args.host
+        said = f"; {keepalive.describe()}" if keepalive is not None else ""
         print(
             f"{PROG}: point programs at ANTHROPIC_BASE_URL=http://{host}:{port}"
-            f" (requests go on to {redact(upstream)})",
+            f" (requests go on to {redact(upstream)}){said}",
             file=sys.stderr if args.json else sys.stdout,
             flush=True,
         )

@@ -1,7 +1,9 @@
 """What the inspector says about each Messages API request: one ``Line``, printed as text (every
 control character escaped, so a program or an upstream cannot forge lines or send terminal
 escapes) or as JSON, and the ``LineStore`` that keeps the last few thousand for the views while a
-file, when one is given, keeps them all."""
+file, when one is given, keeps them all. With ``--keep-alive`` the inspector's own pings are
+lines too (kind ``ping``, with their reason), and so is each time it stops keeping a session
+warm (kind ``keep-alive``: no request, the sentence in ``note``)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,9 @@ class Line:
     id: str
     time: float
     model: str
-    kind: str  # "turn", "stream", "warm-up" (max_tokens 0), or "failed" (any status but 200)
+    # "turn", "stream", "warm-up" (max_tokens 0), "ping" (the inspector's keep-alive), "failed"
+    # (any status but 200), or "keep-alive" (no request: why a session is no longer kept warm)
+    kind: str
     read: int
     written_5m: int
     written_1h: int
@@ -38,6 +42,8 @@ class Line:
     complete: bool = True  # False: the response was cut off, or the client left
     note: str = ""  # what could not be read (the request, the usage, a copy too large)
     error: str = ""  # a failure's type and message, as the upstream said it
+    reason: str = ""  # why the inspector sent it (a keep-alive ping)
+    rewrite: str = ""  # a prefix written again after a pause, against keeping it alive
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -47,18 +53,25 @@ class Line:
         said = f" · {self.miss_reason}" if self.miss_reason else ""
         server = f" · API: {self.server_miss_reason}" if self.server_miss_reason else ""
         note = f" · {self.note}" if self.note else ""
+        reason = f" · {self.reason}" if self.reason else ""
+        rewrite = f" · {self.rewrite}" if self.rewrite else ""
+        if self.kind == "keep-alive":
+            return shown(f"{self.id} {self.model} keep-alive: {self.note} · session {self.session}")
         if self.kind == "failed":
             status = f"HTTP {self.status}" if self.status else "no response"
             error = f" · {self.error}" if self.error else ""
-            out = f"{self.id} {self.model} failed: {status}{error} · session {self.session}{note}"
+            out = (
+                f"{self.id} {self.model} failed: {status}{error} · session {self.session}"
+                f"{reason}{note}"
+            )
             return shown(out)
         cost = "prices unknown" if self.cost_usd is None else f"${self.cost_usd:.4f}"
         cut = " · INCOMPLETE" if not self.complete else ""
         return shown(
             f"{self.id} {self.model} {self.kind}: read {self.read:,} (predicted "
             f"{self.predicted_read:,}) · wrote 5m {self.written_5m:,} / 1h {self.written_1h:,}"
-            f" · full {self.uncached:,} · {cost} · session {self.session}{cut}{said}{server}"
-            f"{note}"
+            f" · full {self.uncached:,} · {cost} · session {self.session}{cut}{reason}{said}"
+            f"{server}{rewrite}{note}"
         )
 
 

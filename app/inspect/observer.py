@@ -8,7 +8,13 @@ Sessions group requests by API key (its hash only: the key is never kept) and mo
 run. (Grouping by the tools-and-system prefix too would make a changed system prompt a new
 session, and its miss could not be explained against the request before.) The request before,
 for the explainer, is the key's last answered request whatever its model, so a model switch is
-named as one."""
+named as one.
+
+A keep-alive ping (``app.inspect.keepalive``) is read and recorded here like any request, so the
+ledger knows it refreshed the entry and the session's totals count it; it is never the request
+before for the explainer (the program did not send it). A program's request that wrote again a
+prefix that expired during a pause gets the rewrite line of ``app.agents.rewrites`` (what the
+rewrite cost, what keeping it alive would have cost)."""
 
 from __future__ import annotations
 
@@ -21,10 +27,12 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 
+from app.agents.calls import Pricer
+from app.agents.rewrites import rewrite_line
 from app.caching.builder import BuiltRequest
 from app.caching.costs import cost_of
 from app.caching.explainer import Explanation, diagnosis_shown, explain
-from app.caching.ledger import CacheLedger, Usage
+from app.caching.ledger import CacheLedger, LedgerEntry, Usage
 from app.caching.prefix_map import PrefixMap
 from app.facts.catalogue import Catalogue, ModelInfo
 from app.facts.context_management import after_compaction, apply_clearing
@@ -91,6 +99,9 @@ class InspectedSession:
     read: int = 0
     input_total: int = 0
     paid_usd: float = 0.0
+    pings: int = 0  # keep-alive pings sent for it (counted in requests and paid_usd too)
+    pings_usd: float = 0.0
+    last_ended: float | None = None  # when the program's last answered request ended
     turns: deque[CapturedTurn] = field(default_factory=lambda: deque(maxlen=TURNS_KEPT))
 
 
@@ -100,7 +111,7 @@ class Pending:
 
     id: str
     started: float
-    kind: str  # "turn", "warm-up" (max_tokens 0)
+    kind: str  # "turn", "warm-up" (max_tokens 0), "ping" (the inspector's keep-alive)
     model_name: str
     session: InspectedSession | None = None  # None: the request could not be read
     built: BuiltRequest | None = None
@@ -111,6 +122,7 @@ class Pending:
     writing_elsewhere: bool = False
     explanation: Explanation | None = None
     recorded: bool = False
+    user_turn: bool = False  # its last message is the user's own (not only tool results)
 
 
 class Observer:
@@ -125,6 +137,7 @@ class Observer:
         # by line id, for the last requests: their blocks and usage, drawn on demand
         self.maps: OrderedDict[str, tuple[BuiltRequest, Usage]] = OrderedDict()
         self.lock = threading.RLock()  # see _locked
+        self.pricer = Pricer(catalogue)
 
     # -- what the views ask ---------------------------------------------------------------------
     @_locked
@@ -154,6 +167,9 @@ class Observer:
                 f"{e.tokens:,} tokens {_left(e.expires_at - now)} left ({e.ttl})" for e in live
             )
             requests = f"{s.requests} request{'s' if s.requests != 1 else ''}"
+            if s.pings:
+                requests += f" ({s.pings} keep-alive ping{'s' if s.pings != 1 else ''}"
+                requests += f", ${s.pings_usd:.4f})"
             out.append(
                 f"{s.name} (key {s.key}, {s.model.id}): {requests}, {rate:.0%} of "
                 f"input read from cache, ${s.paid_usd:.4f}; live: {entries or 'nothing cached'}"
@@ -182,30 +198,70 @@ class Observer:
         name = body.get("model")
         pending.model_name = str(name)[:MODEL_CHARS] if name is not None else "?"
         pending.kind = "warm-up" if body.get("max_tokens") == 0 else "turn"
+        pending.user_turn = pending.kind == "turn" and user_turn(body)
+        read = self.read(body)
+        if isinstance(read, str):
+            pending.note = read
+            return pending
+        pending.model_name = read.model.id
+        self._begin(pending, self._session(pending.key, read.model), read)
+        return pending
+
+    def read(self, body: dict) -> BuiltRequest | str:
+        """A request body as the app's cache model sees it, or why it cannot be read."""
+        name = body.get("model")
         model = self.catalogue.resolve(name) if isinstance(name, str) else None
         if model is None:
-            pending.note = "a model Cachescope does not know: no prediction"
-            return pending
-        pending.model_name = model.id
+            return "a model Cachescope does not know: no prediction"
         if not isinstance(body.get("messages"), list):
-            pending.note = "request unreadable: no messages list"
-            return pending
+            return "request unreadable: no messages list"
         try:
             flat = flatten_request(as_read(body, model), model=model)
             points = resolve_breakpoints(flat, body.get("cache_control"))
         except RecursionError:
-            pending.note = "request unreadable: nested too deeply"
-            return pending
+            return "request unreadable: nested too deeply"
         except Exception as exc:  # another program's request, of any shape: never the proxy's fall
             log.debug("request not read: %r", exc)
-            pending.note = "request unreadable: not a Messages API request Cachescope can read"
-            return pending
-        built = BuiltRequest.as_sent(body, flat, tuple(points), model)
-        session = self._session(pending.key, model)
+            return "request unreadable: not a Messages API request Cachescope can read"
+        return BuiltRequest.as_sent(body, flat, tuple(points), model)
+
+    @staticmethod
+    def _begin(pending: Pending, session: InspectedSession, built: BuiltRequest) -> None:
         pending.session, pending.built = session, built
         pending.plan = session.ledger.predict(built)
         pending.writing_elsewhere = session.ledger.pending_covers(built)
         session.ledger.begin(pending.id, built, pending.plan)
+
+    # -- keep-alive pings -------------------------------------------------------------------------
+    @_locked
+    def session_of(self, key: str, model_id: str) -> InspectedSession | None:
+        """The session of this key hash and model, if it is still kept."""
+        return self.sessions.get((key, model_id))
+
+    @_locked
+    def longest_live(self, key: str, built: BuiltRequest) -> LedgerEntry | None:
+        """The longest entry on ``built``'s path that is live now, in its session's ledger."""
+        session = self.sessions.get((key, built.model.id))
+        return session.ledger.longest_live(built) if session is not None else None
+
+    @_locked
+    def live(self, key: str, model_id: str, fingerprint: str) -> LedgerEntry | None:
+        """The session's entry for this prefix while it is live (None: expired, or unknown)."""
+        session = self.sessions.get((key, model_id))
+        entry = session.ledger.find(model_id, fingerprint) if session is not None else None
+        return entry if entry is not None and entry.expires_at > self.clock() else None
+
+    @_locked
+    def ping(self, key: str, built: BuiltRequest, size: int) -> Pending | None:
+        """A keep-alive ping about to be sent for the session of ``key`` and ``built``'s model
+        (None: that session is no longer kept); recorded like any request when it ends."""
+        session = self.sessions.get((key, built.model.id))
+        if session is None:
+            return None
+        self.count += 1
+        pending = Pending(f"r{self.count}", self.clock(), "ping", built.model.id, size=size)
+        pending.key = key
+        self._begin(pending, session, built)
         return pending
 
     @_locked
@@ -250,7 +306,8 @@ class Observer:
         )
         ledger.record(pending.built, usage, pending.started)
         ledger.finish(pending.id)
-        self._remember(pending)
+        if pending.kind != "ping":  # the program's requests only: the next one is told from it
+            self._remember(pending)
 
     def _remember(self, pending: Pending) -> None:
         """The key's request before the next, kept whole (for the differing byte) while the
@@ -292,16 +349,23 @@ class Observer:
         usage = Usage.from_api(result.usage) if result.begun else Usage()
         model = session.model if session is not None else None
         cost = cost_of(usage, model, pending.started) if model and result.begun else None
+        why = pending.explanation
+        rewrite = ""
         if session is not None:
             session.requests += 1
+            paid = cost.paid_usd if cost is not None and cost.known and result.begun else 0.0
+            session.paid_usd += paid
             if result.begun:
                 session.read += usage.read
                 session.input_total += usage.input_total
-                if cost is not None and cost.known:
-                    session.paid_usd += cost.paid_usd
                 if pending.kind == "turn" and status == 200:
                     session.turns.append(_captured(pending, usage))
-        why = pending.explanation
+            if pending.kind == "ping":
+                session.pings += 1
+                session.pings_usd += paid
+            else:
+                rewrite = self._rewrite(pending, usage, session.last_ended)
+                session.last_ended = self.clock()
         miss = why.sentence if why is not None and why.is_miss else ""
         server = diagnosis_shown(why, diagnosis_words(result.diagnostics))
         if pending.built is not None:
@@ -329,7 +393,46 @@ class Observer:
             complete,
             "; ".join(notes),
             result.error if failed else "",
+            rewrite=rewrite,
         )
+
+    def _rewrite(self, pending: Pending, usage: Usage, last_ended: float | None) -> str:
+        """The rewrite line of a program's request that wrote again a prefix that expired while
+        the program was idle ("" for any other): ``app.agents.rewrites.rewrite_line``, priced
+        at the request's date (genai-prices), the idle time since its previous request ended."""
+        why = pending.explanation
+        if why is None or why.cause != "expired" or why.ttl is None or why.age_s is None:
+            return ""
+        lost = why.possible_tokens - why.read_tokens
+        if lost <= 0:
+            return ""
+        idle = pending.started - last_ended if last_ended is not None else why.age_s
+        written_ttl = "1h" if usage.write_1h > usage.write_5m else "5m"
+        found = rewrite_line(
+            self.pricer,
+            pending.built.model.id,
+            pending.started,
+            min(lost, usage.write) or lost,
+            why.possible_tokens,
+            max(0.0, idle),
+            why.age_s,
+            why.ttl,
+            written_ttl if usage.write else why.ttl,
+        )
+        return found.text()
+
+
+def user_turn(body: dict) -> bool:
+    """Whether the request's last message is the user's own turn, not only tool results (the
+    app learns a user's pauses from these: ``app.caching.strategies.user_turn_gaps``)."""
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    if not isinstance(last, dict) or last.get("role") != "user":
+        return False
+    content = last.get("content")
+    if not isinstance(content, list):
+        return True
+    return not all(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
 
 
 def as_read(body: dict, model: ModelInfo) -> dict:

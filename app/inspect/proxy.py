@@ -6,13 +6,18 @@ response comes back with its status, headers (its ``Content-Length`` kept) and b
 arrive, chunk by chunk. A response that breaks off reaches the client broken off, as it would
 without the inspector. The ``Observer`` reads a bounded copy after each chunk has gone on.
 
-No limit on connections: a thousand streams pass at once and no request waits on another."""
+No limit on connections: a thousand streams pass at once and no request waits on another.
+
+With a ``KeepAlive`` (``--keep-alive``) the endpoint tells it when each program's request starts
+and ends, and sends its pings (``send_own``) on the same connections; nothing the program sends
+waits on it. Without one, the endpoint sends nothing of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -21,7 +26,10 @@ from yarl import URL
 from app.facts.redact import redact
 from app.inspect.capture import ReadResult, ResponseReader
 from app.inspect.lines import Line, LineStore
-from app.inspect.observer import Observer, Pending
+from app.inspect.observer import Observer, Pending, key_hash
+
+if TYPE_CHECKING:
+    from app.inspect.keepalive import KeepAlive
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +92,7 @@ class InspectProxy:
         observer: Observer,
         on_line: Callable[[Line], None] | None = None,
         lines: LineStore | None = None,
+        keepalive: KeepAlive | None = None,
     ):
         self.upstream = upstream.rstrip("/")
         self.shown_upstream = redact(self.upstream)  # a password in the URL is never shown
@@ -91,6 +100,7 @@ class InspectProxy:
         self.on_line = on_line
         self.lines = lines if lines is not None else LineStore()
         self.session: aiohttp.ClientSession | None = None
+        self.keepalive = keepalive
 
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -114,8 +124,12 @@ class InspectProxy:
             skip_auto_headers=NOT_ADDED,
         )
         self.lines.open()
+        if self.keepalive is not None:
+            self.keepalive.start(self.send_own, self._emit)
 
     async def _close(self, _app) -> None:
+        if self.keepalive is not None:
+            await self.keepalive.stop()  # its keys forgotten, its pings ended
         if self.session is not None:
             await self.session.close()
         self.lines.close()
@@ -126,6 +140,16 @@ class InspectProxy:
         except web.HTTPRequestEntityTooLarge:
             return _error("the request is over the inspector's 40 MB limit", 413)
         watched = request.method == "POST" and request.path == "/v1/messages"
+        key = key_hash(request.headers) if watched and self.keepalive is not None else None
+        if key is not None:
+            self.keepalive.busy(key)  # no ping of this key while it is on its way
+        try:
+            return await self._forward(request, body, watched)
+        finally:
+            if key is not None:
+                self.keepalive.idle(key)
+
+    async def _forward(self, request: web.Request, body: bytes, watched: bool):
         pending: list[Pending] = []
         try:
             upstream = await self.session.request(
@@ -140,11 +164,12 @@ class InspectProxy:
             said = redact(str(exc) or type(exc).__name__)
             if watched:
                 failure = ReadResult(error=f"could not reach {self.shown_upstream}: {said}")
-                self._record(self._pending(pending, body, request), 0, failure, False)
+                found = self._pending(pending, body, request)
+                self._record(found, 0, failure, False, request, body)
             return _error(f"the inspector could not reach {self.shown_upstream}: {said}")
         async with upstream:
             found = self._pending(pending, body, request) if watched else None
-            return await self._relay(request, upstream, found)
+            return await self._relay(request, upstream, found, body)
 
     async def _sent(self, _session, context, _params) -> None:
         """The body is being handed to the upstream's socket (aiohttp's ``on_request_chunk_sent``,
@@ -168,7 +193,9 @@ class InspectProxy:
         self._read_request(pending, body, request)  # if the loop has not come round yet
         return pending[0]
 
-    async def _relay(self, request, upstream, pending: Pending | None) -> web.StreamResponse:
+    async def _relay(
+        self, request, upstream, pending: Pending | None, body: bytes
+    ) -> web.StreamResponse:
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
         # Its Content-Length stays: a body shorter than it stays short at the client.
         for key, value in passed_on(upstream.raw_headers, keep=frozenset({"content-length"})):
@@ -195,7 +222,7 @@ class InspectProxy:
             if request.transport is not None:
                 request.transport.close()
         if pending is not None:
-            self._record(pending, upstream.status, reader.close(), complete)
+            self._record(pending, upstream.status, reader.close(), complete, request, body)
         return response
 
     @staticmethod
@@ -213,13 +240,55 @@ class InspectProxy:
             log.warning("the inspector could not record %s: %r", pending.id, exc)
             log.debug("the inspector could not record a response", exc_info=True)
 
-    def _record(self, pending: Pending, status: int, result: ReadResult, complete: bool) -> None:
+    def _record(
+        self, pending: Pending, status: int, result: ReadResult, complete: bool, request, body
+    ) -> None:
         try:
             line = self.observer.finish(pending, status, result, complete)
         except Exception as exc:  # the observer's fault must never become the client's
             log.warning("the inspector could not record %s: %r", pending.id, exc)
             log.debug("the inspector could not record a response", exc_info=True)
             return
+        self._emit(line)
+        if self.keepalive is not None:
+            try:
+                self.keepalive.after(pending, line, request.headers, request.raw_path, body)
+            except Exception as exc:  # the keep-alive's fault must never become the client's
+                # Only the error's type: a message could quote a header, the key among them.
+                log.warning(
+                    "the keep-alive could not follow %s: %s", pending.id, type(exc).__name__
+                )
+
+    def _emit(self, line: Line) -> None:
         self.lines.add(line)
         if self.on_line is not None:
             self.on_line(line)
+
+    # -- the inspector's own requests (keep-alive pings) -------------------------------------------
+    async def send_own(
+        self, path: str, headers: list[tuple[str, str]], body: bytes, timeout_s: float
+    ) -> tuple[int, ReadResult, bool]:
+        """A request of the inspector's own, sent upstream on the endpoint's connections and
+        read whole (never streamed): its status, what was read of it, whether it came whole.
+        Never raises for a broken connection (status 0)."""
+        if self.session is None:
+            return 0, ReadResult(error="the inspector has stopped"), False
+        try:
+            async with self.session.post(
+                URL(self.upstream + path, encoded=True),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+            ) as response:
+                reader = ResponseReader(response.headers.get("content-encoding", ""), False)
+                complete = True
+                try:
+                    async for chunk in response.content.iter_any():
+                        self._feed(reader, chunk)
+                except BROKEN:
+                    complete = False
+                return response.status, reader.close(), complete
+        except BROKEN as exc:
+            said = redact(str(exc) or type(exc).__name__)
+            return 0, ReadResult(error=f"could not reach {self.shown_upstream}: {said}"), False

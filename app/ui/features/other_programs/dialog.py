@@ -1,7 +1,11 @@
 """View → Other programs: the inspector's endpoint run from the window. Programs pointed at it
 (``ANTHROPIC_BASE_URL=http://127.0.0.1:PORT``) reach the API, or the simulator the app uses, as
 before; each of their requests appears here live with what it read, wrote and paid, the prediction,
-the reason for a miss, its session, and its blocks drawn as the cache inspector draws them."""
+the reason for a miss, its session, and its blocks drawn as the cache inspector draws them.
+
+"Keep idle programs' caches warm" (off by default) runs the endpoint with the inspector's
+keep-alive (``app.inspect.keepalive``): pings billed to each program's own key, within the cap
+in dollars an hour; each ping, each stop and each rewrite after a pause is a row."""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ import time
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QPushButton,
@@ -24,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.facts.catalogue import Catalogue
 from app.facts.redact import redact
+from app.inspect.keepalive import CAP_USD_PER_HOUR, KeepAlive
 from app.inspect.lines import VIEW_LINES, LineStore
 from app.inspect.observer import Observer
 from app.inspect.proxy import InspectProxy
@@ -47,11 +54,20 @@ COLUMNS = (
 
 
 class OtherProgramsDialog(QDialog):
-    def __init__(self, upstream: str, catalogue: Catalogue, parent=None, keep_in=None, spawn=None):
+    def __init__(
+        self,
+        upstream: str,
+        catalogue: Catalogue,
+        parent=None,
+        keep_in=None,
+        spawn=None,
+        clock=time.time,
+    ):
         """``keep_in``: a folder where each run's lines are kept when it stops (the history's
         ``captured/``; None: only saved on request); ``spawn`` runs a replay as a task its owner
-        ends at quit."""
+        ends at quit; ``clock``: the inspector's (the ledger's and the keep-alive's) time."""
         super().__init__(parent)
+        self.clock = clock
         self.spawn = spawn
         self.keep_in = keep_in
         self.setWindowTitle("Other programs: their requests through the inspector")
@@ -65,6 +81,19 @@ class OtherProgramsDialog(QDialog):
         self.port.setRange(0, 65535)
         self.port.setValue(8788)
         self.port.setToolTip("0 picks a free port")
+        self.keep_warm = QCheckBox("&Keep idle programs' caches warm")
+        self.keep_warm.setToolTip(
+            "Pings each idle session's cached prefix shortly before it expires, when the rewrite"
+            " it spares is worth more than the ping (the app's rule); billed to that program's"
+            " own key, which is held in memory for the pings only"
+        )
+        self.cap = QDoubleSpinBox()
+        self.cap.setRange(0.0, 1000.0)
+        self.cap.setDecimals(2)
+        self.cap.setPrefix("at most $")
+        self.cap.setSuffix(" an hour")
+        self.cap.setValue(CAP_USD_PER_HOUR)
+        self.cap.setToolTip("What the pings may cost an hour, over all sessions")
         self.start_button = QPushButton("&Start")
         self.start_button.clicked.connect(self.toggle)
         self.status = plain_label(f"Stopped. Requests will go to {redact(upstream)}.")
@@ -91,6 +120,8 @@ class OtherProgramsDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(plain_label("Port"))
         row.addWidget(self.port)
+        row.addWidget(self.keep_warm)
+        row.addWidget(self.cap)
         row.addWidget(self.start_button)
         row.addWidget(self.status, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -117,8 +148,10 @@ class OtherProgramsDialog(QDialog):
         path = None
         if self.keep_in is not None:  # every line, as it comes: the table keeps the last ones
             path = self.keep_in / time.strftime("%Y-%m-%d-%H%M%S.jsonl")
+        observer = Observer(self.catalogue, clock=self.clock)
+        keepalive = KeepAlive(observer, self.cap.value()) if self.keep_warm.isChecked() else None
         self.proxy = InspectProxy(
-            self.upstream, Observer(self.catalogue), lines=LineStore(VIEW_LINES, path)
+            self.upstream, observer, lines=LineStore(VIEW_LINES, path), keepalive=keepalive
         )
         self.shown, self.row_ids = 0, []
         self.table.setRowCount(0)
@@ -129,10 +162,14 @@ class OtherProgramsDialog(QDialog):
             self.status.setText(f"Could not start: {exc}")
             return
         url = self.server.base_url
+        said = f"; {keepalive.describe()}" if keepalive is not None else ""
         self.status.setText(
             f"Listening: point programs at ANTHROPIC_BASE_URL={url} (→ {redact(self.upstream)})"
+            + said
         )
         self.start_button.setText("&Stop")
+        self.keep_warm.setEnabled(False)
+        self.cap.setEnabled(False)
         self.timer.start()
 
     def stop(self) -> None:
@@ -145,6 +182,8 @@ class OtherProgramsDialog(QDialog):
         kept = self._keep()
         self.status.setText(f"Stopped{kept}. Requests will go to {redact(self.upstream)}.")
         self.start_button.setText("&Start")
+        self.keep_warm.setEnabled(True)
+        self.cap.setEnabled(True)
 
     def refresh(self) -> None:
         """New lines into the table (the last ``VIEW_LINES`` of them), and the sessions with
@@ -174,11 +213,10 @@ class OtherProgramsDialog(QDialog):
         self.table.insertRow(row)
         self.row_ids.append(line.id)
         cost = "unknown" if line.cost_usd is None else f"${line.cost_usd:.4f}"
-        why = "; ".join(x for x in (line.miss_reason, line.server_miss_reason) if x)
+        said = (line.reason, line.miss_reason, line.server_miss_reason, line.rewrite, line.note)
+        why = "; ".join(x for x in said if x)
         if line.kind == "failed":
-            why = "; ".join(x for x in (line.error, line.note) if x)
-        elif line.note:
-            why = "; ".join(x for x in (why, line.note) if x)
+            why = "; ".join(x for x in (line.error, line.reason, line.note) if x)
         numbers = (
             f"{line.read:,}",
             f"{line.predicted_read:,}",
@@ -189,6 +227,8 @@ class OtherProgramsDialog(QDialog):
         kind = line.kind
         if line.kind == "failed":  # a failure, with its status: no turn's numbers
             kind, numbers = f"failed ({line.status or 'no response'})", ("–",) * 5
+        elif line.kind == "keep-alive":  # no request: why a session is no longer kept warm
+            numbers = ("–",) * 5
         cells = (line.id, line.model, kind, *numbers, why)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
