@@ -477,3 +477,27 @@ def test_another_key_starts_from_what_its_workspace_has_cached(sim):
     warm = [r for r in session.totals.records if r.kind == "warm"][-1]
     assert warm.usage.read == 0 and warm.usage.write >= 3000
     assert warm.predicted == warm.usage  # the prediction knew it was cold
+
+
+def test_no_keepalive_ping_where_the_api_refuses_max_tokens_0(sim):
+    """A helper's reading of the code: pings ignored what refuses a warm-up, so a conversation
+    with extended (``enabled``) thinking sent pings the API answers with a 400."""
+
+    async def scenario():
+        h = Harness(sim.base_url, EngineSettings(keepalive_pings=2, keepalive_margin_s=20))
+        conv = conversation()
+        conv.max_tokens = 2048
+        conv.thinking = {"type": "enabled", "budget_tokens": 1024}
+        session = Session(conv)
+        session.conversation.add_user_text("hello")
+        await h.engine.run_turn(session)
+        if session.keepalive_task is not None:
+            await session.keepalive_task
+        await h.client.close()
+        return h, session
+
+    h, session = run(scenario())
+    kinds = [r.kind for r in session.totals.records]
+    assert kinds == ["turn"], [(r.kind, r.error) for r in session.totals.records]
+    said = [s.reason for s in h.of(ev.WarmSkipped)]
+    assert any(r.startswith("no keep-alive pings: extended thinking") for r in said), said

@@ -9,6 +9,7 @@ from app.caching.costs import Kind
 from app.engine import events as ev
 from app.engine.economics import away_since_send, outliving_below, ping_decision
 from app.engine.session import Session
+from app.engine.settings import max_tokens_0_refused
 
 EXPIRED_SLACK_S = 0.05  # look again just after the entry judged has expired
 
@@ -17,6 +18,10 @@ async def keep_alive(engine, session: Session) -> None:
     """Shortly before the entry the next send needs expires, refresh it only while the chance
     that the user comes back within its next lifetime makes the ping cheaper than the rewrite it
     would spare; at most ``session.pings_left`` pings."""
+    refused = max_tokens_0_refused(session.conversation)
+    if refused is not None:  # every ping would be a 400
+        engine.emit(ev.WarmSkipped(session.id, f"no keep-alive pings: {refused}", False))
+        return
     while session.pings_left > 0:
         built = engine.drafts.warm_request(session)
         if not built.breakpoints:

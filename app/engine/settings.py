@@ -90,6 +90,16 @@ def pings_of(settings: EngineSettings, conversation) -> int:
     return max(0, min(settings.keepalive_pings if own is None else own, MAX_PINGS))
 
 
+def max_tokens_0_refused(conversation) -> str | None:
+    """Why the API refuses this conversation's requests with ``max_tokens: 0`` (a warm-up, a
+    keep-alive ping), or None (prompt-caching.md, "Pre-warming the cache")."""
+    if (conversation.thinking or {}).get("type") == "enabled":
+        return "extended thinking cannot pre-warm (max_tokens 0 is refused with it)"
+    if (conversation.tool_choice or {}).get("type") in ("any", "tool"):
+        return "a forced tool choice cannot pre-warm (max_tokens 0 is refused with it)"
+    return None
+
+
 def warm_blocker(
     settings: EngineSettings, strategy: str, conversation, draft: tuple = ()
 ) -> str | None:
@@ -101,10 +111,9 @@ def warm_blocker(
     if strategy == "none":
         return "the pattern caches nothing"
     conv = conversation
-    if (conv.thinking or {}).get("type") == "enabled":
-        return "extended thinking cannot pre-warm (max_tokens 0 is refused with it)"
-    if (conv.tool_choice or {}).get("type") in ("any", "tool"):
-        return "a forced tool choice cannot pre-warm (max_tokens 0 is refused with it)"
+    refused = max_tokens_0_refused(conv)
+    if refused is not None:
+        return refused
     if not conv.messages and not conv.system and not conv.tools and not draft:
         return "nothing to warm yet"
     return None
