@@ -1,0 +1,93 @@
+"""Branches through the window, as a new user met them (Sonnet 5 on the built-in simulator): an
+edit and resend, then Regenerate, make two forks; they come back with their lines after a
+restart."""
+
+import re
+
+from tests.helpers import text_of
+from tests.uikit import close_history, drop_files, make_window, turn_over, until
+
+SONNET_5 = "claude-sonnet-5"
+
+
+def on_sonnet_5(window) -> None:
+    """The new user's model, and a TTL of their choosing (the simulator's reply quotes the TTL,
+    so the two answers of a Regenerate are the same words, as they were for them)."""
+    conv = window.session.conversation
+    conv.model, conv.ttl = SONNET_5, "5m"
+
+
+def menu_entry(window, menu: str, text: str):
+    (found,) = [a for a in window.menus[menu].actions() if a.text() == text]
+    return found
+
+
+async def say(window, text):
+    window.composer.edit.setPlainText(text)
+    window.sending.send()
+    await until(lambda: turn_over(window))
+
+
+async def two_forks(window, tmp_path):
+    """A question under a document, a second one; the second edited and sent again (a fork at
+    the question), then answered again with Ctrl+R (a fork at the reply)."""
+    (tmp_path / "report.txt").write_text(text_of(6_000, "report"))
+    drop_files(window.composer.edit, [tmp_path / "report.txt"])
+    await until(lambda: window.composer.attachments)
+    await say(window, "What does the report conclude?")
+    await say(window, "And the second chapter?")
+    window.messages.edit_message(2)
+    await say(window, "And the third chapter?")
+    turns = len(window.session.totals.records)
+    menu_entry(window, "conversation", "&Regenerate reply").trigger()  # Ctrl+R
+    await until(lambda: turn_over(window) and len(window.session.totals.records) > turns)
+
+
+def branch_lines(window) -> dict[int, str]:
+    """Each fork's line as the pane shows it, links taken out (their token is the pane's own,
+    per launch): message position -> "‹ previous **Branch 2 of 2** next › · *all share ...*"."""
+    rows = [r.body for r in window.view.rows() if "**Branch " in r.body]
+    lines = [re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", r.split("\n\n")[0]) for r in rows]
+    return dict(zip(sorted(window.view.branches), lines, strict=True))
+
+
+def test_branches_come_back_after_a_restart_with_their_lines_and_their_links(
+    qtbot, loop, sim, tmp_path
+):
+    """Finding 3: two forks, each "Branch 2 of 2"; after quitting and opening the conversation
+    again every branch line was gone (the branches were in the history, unreachable): the pane
+    dropped the lines the messages feature had just drawn, because it heard of the conversation
+    on screen after the feature did. Now a new window on the same data folder shows both forks'
+    lines as they were, and their links switch."""
+    folder = tmp_path / "data"
+    window, client = make_window(sim.base_url, folder=folder, system_tokens=2000)
+    qtbot.addWidget(window)
+    on_sonnet_5(window)
+
+    async def first_run():
+        await two_forks(window, tmp_path)
+        lines = branch_lines(window)
+        await client.close()
+        await close_history(window)  # Ctrl+Q: everything saved, the history closed
+        return lines, window.session.id
+
+    before, conversation_id = loop.run_until_complete(first_run())
+    window.close()
+    again, client = make_window(sim.base_url, folder=folder)
+    qtbot.addWidget(again)
+
+    async def second_run():
+        assert await again.history.open(conversation_id)
+        lines = branch_lines(again)
+        for row in [r.body for r in again.view.rows() if "**Branch " in r.body][:1]:
+            again.view.follow(row.split("[‹ previous](")[1].split(")")[0])  # a click on it
+        shown = [m.text for m in again.session.conversation.messages if m.role == "user"]
+        await client.close()
+        await close_history(again)
+        return lines, shown
+
+    after, shown = loop.run_until_complete(second_run())
+    assert sorted(before) == [2, 3] and all("**Branch 2 of 2**" in v for v in before.values())
+    assert after == before
+    assert shown[-1] == "And the second chapter?"  # the link switched back to the first path
+    assert "Switched. Branch 1 of 2" in again.status_label.text()
