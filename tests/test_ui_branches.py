@@ -1,9 +1,11 @@
 """Branches through the window, as a new user met them (Sonnet 5 on the built-in simulator): an
 edit and resend, then Regenerate, make two forks; they come back with their lines after a
-restart."""
+restart, and the tokens every branch "shares up to here" are what the branches' requests hold
+in common."""
 
 import re
 
+from app.caching.costs import Kind
 from tests.helpers import text_of
 from tests.uikit import close_history, drop_files, make_window, turn_over, until
 
@@ -51,6 +53,12 @@ def branch_lines(window) -> dict[int, str]:
     return dict(zip(sorted(window.view.branches), lines, strict=True))
 
 
+def shared(line: str) -> int:
+    """The figure of "all share N tokens" (the pane escapes its commas as Markdown)."""
+    found = re.search(r"all share ([\d,\\]+) tokens", line)
+    return int(re.sub(r"\D", "", found.group(1)))
+
+
 def test_branches_come_back_after_a_restart_with_their_lines_and_their_links(
     qtbot, loop, sim, tmp_path
 ):
@@ -91,3 +99,41 @@ def test_branches_come_back_after_a_restart_with_their_lines_and_their_links(
     assert after == before
     assert shown[-1] == "And the second chapter?"  # the link switched back to the first path
     assert "Switched. Branch 1 of 2" in again.status_label.text()
+
+
+def test_the_tokens_branches_share_stop_at_the_fork_and_never_count_the_reply(
+    qtbot, loop, sim, tmp_path
+):
+    """Finding 7 (prompt-caching.md: the cache is a prefix): at the fork Regenerate made, the
+    line said "all share 108,315 tokens" while each branch's request held 108,202: the common
+    prefix ran on through the two answers (the same words from the simulator) and the draft the
+    next turn would add; after a stopped turn it said 108,308. Now it is what the two requests
+    that answered share: all of the request, and not a token of the answers. At the question
+    fork it still counts the document the edited question kept."""
+    window, client = make_window(sim.base_url, system_tokens=2000)
+    qtbot.addWidget(window)
+    on_sonnet_5(window)
+
+    async def scenario():
+        await two_forks(window, tmp_path)
+        first = branch_lines(window)
+        window.composer.edit.setPlainText("A very long answer, please")
+        window.sending.send()
+        window.sending.stop()  # Esc at once: the turn is stopped before any answer
+        await until(lambda: turn_over(window))
+        await say(window, "Thanks. One more thing?")
+        later = branch_lines(window)
+        await client.close()
+        return first, later
+
+    first, later = loop.run_until_complete(scenario())
+    turns = [r for r in window.session.totals.records if r.kind == Kind.TURN]
+    asked, regenerated = turns[2], turns[3]  # the edited question's answer, and Ctrl+R's
+    prompt = regenerated.usage.input_total
+    assert prompt == asked.usage.input_total  # one request, asked twice
+    assert shared(first[3]) == prompt, first[3]
+    assert shared(later[3]) == prompt, later[3]
+    # The question fork shares the system prompt, the document, the first exchange: the
+    # earlier path's second question is where they part.
+    assert 8_000 < shared(first[2]) < prompt, first[2]
+    assert shared(later[2]) == shared(first[2])
