@@ -1,11 +1,14 @@
 """Branches through the window, as a new user met them (Sonnet 5 on the built-in simulator): an
 edit and resend, then Regenerate, make two forks; they come back with their lines after a
-restart, and the tokens every branch "shares up to here" are what the branches' requests hold
-in common."""
+restart, the tokens every branch "shares up to here" are what the branches' requests hold in
+common, and a conversation with branches and a stopped turn is replayed (What would it have
+cost) instead of being refused."""
 
 import re
 
 from app.caching.costs import Kind
+from app.simulator.runner import SimulatorThread
+from app.simulator.server import SimulatorConfig
 from tests.helpers import text_of
 from tests.uikit import close_history, drop_files, make_window, turn_over, until
 
@@ -137,3 +140,67 @@ def test_the_tokens_branches_share_stop_at_the_fork_and_never_count_the_reply(
     # earlier path's second question is where they part.
     assert 8_000 < shared(first[2]) < prompt, first[2]
     assert shared(later[2]) == shared(first[2])
+
+
+def stop_at_first(window, kind) -> None:
+    """Esc the moment the reply's first event of ``kind`` is shown (a thinking delta: nothing of
+    the answer has come; a text delta: a few words of it)."""
+
+    def listener(event):
+        if isinstance(event, kind) and window.chat.busy():
+            window.workspace.events.unsubscribe(listener)
+            window.sending.stop()
+
+    window.workspace.events.subscribe(listener)
+
+
+def test_a_conversation_with_branches_and_stopped_turns_is_replayed_not_refused(
+    qtbot, loop, tmp_path
+):
+    """Finding 4: What would it have cost, on two forks and a stopped turn, said "None of its 8
+    requests could be replayed ... (tool rounds)", with no tool in sight, and showed nothing.
+    A stopped turn may leave a record and no reply (stopped while it thought), or neither
+    (stopped before the API answered), or a record and part of a reply. Each is matched as it
+    was: the first is replayed with a one-token reply, the second's message goes with the
+    user's next one (the API joins consecutive user turns: messages.md), the third keeps its
+    record. Every request the history holds is then compared, and none blames tool rounds."""
+    from app.engine import events as ev
+
+    with SimulatorThread(SimulatorConfig(time_scale=0.5)) as slow:
+        window, client = make_window(slow.base_url, system_tokens=2000)
+        qtbot.addWidget(window)
+        on_sonnet_5(window)
+        window.session.conversation.thinking = {"type": "adaptive", "display": "summarized"}
+
+        async def scenario():
+            await two_forks(window, tmp_path)
+            window.composer.edit.setPlainText("A very long answer, please")
+            window.sending.send()
+            window.sending.stop()  # Esc at once: no record, no reply
+            await until(lambda: turn_over(window))
+            await say(window, "Then only the fourth chapter?")
+            stop_at_first(window, ev.ThinkingDelta)  # a record, no reply
+            await say(window, "And the fifth?")
+            await say(window, "The fifth chapter, please.")
+            stop_at_first(window, ev.TextDelta)  # a record and part of a reply
+            await say(window, "And the sixth?")
+            await say(window, "Thanks, that is all.")
+            dialog = window.replay.open()
+            await until(lambda: dialog.task.done(), timeout=180)
+            await client.close()
+            return dialog
+
+        dialog = loop.run_until_complete(scenario())
+    conv = window.session.conversation
+    turns = [r for r in window.session.totals.records if r.kind == Kind.TURN and not r.error]
+    assert [m.interrupted for m in conv.messages if m.role == "assistant"].count(True) == 1
+    assert len(turns) == 9 and len(conv.branches) == 2
+    said = dialog.sentence.text()
+    assert said.startswith(
+        "The replay (Cachescope, your settings) reproduces the cache reads of 9 of 9 requests"
+    ), said
+    assert "tool round" not in said + dialog.notes.text()
+    assert dialog.table.rowCount() == 9
+    notes = dialog.notes.text()
+    assert "1 message(s) stopped before the API answered (no request record) replayed" in notes
+    assert "1 message(s) that got no reply replayed with a one-token reply" in notes
