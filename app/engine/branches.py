@@ -42,11 +42,28 @@ def _next_request_on(engine: Engine, session: Session, index: int, path: tuple[M
     return engine.drafts.send_request(session, DRAFT_PLACEHOLDER, conversation=trial)
 
 
-def shared_tokens(requests) -> int:
-    """The tokens every one of ``requests`` shares, byte for byte, from the start: an edited
-    question under an unchanged document shares the document (not only what precedes the
-    fork's message)."""
-    sequences = [[b.fingerprint for b in r.flat.blocks] for r in requests]
+def _up_to_the_fork(request, index: int, path: tuple[Message, ...]) -> list[str]:
+    """The fingerprints of ``request``'s blocks up to the fork at ``index``: every block before
+    it, and the message(s) of the user that begin ``path`` (an edited question keeps its
+    document). A reply is the path's own (what the model wrote for it), never the shared prefix,
+    and neither is anything after it or the draft the next turn would add."""
+    own = next((n for n, m in enumerate(path) if m.role == "assistant"), len(path))
+    limit = index + own
+    return [
+        b.fingerprint
+        for b in request.flat.blocks
+        if b.facts.message_index is None or b.facts.message_index < limit
+    ]
+
+
+def shared_tokens(requests, index: int, paths) -> int:
+    """The tokens every one of ``requests`` (the next request on each of ``paths``) shares, byte
+    for byte, from the start up to the fork at message ``index`` (prompt-caching.md: the cache
+    is a prefix; "Branch N of M" speaks of what the paths have in common before they part). An
+    edited question under an unchanged document shares the document (not only what precedes
+    the fork's message); two answers to one question share the request that asked it, never
+    the answer, even when the simulator wrote the same words twice."""
+    sequences = [_up_to_the_fork(r, index, p) for r, p in zip(requests, paths, strict=True)]
     common = 0
     for column in zip(*sequences, strict=False):
         if len(set(column)) > 1:
@@ -64,6 +81,7 @@ def branch_view(
     paths = conv.alternatives(index)
     requests = {id(p[0]): _next_request_on(engine, session, index, p) for p in paths}
     built = requests[id(path[0])]
+    shared = shared_tokens([requests[id(p[0])] for p in paths], index, paths)
     plan = engine.ledger.predict(built)
     extra = cost_of(
         Usage(write_5m=plan.write_5m_tokens, write_1h=plan.write_1h_tokens), built.model
@@ -73,7 +91,7 @@ def branch_view(
         index,
         next(i for i, p in enumerate(paths) if p[0] is path[0]) + 1,
         len(paths),
-        shared_tokens(list(requests.values())),
+        shared,
         plan.read_tokens,
         plan.write_tokens,
         extra.paid_usd - saved.paid_usd if extra.known and saved.known else None,

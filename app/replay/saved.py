@@ -10,6 +10,14 @@ paid for the same requests: like with like.
   are counted as the history's are. A warm-up for a draft that was never sent is left out of
   what was paid, since the replay has no such draft, and the notes say so.
 - The replies' lengths come from the turn that produced them (``reply_id``), else their text.
+- **A stopped turn is replayed as it was.** Stopped after the API answered, it has a record
+  (and part of a reply, or none when it was stopped while it thought): it is a send with that
+  record, and what has no reply gets a one-token one. Stopped before the API answered, it has
+  neither: nothing was paid for it that the history knows, so the replay sends no request for it
+  either, and its message goes with the user's next one on its path (the API joins consecutive
+  user turns into one: api/messages.md). A stopped request that left no message at all (a
+  Regenerate stopped while it thought) is left out of what was paid, as the replay has no such
+  request; the notes say so.
 - Typing time is not saved: each message is assumed typed at 5 characters a second within the
   pause before it, or from the first warm-up the history holds for it when that was earlier (the
   draft was there then); attachments are attached before it is typed.
@@ -45,6 +53,7 @@ class _Turn:
     reply: object | None  # the first assistant message after it (None: no reply)
     end: object  # the last message of the turn (its reply, or the user's message)
     start: float  # when it began: the message sent, or the new answer asked for
+    asked: float  # the earliest its request can have left: the message, or the answer before
     regenerates: int | None = None  # the earlier turn answering the same message
 
 
@@ -90,7 +99,7 @@ def _turns(found: dict[str, tuple[str, object]]) -> tuple[list[_Turn], int]:
                     replies.append(child)
         replies.sort(key=lambda m: m.created_at)
         if not replies:
-            turns.append(_Turn(message, None, message, message.created_at))
+            turns.append(_Turn(message, None, message, message.created_at, message.created_at))
         for n, reply in enumerate(replies):
             end, calls = reply, False
             while True:  # a tool loop: the turn ends with its last assistant message
@@ -101,7 +110,8 @@ def _turns(found: dict[str, tuple[str, object]]) -> tuple[list[_Turn], int]:
                 end = max(nxt, key=lambda m: m.created_at)
             tool_rounds += calls
             start = message.created_at if n == 0 else reply.created_at
-            turns.append(_Turn(message, reply, end, start))
+            asked = message.created_at if n == 0 else replies[n - 1].created_at
+            turns.append(_Turn(message, reply, end, start, asked))
     turns.sort(key=lambda t: t.start)
     first_answer: dict[str, int] = {}
     for k, turn in enumerate(turns):
@@ -112,20 +122,45 @@ def _turns(found: dict[str, tuple[str, object]]) -> tuple[list[_Turn], int]:
     return turns, tool_rounds
 
 
-def _records_per_turn(turns: list[_Turn], records: list[dict]) -> list[dict | None]:
-    """Each turn's record: the one that produced its reply (``reply_id``); a turn whose reply no
-    record names (a reply stopped by the user, a history older than ``reply_id``) takes the next
-    record that names none."""
+def _records_per_turn(
+    turns: list[_Turn], records: list[dict]
+) -> tuple[list[dict | None], list[dict]]:
+    """Each turn's record, and the records of stopped requests that no turn shows.
+
+    A turn's record is the one that produced its reply (``reply_id``). A record that names no
+    reply (a turn stopped by the user, with part of a reply or none; a history older than
+    ``reply_id``) goes to a turn left without one, among the turns between those matched before
+    and after it: the last one asked before the record was sent (a turn stopped before the API
+    answered has no record at all). What is left (a Regenerate stopped before any answer: its
+    message shows the earlier answer) is returned apart."""
     turn_records = [r for r in records if r.get("kind") == Kind.TURN and not r.get("error")]
+    place = {id(r): n for n, r in enumerate(turn_records)}
     by_reply = {r["reply_id"]: r for r in turn_records if r.get("reply_id")}
+    out: list[dict | None] = [
+        by_reply.get(t.reply.id) if t.reply is not None else None for t in turns
+    ]
     loose = [r for r in turn_records if not r.get("reply_id")]
-    out: list[dict | None] = []
-    for turn in turns:
-        record = by_reply.get(turn.reply.id) if turn.reply is not None else None
-        if record is None and turn.reply is not None and loose:
-            record = loose.pop(0)
-        out.append(record)
-    return out
+    for record in loose:
+        n = place[id(record)]
+        matched = [(k, place[id(r)]) for k, r in enumerate(out) if r is not None]
+        low = max((k for k, at in matched if at < n), default=-1)
+        high = min((k for k, at in matched if at > n), default=len(turns))
+        free = [k for k in range(low + 1, high) if out[k] is None]
+        if not free:
+            continue
+        sent = record.get("at")
+        fits = [k for k in free if _finite(sent) and turns[k].asked <= sent]
+        out[fits[-1] if fits else free[0]] = record
+    taken = {id(r) for r in out if r is not None}
+    return out, [r for r in loose if id(r) not in taken]
+
+
+def _anchor(found: dict[str, tuple[str, object]], message_id: str) -> str:
+    """The message a question follows, past the system messages between (an instruction, a
+    turn's effort)."""
+    while message_id in found and found[message_id][1].role == "system":
+        message_id = found[message_id][0]
+    return message_id
 
 
 def _reply_tokens(turn: _Turn, record: dict | None) -> int:
@@ -135,25 +170,34 @@ def _reply_tokens(turn: _Turn, record: dict | None) -> int:
 
 
 def _events(
-    turn: _Turn, k: int, pause: float, after: int, reply_tokens: int, composing: float = 0.0
+    turn: _Turn,
+    k: int,
+    pause: float,
+    after: int,
+    reply_tokens: int,
+    composing: float = 0.0,
+    regenerated: int = 0,
+    carried: tuple = (),
 ) -> list[dict]:
-    """Send ``k`` (1-based): its attachments, its typing and the send, or a regenerate. The
-    typing takes the assumed pace, or longer when the history shows the draft was there
-    earlier (``composing``: seconds from the first warm-up for it to the send)."""
+    """Send ``k`` (1-based): its attachments, its typing and the send, or a regenerate of send
+    ``regenerated``. The typing takes the assumed pace, or longer when the history shows the
+    draft was there earlier (``composing``: seconds from the first warm-up for it to the send).
+    ``carried``: the user's messages stopped before the API answered, that go with this one."""
     if turn.regenerates is not None:
         return [
             {
                 "wait": round(pause, 3),
                 "do": "regenerate",
-                "of": turn.regenerates + 1,
+                "of": regenerated,
                 "reply_tokens": reply_tokens,
             }
         ]
-    text = turn.user.text
+    messages = (*carried, turn.user)
+    text = " ".join(m.text for m in messages if m.text)
     typing = min(pause, max(len(text) / TYPING_CHARS_PER_S, composing))
     wait = round(pause - typing, 3)
     events: list[dict] = []
-    for block in turn.user.blocks:
+    for block in (b for m in messages for b in m.blocks):
         if isinstance(block, DocumentBlock):
             events.append({"wait": wait, "do": "attach", "document_tokens": block.document.tokens})
             wait = 0
@@ -182,13 +226,26 @@ def saved_session(conversation, records: list[dict] | None = None) -> Saved:
     turns, tool_rounds = _turns(found)
     if not turns:
         raise TraceError("the conversation has no message of yours to replay")
-    per_send = _records_per_turn(turns, records)
+    per_turn, stray = _records_per_turn(turns, records)
     ends: dict[str, int] = {}  # the id of the last message of each turn -> its send number
+    sends: dict[int, int] = {}  # a turn's place in ``turns`` -> its send number
+    carried: dict[str, tuple] = {}  # a message stopped unanswered -> what goes with the next
+    per_send: list[dict | None] = []
+    joined: set[str] = set()  # the stopped messages that went with a later one
     events: list[dict] = []
     previous_end: float | None = None
     untimed = 0
     warmed = sorted(float(r["at"]) for r in records if r.get("kind") == Kind.WARM and r.get("at"))
-    for k, turn in enumerate(turns, start=1):
+    recorded = any(r.get("kind") == Kind.TURN for r in records)  # else no record says anything
+    for i, turn in enumerate(turns):
+        parent = _anchor(found, found[turn.user.id][0])
+        if recorded and turn.reply is None and per_turn[i] is None:  # stopped unanswered
+            carried[turn.user.id] = (*carried.get(parent, ()), turn.user)
+            ends[turn.user.id] = ends.get(parent, 0)  # what follows it follows what it did
+            continue
+        k = len(sends) + 1
+        sends[i] = k
+        per_send.append(per_turn[i])
         # The first warm-up for this message: the draft was there from then (at least).
         since = previous_end or float("-inf")
         first_warm = next((t for t in warmed if since < t <= turn.start), None)
@@ -199,17 +256,24 @@ def saved_session(conversation, records: list[dict] | None = None) -> Saved:
             pause, untimed = ASSUMED_PAUSE_S, untimed + 1
         else:
             pause = max(0.0, turn.start - previous_end)
-        parent = found[turn.user.id][0]
-        after = ends.get(parent, 0) if parent else 0
-        reply_tokens = _reply_tokens(turn, per_send[k - 1])
-        events += _events(turn, k, pause, after, reply_tokens, composing)
+        after = ends.get(parent, 0)
+        reply_tokens = _reply_tokens(turn, per_turn[i])
+        regenerated = sends.get(turn.regenerates, 0) if turn.regenerates is not None else 0
+        before = carried.get(parent, ())
+        joined.update(m.id for m in before)
+        events += _events(turn, k, pause, after, reply_tokens, composing, regenerated, before)
         ends[turn.end.id] = k
         previous_end = turn.end.created_at or turn.start or previous_end
-    paid, last_at = _paid(records, notes)
+    if not sends:
+        raise TraceError("none of your messages reached the API: each was stopped first")
+    left_out = {id(r) for r in stray}
+    paid, last_at = _paid([r for r in records if id(r) not in left_out], notes)
+    _say_what_was_stopped(len(turns) - len(sends), len(joined), stray, notes)
     if not records:
         notes.append("the history holds no request records: what was paid is unknown")
     close_wait = CLOSE_AFTER_S + max(0.0, (last_at or 0) - (previous_end or 0))
-    _say_what_was_assumed(conversation, turns, tool_rounds, untimed, notes)
+    sent = [turns[i] for i in sends]
+    _say_what_was_assumed(conversation, sent, tool_rounds, untimed, notes)
     system_tokens = text_tokens(conversation.system_text) if conversation.system else 0
     tool_tokens = sum(tool_definition_tokens(t.api) for t in conversation.tools)
     if tool_tokens:
@@ -259,6 +323,26 @@ def _price(record: dict) -> float | None:
 
 def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _say_what_was_stopped(unanswered: int, joined: int, stray: list[dict], notes) -> None:
+    """What the replay did with the turns the user stopped (see the module's docstring)."""
+    if joined:
+        notes.append(
+            f"{joined} message(s) stopped before the API answered (no request record) replayed"
+            " with your next message: the API joins consecutive messages of yours into one"
+        )
+    if unanswered - joined:
+        notes.append(
+            f"{unanswered - joined} message(s) stopped before the API answered, with nothing"
+            " after them, are left out: nothing was paid for them that the history knows"
+        )
+    if stray:
+        spent = sum(c for c in map(_price, stray) if c is not None)
+        notes.append(
+            f"{len(stray)} stopped request(s) that left no message (${spent:.4f}) are left out"
+            " of what was paid: the replay has no such request"
+        )
 
 
 def _say_what_was_assumed(conversation, turns, tool_rounds: int, untimed: int, notes) -> None:

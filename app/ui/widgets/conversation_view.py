@@ -85,6 +85,7 @@ class ConversationView(MessageActions, QTreeView):
         self.last_built: BuiltRequest | None = None
         self._marks: dict = {}
         self.branches: dict[int, str] = {}  # message index -> its branch line (set_branches)
+        self._branches_of = ""  # the conversation whose forks ``branches`` draws
         self._records: list[RequestRecord] = []
         self.error: tuple[str, str] | None = None  # what failed, what to do
         self.editing: int | None = None
@@ -105,7 +106,7 @@ class ConversationView(MessageActions, QTreeView):
 
     # -- what is shown --------------------------------------------------------------------------
     def show_conversation(self, conversation: Conversation) -> None:
-        if conversation is not self.conversation:
+        if conversation.id != self._branches_of:
             self.branches = {}  # until the window says where this one's paths part
         self.conversation = conversation
         self._update(bottom=self.model_.owner != conversation.id)
@@ -137,12 +138,16 @@ class ConversationView(MessageActions, QTreeView):
         self.editing = index
         self._update(bottom=index is not None)
 
-    def set_branches(self, branches: dict[int, tuple[int, int, str]]) -> None:
-        """Where the conversation's paths part: (this path's number, how many, a note)."""
+    def set_branches(self, conversation_id: str, branches: dict[int, tuple[int, int, str]]) -> None:
+        """Where the paths of conversation ``conversation_id`` part: (this path's number, how
+        many, a note). Kept when that conversation is shown after this is said (a conversation
+        opened from the history is told of before the pane hears it is on screen)."""
+        self._branches_of = conversation_id
         self.branches = {
             index: self.maker.branch_line(index, *found) for index, found in branches.items()
         }
-        self._update()
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            self._update()
 
     def _rows(self) -> list[Row]:
         conv = self.conversation

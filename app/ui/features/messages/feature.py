@@ -99,6 +99,7 @@ class MessageActions(QObject):
         next would read from cache and write (edit and resend, regenerate keep the old path)."""
         found = self.ctx.chat.branches_here()
         self.ctx.widgets.view.set_branches(
+            self.ctx.chat.id,
             {
                 index: (
                     position,
@@ -107,7 +108,7 @@ class MessageActions(QObject):
                     f" would read {view.read_tokens:,} from cache and write {view.write_tokens:,}",
                 )
                 for index, (position, count, view) in found.items()
-            }
+            },
         )
 
     def switch_branch(self, index: int, step: int) -> None:
