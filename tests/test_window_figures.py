@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.conversation.conversation import Conversation
 from app.engine.session import Session
+from app.ui.widgets.money import usd
 from tests.helpers import SONNET_46, text_of
 from tests.uikit import make_window, turn_over, until
 
@@ -103,4 +104,54 @@ def test_a_conversation_shown_again_keeps_its_bars(qtbot, loop, sim):
     assert gutter(window.view) == {}
     window.workspace.open(session, saved=False)  # back to it (still open, or opened again)
     assert gutter(window.view) == before
+    loop.run_until_complete(client.close())
+
+
+def inspector_saved(window, record) -> tuple[str, float]:
+    """The inspector's "saved" for ``record``, as shown, and its dollars (0 when it is counted
+    in a turn's figure instead)."""
+    inspector = window.inspector
+    inspector.picker.setCurrentIndex(inspector.records.index(record))
+    said = inspector.summary.text().split(", saved ", 1)[1]
+    figure = said.split(":")[0].split(" ")[0]
+    if not figure.lstrip("-").startswith("$"):
+        return said, 0.0
+    return said, float(figure.replace("$", ""))
+
+
+def test_the_inspector_and_the_sidebar_say_one_saving(qtbot, loop, sim):
+    """Finding 9: the inspector said a first warm-up saved -$0.0050 (its write premium) where
+    the sidebar counted its whole $0.0248 against the saving; turn 2 "saved $0.0178" in the
+    inspector and -$0.0070 in the sidebar; the inspector's figures added up to +$0.37 against
+    the sidebar's $0.1344. One definition now ("what caching saved against sending the same
+    without it, net of warm-ups and pings"): a turn's figure is the sidebar's, word for word; a
+    warm-up is counted in the turn it served; the figures add up to the conversation's."""
+    window, client = make_window(sim.base_url, warming=True)
+    qtbot.addWidget(window)
+
+    async def scenario():
+        for n in range(3):
+            qtbot.keyClicks(window.composer.edit, f"question {n} about the system prompt")
+            await until(lambda: window.chat.outlook.indicator.state in ("warm", "not warmed"))
+            window.sending.send()
+            await until(lambda: turn_over(window))
+        window.session.conversation.set_system_text(text_of(3000, "another system prompt"))
+        qtbot.keyClicks(window.composer.edit, "one more, not sent")  # a warm-up no turn used
+        await until(lambda: window.session.totals.records[-1].kind == "warm")
+
+    loop.run_until_complete(scenario())
+    totals = window.session.totals
+    kinds = [r.kind for r in totals.records]
+    assert kinds[0] == "warm" and kinds[1] == "turn" and kinds[-1] == "warm", kinds
+    shown = [inspector_saved(window, r) for r in totals.records]
+    first_warm, _ = shown[0]
+    assert first_warm.startswith("counted in turn 1's saving"), first_warm
+    last_warm, dollars = shown[-1]
+    assert (
+        dollars == -round(totals.records[-1].cost.paid_usd, 4) and "no turn has used" in last_warm
+    )
+    assert abs(sum(d for _, d in shown) - totals.saved_usd) < 0.0001 * len(shown)
+    assert window.sidebar.fields["total_saved"].text().startswith(usd(totals.saved_usd))
+    last_turn = [r for r in totals.records if r.kind == "turn"][-1]
+    assert inspector_saved(window, last_turn)[0] == window.sidebar.fields["saved"].text()
     loop.run_until_complete(client.close())
