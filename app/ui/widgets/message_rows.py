@@ -232,7 +232,7 @@ class RowMaker:
             if j in folders:  # a folder's files: one card for the run
                 end, name = folders[j]
                 run = [b.document for b in blocks[j:end]]
-                tokens = self._tokens(sum(d.tokens for d in run))
+                tokens = sum(self._tokens(d.tokens) for d in run)  # block by block, as sent
                 lines.append(f"**Folder** {literal(name)}/ · {len(run)} files · ~{tokens:,} tokens")
             elif j in inside:
                 continue
