@@ -239,3 +239,34 @@ def test_a_long_paste_has_one_token_figure_in_the_question_the_chip_and_the_requ
     assert 0 <= block.tokens - asked <= 6, (asked, block.tokens)
     assert asked > len(pasted) // 4  # the tokenizer's 1.3, not the estimator's bytes / 4
     loop.run_until_complete(client.close())
+
+
+def test_the_draft_line_says_what_the_send_writes_now_and_apart_what_cold_writes(qtbot, loop, sim):
+    """Finding 11: with an adaptive TTL the draft line said "writing 5m entries" (the cold
+    price's lifetime) and the send then wrote 1h. The line now says what the send would write
+    now and, apart, what the same send would write cold."""
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    window.chat.apply(model="claude-sonnet-5", ttl="adaptive")
+    window.settings.open(window.chat.conversation)
+    composer = window.composer
+
+    async def first_turn_then_type():
+        composer.edit.setPlainText("first question " + text_of(300, "q"))
+        window.sending.send()
+        await until(lambda: turn_over(window))
+        composer.edit.setPlainText("and a second question")
+        await until(lambda: "from cache" in composer.summary.text())
+
+    loop.run_until_complete(first_turn_then_type())
+    line = composer.summary.text()
+    assert "in input, writing 1h entries; $" in line and " cold, writing 5m;" in line, line
+
+    async def second_turn():
+        window.sending.send()
+        await until(lambda: turn_over(window) and len(window.chat.messages) == 4)
+
+    loop.run_until_complete(second_turn())
+    written = window.session.totals.records[-1].usage
+    assert written.write_1h > 0 and written.write_5m == 0, written  # as the line said
+    loop.run_until_complete(client.close())

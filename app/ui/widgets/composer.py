@@ -366,12 +366,13 @@ class Composer(QWidget):
         else:
             tokens = sending.tokens
             cached = f", {sending.read:,} from cache" if sending.read else ", nothing cached"
-            written = (
-                f"writing {sending.cold_ttl} entries" if sending.cold_ttl else "nothing written"
-            )
+            # what the send writes now and, apart, what the same send would write cold (with
+            # an adaptive TTL they differ: a warm send writes its tail for 1h, a cold one 5m)
+            now = f"writing {sending.ttl} entries" if sending.ttl else "writing nothing new"
+            cold = f"writing {sending.cold_ttl}" if sending.cold_ttl else "nothing written"
             price = (
-                f"{cached}: about ${sending.usd:.4f} in input "
-                f"(${sending.cold_usd:.4f} cold, {written})"
+                f"{cached}: about ${sending.usd:.4f} in input, {now};"
+                f" ${sending.cold_usd:.4f} cold, {cold}"
                 if sending.usd is not None
                 else f"{cached} (prices unknown for this model)"
             )
