@@ -270,3 +270,68 @@ def test_the_draft_line_says_what_the_send_writes_now_and_apart_what_cold_writes
     written = window.session.totals.records[-1].usage
     assert written.write_1h > 0 and written.write_5m == 0, written  # as the line said
     loop.run_until_complete(client.close())
+
+
+def test_the_help_names_every_colour_the_tokens_chart_draws(qapp):
+    """Finding 13: the Tokens per turn chart draws output in blue; the help page named only
+    green, amber and red."""
+    from app.ui.help_page import MARKS_PAGE, help_text
+    from app.ui.widgets.sidebar import COLORS
+
+    names = {"#3fa66b": "green", "#e0b030": "amber", "#d9534f": "red", "#5b8def": "blue"}
+    page = help_text(MARKS_PAGE)
+    chart = page.split("**Tokens per turn**", 1)[1].split("\n- ", 1)[0]
+    for series, colour in COLORS.items():
+        assert names[colour.name()] in chart, (series, colour.name(), chart)
+
+
+def test_f1_lists_the_attach_keys_and_they_are_in_a_menu(qtbot, loop, sim):
+    """Finding 13: F1 left out Ctrl+O and Ctrl+Shift+A (Attach and Folder were in no menu):
+    they are File → Attach files… and File → Attach a folder…, listed by F1 with the keys
+    that are in no menu (Ctrl+C in the conversation), and the keys still open the choosers."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    window.show()
+    window.windowHandle().requestActivate()  # the keys go to the active window's shortcuts
+    qtbot.waitUntil(window.isActiveWindow)
+    shortcuts = window.show_shortcuts()
+    table = shortcuts.table
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    shortcuts.reject()
+    assert rows["File → Attach files…"] == "Ctrl+O", rows
+    assert rows["File → Attach a folder…"] == "Ctrl+Shift+A", rows
+    assert rows["Copy the chosen message as written (in the conversation)"] == "Ctrl+C"
+    window.composer.edit.setFocus()
+    for key, modifiers, mode in (
+        (Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier, QFileDialog.FileMode.ExistingFiles),
+        (
+            Qt.Key.Key_A,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+            QFileDialog.FileMode.Directory,
+        ),
+    ):
+        qtbot.keyClick(window.composer.edit, key, modifiers)
+        opened = [d for d in window.findChildren(QFileDialog) if d.isVisible()]
+        assert [d.fileMode() for d in opened] == [mode]
+        opened[0].reject()
+    loop.run_until_complete(client.close())
+
+
+def test_an_empty_claude_code_folder_says_so_with_the_folder(
+    qtbot, loop, sim, tmp_path, monkeypatch
+):
+    """Finding 13: with an empty ~/.claude/projects the Claude Code sessions dialog was blank."""
+    home = tmp_path / "home"
+    (home / ".claude" / "projects").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    (entry,) = [a for a in window.menus["file"].actions() if "Claude Code" in a.text()]
+    entry.trigger()
+    said = window.claude_code.dialog.summary.text()
+    assert said.startswith("No Claude Code sessions in ~/.claude/projects"), said
+    loop.run_until_complete(client.close())

@@ -18,6 +18,7 @@ from app.facts.prices import PriceUpdates
 from app.storage.preferences import Preferences
 from app.ui.appearance import apply_appearance, next_appearance
 from app.ui.context import FeatureContext, Widgets
+from app.ui.features.attachments.feature import Attachments
 from app.ui.features.claude.feature import ClaudeFeatures
 from app.ui.features.claude_code.feature import ClaudeCodeView
 from app.ui.features.compaction.feature import ContextManagement
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.dialogs = SettingsDialogs(self.ctx)
         self.claude = ClaudeFeatures(self.ctx)
         self.history = History(self.ctx, problem)
+        self.attachments = Attachments(self.ctx)  # File → Attach files…, Attach a folder…
         self.files = UploadedFiles(self.ctx)
         self.claude_code = ClaudeCodeView(self.ctx)  # File → Open Claude Code sessions…
         self.context_management = ContextManagement(self.ctx)  # compaction, context editing

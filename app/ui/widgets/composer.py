@@ -127,13 +127,12 @@ class Composer(QWidget):
         self._tick.timeout.connect(self._show_indicator)
         self.last_folder = ""  # where the file dialogs open (the preferences keep it)
         self.attach_button = QPushButton("Attach…")
+        # The keys belong to File → Attach files… and Attach a folder… (the attachments feature)
         self.attach_button.setToolTip("Attach images, PDFs or text and code files (Ctrl+O)")
-        self.attach_button.setShortcut("Ctrl+O")
         self.folder_button = QPushButton("Folder…")
         self.folder_button.setToolTip(
             "Attach a folder: a code base, one document per file (Ctrl+Shift+A)"
         )
-        self.folder_button.setShortcut("Ctrl+Shift+A")
         self.send_button = QPushButton("Send")
         self.send_button.setDefault(True)
         self.send_button.setToolTip("Send (Enter)")
@@ -164,7 +163,7 @@ class Composer(QWidget):
         self.edit.long_paste.connect(self._offer_attachment)
         self.attach_button.clicked.connect(lambda: self.pick())
         self.edit.textChanged.connect(self._summary_timer.start)
-        self.folder_button.clicked.connect(self._pick_folder)
+        self.folder_button.clicked.connect(self.pick_folder)
         self.pending: set[asyncio.Task] = set()
         self.confirm_folders = True  # show the folder chooser (off for the smoke test)
         self.model: ModelInfo | None = None  # prices and tokenizer for the draft's summary
@@ -210,7 +209,7 @@ class Composer(QWidget):
         dialog.open()
         return dialog
 
-    def _pick_folder(self) -> QFileDialog:
+    def pick_folder(self) -> QFileDialog:
         dialog = QFileDialog(self, "Attach a folder", self.last_folder)
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
