@@ -124,6 +124,7 @@ class UsageSidebar(QWidget):
         totals_form = QFormLayout(totals)
         for key, label in (("paid", "Paid"), ("total_saved", "Saved"), ("hit", "Hit rate")):
             self.fields[key] = plain_label("–")
+            self.fields[key].setWordWrap(True)  # a narrow sidebar wraps, never cuts
             totals_form.addRow(plain_label(label), self.fields[key])
         self.chart = TurnChart()
         self.entries = QListWidget()
@@ -131,9 +132,11 @@ class UsageSidebar(QWidget):
         self.requests = QListWidget()
         self.requests.setObjectName("warmsAndPings")
         self.requests.setWordWrap(True)  # each says why it was sent
+        self.entries.setWordWrap(True)  # a narrow sidebar wraps an entry, never scrolls sideways
         # On a small screen the sidebar scrolls rather than squeezing a list to one line.
         for listing in (self.entries, self.requests):
             listing.setMinimumHeight(6 * listing.fontMetrics().lineSpacing())
+            listing.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.addWidget(last)
         layout.addWidget(totals)
