@@ -6,6 +6,7 @@ _.clip  # QAbstractTextDocumentLayout.PaintContext, read by Qt when a document i
 _.columnCount  # QAbstractTableModel
 _.contextMenuEvent  # QWidget
 _.createEditor  # QStyledItemDelegate
+_.eventFilter  # QObject (an event filter installed with installEventFilter)
 _.headerData  # QAbstractTableModel
 _.highlightBlock  # QSyntaxHighlighter
 _.keyboardSearch  # QAbstractItemView

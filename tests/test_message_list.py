@@ -33,7 +33,14 @@ def test_a_turn_end_and_a_pin_update_only_the_rows_that_changed(qtbot, loop, sim
         conv.add("assistant", TextBlock(f"answer {i}"))
     window.workspace.show(window.chat)
     view = window.view
-    # The pin moves one flag: the pinned message's row and the row whose flag went away.
+    # The first pin shows the request Send would send: its flags and, on every row, what the
+    # cache would give it (nothing cached yet: all written); only rows whose marks changed.
+    before = list(view.rows())
+    touched = changed_rows(view, lambda: window.messages.pin_message(4, True))
+    assert touched == [
+        i for i, (a, b) in enumerate(zip(before, view.rows(), strict=True)) if a != b
+    ]
+    # The next pin moves one flag: the pinned message's row and the row whose flag went away.
     touched = changed_rows(view, lambda: window.messages.pin_message(10, True))
     assert 0 < len(touched) <= 4 and view.position_of_message(10) in touched
     # A reply ends: its streaming row becomes the message in place; nothing is inserted then.
@@ -169,6 +176,7 @@ def test_geometry_docks_and_the_open_conversation_come_back(qtbot, loop, sim):
     qtbot.addWidget(window)
     window.session.conversation.add_user_text("keep me")
     window.show()
+    QGuiApplication.processEvents()  # below 960 px the list folds: the window may be narrower
     window.resize(700, 480)  # within the offscreen screen (800x600): restoring keeps it on screen
     window.inspector_dock.show()
     QGuiApplication.processEvents()

@@ -213,6 +213,8 @@ def test_the_menus_hold_every_entry_in_order_with_its_shortcut(
         "&Import JSON… Ctrl+Shift+O",
         "Export as &Markdown… Ctrl+E",
         "Export as &JSON… Ctrl+Shift+J",
+        "&Attach files… Ctrl+O",
+        "Attach a f&older… Ctrl+Shift+A",
         "&Uploaded files…",
         "Open &Claude Code sessions…",
         "-",

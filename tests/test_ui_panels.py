@@ -274,7 +274,7 @@ def test_help_lists_every_shortcut_the_menus_hold(qtbot, loop, sim):
     with_keys = [
         a for m in window.menus.values() for a in m.actions() if not a.shortcut().isEmpty()
     ]
-    assert len(rows) == len(with_keys) + 3  # every menu shortcut, and the composer's three
+    assert len(rows) == len(with_keys) + 4  # every menu shortcut, and the four in no menu
     dialog.close()
     loop.run_until_complete(client.close())
 

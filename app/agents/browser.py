@@ -95,12 +95,15 @@ class ClaudeCodeSessions:
                 "No Claude Code folder found (~/.claude/projects, ~/.config/claude/projects or"
                 " CLAUDE_CONFIG_DIR)."
             )
+        return "Reading " + ", ".join(self.folders()) + " (read only)."
+
+    def folders(self) -> list[str]:
+        """The projects folders read, as the user writes them (~ for the home folder)."""
         home = str(Path.home())
-        shown = [
+        return [
             "~" + str(p)[len(home) :] if str(p).startswith(home + "/") else str(p)
             for p in (c / "projects" for c in self.configs)
         ]
-        return "Reading " + ", ".join(shown) + " (read only)."
 
     def title(self, found: SessionFile) -> str:
         return title_of(found.path) or found.id

@@ -18,6 +18,7 @@ from app.facts.prices import PriceUpdates
 from app.storage.preferences import Preferences
 from app.ui.appearance import apply_appearance, next_appearance
 from app.ui.context import FeatureContext, Widgets
+from app.ui.features.attachments.feature import Attachments
 from app.ui.features.claude.feature import ClaudeFeatures
 from app.ui.features.claude_code.feature import ClaudeCodeView
 from app.ui.features.compaction.feature import ContextManagement
@@ -29,6 +30,7 @@ from app.ui.features.other_programs.feature import OtherPrograms
 from app.ui.features.replay.feature import WhatItWouldHaveCost
 from app.ui.features.sending.feature import Sending
 from app.ui.features.settings.feature import SettingsDialogs
+from app.ui.fit import SmallWindowFit
 from app.ui.geometry import PREFERRED, default_size
 from app.ui.help_page import MARKS_PAGE, HelpPage, docs_folder
 from app.ui.menus import MENUS, MenuEntry, add_entries
@@ -44,7 +46,7 @@ from app.workspace import changes as ch
 from app.workspace.workspace import Workspace
 
 APP_ID = "io.github.cachescope.Cachescope"
-INSPECTOR_HEIGHT = 330
+SIDEBAR_WIDTH = 230  # px at least: its figures and labels fit, wrapped
 
 
 class MainWindow(QMainWindow):
@@ -92,7 +94,7 @@ class MainWindow(QMainWindow):
             add_menu_entries=self.add_menu_entries,
             switch=self.switch,
             preferences_changed=self.preferences_changed,
-            add_dock=lambda dock: self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock),
+            add_dock=self._add_dock,
             add_status_widget=lambda widget, stretch: self.statusBar().addPermanentWidget(
                 widget, stretch
             ),
@@ -108,6 +110,7 @@ class MainWindow(QMainWindow):
         self.dialogs = SettingsDialogs(self.ctx)
         self.claude = ClaudeFeatures(self.ctx)
         self.history = History(self.ctx, problem)
+        self.attachments = Attachments(self.ctx)  # File → Attach files…, Attach a folder…
         self.files = UploadedFiles(self.ctx)
         self.claude_code = ClaudeCodeView(self.ctx)  # File → Open Claude Code sessions…
         self.context_management = ContextManagement(self.ctx)  # compaction, context editing
@@ -145,17 +148,21 @@ class MainWindow(QMainWindow):
         side.setWidgetResizable(True)
         side.setFrameShape(QScrollArea.Shape.NoFrame)
         side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # it wraps
-        side.setMinimumWidth(300)
+        side.setMinimumWidth(SIDEBAR_WIDTH)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
         self.inspector_dock = QDockWidget("Cache inspector", self)
         self.inspector_dock.setObjectName("inspectorDock")
-        self.inspector_dock.setWidget(self.inspector)
+        held = QScrollArea()  # shorter than its table on a small screen: it scrolls
+        held.setWidget(self.inspector)
+        held.setWidgetResizable(True)
+        held.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.inspector_dock.setWidget(held)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.inspector_dock)
         self.inspector_dock.hide()
-        self.inspector_dock.visibilityChanged.connect(self._inspector_shown)
+        self.fit = SmallWindowFit(self, self.inspector_dock)
         self.statusBar().addWidget(self.status_label, 1)
 
     def _add_own_menu_entries(self) -> None:
@@ -173,12 +180,13 @@ class MainWindow(QMainWindow):
         # The features' "first" entries go above the window's own (File's New above Quit).
         self._anchors = {k: m.actions()[0] for k, m in self.menus.items() if m.actions()}
 
+    def _add_dock(self, dock: QDockWidget) -> None:
+        """A panel on the left (the conversation list): it folds away on a narrow window."""
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.fit.fold_when_narrow(dock)
+
     def add_menu_entries(self, entries: list[MenuEntry]) -> None:
         add_entries(self.menus, entries, self, self._anchors)
-
-    def _inspector_shown(self, visible: bool) -> None:
-        if visible and self.inspector_dock.height() < INSPECTOR_HEIGHT:
-            self.resizeDocks([self.inspector_dock], [INSPECTOR_HEIGHT], Qt.Orientation.Vertical)
 
     # -- the window's own entries ---------------------------------------------------------------
     def switch_look(self) -> None:
@@ -285,10 +293,17 @@ class MainWindow(QMainWindow):
         current = self.workspace.current
         prefs.last_conversation = current.id if current.messages else ""
 
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Kept while the window is still on screen: once hidden, X11 forgets its frame and the
+        window would come back a title bar lower than it was."""
+        self.remember()
+        super().closeEvent(event)
+
     def closing(self) -> None:
         """The window closed: what it looked like and the preferences are saved; the price
         updates stop."""
-        self.remember()
+        if self.isVisible():  # else closeEvent kept it, while the window had its frame
+            self.remember()
         self.preferences_changed()
         self.price_updates.stop()
 

@@ -11,6 +11,7 @@ COMPOSER_KEYS = (
     ("Send the message", "Enter (or Ctrl+Enter, in Preferences)"),
     ("New line in the message", "Shift+Enter"),
     ("Paste an image or a file", "Ctrl+V"),
+    ("Copy the chosen message as written (in the conversation)", "Ctrl+C"),
 )
 
 

@@ -60,6 +60,7 @@ class SendPrice:
     usd: float | None  # its input's price now (None: prices unknown)
     cold_usd: float | None  # the same with nothing cached
     cold_ttl: str  # the lifetime the cold price writes at: "5m", "1h", "5m and 1h", "" (none)
+    ttl: str = ""  # the lifetime the send writes at now, as the ledger predicts: as ``cold_ttl``
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,11 @@ def cold_ttl(request: BuiltRequest) -> str:
     return " and ".join(ttls)
 
 
+def written_ttl(usage: Usage) -> str:
+    """The lifetimes a usage writes at: "5m", "1h", "5m and 1h", or "" when it writes none."""
+    return " and ".join(t for t, n in (("5m", usage.write_5m), ("1h", usage.write_1h)) if n)
+
+
 def price_of(request: BuiltRequest, read: int, now_plan, cold_choice: str = "") -> SendPrice:
     """The request's input priced with what is cached now and with nothing cached. With an
     adaptive TTL, ``cold_choice`` is the lifetime the engine would choose if nothing were
@@ -137,13 +143,15 @@ def price_of(request: BuiltRequest, read: int, now_plan, cold_choice: str = "") 
             uncached=cold_usage.uncached,
         )
         ttl = cold_choice
-    now, then = cost_of(Usage.from_plan(now_plan), model), cost_of(cold_usage, model)
+    now_usage = Usage.from_plan(now_plan)
+    now, then = cost_of(now_usage, model), cost_of(cold_usage, model)
     return SendPrice(
         request.flat.total_tokens,
         read,
         now.paid_usd if now.known else None,
         then.paid_usd if then.known else None,
         ttl,
+        written_ttl(now_usage),
     )
 
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 from app.conversation.attachments import AttachedFolder
 from app.conversation.documents import LockedDocument
 from app.conversation.images import LockedImage
-from app.facts.tokens import model_tokens
+from app.ui.widgets.figures import attachment_tokens
 from app.ui.widgets.plain import plain_label, plain_tip
 
 
@@ -25,13 +25,13 @@ def describe(item, token_scale: float = 1.0) -> tuple[str, str]:
         )
     if isinstance(item, LockedDocument):
         tip = [item.name, *item.notes, "locked: the same bytes are sent every turn"]
-        tokens = model_tokens(item.tokens, token_scale)
+        tokens = attachment_tokens(item, token_scale)
         return f"{item.name[-28:]}\n{item.size_label}, ~{tokens:,} tok", "\n".join(tip)
     if isinstance(item, AttachedFolder):
         skipped = ", ".join(f"{n} {reason}" for reason, n in item.skipped) or "nothing"
         return (
             f"{item.name[:24]}/\n{len(item.documents)} files, "
-            f"~{model_tokens(item.tokens, token_scale):,} tok",
+            f"~{attachment_tokens(item, token_scale):,} tok",
             f"{len(item.documents)} files attached, one document each; skipped: {skipped}",
         )
     raise TypeError(f"not an attachment: {item!r}")

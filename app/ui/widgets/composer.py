@@ -33,11 +33,11 @@ from app.conversation.attachments import (
 )
 from app.conversation.documents import document_from_text
 from app.facts.catalogue import ModelInfo
-from app.facts.tokens import model_tokens, text_tokens
 from app.ui.widgets.attachment_chip import AttachmentChip
 from app.ui.widgets.composer_edit import ComposerEdit
+from app.ui.widgets.figures import attachment_tokens, text_figure
 from app.ui.widgets.folder_dialog import FolderDialog
-from app.ui.widgets.plain import plain_label, plain_tip
+from app.ui.widgets.plain import plain_label, plain_tip, plural
 from app.workspace import changes as ch
 from app.workspace.outlook import NOTHING, Outlook
 
@@ -127,13 +127,12 @@ class Composer(QWidget):
         self._tick.timeout.connect(self._show_indicator)
         self.last_folder = ""  # where the file dialogs open (the preferences keep it)
         self.attach_button = QPushButton("Attach…")
+        # The keys belong to File → Attach files… and Attach a folder… (the attachments feature)
         self.attach_button.setToolTip("Attach images, PDFs or text and code files (Ctrl+O)")
-        self.attach_button.setShortcut("Ctrl+O")
         self.folder_button = QPushButton("Folder…")
         self.folder_button.setToolTip(
             "Attach a folder: a code base, one document per file (Ctrl+Shift+A)"
         )
-        self.folder_button.setShortcut("Ctrl+Shift+A")
         self.send_button = QPushButton("Send")
         self.send_button.setDefault(True)
         self.send_button.setToolTip("Send (Enter)")
@@ -164,7 +163,7 @@ class Composer(QWidget):
         self.edit.long_paste.connect(self._offer_attachment)
         self.attach_button.clicked.connect(lambda: self.pick())
         self.edit.textChanged.connect(self._summary_timer.start)
-        self.folder_button.clicked.connect(self._pick_folder)
+        self.folder_button.clicked.connect(self.pick_folder)
         self.pending: set[asyncio.Task] = set()
         self.confirm_folders = True  # show the folder chooser (off for the smoke test)
         self.model: ModelInfo | None = None  # prices and tokenizer for the draft's summary
@@ -210,7 +209,7 @@ class Composer(QWidget):
         dialog.open()
         return dialog
 
-    def _pick_folder(self) -> QFileDialog:
+    def pick_folder(self) -> QFileDialog:
         dialog = QFileDialog(self, "Attach a folder", self.last_folder)
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
@@ -287,8 +286,8 @@ class Composer(QWidget):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Attach the pasted text?",
-            f"The pasted text has {len(text):,} characters (about {text_tokens(text):,} tokens)."
-            " Attach it as a document instead of putting it in your message?",
+            f"The pasted text has {len(text):,} characters (about {self.paste_tokens(text):,}"
+            " tokens). Attach it as a document instead of putting it in your message?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self,
         )
@@ -300,14 +299,23 @@ class Composer(QWidget):
         self.paste_box = box
         box.open()
 
+    def paste_tokens(self, text: str) -> int:
+        """The paste's tokens as its chip would say them (the document it would become)."""
+        scale = self.model.token_scale if self.model is not None else 1.0
+        return attachment_tokens(document_from_text(text, self._paste_name()), scale)
+
+    def _paste_name(self) -> str:
+        return f"pasted text {self.pasted + 1}"
+
     def _pasted(self, text: str, as_document: bool) -> None:
         if not as_document:
             self.pasted_texts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
             self.edit.paste_as_text(text)
             self.pasted_as_text.emit()
             return
+        name = self._paste_name()
         self.pasted += 1
-        self._add_chip(document_from_text(text, f"pasted text {self.pasted}"))
+        self._add_chip(document_from_text(text, name))
         self.attachments_changed.emit()
 
     def _remove(self, item, announce: bool = True) -> None:
@@ -342,8 +350,8 @@ class Composer(QWidget):
         if (not items and not text) or self.model is None:
             self.summary.setText("")
             return
-        base = sum(item.tokens for item in items) + text_tokens(text)
-        draft = model_tokens(base, self.model.token_scale)
+        scale = self.model.token_scale
+        draft = sum(attachment_tokens(i, scale) for i in items) + text_figure(text, scale)
         sending = self.outlook.price
         if sending is None:  # no conversation to price it with: the draft alone
             cold = cost_of(Usage(write_5m=draft), self.model)
@@ -357,12 +365,13 @@ class Composer(QWidget):
         else:
             tokens = sending.tokens
             cached = f", {sending.read:,} from cache" if sending.read else ", nothing cached"
-            written = (
-                f"writing {sending.cold_ttl} entries" if sending.cold_ttl else "nothing written"
-            )
+            # what the send writes now and, apart, what the same send would write cold (with
+            # an adaptive TTL they differ: a warm send writes its tail for 1h, a cold one 5m)
+            now = f"writing {sending.ttl} entries" if sending.ttl else "writing nothing new"
+            cold = f"writing {sending.cold_ttl}" if sending.cold_ttl else "nothing written"
             price = (
-                f"{cached}: about ${sending.usd:.4f} in input "
-                f"(${sending.cold_usd:.4f} cold, {written})"
+                f"{cached}: about ${sending.usd:.4f} in input, {now};"
+                f" ${sending.cold_usd:.4f} cold, {cold}"
                 if sending.usd is not None
                 else f"{cached} (prices unknown for this model)"
             )
@@ -378,7 +387,7 @@ class Composer(QWidget):
                 f". Over {tier:,} tokens {self.model.display_name} charges its higher tier"
                 " on every token of the request"
             )
-        what = f"{len(items):,} attachment blocks + text" if items else "text"
+        what = f"{plural(len(items), 'attachment block')} + text" if items else "text"
         line = (
             f"Send: ~{tokens:,} tokens{price}; the draft ({what}) is ~{draft:,} tokens{over}"
             if sending is not None

@@ -31,6 +31,8 @@ from app.ui.widgets.message_rows import (
     ACTION_SCHEME,
     Row,
     RowMaker,
+    flag_places,
+    last_turn_record,
     message_marks,
     reply_turns,
     shown,
@@ -83,7 +85,9 @@ class ConversationView(MessageActions, QTreeView):
         self.maker = RowMaker(secrets.token_hex(8))
         self.conversation: Conversation | None = None
         self.last_built: BuiltRequest | None = None
-        self._marks: dict = {}
+        self._marks: dict = {}  # what the gutter shows, by message index (and "system")
+        self._turn_marks: dict = {}  # the last turn's on the branch shown
+        self._placed: dict = {}  # where the next request put its flags when those were taken
         self.branches: dict[int, str] = {}  # message index -> its branch line (set_branches)
         self._branches_of = ""  # the conversation whose forks ``branches`` draws
         self._records: list[RequestRecord] = []
@@ -114,17 +118,10 @@ class ConversationView(MessageActions, QTreeView):
     def set_cache_view(self, built: BuiltRequest | None, usage: Usage | None) -> None:
         """Breakpoint flags from ``built``; with ``usage``, what was read, written and paid."""
         self.last_built = built
-        if built is None:
-            self._marks = {}
-        else:
-            self._marks = message_marks(PrefixMap.of(built), usage, built.model)
+        model = built.model if built is not None else None
+        self._marks = message_marks(PrefixMap.of(built), usage, model) if built else {}
         if self.conversation is not None:
             self._update()
-
-    def set_cache_record(self, record: RequestRecord | None, model: ModelInfo | None) -> None:
-        """The marks of a stored turn (a conversation opened from the history)."""
-        self.last_built = None
-        self._marks = message_marks(record.prefix, record.read_as_sent, model) if record else {}
 
     def set_records(self, records: list[RequestRecord]) -> None:
         """The turns behind the replies (usage, cost and miss reason shown on each)."""
@@ -263,21 +260,45 @@ class ConversationView(MessageActions, QTreeView):
         if change.touches(ch.CURRENT):
             self.error, self.editing = None, None
             self.set_records(chat.session.totals.records)
-            if chat.session.last_turn is not None:
-                self.set_cache_view(chat.session.last_turn, None)
-            else:  # from the history: what its last turn read, wrote and paid
-                records = chat.session.totals.records
-                turns = [r for r in records if r.kind == Kind.TURN and r.prefix]
-                self.set_cache_record(turns[-1] if turns else None, model)
+            self._take_last_turn(chat, model)
             self.show_conversation(chat.conversation)
             return
         if chat.busy():
             return  # the turn's stream and its end redraw
         if change.touches(ch.SETTINGS):  # where the next request would put its breakpoints
-            self.set_cache_view(chat.outlook.request if chat.messages else None, None)
+            self._show_next_request(chat, engine)
+        elif change.touches(ch.MESSAGES):  # a turn ended, a branch was switched
+            self._take_last_turn(chat, model)
         if change.touches(ch.MESSAGES, ch.SETTINGS):
             self.set_records(chat.session.totals.records)
             self.show_conversation(chat.conversation)
+
+    def _take_last_turn(self, chat, model: ModelInfo | None) -> None:
+        """The marks of the last turn on the branch shown (what its request read, wrote and paid),
+        and where the request Send would send now puts its flags on these rows: while a setting
+        change leaves them there, the last turn's marks stay (``_show_next_request``)."""
+        record = last_turn_record(chat.session.totals.records, chat.messages)
+        self._turn_marks = (
+            message_marks(record.prefix, record.read_as_sent, model) if record else {}
+        )
+        self._placed = flag_places(chat.outlook.request, len(chat.messages))
+        self.last_built, self._marks = None, self._turn_marks
+
+    def _show_next_request(self, chat, engine) -> None:
+        """After a setting changed (pattern, TTL, pin, ...): where the request Send would send
+        puts its breakpoints and what the cache would give it, predicted; the last turn's marks
+        again as soon as the flags are back where they were then (Smart, Last user message,
+        Smart: the marks of the last turn, not an empty gutter)."""
+        request = chat.outlook.request if chat.messages else None
+        if self._turn_marks and flag_places(request, len(chat.messages)) == self._placed:
+            self.last_built, self._marks = None, self._turn_marks
+            return
+        self.last_built = request
+        if request is None:
+            self._marks = {}
+            return
+        predicted = Usage.from_plan(engine.ledger.predict(request, sweep=False))
+        self._marks = message_marks(PrefixMap.of(request), predicted, request.model, True)
 
     def on_event(self, event: ev.Event) -> None:
         """The reply as it streams; a turn's usage colours the blocks of the request it answered."""
@@ -287,7 +308,8 @@ class ConversationView(MessageActions, QTreeView):
             self.append_delta("")
             self._thinking += event.text
         elif isinstance(event, ev.UsageReported) and event.kind == Kind.TURN:
-            self.set_cache_view(event.built, event.usage)
+            self.set_cache_view(event.built, event.usage)  # as soon as it is known
+            self._turn_marks = self._marks
         elif isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
             self.set_records(event.totals.records)
 

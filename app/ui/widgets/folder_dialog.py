@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.conversation.attachments import AttachedFolder
 from app.facts.catalogue import ModelInfo
-from app.facts.tokens import model_tokens
+from app.ui.widgets.figures import attachment_tokens
 from app.ui.widgets.plain import plain_label
 
 TOP_LEVEL = "(files at the top)"
@@ -50,7 +50,7 @@ class FolderDialog(QDialog):
         self.list = QListWidget()
         fits = 0
         for document in folder.documents:
-            tokens = self.tokens_of(document.tokens)
+            tokens = self.tokens_of(document)
             fits += tokens
             item = QListWidgetItem(f"{document.name}  ·  ~{tokens:,} tokens")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -109,9 +109,9 @@ class FolderDialog(QDialog):
         self.subfolders.itemChanged.connect(self._toggle_subfolder)
         self._count()
 
-    def tokens_of(self, base: int) -> int:
-        """Tokens in the model's tokenizer (the estimator's count scaled as the chips do)."""
-        return model_tokens(base, self.model.token_scale) if self.model else base
+    def tokens_of(self, document) -> int:
+        """A file's tokens in the model's tokenizer, as its chip and the request count it."""
+        return attachment_tokens(document, self.model.token_scale if self.model else 1.0)
 
     def tick_all(self, on: bool) -> None:
         state = Qt.CheckState.Checked if on else Qt.CheckState.Unchecked
@@ -134,7 +134,7 @@ class FolderDialog(QDialog):
 
     def _count(self) -> None:
         chosen = self.chosen()
-        tokens = sum(self.tokens_of(d.tokens) for d in chosen.documents)
+        tokens = sum(self.tokens_of(d) for d in chosen.documents)
         line = f"{len(chosen.documents)} of {len(self.folder.documents)} files, about {tokens:,}"
         line += " tokens in all"
         if self.model is not None and self.room is not None:

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.caching.costs import Kind, RequestRecord
+from app.caching.costs import Kind, RequestRecord, UsageTotals
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap, PrefixRow
 from app.engine import events as ev
+from app.ui.widgets.money import saving_of, usd
 from app.ui.widgets.plain import plain_label, plain_tip
-from app.ui.widgets.sidebar import usd
 
 STATE_COLOURS = {
     "read": QColor("#3fa34d"),
@@ -233,6 +233,10 @@ class Inspector(QWidget):
                 self.picker.setCurrentIndex(i)
                 return
 
+    def saving(self, record: RequestRecord):
+        """What ``record`` saved, as the sidebar says it (``money.saving_of``)."""
+        return saving_of(UsageTotals(self.records), record)
+
     def current(self) -> RequestRecord | None:
         i = self.picker.currentIndex()
         return self.records[i] if 0 <= i < len(self.records) else None
@@ -251,7 +255,7 @@ class Inspector(QWidget):
         self.summary.setText(
             f"{record.model} · pattern {record.strategy or '–'} · {blocks} blocks, "
             f"{marks} breakpoint(s) · paid {usd(record.cost.paid_usd, record.cost.known)}, "
-            f"saved {usd(record.cost.saved_usd, record.cost.known)}"
+            f"saved {self.saving(record).text}"
         )
         actual, predicted = record.read_as_sent, record.predicted
         rows = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+from app.caching.builder import BuiltRequest
 from app.caching.costs import Kind, RequestRecord, input_cost_usd
 from app.caching.explainer import is_miss
 from app.caching.ledger import Usage
@@ -50,6 +51,7 @@ class Marks:
     written: int = 0
     uncached: int = 0
     cost_usd: float | None = None  # those tokens at the request's rates (None: prices unknown)
+    predicted: bool = False  # the request Send would send, as the ledger predicts it
 
     @property
     def tokens(self) -> int:
@@ -58,7 +60,8 @@ class Marks:
     def describe(self) -> str:
         if not self.tokens and not self.flags:
             return ""
-        parts = [f"In the last request: {self.tokens:,} tokens"]
+        when = "If sent now (predicted)" if self.predicted else "In the last request"
+        parts = [f"{when}: {self.tokens:,} tokens"]
         for label, count in (("read from cache", self.read), ("written to cache", self.written)):
             if count:
                 parts.append(f"{count:,} {label}")
@@ -67,8 +70,9 @@ class Marks:
         text = "; ".join(parts)
         if self.cost_usd is not None and self.tokens:
             text += f" (${self.cost_usd:.4f})"
+        cached = "would be cached" if self.predicted else "is cached"
         for ttl in self.flags:
-            text += f"\nCache breakpoint here ({ttl}): the prefix up to this block is cached."
+            text += f"\nCache breakpoint here ({ttl}): the prefix up to this block {cached}."
         return text
 
 
@@ -228,7 +232,7 @@ class RowMaker:
             if j in folders:  # a folder's files: one card for the run
                 end, name = folders[j]
                 run = [b.document for b in blocks[j:end]]
-                tokens = self._tokens(sum(d.tokens for d in run))
+                tokens = sum(self._tokens(d.tokens) for d in run)  # block by block, as sent
                 lines.append(f"**Folder** {literal(name)}/ · {len(run)} files · ~{tokens:,} tokens")
             elif j in inside:
                 continue
@@ -363,10 +367,14 @@ def _folder_runs(blocks) -> dict[int, tuple[int, str]]:
 
 
 def message_marks(
-    prefix: PrefixMap | None, usage: Usage | None, model: ModelInfo | None
+    prefix: PrefixMap | None,
+    usage: Usage | None,
+    model: ModelInfo | None,
+    predicted: bool = False,
 ) -> dict[int | str, Marks]:
     """Per message index (and "system"): the breakpoints a request put there and, when its
-    usage is known, how many of those blocks' tokens were read, written and paid in full."""
+    usage is known, how many of those blocks' tokens were read, written and paid in full
+    (``predicted``: the usage is the ledger's prediction for a request not sent yet)."""
     if prefix is None:
         return {}
     rows = prefix.rows
@@ -404,8 +412,34 @@ def message_marks(
             t["flags"] or counted
         ):  # the others keep the one empty Marks: their rows stay as they are
             usd = t["usd"] if known and counted else None
-            out[owner] = Marks(tuple(t["flags"]), t["read"], t["written"], t["uncached"], usd)
+            out[owner] = Marks(
+                tuple(t["flags"]), t["read"], t["written"], t["uncached"], usd, predicted
+            )
     return out
+
+
+def flag_places(request: BuiltRequest | None, shown: int) -> dict[int | str, tuple[str, ...]]:
+    """Where ``request`` puts its breakpoints among the rows on screen (the system prompt and
+    the first ``shown`` messages): owner -> the TTL of each flag there."""
+    if request is None:
+        return {}
+    return {
+        owner: marks.flags
+        for owner, marks in message_marks(PrefixMap.of(request), None, None).items()
+        if marks.flags and (owner == "system" or (isinstance(owner, int) and owner < shown))
+    }
+
+
+def last_turn_record(records: list[RequestRecord], messages) -> RequestRecord | None:
+    """The last turn that answered on the branch shown (``messages``): the one whose marks the
+    pane draws, as the sidebar's "Last turn" says it."""
+    ids = {m.id for m in messages}
+    for record in reversed(records):
+        if record.kind != Kind.TURN or record.error or record.prefix is None:
+            continue
+        if not record.reply_id or record.reply_id in ids:
+            return record
+    return None
 
 
 def reply_turns(records: list[RequestRecord], messages=()) -> dict[int, Turn]:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.caching.costs import Kind, RequestRecord, UsageTotals, server_tools_usd
 from app.caching.ledger import LedgerEntry
+from app.ui.widgets.money import saving_of, usd
 from app.ui.widgets.plain import plain_label, plain_tip
 from app.workspace import changes as ch
 
@@ -39,9 +40,7 @@ class TurnChart(QWidget):
         self.records: list[RequestRecord] = []
         self.setMinimumHeight(110)
         self.setMouseTracking(True)
-        self.setToolTip(
-            "Tokens per turn: green read, yellow written, red paid in full, blue output"
-        )
+        self.setToolTip("Tokens per turn: green read, amber written, red paid in full, blue output")
 
     def set_records(self, records: list[RequestRecord]) -> None:
         self.records = [r for r in records if r.kind == Kind.TURN and not r.error][-40:]
@@ -93,25 +92,6 @@ class TurnChart(QWidget):
         QToolTip.hideText()
 
 
-def usd(amount: float, known: bool = True) -> str:
-    """Dollars to four places, the sign before the symbol: -$0.0032 ("unknown" without prices)."""
-    if not known:
-        return "unknown (no prices for this model)"
-    return f"-${-amount:.4f}" if amount < 0 else f"${amount:.4f}"
-
-
-def saved_line(totals: UsageTotals, turn) -> str:
-    """The turn's saving net of the warm-ups and pings it used; a loss says so."""
-    if not turn.cost.known:
-        return usd(0.0, False)
-    net, extra = totals.net_saved_usd(turn)
-    if not extra:
-        return usd(net)
-    if net < 0:
-        return f"{usd(net)}: cost more than no caching ({usd(extra)} of warm-ups and pings)"
-    return f"{usd(net)} after {usd(extra)} of warm-ups and pings"
-
-
 class UsageSidebar(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -144,6 +124,7 @@ class UsageSidebar(QWidget):
         totals_form = QFormLayout(totals)
         for key, label in (("paid", "Paid"), ("total_saved", "Saved"), ("hit", "Hit rate")):
             self.fields[key] = plain_label("–")
+            self.fields[key].setWordWrap(True)  # a narrow sidebar wraps, never cuts
             totals_form.addRow(plain_label(label), self.fields[key])
         self.chart = TurnChart()
         self.entries = QListWidget()
@@ -151,9 +132,11 @@ class UsageSidebar(QWidget):
         self.requests = QListWidget()
         self.requests.setObjectName("warmsAndPings")
         self.requests.setWordWrap(True)  # each says why it was sent
+        self.entries.setWordWrap(True)  # a narrow sidebar wraps an entry, never scrolls sideways
         # On a small screen the sidebar scrolls rather than squeezing a list to one line.
         for listing in (self.entries, self.requests):
             listing.setMinimumHeight(6 * listing.fontMetrics().lineSpacing())
+            listing.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.addWidget(last)
         layout.addWidget(totals)
@@ -207,7 +190,7 @@ class UsageSidebar(QWidget):
             said = ", ".join(f"{n} {what}{'es' if n > 1 else ''}" for n, what in uses if n)
             extra = f" (with {said}: {usd(server_tools_usd(u))})" if said else ""
             self.fields["cost"].setText(usd(r.cost.paid_usd, r.cost.known) + extra)
-            self.fields["saved"].setText(saved_line(totals, r))
+            self.fields["saved"].setText(saving_of(totals, r).text)
             why = "\n".join(t for t in (r.explanation, r.server_reason) if t)
             self.fields["why"].setText(why or "–")
         else:  # a new, emptied or other conversation: nothing of the last one's turn stays

@@ -39,6 +39,13 @@ class CachingToolbar(QToolBar):
                 self.pattern_box.count() - 1, strategy.explanation, Qt.ItemDataRole.ToolTipRole
             )
         self.pattern_box.setCurrentIndex(self.pattern_box.findData(settings.strategy))
+        # A narrow window shortens the names (the lists open at full width) rather than pushing
+        # TTL, warming and keep-alive out of sight.
+        for box, letters in ((self.model_box, 16), (self.pattern_box, 12)):
+            box.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            box.setMinimumContentsLength(letters)
         self.ttl_box = QComboBox()
         for ttl in ("5m", "1h", "adaptive"):
             self.ttl_box.addItem(ttl, ttl)

@@ -253,7 +253,16 @@ class ClaudeCodeDialog(QDialog):
             self.session_list.addItem(item)
         self.session_list.blockSignals(False)
         if not self.listed:
-            self.summary.setText("No session in this project." if self.found else "")
+            self.summary.setText("No session in this project." if self.found else self.empty())
+
+    def empty(self) -> str:
+        """What the dialog says when it finds no session at all, naming where it looked."""
+        if not self.model.configs:
+            return self.model.where()
+        return (
+            f"No Claude Code sessions in {' or '.join(self.model.folders())}: they appear here"
+            " once Claude Code has run in a project (Refresh looks again)."
+        )
 
     # -- the open session ------------------------------------------------------------------------
     def open_session(self, row: int) -> None:

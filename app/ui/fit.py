@@ -1,0 +1,63 @@
+"""What gives way when the window is small, so the conversation keeps the room.
+
+Below ``NARROW`` pixels wide the conversation list folds away (View → Conversations, Ctrl+L,
+brings it back; it comes back by itself once the window is wide again, unless the user closed it
+meanwhile): the list, the conversation and the sidebar cannot all keep readable widths in 640
+pixels. The cache inspector, docked at the bottom, takes at most ``INSPECTOR_SHARE`` of the
+window's height (``INSPECTOR_HEIGHT`` on a tall screen) and scrolls inside what it gets, so a
+1366x768 laptop keeps the conversation readable with Ctrl+I."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+NARROW = 960  # px: below, the conversation list folds away
+INSPECTOR_HEIGHT = 330  # px: the inspector's height where the window has room
+INSPECTOR_SHARE = 0.35  # of the window's height, at most
+
+
+class SmallWindowFit(QObject):
+    """Owns the docks' sizes against the window's: the list folded on a narrow window, the
+    inspector's height when it opens."""
+
+    def __init__(self, window: QMainWindow, inspector: QDockWidget) -> None:
+        super().__init__(window)
+        self.host = window
+        self.inspector = inspector
+        self.folded: QDockWidget | None = None  # the list, while this hides it
+        self.docks: list[QDockWidget] = []
+        inspector.visibilityChanged.connect(self._inspector_shown)
+        window.installEventFilter(self)
+
+    def fold_when_narrow(self, dock: QDockWidget) -> None:
+        """``dock`` (the conversation list) folds away below ``NARROW``."""
+        self.docks.append(dock)
+        dock.toggleViewAction().triggered.connect(lambda _=False: self._chosen(dock))
+
+    def _chosen(self, dock: QDockWidget) -> None:
+        if self.folded is dock:  # the user shows or hides it: theirs again
+            self.folded = None
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.host and event.type() == QEvent.Type.Resize:
+            self.fit(self.host.width())
+        return False
+
+    def fit(self, width: int) -> None:
+        if width < NARROW:
+            for dock in self.docks:
+                if not dock.isHidden() and self.folded is None:
+                    self.folded = dock
+                    dock.hide()
+        elif self.folded is not None:
+            self.folded.show()
+            self.folded = None
+
+    def inspector_height(self) -> int:
+        return min(INSPECTOR_HEIGHT, int(self.host.height() * INSPECTOR_SHARE))
+
+    def _inspector_shown(self, visible: bool) -> None:
+        if visible:
+            height = self.inspector_height()
+            self.host.resizeDocks([self.inspector], [height], Qt.Orientation.Vertical)
