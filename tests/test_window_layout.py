@@ -95,3 +95,27 @@ def test_the_window_keeps_its_place_while_it_is_still_on_screen(qtbot, loop, sim
     window.closing()  # the launcher's quit, the window hidden
     assert window.prefs.window_geometry == kept
     loop.run_until_complete(client.close())
+
+
+def test_a_list_folded_for_a_narrow_window_comes_back_on_the_next_wide_start(qtbot, loop, sim):
+    """Closed while the list was folded for its width, the window kept the list as hidden: the
+    next start at full width showed no conversation list until Ctrl+L."""
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    window.show()
+    for width in (900, 640):
+        window.resize(width, 420)
+        settle()
+    assert window.history.dock.isHidden()
+    window.close()
+    assert window.history.dock.isHidden()  # the narrow window is left as it was
+    again, client2 = make_window(sim.base_url)
+    qtbot.addWidget(again)
+    again.prefs.window_state = window.prefs.window_state
+    again.resize(1280, 720)
+    assert again.restore()
+    again.show()
+    settle()
+    assert not again.history.dock.isHidden()
+    loop.run_until_complete(client.close())
+    loop.run_until_complete(client2.close())

@@ -9,6 +9,9 @@ window's height (``INSPECTOR_HEIGHT`` on a tall screen) and scrolls inside what 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
@@ -53,6 +56,19 @@ class SmallWindowFit(QObject):
         elif self.folded is not None:
             self.folded.show()
             self.folded = None
+
+    @contextmanager
+    def as_chosen(self) -> Iterator[None]:
+        """The docks as the user left them, while the window's state is saved: a list folded
+        for the window's width is shown (else it would start hidden on a wide window)."""
+        dock = self.folded
+        if dock is not None:
+            dock.setVisible(True)
+        try:
+            yield
+        finally:
+            if dock is not None:
+                dock.setVisible(False)
 
     def inspector_height(self) -> int:
         return min(INSPECTOR_HEIGHT, int(self.host.height() * INSPECTOR_SHARE))

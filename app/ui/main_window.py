@@ -289,7 +289,9 @@ class MainWindow(QMainWindow):
         """Keep the window's geometry, dock layout and open conversation in the preferences."""
         prefs = self.prefs
         prefs.window_geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode()
-        prefs.window_state = base64.b64encode(bytes(self.saveState().data())).decode()
+        with self.fit.as_chosen():
+            state = self.saveState()
+        prefs.window_state = base64.b64encode(bytes(state.data())).decode()
         current = self.workspace.current
         prefs.last_conversation = current.id if current.messages else ""
 
