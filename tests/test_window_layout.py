@@ -5,12 +5,15 @@ while it is still on screen."""
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication
 
 from app.caching.ledger import LedgerEntry
 from app.ui.geometry import default_size
 from app.ui.widgets.sidebar import UsageSidebar
+from app.workspace.outlook import NOTHING, Indicator, Outlook
 from tests.uikit import make_window
 
 
@@ -119,3 +122,26 @@ def test_a_list_folded_for_a_narrow_window_comes_back_on_the_next_wide_start(qtb
     assert not again.history.dock.isHidden()
     loop.run_until_complete(client.close())
     loop.run_until_complete(client2.close())
+
+
+def test_a_long_warm_reason_ends_with_an_ellipsis_and_never_widens_the_window(qtbot, loop, sim):
+    """At 1366x768 the indicator read "…; warm-up: nothing is cached ye", cut mid-word at the
+    window's edge with nothing to say it went on. It ends with "…" now; the tooltip has it all."""
+    window, client = make_window(sim.base_url)
+    qtbot.addWidget(window)
+    window.resize(1280, 721)
+    window.show()
+    settle()
+    why = "warm-up: nothing is cached yet: the send starts 0.4 s sooner for $0.0012 more " * 3
+    state = Indicator("warm", 1_115, time.time() + 3_593, why.strip())
+    window.composer.show_outlook(Outlook(None, None, state, (), None))
+    settle()
+    label = window.composer.warm_label
+    assert window.width() == 1280
+    assert label.text().startswith("cache: warm, 1,115 tokens, 59:5")
+    shown = label.shown()
+    assert shown.endswith("…") and len(shown) < len(label.text())
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert why.strip() in label.toolTip()
+    window.composer.show_outlook(NOTHING)
+    loop.run_until_complete(client.close())

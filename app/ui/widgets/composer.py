@@ -37,7 +37,7 @@ from app.ui.widgets.attachment_chip import AttachmentChip
 from app.ui.widgets.composer_edit import ComposerEdit
 from app.ui.widgets.figures import attachment_tokens, text_figure
 from app.ui.widgets.folder_dialog import FolderDialog
-from app.ui.widgets.plain import plain_label, plain_tip, plural
+from app.ui.widgets.plain import OneLineLabel, plain_label, plain_tip, plural
 from app.workspace import changes as ch
 from app.workspace.outlook import NOTHING, Outlook
 
@@ -113,10 +113,11 @@ class Composer(QWidget):
             "The attachments' tokens for this model, and what sending them costs when the cache"
             " is cold (written) and once it is warm (read)"
         )
-        self.warm_label = plain_label("cache: idle")
+        self.warm_label = OneLineLabel("cache: idle")
         self.warm_label.setObjectName("warmIndicator")
         self.warm_label.setToolTip("Speculative warming: the cache state of the next send's prefix")
-        # A long reason is cut at the window's edge (the tooltip has it whole), never widens it.
+        # A long reason ends with "…" at the window's edge (the tooltip has it whole), never
+        # widens it.
         self.warm_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.warm_state = "idle"
         # What Send would send, priced, and the warm indicator: one state (``Chat.outlook``),

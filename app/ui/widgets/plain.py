@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 
 from PySide6 import QtGui
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 
@@ -48,3 +48,35 @@ def plain_box(box: QMessageBox) -> QMessageBox:
 def plural(count: int, word: str) -> str:
     """ "1 message", "2 messages", "1,024 tokens"."""
     return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+class OneLineLabel(QLabel):
+    """A plain label kept to one line that never widens its window: a text longer than its
+    width ends with "…" (its tooltip says it whole); ``text()`` is the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setText(text)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(0, super().minimumSizeHint().height())
+
+    def shown(self) -> str:
+        """What is drawn: the text, cut with "…" to the label's width."""
+        width = self.contentsRect().width()
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, width)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        rect = self.contentsRect()
+        shown = self.shown()
+        painter = QtGui.QPainter(self)
+        self.style().drawItemText(
+            painter,
+            rect,
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            self.palette(),
+            self.isEnabled(),
+            shown,
+            self.foregroundRole(),
+        )
