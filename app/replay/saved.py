@@ -114,11 +114,12 @@ def _turns(found: dict[str, tuple[str, object]]) -> tuple[list[_Turn], int]:
 
 def _records_per_turn(turns: list[_Turn], records: list[dict]) -> list[dict | None]:
     """Each turn's record: the one that produced its reply (``reply_id``); a turn whose reply no
-    record names (a reply stopped by the user, a history older than ``reply_id``) takes the next
-    record that names none."""
+    record names (a history from before stopped replies were named, or older than ``reply_id``)
+    takes the next record that names none."""
     turn_records = [r for r in records if r.get("kind") == Kind.TURN and not r.get("error")]
     by_reply = {r["reply_id"]: r for r in turn_records if r.get("reply_id")}
-    loose = [r for r in turn_records if not r.get("reply_id")]
+    # (a request stopped before its reply began answered no reply: it is nobody's)
+    loose = [r for r in turn_records if not r.get("reply_id") and not r.get("stopped")]
     out: list[dict | None] = []
     for turn in turns:
         record = by_reply.get(turn.reply.id) if turn.reply is not None else None
