@@ -22,6 +22,14 @@ class Kind(StrEnum):
     KEEPALIVE = "keepalive"
 
 
+class Stop(StrEnum):
+    """How a turn request the user stopped ended (``RequestRecord.stopped``)."""
+
+    REPLY = "reply"  # while the reply streamed: its prompt and the reply so far are billed
+    BEFORE = "before"  # before the reply began: its prompt, as message_start counted it
+    UNKNOWN = "unknown"  # abandoned before message_start: what the API billed is not known
+
+
 @dataclass(frozen=True)
 class Cost:
     paid_usd: float
@@ -133,6 +141,8 @@ class RequestRecord:
     # reading them.
     rewritten: int = 0
     rewritten_usd: float = 0.0
+    stopped: str = ""  # a Stop when the user stopped the request, else ""
+    after_id: str = ""  # a turn's: the last message it sent (a reply that never began goes here)
 
     @property
     def read_as_sent(self) -> Usage:
@@ -167,6 +177,8 @@ class RequestRecord:
             "edits": list(self.edits),
             "rewritten": self.rewritten,
             "rewritten_usd": self.rewritten_usd,
+            "stopped": self.stopped,
+            "after_id": self.after_id,
         }
 
     @classmethod
@@ -193,6 +205,8 @@ class RequestRecord:
             tuple(e for e in data.get("edits") or () if isinstance(e, dict)),
             int(data.get("rewritten") or 0),
             float(data.get("rewritten_usd") or 0.0),
+            str(data.get("stopped") or ""),
+            str(data.get("after_id") or ""),
         )
 
 

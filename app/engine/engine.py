@@ -33,17 +33,17 @@ from app.engine import events as ev
 from app.engine.economics import choose_ttl, expected_s
 from app.engine.failures import classify
 from app.engine.keepalive import keep_alive
-from app.engine.responses import blocks_of, clean, describe_diagnosis, keep_partial
+from app.engine.responses import blocks_of, keep_partial, stopped_results
 from app.engine.session import Session, WarmRecord
 from app.engine.settings import EngineSettings, pings_of
 from app.engine.token_counts import count_prefixes
 from app.engine.toolbox import ToolBox
 from app.engine.tools import BUILT_IN, LocalTool
+from app.engine.turn_stream import TurnStream
 from app.engine.uploads import Uploads
 from app.engine.warming import Drafts
 from app.facts.catalogue import Catalogue, default_catalogue
 from app.facts.rules import CachePlan
-from app.facts.tokens import text_tokens
 
 if TYPE_CHECKING:  # imported by whoever makes the client; slow to import
     import anthropic
@@ -188,7 +188,9 @@ class Engine(ev.Listeners):
     ) -> RequestRecord:
         # the request as sent was counted by its compaction iteration, when it compacted
         self._learn(built, extra.get("compaction") or usage)
-        cost = request_cost(usage, built.model, self.clock(), extra.get("compaction"))
+        cost = extra.pop("cost", None) or request_cost(
+            usage, built.model, self.clock(), extra.get("compaction")
+        )
         record = RequestRecord(
             kind,
             usage,
@@ -293,7 +295,12 @@ class Engine(ev.Listeners):
             report = lambda call, outcome: self.emit(  # noqa: E731
                 ev.ToolRan(session.id, call.name, outcome.text, outcome.is_error, outcome.problem)
             )
-            results = await self.toolbox.answer(calls, allowed, report)
+            try:
+                results = await self.toolbox.answer(calls, allowed, report)
+            except asyncio.CancelledError:  # between requests: nothing is out, every one recorded
+                session.conversation.add("user", *stopped_results(calls), created_at=self.clock())
+                self.emit(ev.Cancelled(session.id, None, session.totals.snapshot()))
+                raise
             session.conversation.add("user", *results, created_at=self.clock())
             if not allowed:
                 break
@@ -318,17 +325,26 @@ class Engine(ev.Listeners):
         request_id = f"turn-{next(self._ids)}"
         writing_elsewhere = self.ledger.pending_covers(built)
         self.ledger.begin(request_id, built, plan)
+        asked = conv.messages[-1].id  # what a reply that never begins is shown under
         # The first token is timed from the user's Enter when the turn began there (uploads and
         # a warm-up's wait included: what the user waited), else from this request.
         started = session.entered_at if session.entered_at is not None else time.perf_counter()
         session.entered_at = None
         sent_at = self.clock()
-        texts: list[str] = []
-        begun: Usage | None = None
-        compacted = None  # a compaction's iteration, when the response's start reports it
-        ttft = None
         explanation = None
-        diagnosis = ""
+
+        def on_start(reply: TurnStream) -> None:
+            nonlocal explanation
+            if not built.compacting:  # a compaction is known at its end
+                explanation = explain(
+                    built, reply.begun, plan, session.last_turn, self.ledger, writing_elsewhere
+                )
+                if session.forked_at is not None:
+                    explanation = as_branch(explanation, session.forked_at)
+                self.ledger.record(built, reply.begun, sent_at)
+            self.ledger.finish(request_id)
+
+        reply = session.stream = TurnStream(self.emit, session.id, started, Usage.from_plan(plan))
         api = self.client.beta.messages if built.beta_api else self.client.messages
         try:
             async with api.stream(
@@ -337,57 +353,25 @@ class Engine(ev.Listeners):
                 extra_headers={"anthropic-beta": ",".join((DIAGNOSIS_BETA, *built.betas))},
                 timeout=self.settings.time_limit(expected_s(plan)),
             ) as stream:
-                async for event in stream:
-                    if event.type == "message_start":
-                        begun = Usage.from_api(event.message.usage)
-                        compacted = compacting.compaction_usage(event.message.usage)
-                        diagnosis = describe_diagnosis(getattr(event.message, "diagnostics", None))
-                        if not built.compacting:  # a compaction is known at its end
-                            explanation = explain(
-                                built, begun, plan, session.last_turn, self.ledger,
-                                writing_elsewhere,
-                            )  # fmt: skip
-                            if session.forked_at is not None:
-                                explanation = as_branch(explanation, session.forked_at)
-                            self.ledger.record(built, begun, sent_at)
-                        self.ledger.finish(request_id)
-                    elif event.type == "content_block_delta":
-                        if ttft is None:
-                            ttft = time.perf_counter() - started
-                            self.emit(ev.FirstToken(session.id, ttft))
-                        if event.delta.type == "text_delta":
-                            text = clean(event.delta.text)
-                            texts.append(text)
-                            self.emit(ev.TextDelta(session.id, text))
-                        elif event.delta.type == "thinking_delta":
-                            self.emit(ev.ThinkingDelta(session.id, clean(event.delta.thinking)))
-                        elif event.delta.type == "input_json_delta":
-                            self.emit(ev.ToolInputDelta(session.id, event.delta.partial_json))
+                await reply.read(stream, on_start)
                 final = await stream.get_final_message()
         except asyncio.CancelledError:
-            if begun is not None:  # the API bills the prompt and what it generated until then
-                streamed = text_tokens("".join(texts))
-                usage = replace(begun, output=max(begun.output, streamed))
-                why = "stopped by the user: the prompt and the reply so far are billed"
-                self._record(
-                    session, Kind.TURN, built, usage, ttft_s=ttft, explanation=why,
-                    compaction=compacted,
-                )  # fmt: skip
-            partial = keep_partial(session.conversation, texts, self.clock())
-            self.emit(ev.Cancelled(session.id, partial, session.totals.snapshot()))
+            self._stopped(session, built, reply, asked, sent_at)
             raise
         except Exception as exc:
             failure = classify(exc)
             log.warning("turn failed: %s (%s)", failure.kind, failure.message)
-            self._record(session, Kind.TURN, built, Usage(), error=failure.message)
+            self._record(session, Kind.TURN, built, Usage(), error=failure.message, after_id=asked)
             place = self.ledger.place
-            gone = not texts and self.uploads.after_failure(place, conv, failure.message)
+            gone = not reply.texts and self.uploads.after_failure(place, conv, failure.message)
             if gone and retry:  # a file of ours was deleted or expired: upload it again, once
                 return await self._stream_once(session, retry=False)
-            partial = keep_partial(conv, texts, self.clock())
+            partial = keep_partial(conv, reply.texts, self.clock())
             self.emit(ev.Failed(session.id, Kind.TURN, failure, partial, session.totals.snapshot()))
             return None, None
         finally:
+            reply.close()
+            session.stream = None
             self.ledger.finish(request_id)
         usage = Usage.from_api(final.usage)
         following = built  # what the next turn's explanation compares with
@@ -419,16 +403,17 @@ class Engine(ev.Listeners):
             Kind.TURN,
             built,
             usage,
-            ttft_s=ttft,
+            ttft_s=reply.ttft,
             predicted=Usage.from_plan(plan, usage.output),
             explanation=explanation.sentence if explanation else "",
             cause=explanation.cause if explanation else "",
-            server_reason=diagnosis_shown(explanation, diagnosis),
+            server_reason=diagnosis_shown(explanation, reply.diagnosis),
             reply_id=message.id,
             compaction=compacting.compaction_usage(final.usage),
             edits=applied,
             rewritten=rewritten,
             rewritten_usd=rewritten_usd,
+            after_id=asked,
         )
         session.last_message_id = final.id
         session.forked_at = None
@@ -441,6 +426,21 @@ class Engine(ev.Listeners):
         self.emit(ev.UsageReported(session.id, Kind.TURN, reported, explanation, built))
         self.emit(ev.Finished(session.id, Kind.TURN, message, record, session.totals.snapshot()))
         return message, final.stop_reason
+
+    def _stopped(
+        self, session: Session, built: BuiltRequest, reply: TurnStream, asked: str, sent_at: float
+    ) -> None:
+        """A turn request stopped by the user (or the app's end): recorded with what it is billed
+        as far as known (``TurnStream.stopped``), what arrived kept, marked interrupted."""
+        fields = reply.stopped()
+        if built.compacting and not fields.get("error"):  # its compaction read the request sent
+            self.ledger.record(built, reply.compacted or fields["usage"], sent_at)
+        partial = keep_partial(session.conversation, reply.texts, self.clock())
+        reply_id = partial.id if partial is not None else ""
+        record = self._record(
+            session, Kind.TURN, built, reply_id=reply_id, after_id=asked, **fields
+        )
+        self.emit(ev.Cancelled(session.id, partial, session.totals.snapshot(), record))
 
     async def send_quiet(
         self,

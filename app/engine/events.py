@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.caching.builder import BuiltRequest
-from app.caching.costs import Kind, RequestRecord, UsageTotals
+from app.caching.costs import Kind, RequestRecord, Stop, UsageTotals
 from app.caching.explainer import Explanation
 from app.caching.ledger import Usage
 from app.conversation.blocks import Message
@@ -90,9 +90,13 @@ class Failed:
 
 @dataclass(frozen=True)
 class Cancelled:
+    """A turn stopped (by the user, or the app's end): what had arrived of the reply, and the
+    record of the request it stopped (None: none was under way, so nothing more was sent)."""
+
     conversation_id: str
     partial: Message | None
-    totals: UsageTotals  # with the stopped reply's cost, when its prompt was billed
+    totals: UsageTotals  # with the stopped request's record in them
+    record: RequestRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,25 @@ def status_text(event: Event) -> str:
             return f"Uploaded {event.name}: sent by reference from now on."
         return f"{event.name} not uploaded ({event.error.rstrip('.')}); it is sent inline."
     return ""
+
+
+def stop_sentence(event: Cancelled | None) -> str:
+    """What the status line says of a stopped turn (``event``: what the engine said of it,
+    None when it had sent nothing), in true words: what was billed and what was kept."""
+    record = event.record if event is not None else None
+    if record is None:
+        return "Stopped: no request was under way, so nothing more was sent."
+    if record.stopped == Stop.UNKNOWN:
+        return "Stopped before the reply began: the API may have billed the prompt; not known."
+    cost = f"${record.cost.paid_usd:.4f}" if record.cost.known else "at prices not known"
+    if record.stopped == Stop.BEFORE:
+        return f"Stopped before the reply began: the prompt was billed, {cost}."
+    if event.partial is None:  # only thinking or a tool call's input had streamed
+        return (
+            "Stopped before any text of the reply arrived: its prompt and output so far were"
+            f" billed, {cost}."
+        )
+    return f"Stopped: the reply so far is kept ({cost} billed)."
 
 
 class Listeners:

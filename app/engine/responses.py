@@ -3,7 +3,14 @@ own cache diagnosis as a sentence."""
 
 from __future__ import annotations
 
-from app.conversation.blocks import Message, RawBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from app.conversation.blocks import (
+    Message,
+    RawBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
 from app.conversation.conversation import Conversation, new_id
 from app.facts.tokens import canonical_json
 
@@ -80,3 +87,12 @@ def keep_partial(conversation: Conversation, texts: list[str], at: float) -> Mes
     message = Message("assistant", (TextBlock(text),), new_id(), at, interrupted=True)
     conversation.messages.append(message)
     return message
+
+
+STOPPED_CALL = "The user stopped the turn before this tool call ran."
+
+
+def stopped_results(calls: list[ToolUseBlock]) -> list[ToolResultBlock]:
+    """The results of tool calls a stop left unanswered: the API takes no message after a
+    ``tool_use`` but its ``tool_result``, so the conversation stays sendable."""
+    return [ToolResultBlock(c.id, (TextBlock(STOPPED_CALL),), True) for c in calls]

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from app.caching.builder import BuiltRequest
 from app.caching.costs import RequestRecord, UsageTotals
 from app.conversation.conversation import Conversation
+
+if TYPE_CHECKING:
+    from app.engine.turn_stream import TurnStream
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Session:
     entered_at: float | None = None  # perf_counter() of the Enter that began the coming turn
     forked_at: int | None = None  # the coming turn starts a new branch at this message
     compact_next: bool = False  # the user asked that the next turn compact (compaction.md)
+    stream: TurnStream | None = None  # the turn request on the wire, for a stop to find
 
     @property
     def id(self) -> str:

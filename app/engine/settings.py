@@ -34,6 +34,9 @@ class EngineSettings:
     keepalive_pings: int = 0
     keepalive_margin_s: float = 20.0
     max_tool_rounds: int = 8
+    # A turn stopped before its response began runs on until ``message_start`` says what its
+    # prompt is billed, at most this long, then is abandoned (app/engine/turn_stream.py).
+    stop_wait_s: float = 10.0
     count_tokens: bool = False  # ask the API's count_tokens (with a real key): see token_counts
     # Documents this big or bigger go through the Files API once and are sent by file_id (0: never);
     # a send waits this long for an upload still on its way, then sends the document inline.

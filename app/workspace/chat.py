@@ -229,10 +229,10 @@ class Chat:
         await self.engine.run_turn(self.session)
 
     def stop(self) -> bool:
-        """Stop the reply (the partial one is kept); False when none runs."""
+        """Stop the turn, its books kept (``Turn.stop``); False when none runs."""
         if not self.busy():
             return False
-        self.turn.cancel()
+        self.turn.stop(self.session.stream, self.engine.settings.stop_wait_s)
         return True
 
     # -- branches -------------------------------------------------------------------------------

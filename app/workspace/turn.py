@@ -9,6 +9,7 @@ from app.caching.costs import Kind, RequestRecord
 from app.engine import events as ev
 from app.engine.engine import Engine
 from app.engine.failures import Failure
+from app.engine.turn_stream import TurnStream
 
 
 class Turn:
@@ -23,6 +24,9 @@ class Turn:
         self.records: list[RequestRecord] = []  # the requests it sent, as recorded
         self.failure: Failure | None = None
         self.stopped = False
+        # Stopped before its response began: it ends when that begins, at most this long after
+        self.stop_wait_s: float | None = None
+        self.stop_event: ev.Cancelled | None = None  # the engine's word on it (None: none out)
         self.task: asyncio.Task | None = None
         self._engine = engine
         self._texts: list[str] = []
@@ -43,6 +47,15 @@ class Turn:
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
+
+    def stop(self, stream: TurnStream | None, wait_s: float) -> None:
+        """The user stops the turn. A request on the wire whose response has not begun runs on
+        until it begins, at most ``wait_s`` (``TurnStream.stop``; ``stop_wait_s`` says so), so that
+        what it is billed is recorded; anything else ends now, what arrived kept."""
+        if stream is not None and stream.stop(wait_s):
+            self.stop_wait_s = wait_s
+        else:
+            self.cancel()
 
     def on_done(self, callback: Callable[[Turn], None]) -> None:
         """Call ``callback(turn)`` once the turn has ended (at once if it has)."""
@@ -77,7 +90,7 @@ class Turn:
             self.failure = event.failure
             self._take_new(event.totals.records)
         elif isinstance(event, ev.Cancelled):
-            self.stopped = True
+            self.stopped, self.stop_event = True, event
             self._take_new(event.totals.records)
 
     def _take_new(self, records: list[RequestRecord]) -> None:

@@ -36,6 +36,7 @@ from app.ui.widgets.message_rows import (
     message_marks,
     reply_turns,
     shown,
+    stopped_turns,
 )
 from app.ui.widgets.plain import plural
 from app.ui.widgets.safe_browser import open_link
@@ -148,8 +149,11 @@ class ConversationView(MessageActions, QTreeView):
 
     def _rows(self) -> list[Row]:
         conv = self.conversation
-        turns = reply_turns(self._records, conv.messages if conv is not None else ())
-        rows = self.maker.rows(conv, self._marks, turns, self.editing, self.branches)
+        messages = conv.messages if conv is not None else ()
+        turns = reply_turns(self._records, messages)
+        stops = stopped_turns(self._records, messages)  # replies that never began, kept in view
+        offer = not self.streaming and self.error is None
+        rows = self.maker.rows(conv, self._marks, turns, self.editing, self.branches, stops, offer)
         if self.editing is not None:
             later = len(conv.messages) - self.editing
             rows.append(
@@ -312,6 +316,9 @@ class ConversationView(MessageActions, QTreeView):
             self._turn_marks = self._marks
         elif isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
             self.set_records(event.totals.records)
+            stopped = event.record if isinstance(event, ev.Cancelled) else None
+            if stopped is not None and not stopped.error:  # what the stopped request did
+                self.set_cache_record(stopped, self._workspace.engine.resolve_model(stopped.model))
 
     # -- heights --------------------------------------------------------------------------------
     def _measured(self, key: str) -> None:

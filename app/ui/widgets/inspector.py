@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.caching.costs import Kind, RequestRecord, UsageTotals
+from app.caching.costs import Kind, RequestRecord, Stop, UsageTotals
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap, PrefixRow
 from app.engine import events as ev
@@ -221,6 +221,8 @@ class Inspector(QWidget):
                 )
             when = datetime.fromtimestamp(record.at).strftime("%H:%M:%S")
             outcome = "failed" if record.error else f"read {record.read_as_sent.read:,}"
+            if record.stopped:  # the user stopped it: what it cost, as far as known
+                outcome = "stopped, cost not known" if record.error else f"stopped, {outcome}"
             self.picker.addItem(f"{what} · {when} · {outcome}")
         self.picker.blockSignals(False)
         if self.records:
@@ -252,10 +254,13 @@ class Inspector(QWidget):
         self.strip.show_prefix(record.prefix, None if record.error else record.read_as_sent)
         blocks = len(record.prefix.rows) if record.prefix else 0
         marks = sum(1 for r in record.prefix.rows if r.breakpoint_ttl) if record.prefix else 0
+        cost = record.cost
+        paid = f"paid {usd(cost.paid_usd, cost.known)}, saved {self.saving(record).text}"
+        if record.stopped == Stop.UNKNOWN:  # the prices are known; what was billed is not
+            paid = "paid: not known (stopped before the reply began)"
         self.summary.setText(
             f"{record.model} · pattern {record.strategy or '–'} · {blocks} blocks, "
-            f"{marks} breakpoint(s) · paid {usd(record.cost.paid_usd, record.cost.known)}, "
-            f"saved {self.saving(record).text}"
+            f"{marks} breakpoint(s) · {paid}"
         )
         actual, predicted = record.read_as_sent, record.predicted
         rows = [
@@ -278,7 +283,8 @@ class Inspector(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j, item)
         if record.error:
-            self.explanation.setText(f"Failed: {record.error}")
+            said = record.error if record.stopped else f"Failed: {record.error}"
+            self.explanation.setText(said[:1].upper() + said[1:])
         elif record.explanation:
             self.explanation.setText(
                 "\n".join(t for t in (record.explanation, record.server_reason) if t)

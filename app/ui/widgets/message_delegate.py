@@ -246,6 +246,7 @@ class MessageDelegate(QStyledItemDelegate):
         background = {
             "error": QColor(217, 83, 79, 40),
             "edit": QColor(47, 111, 219, 30),
+            "stopped": QColor(240, 173, 78, 40),  # a reply that never began: amber
         }.get(row.kind)
         if background is None and row.role == "user":
             background = palette.color(QPalette.ColorRole.AlternateBase)

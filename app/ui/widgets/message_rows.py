@@ -13,7 +13,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from app.caching.builder import BuiltRequest
-from app.caching.costs import Kind, RequestRecord, input_cost_usd
+from app.caching.costs import Kind, RequestRecord, Stop, input_cost_usd
 from app.caching.explainer import is_miss
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
@@ -40,6 +40,7 @@ CARD_CHARS = 3_000  # a typed or pasted text in a user message longer than this 
 OPENABLE = 8  # documents of one message offered in its context menu
 FOLDER_RUN = 3  # consecutive documents from one folder shown as one card from this many
 ACTION_SCHEME = "cachescope-action"
+NOT_KNOWN_WORDS = "the API may have billed the prompt; not known"
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Turn:
     cost_usd: float | None
     miss: str = ""
     note: str = ""  # what context management did (a compaction, a clearing), in words
+    stopped: str = ""  # a Stop when the user stopped the request
 
     def line(self) -> str:
         cost = f" · ${self.cost_usd:.4f}" if self.cost_usd is not None else ""
@@ -102,7 +104,7 @@ class Turn:
 @dataclass(frozen=True)
 class Row:
     key: str  # stays the same while the row shows the same thing (a message's id, "reply", ...)
-    kind: str  # "system", "message", "reply", "error", "edit"
+    kind: str  # "system", "message", "reply", "stopped", "error", "edit"
     title: str
     body: str  # safe markdown
     index: int | None = None  # the message's index
@@ -155,10 +157,15 @@ class RowMaker:
         turns: dict[int, Turn],
         editing: int | None = None,
         branches: dict[int, str] | None = None,
+        stops: dict[int, list[RequestRecord]] | None = None,
+        offer_retry: bool = True,
     ) -> list[Row]:
         """``branches``: for a message where paths part, the line that says which path this is
-        and lets the user switch (``branch_line``)."""
-        branches = branches or {}
+        and lets the user switch (``branch_line``). ``stops``: turn requests stopped before a
+        reply began, each shown as a row under the message it was sent after (``stopped_turns``);
+        the last message's, or its reply cut short, offer Retry when ``offer_retry``."""
+        branches, stops = branches or {}, stops or {}
+        last = len(conversation.messages) - 1
         out: list[Row] = []
         if conversation.system:
             out.append(
@@ -175,38 +182,63 @@ class RowMaker:
         for index, message in enumerate(conversation.messages):
             expanded = message.id in self.expanded
             live.add((id(message), expanded))
-            mark, turn = marks.get(index, NO_MARKS), turns.get(index)
-            dimmed = editing is not None and index >= editing
-            found = None if index in branches else rows.get(message.id)
-            if found is not None and found[0] is message:
-                row = found[1]
-                same = (row.index, row.marks, row.turn, row.dimmed) == (index, mark, turn, dimmed)
-                if same and row.body is self._bodies.get((id(message), expanded), (0, ""))[1]:
-                    out.append(row)
-                    continue
-            row = Row(
-                message.id,
-                "message",
-                _title(message),
-                branches[index] + "\n\n" + self.body(message, expanded)
-                if index in branches
-                else self.body(message, expanded),
-                index,
-                message.role,
-                tuple(b.image for b in message.blocks if isinstance(b, ImageBlock)),
-                mark,
-                turn,
-                message.pinned,
-                message.interrupted,
-                dimmed,
-            )
-            rows[message.id] = (message, row)
-            out.append(row)
+            retry = offer_retry and index == last
+            out.append(self._message_row(index, message, expanded, marks, turns, editing,
+                                         branches, retry))  # fmt: skip
+            stopped = stops.get(index, ())
+            for n, record in enumerate(stopped):
+                out.append(self.stopped_row(record, retry and n == len(stopped) - 1))
         if len(self._bodies) > 2 * len(live) + 64:  # messages no longer shown
             self._bodies = {k: v for k, v in self._bodies.items() if k in live}
             ids = {m.id for m in conversation.messages}
             self._rows = {k: v for k, v in rows.items() if k in ids}
         return out
+
+    def _message_row(self, index, message, expanded, marks, turns, editing, branches, retry) -> Row:
+        """A message's row, the one made before while nothing it shows changed; the last
+        message, when it is a reply the user stopped, offers Regenerate (``retry``)."""
+        mark, turn = marks.get(index, NO_MARKS), turns.get(index)
+        dimmed = editing is not None and index >= editing
+        retry = retry and turn is not None and bool(turn.stopped)
+        found = None if index in branches else self._rows.get(message.id)
+        if found is not None and found[0] is message and not retry:
+            row = found[1]
+            same = (row.index, row.marks, row.turn, row.dimmed) == (index, mark, turn, dimmed)
+            if same and row.body is self._bodies.get((id(message), expanded), (0, ""))[1]:
+                return row
+        body = self.body(message, expanded)
+        if retry:
+            body += f"\n\n*Stopped: the reply so far is kept.* [Regenerate]({self.action('retry')})"
+        row = Row(
+            message.id,
+            "message",
+            _title(message),
+            branches[index] + "\n\n" + body if index in branches else body,
+            index,
+            message.role,
+            tuple(b.image for b in message.blocks if isinstance(b, ImageBlock)),
+            mark,
+            turn,
+            message.pinned,
+            message.interrupted,
+            dimmed,
+        )
+        self._rows[message.id] = (message, row)
+        return row
+
+    def stopped_row(self, record: RequestRecord, retry: bool) -> Row:
+        """A turn request stopped before any text of its reply arrived, under the message it was
+        sent after: what it is billed in its header like any turn (not known: said so), and
+        Retry when its question is the last message (``retry``)."""
+        if record.stopped == Stop.UNKNOWN:
+            body, turn = f"*Stopped before the reply began: {NOT_KNOWN_WORDS}.*", None
+        elif record.stopped == Stop.BEFORE:
+            body, turn = "*Stopped before the reply began:* the prompt was billed.", turn_of(record)
+        else:  # only thinking or a tool call's input had streamed
+            body, turn = "*Stopped before any text of the reply arrived.*", turn_of(record)
+        if retry:
+            body += f"\n\nNo reply was kept. [Retry]({self.action('retry')})"
+        return Row(record.id, "stopped", "Claude", body, turn=turn, interrupted=True)
 
     def branch_line(self, index: int, position: int, count: int, note: str) -> str:
         """ "‹ 2 of 3 ›" with the links that switch, and what the cache says of the next path."""
@@ -450,6 +482,8 @@ def reply_turns(records: list[RequestRecord], messages=()) -> dict[int, Turn]:
     for record in records:
         if record.kind != Kind.TURN or record.error or record.prefix is None:
             continue
+        if record.stopped and not record.reply_id:  # no reply holds it: ``stopped_turns``
+            continue
         if record.reply_id:
             if record.reply_id not in index_of:
                 continue  # a reply on another branch
@@ -459,17 +493,35 @@ def reply_turns(records: list[RequestRecord], messages=()) -> dict[int, Turn]:
             if not isinstance(last, int):
                 continue
             at = last + 1
-        usage = record.billed  # every iteration (a compaction's too), as the cost counts them
-        miss = record.explanation if is_miss(record.cause) else ""
-        out[at] = Turn(
-            usage.read,
-            usage.write,
-            usage.uncached,
-            usage.output,
-            record.cost.paid_usd if record.cost.known else None,
-            miss,
-            turn_note(record),
-        )
+        out[at] = turn_of(record)
+    return out
+
+
+def turn_of(record: RequestRecord) -> Turn:
+    """A turn request's figures as a reply's header shows them."""
+    usage = record.billed  # every iteration (a compaction's too), as the cost counts them
+    miss = record.explanation if is_miss(record.cause) else ""
+    return Turn(
+        usage.read,
+        usage.write,
+        usage.uncached,
+        usage.output,
+        record.cost.paid_usd if record.cost.known else None,
+        miss,
+        turn_note(record),
+        record.stopped,
+    )
+
+
+def stopped_turns(records: list[RequestRecord], messages=()) -> dict[int, list[RequestRecord]]:
+    """Turn requests stopped before any text of a reply arrived (so no message holds them), by
+    the index of the message on screen they were sent after; those of other branches left out."""
+    index_of = {m.id: i for i, m in enumerate(messages)}
+    out: dict[int, list[RequestRecord]] = {}
+    for record in records:
+        stopped = record.kind == Kind.TURN and record.stopped and not record.reply_id
+        if stopped and record.after_id in index_of:
+            out.setdefault(index_of[record.after_id], []).append(record)
     return out
 
 

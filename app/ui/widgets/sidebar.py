@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.caching.costs import Kind, RequestRecord, UsageTotals, server_tools_usd
+from app.caching.costs import Kind, RequestRecord, Stop, UsageTotals, server_tools_usd
 from app.caching.ledger import LedgerEntry
 from app.ui.widgets.money import saving_of, usd
 from app.ui.widgets.plain import plain_label, plain_tip
@@ -175,7 +175,11 @@ class UsageSidebar(QWidget):
             for r in totals.records
             if r.kind == Kind.TURN
             and not r.error
-            and (shown is None or not r.reply_id or r.reply_id in shown)
+            and (
+                shown is None
+                or not (r.reply_id or r.after_id)
+                or (r.reply_id or r.after_id) in shown
+            )
         ]
         if turns:
             r = turns[-1]
@@ -196,7 +200,9 @@ class UsageSidebar(QWidget):
         else:  # a new, emptied or other conversation: nothing of the last one's turn stays
             for key in ("read", "written", "uncached", "output", "ttft", "cost", "saved", "why"):
                 self.fields[key].setText("–")
-        self.fields["paid"].setText(usd(totals.paid_usd))
+        unknown = sum(1 for r in totals.records if r.stopped == Stop.UNKNOWN)
+        more = f" + {unknown} stopped request(s) of unknown cost" if unknown else ""
+        self.fields["paid"].setText(usd(totals.paid_usd) + more)
         self.fields["total_saved"].setText(f"{usd(totals.saved_usd)} (net of warm-ups)")
         self.fields["hit"].setText(f"{totals.hit_rate:.0%}")
         self.chart.set_records(totals.records)

@@ -9,6 +9,7 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
+from app.engine import events as ev
 from app.ui.context import FeatureContext
 from app.ui.menus import MenuEntry
 from app.workspace import changes as ch
@@ -58,7 +59,15 @@ class Sending(QObject):
         self.ctx.workspace.save()
 
     def stop(self) -> None:
-        self.ctx.chat.stop()
+        """Esc: the turn stops; a request whose response has not begun is let run until it
+        begins (``Turn.stop``), and the status line says what it waits for."""
+        chat = self.ctx.chat
+        if chat.stop() and chat.turn.stop_wait_s is not None and not chat.turn.done():
+            wait = chat.turn.stop_wait_s
+            self.ctx.notify(
+                "Stopping: the request has reached the API, which bills its prompt; waiting for"
+                f" the response to begin (at most {wait:.0f} s) to record what it cost…"
+            )
 
     def _on_change(self, change: ch.Change) -> None:
         if not change.touches(ch.TURN):
@@ -86,7 +95,7 @@ class Sending(QObject):
         widgets.view.show_conversation(self.ctx.chat.conversation)
         task = turn.task
         if task.cancelled():
-            self.ctx.notify("Stopped. The partial reply is kept.")
+            self.ctx.notify(ev.stop_sentence(turn.stop_event))
         elif task.exception() is not None:
             problem = f"The turn could not run: {task.exception()}"
             self.ctx.notify(problem)
