@@ -8,7 +8,7 @@ from app.caching.ledger import Usage
 from app.conversation.blocks import TextBlock, ToolDefinition, ToolResultBlock, ToolUseBlock
 from app.engine.session import Session
 from app.facts.context_management import CLEAR_TOOLS, EDITING_BETA, PLACEHOLDER
-from app.ui.widgets.message_rows import reply_turns
+from app.ui.widgets.turn_marks import reply_turns
 from tests.helpers import SONNET_46, Harness, conversation, run, text_of
 
 READ_FILE = ToolDefinition.create(

@@ -27,19 +27,16 @@ from app.ui.widgets.empty_state import EmptyState
 from app.ui.widgets.highlight import warm_lexers
 from app.ui.widgets.message_delegate import MessageDelegate, is_dark
 from app.ui.widgets.message_model import MessageModel
-from app.ui.widgets.message_rows import (
-    ACTION_SCHEME,
-    Row,
-    RowMaker,
+from app.ui.widgets.message_rows import ACTION_SCHEME, Row, RowMaker, shown
+from app.ui.widgets.plain import plural
+from app.ui.widgets.safe_browser import open_link
+from app.ui.widgets.turn_marks import (
     flag_places,
     last_turn_record,
     message_marks,
     reply_turns,
-    shown,
     stopped_turns,
 )
-from app.ui.widgets.plain import plural
-from app.ui.widgets.safe_browser import open_link
 from app.ui.widgets.untrusted import literal
 from app.workspace import changes as ch
 
