@@ -283,6 +283,7 @@ class MainWindow(QMainWindow):
                     restored = bool(restore(QByteArray(base64.b64decode(saved)))) or restored
                 except ValueError:  # a hand-edited file: the defaults stay
                     continue
+        self.fit.fit(self.width())  # a narrow window comes back with its list folded, not wider
         return restored
 
     def remember(self) -> None:
