@@ -31,7 +31,7 @@ from app.caching.pauses import PauseModel
 from app.engine.settings import MAX_PINGS
 from app.facts.catalogue import default_catalogue
 from tests.helpers import SONNET_46
-from tests.keepalive_kit import KEY, REFUSED, SLOW, Kept, advance, system, tapped
+from tests.keepalive_kit import KEY, REFUSED, SLOW, SYSTEM, Kept, advance, system, tapped
 
 MODEL = default_catalogue().require(SONNET_46)
 DUE = 285  # past the ping's due time (20 s before a 5-minute entry expires), before expiry
@@ -386,3 +386,42 @@ def test_pings_are_counted_by_the_simulator_as_the_tap_saw_them(sim, tap):
         usage = Usage.from_api(seen.usage)
         assert line.read == usage.read and line.written_5m == usage.write_5m
         assert line.cost_usd == pytest.approx(cost_of(usage, MODEL, at).paid_usd, abs=1e-6)
+
+
+def test_a_session_that_sent_no_user_turn_counts_its_idle_time_from_its_last_request(sim, tap):
+    """A program whose requests end in tool results only (an agent's loop) has no user turn:
+    its idle time stayed 0, so every ping said the same "69% chance" and the pings went on for
+    an hour. Idle now counts from its last request's end: the second ping, 9.5 minutes on, is
+    not worth it (as for a chat: ``test_rent_or_buy_stops_the_pings_when_a_return_is_unlikely``)."""
+    tool = {"name": "get", "description": "Get a thing.", "input_schema": {"type": "object"}}
+    messages = [
+        {"role": "user", "content": "Look both up."},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "get", "input": {}}],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": SYSTEM,
+                    "cache_control": {"type": "ephemeral"},
+                }
+            ],
+        },
+    ]
+    with Kept(tap.url, clock(sim)) as kept:
+        with anthropic.Anthropic(base_url=kept.base_url, api_key=KEY, max_retries=0) as client:
+            client.messages.create(model=SONNET_46, max_tokens=20, tools=[tool], messages=messages)
+        kept.wait_lines(1)
+        advance(sim.base_url, DUE)
+        kept.wait_lines(2)
+        advance(sim.base_url, 280)
+        stop = kept.wait_lines(3)[2]
+        advance(sim.base_url, 280)
+        assert len(kept.quiet()) == 3
+    assert len(tap.pings) == 1
+    assert stop.kind == "keep-alive" and "0% chance" in stop.note
+    assert stop.status == 0 and stop.time > 0  # a notice: no request, said when it was

@@ -122,3 +122,28 @@ def test_the_simulator_takes_each_cut_and_it_reads_what_the_request_cached(sim, 
     assert ping["usage"]["cache_read_input_tokens"] == cached > 1024
     assert ping["usage"]["cache_creation_input_tokens"] == ping["usage"]["output_tokens"] == 0
     assert ping["content"] == [] and ping["stop_reason"] == "max_tokens"
+
+
+def test_a_cut_keeps_every_tool_result_of_the_message_holding_the_breakpoint():
+    """The breakpoint on the first of two tool results: the cut kept only that one, and the API
+    refuses a tool_use "without tool_result blocks immediately after"
+    (troubleshooting-tool-use.md); the simulator does not check it, so the body is checked here."""
+    tool = {"name": "get", "description": "Get a thing.", "input_schema": {"type": "object"}}
+    calls = [{"type": "tool_use", "id": f"toolu_{n}", "name": "get", "input": {}} for n in (1, 2)]
+    answers = [
+        {"type": "tool_result", "tool_use_id": "toolu_1", "content": "r1", "cache_control": CC},
+        {"type": "tool_result", "tool_use_id": "toolu_2", "content": "r2"},
+        text(20, "an aside after the results"),
+    ]
+    body = {
+        "model": SONNET_46,
+        "max_tokens": 20,
+        "tools": [tool],
+        "messages": [
+            {"role": "user", "content": [text(2000, "question")]},
+            {"role": "assistant", "content": calls},
+            {"role": "user", "content": answers},
+        ],
+    }
+    last = cut_body(body)["messages"][-1]["content"]
+    assert [b.get("tool_use_id") for b in last] == ["toolu_1", "toolu_2"]

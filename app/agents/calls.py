@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from app.caching.costs import PER_MILLION, cost_of, server_tools_usd
 from app.caching.ledger import Usage
 from app.facts.catalogue import Catalogue, default_catalogue
-from app.facts.prices import library_cost, library_prices
+from app.facts.prices import STANDARD, Terms, library_cost, library_prices
 
 MAIN = ""  # the agent name of a session's own thread (a subagent's is its id)
 
@@ -100,11 +100,12 @@ class Pricer:
             self._rates[(model, hour)] = library_prices(model, when)
         return self._rates[(model, hour)]
 
-    def cost(self, model: str, at: float, usage: Usage) -> float | None:
+    def cost(self, model: str, at: float, usage: Usage, terms: Terms = STANDARD) -> float | None:
+        """What ``usage`` cost at ``at`` on ``terms`` (fast mode, US-only inference)."""
         rates = self._rates_at(model, at)
         if rates is not None:
             base, write_5m, write_1h, read, output, tier = rates
-            if tier is not None and usage.input_total > tier:
+            if (tier is not None and usage.input_total > tier) or not terms.standard:
                 paid = library_cost(
                     model,
                     dt.datetime.fromtimestamp(at, dt.UTC),
@@ -113,6 +114,7 @@ class Pricer:
                     usage.write_5m,
                     usage.write_1h,
                     usage.output,
+                    terms,
                 )
                 return None if paid is None else paid + server_tools_usd(usage)
             tokens = (
@@ -126,14 +128,16 @@ class Pricer:
         info = self.catalogue.resolve(model)
         if info is None:
             return None
-        cost = cost_of(usage, info, at)
+        cost = cost_of(usage, info, at, terms)
         return cost.paid_usd if cost.known else None
 
-    def read_usd(self, model: str, at: float, tokens: int) -> float | None:
+    def read_usd(self, model: str, at: float, tokens: int, terms: Terms = STANDARD) -> float | None:
         """What reading ``tokens`` from cache costs (a keep-alive ping with no output)."""
-        return self.cost(model, at, Usage(read=tokens))
+        return self.cost(model, at, Usage(read=tokens), terms)
 
-    def rewrite_usd(self, model: str, at: float, tokens: int, ttl: str) -> float | None:
+    def rewrite_usd(
+        self, model: str, at: float, tokens: int, ttl: str, terms: Terms = STANDARD
+    ) -> float | None:
         """What writing ``tokens`` to cache again costs at ``ttl``."""
         usage = Usage(write_1h=tokens) if ttl == "1h" else Usage(write_5m=tokens)
-        return self.cost(model, at, usage)
+        return self.cost(model, at, usage, terms)

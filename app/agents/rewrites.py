@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from app.agents.calls import Pricer
 from app.agents.misses import Miss, duration
 from app.engine.settings import EngineSettings
+from app.facts.prices import STANDARD, Terms
 from app.facts.rules import TTL_SECONDS
 
 MARGIN_S = EngineSettings.keepalive_margin_s
@@ -85,12 +86,14 @@ def rewrite_line(
     written_ttl: str | None = None,
     request: int = 0,
     agent: str = "",
+    terms: Terms = STANDARD,
 ) -> Rewrite:
     """The line for a request of ``model`` at ``at`` (epoch seconds) that wrote ``tokens`` again
     (at ``written_ttl``, by default ``ttl``) after ``idle_s`` seconds idle, ``elapsed_s`` after
-    the request that cached the ``kept_tokens`` prefix, with lifetime ``ttl``, began."""
+    the request that cached the ``kept_tokens`` prefix, with lifetime ``ttl``, began, on the
+    request's ``terms`` (fast mode, US-only inference: its pings would run on them too)."""
     pings = max(1, pings_needed(elapsed_s, ttl))
-    read = pricer.read_usd(model, at, kept_tokens)
+    read = pricer.read_usd(model, at, kept_tokens, terms)
     return Rewrite(
         request,
         agent,
@@ -98,7 +101,7 @@ def rewrite_line(
         kept_tokens,
         idle_s,
         pings,
-        pricer.rewrite_usd(model, at, tokens, written_ttl or ttl),
+        pricer.rewrite_usd(model, at, tokens, written_ttl or ttl, terms),
         None if read is None else pings * read,
     )
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from app.caching.ledger import Usage
 from app.caching.prefix_map import PrefixMap
 from app.facts.catalogue import ModelInfo, Prices
-from app.facts.prices import as_datetime, library_cost
+from app.facts.prices import STANDARD, US_ONLY_MULTIPLIER, Terms, as_datetime, library_cost
 from app.facts.server_tools import server_tools
 
 PER_MILLION = 1_000_000
@@ -64,27 +64,49 @@ def server_tools_usd(usage: Usage) -> float:
     )
 
 
-def cost_of(usage: Usage, model: ModelInfo, at: float | None = None) -> Cost:
+def cost_of(
+    usage: Usage, model: ModelInfo, at: float | None = None, terms: Terms = STANDARD
+) -> Cost:
     """What a request with this usage paid, and what it would have paid without caching, at the
-    request's date ``at`` (epoch seconds; now when None): by the maintained price library
-    (``app.facts.prices``: dated prices, prompt-length tiers) where it knows the model, else at
-    the model's five prices from models.json; unknown when neither has them."""
+    request's date ``at`` (epoch seconds; now when None) on its ``terms`` (fast mode, US-only
+    inference): by the maintained price library (``app.facts.prices``: dated prices,
+    prompt-length tiers, fast mode) where it knows the model, else at the model's five prices
+    from models.json (which have no fast prices: a fast request is then unknown); unknown when
+    neither has them."""
     when = as_datetime(at)
     paid = library_cost(
-        model.id, when, usage.uncached, usage.read, usage.write_5m, usage.write_1h, usage.output
+        model.id,
+        when,
+        usage.uncached,
+        usage.read,
+        usage.write_5m,
+        usage.write_1h,
+        usage.output,
+        terms,
     )
     if paid is not None:
-        full = library_cost(model.id, when, usage.input_total, 0, 0, 0, usage.output)
+        full = library_cost(model.id, when, usage.input_total, 0, 0, 0, usage.output, terms)
         extra = server_tools_usd(usage)
         return Cost(paid + extra, full + extra)
     p = model.prices
-    if p is None:
+    if p is None or terms.speed:
         return Cost(0.0, 0.0, known=False)
+    if terms.geo:
+        return _times(cost_of(usage, model, at), US_ONLY_MULTIPLIER, server_tools_usd(usage))
     if model.tier_prices and model.tier_start and usage.input_total > model.tier_start:
         p = model.tier_prices  # the file's tier: every token of a longer prompt at its prices
     output = usage.output * p.output / PER_MILLION + server_tools_usd(usage)
     full_input = usage.input_total * p.input / PER_MILLION
     return Cost(input_cost_usd(usage, model, p) + output, full_input + output)
+
+
+def _times(cost: Cost, factor: float, untouched: float) -> Cost:
+    """``cost`` with its token part (all but ``untouched``) times ``factor``."""
+    return Cost(
+        (cost.paid_usd - untouched) * factor + untouched,
+        (cost.without_cache_usd - untouched) * factor + untouched,
+        cost.known,
+    )
 
 
 def added(a: Usage, b: Usage | None) -> Usage:
@@ -95,17 +117,21 @@ def added(a: Usage, b: Usage | None) -> Usage:
 
 
 def request_cost(
-    usage: Usage, model: ModelInfo, at: float | None = None, compaction: Usage | None = None
+    usage: Usage,
+    model: ModelInfo,
+    at: float | None = None,
+    compaction: Usage | None = None,
+    terms: Terms = STANDARD,
 ) -> Cost:
     """What a request paid: its message iteration (the top-level usage) and, when it compacted,
     the compaction iteration, each priced on its own (compaction.md, "Understanding usage": the
     top-level fields "do not include compaction iteration usage [...] To calculate total tokens
     consumed and billed for a request, sum across all entries in the `usage.iterations`
     array"; a prompt-length tier applies to each iteration's own prompt)."""
-    cost = cost_of(usage, model, at)
+    cost = cost_of(usage, model, at, terms)
     if compaction is None:
         return cost
-    extra = cost_of(compaction, model, at)
+    extra = cost_of(compaction, model, at, terms)
     return Cost(
         cost.paid_usd + extra.paid_usd,
         cost.without_cache_usd + extra.without_cache_usd,

@@ -7,7 +7,9 @@ over 200,000), with 5m and 1h cache writes and reads. Cachescope asks it for:
 - ``library_prices``: a model's five base rates in force on a date (the catalogue shows them,
   the economics reason with them);
 - ``library_cost``: what one request cost, at its own date, tiers applied (every cost the app
-  records and predicts).
+  records and predicts), on its ``Terms``: fast mode (``speed: "fast"``, fast-mode.md) at the
+  library's fast prices, US-only inference (``inference_geo: "us"``) at 1.1x every token
+  category (pricing.md, "Data residency pricing": the library does not carry it).
 
 A model the library does not know falls back to ``models.json``'s prices (with their source);
 one known to neither has unknown prices. The library's bundled data is used as installed; its
@@ -19,10 +21,47 @@ searches are priced by ``app.facts.server_tools``, not passed to the library.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from importlib import metadata
 
 PROVIDER = "anthropic"
+# pricing.md, "Data residency pricing": "For Claude 4.6 and later models, specifying US-only
+# inference through the `inference_geo` parameter incurs a 1.1x multiplier on all token pricing
+# categories" (earlier models refuse the parameter).
+US_ONLY_MULTIPLIER = 1.1
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a request ran on that changes its price beside its tokens and its date."""
+
+    speed: str = ""  # "fast": fast mode's prices (the response's ``usage.speed`` says which ran)
+    geo: str = ""  # "us": US-only inference, 1.1x
+
+    @classmethod
+    def of(cls, found: object) -> Terms:
+        """From a response's usage or a request's body (a dict; anything else: standard)."""
+        if not isinstance(found, dict):
+            return STANDARD
+        speed, geo = found.get("speed"), found.get("inference_geo")
+        return cls(
+            speed if speed == "fast" else "",
+            geo if geo == "us" else "",
+        )
+
+    @property
+    def standard(self) -> bool:
+        return not (self.speed or self.geo)
+
+    @property
+    def words(self) -> str:
+        """How a line names them ("" when standard)."""
+        said = [w for w, on in (("fast mode", self.speed), ("US-only inference", self.geo)) if on]
+        return " and ".join(said)
+
+
+STANDARD = Terms()
 
 
 _FOUND: dict = {"snapshot": None, "models": {}}  # lookups in the snapshot last used
@@ -127,9 +166,10 @@ def library_cost(
     write_5m: int,
     write_1h: int,
     output: int,
+    terms: Terms = STANDARD,
 ) -> float | None:
-    """What one request cost at ``at`` by the library (tiers applied to the whole prompt);
-    None when the library does not know the model."""
+    """What one request cost at ``at`` by the library (tiers applied to the whole prompt) on
+    ``terms``; None when the library does not know the model."""
     if _model(model_id) is None:
         return None
     from genai_prices import Usage, calc_price
@@ -142,8 +182,11 @@ def library_cost(
         cache_write_1h_tokens=write_1h,
         output_tokens=output,
     )
-    price = calc_price(usage, model_id, provider_id=PROVIDER, genai_request_timestamp=at)
-    return float(price.total_price)
+    context = {"speed": terms.speed} if terms.speed else None
+    price = calc_price(
+        usage, model_id, provider_id=PROVIDER, genai_request_timestamp=at, price_context=context
+    )
+    return float(price.total_price) * (US_ONLY_MULTIPLIER if terms.geo else 1.0)
 
 
 def as_datetime(at: float | dt.datetime | None) -> dt.datetime:

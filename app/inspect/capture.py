@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 DECODED_LIMIT = 32 * 1024 * 1024  # decoded bytes read of one response; past it: too large
 FEED_LIMIT = 1024 * 1024  # decoded bytes produced per chunk fed (the rest waits for the next)
+TERMS = ("speed", "inference_geo")  # usage's words on what ran, kept for the price
+MAX_ITERATIONS = 16  # usage.iterations kept: a compaction and a message (a few at most)
 LINE_LIMIT = 1024 * 1024  # one event's line longer than this is skipped (not a usage event)
 WANTED = (b"message_start", b"message_delta", b"error")
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens")
@@ -64,7 +66,25 @@ def clean_usage(raw: object, problems: list[str], where: str = "usage") -> dict:
             else:
                 kept[key] = value
         out[name] = kept
+    for name in TERMS:  # what the request ran on, as the response says ("fast", "us")
+        if isinstance(raw.get(name), str):
+            out[name] = raw[name][:40]
+    iterations = raw.get("iterations")
+    if isinstance(iterations, list):  # compaction.md: each iteration's own usage
+        out["iterations"] = [
+            {
+                **clean_usage(_flat(it), problems, f"{where}.iterations"),
+                "type": str(it.get("type"))[:40],
+            }
+            for it in iterations[:MAX_ITERATIONS]
+            if isinstance(it, dict)
+        ]
     return out
+
+
+def _flat(iteration: dict) -> dict:
+    """An iteration's usage without iterations of its own (none are documented)."""
+    return {k: v for k, v in iteration.items() if k != "iterations"}
 
 
 def _error_of(raw: object) -> str:

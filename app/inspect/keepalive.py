@@ -44,6 +44,7 @@ from app.caching.ledger import Usage
 from app.caching.pauses import PauseModel
 from app.engine.economics import expected_s, ping_value
 from app.engine.settings import MAX_PINGS, EngineSettings
+from app.facts.prices import Terms
 from app.inspect.capture import ReadResult
 from app.inspect.lines import Line
 from app.inspect.observer import MAX_SESSIONS, Observer, Pending
@@ -267,7 +268,8 @@ class KeepAlive:
         while self.spent and self.spent[0][0] <= now - HOUR_S:
             self.spent.popleft()
         spent = sum(usd for _, usd in self.spent)
-        estimate = cost_of(Usage.from_plan(plan, 0), built.model, now).paid_usd
+        terms = Terms.of(built.body)  # the ping runs as its program's request did (fast, "us")
+        estimate = cost_of(Usage.from_plan(plan, 0), built.model, now, terms).paid_usd
         if spent + estimate > self.cap:
             return self._stop(
                 watch,
@@ -282,7 +284,7 @@ class KeepAlive:
         line = await self._send(watch, pending, body, APP.time_limit(expected_s(plan)))
         spending[1] = line.cost_usd or 0.0
         watch.pings += 1
-        return self._said(watch, line, value, entry)
+        return self._said(watch, line, value, entry, terms)
 
     async def _send(self, watch: Watch, pending: Pending, body: bytes, limit: float) -> Line:
         watch.sending = True
@@ -296,7 +298,7 @@ class KeepAlive:
             watch.sending = False
         return self.observer.finish(pending, status, result, complete)
 
-    def _said(self, watch: Watch, line: Line, value, entry) -> bool:
+    def _said(self, watch: Watch, line: Line, value, entry, terms: Terms) -> bool:
         """The ping's line, with its reason: whether the watch goes on."""
         if line.status in KEY_REFUSED:
             self._show(replace(line, reason=f"keep-alive ping for {watch.name}"))
@@ -308,7 +310,7 @@ class KeepAlive:
             self._show(replace(line, reason=f"keep-alive ping for {watch.name}", note=note))
             return self._forget(watch)
         rewrite = self.observer.pricer.rewrite_usd(
-            line.model, line.time, value.rewrite_tokens, entry.ttl
+            line.model, line.time, value.rewrite_tokens, entry.ttl, terms
         )
         window = "5 min" if entry.ttl == "5m" else "hour"
         reason = (
@@ -341,12 +343,14 @@ class KeepAlive:
         """(ping body, its request as read, its plan, rent or buy) for the first candidate that
         reads the whole entry, or why none does."""
         habits = self._habits((watch.key, watch.model))
-        last = habits.last_turn_at
-        idle = self.clock() - last if last is not None else 0.0
         with self.observer.lock:
             session = self.observer.session_of(watch.key, watch.model)
             if session is None:
                 return "its session is no longer kept"
+            # Idle since its last user turn; a program that sent none (tool results only) since
+            # its last request ended (else the pause model read "just now" at every ping).
+            last = habits.last_turn_at if habits.last_turn_at is not None else session.last_ended
+            idle = self.clock() - last if last is not None else 0.0
             for body, built in bodies:
                 plan = session.ledger.predict(built, sweep=False)
                 if plan.read_tokens >= entry.tokens:
@@ -364,7 +368,7 @@ class KeepAlive:
         self._show(
             Line(
                 f"k{self.notices}",
-                0.0,
+                round(self.clock(), 3),  # when it was said, on the requests' timeline
                 watch.model,
                 "keep-alive",
                 0,
@@ -376,6 +380,7 @@ class KeepAlive:
                 "",
                 None,
                 watch.name,
+                status=0,  # no request, so no response: not a 200
                 note=sentence,
             )
         )

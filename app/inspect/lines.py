@@ -38,7 +38,7 @@ class Line:
     server_miss_reason: str  # the API's own diagnosis, only beside a miss
     cost_usd: float | None
     session: str
-    status: int = 200  # the upstream's HTTP status; 0: no response (unreachable)
+    status: int = 200  # the upstream's HTTP status; 0: no response (unreachable; a notice)
     complete: bool = True  # False: the response was cut off, or the client left
     note: str = ""  # what could not be read (the request, the usage, a copy too large)
     error: str = ""  # a failure's type and message, as the upstream said it
@@ -65,7 +65,7 @@ class Line:
                 f"{reason}{note}"
             )
             return shown(out)
-        cost = "prices unknown" if self.cost_usd is None else f"${self.cost_usd:.4f}"
+        cost = "prices unknown" if self.cost_usd is None else _usd(self.cost_usd)
         cut = " · INCOMPLETE" if not self.complete else ""
         return shown(
             f"{self.id} {self.model} {self.kind}: read {self.read:,} (predicted "
@@ -127,3 +127,8 @@ class LineStore:
     def __len__(self) -> int:
         with self._lock:
             return len(self._lines)
+
+
+def _usd(value: float) -> str:
+    """To the hundredth of a cent, and under it "<$0.0001" rather than a cost of $0.0000."""
+    return "<$0.0001" if 0 < value < 0.00005 else f"${value:.4f}"

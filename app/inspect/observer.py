@@ -30,13 +30,15 @@ from dataclasses import dataclass, field, replace
 from app.agents.calls import Pricer
 from app.agents.rewrites import rewrite_line
 from app.caching.builder import BuiltRequest
-from app.caching.costs import cost_of
+from app.caching.costs import added, request_cost
 from app.caching.explainer import Explanation, diagnosis_shown, explain
 from app.caching.ledger import CacheLedger, LedgerEntry, Usage
 from app.caching.prefix_map import PrefixMap
+from app.engine.context_management import compaction_usage
 from app.facts.catalogue import Catalogue, ModelInfo
 from app.facts.context_management import after_compaction, apply_clearing
 from app.facts.prefix import flatten_request
+from app.facts.prices import Terms
 from app.facts.rules import CachePlan, resolve_breakpoints
 from app.inspect.capture import ReadResult
 from app.inspect.lines import Line
@@ -52,8 +54,13 @@ ENTRIES_KEPT = 1_000  # live cache entries a session's ledger keeps (and as many
 
 
 def key_hash(headers) -> str:
-    """A hash of the key the client sent (x-api-key or a bearer token), never the key."""
-    secret = headers.get("x-api-key") or headers.get("authorization") or ""
+    """A hash of the key the client sent (x-api-key or a bearer token), never the key: the same
+    key is one session whichever header carries it (SDK 2.17 sends it as a bearer token)."""
+    secret = headers.get("x-api-key") or ""
+    if not secret:
+        said = (headers.get("authorization") or "").strip()
+        scheme, _, token = said.partition(" ")
+        secret = token.strip() if scheme.lower() == "bearer" else said
     return (
         hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()[:12] if secret else "no-key"
     )
@@ -294,7 +301,7 @@ class Observer:
             return
         pending.recorded = True
         ledger = pending.session.ledger
-        usage = Usage.from_api(result.usage)
+        usage = _as_sent(result.usage)
         previous = self.previous.get(pending.key)
         pending.explanation = explain(
             pending.built,
@@ -346,9 +353,21 @@ class Observer:
         if result.error and status == 200 and result.begun:
             notes.append(f"the stream ended with an error: {result.error}")
         failed = status != 200 or not result.begun
-        usage = Usage.from_api(result.usage) if result.begun else Usage()
+        reply = Usage.from_api(result.usage) if result.begun else Usage()
+        compaction = compaction_usage(result.usage) if result.begun else None
+        usage = compaction or reply  # what the request as sent read and wrote
         model = session.model if session is not None else None
-        cost = cost_of(usage, model, pending.started) if model and result.begun else None
+        terms = Terms.of(result.usage)
+        cost = None
+        if model is not None and result.begun:
+            cost = request_cost(reply, model, pending.started, compaction, terms)
+        if compaction is not None:
+            notes.append(
+                f"compacted: billed its compaction and its reply, which read the"
+                f" {reply.input_total:,}-token summary"
+            )
+        if terms.words and cost is not None:
+            notes.append(f"priced at {terms.words} rates")
         why = pending.explanation
         rewrite = ""
         if session is not None:
@@ -356,15 +375,16 @@ class Observer:
             paid = cost.paid_usd if cost is not None and cost.known and result.begun else 0.0
             session.paid_usd += paid
             if result.begun:
-                session.read += usage.read
-                session.input_total += usage.input_total
+                billed = added(reply, compaction)
+                session.read += billed.read
+                session.input_total += billed.input_total
                 if pending.kind == "turn" and status == 200:
                     session.turns.append(_captured(pending, usage))
             if pending.kind == "ping":
                 session.pings += 1
                 session.pings_usd += paid
             else:
-                rewrite = self._rewrite(pending, usage, session.last_ended)
+                rewrite = self._rewrite(pending, usage, session.last_ended, terms)
                 session.last_ended = self.clock()
         miss = why.sentence if why is not None and why.is_miss else ""
         server = diagnosis_shown(why, diagnosis_words(result.diagnostics))
@@ -396,7 +416,9 @@ class Observer:
             rewrite=rewrite,
         )
 
-    def _rewrite(self, pending: Pending, usage: Usage, last_ended: float | None) -> str:
+    def _rewrite(
+        self, pending: Pending, usage: Usage, last_ended: float | None, terms: Terms
+    ) -> str:
         """The rewrite line of a program's request that wrote again a prefix that expired while
         the program was idle ("" for any other): ``app.agents.rewrites.rewrite_line``, priced
         at the request's date (genai-prices), the idle time since its previous request ended."""
@@ -418,6 +440,7 @@ class Observer:
             why.age_s,
             why.ttl,
             written_ttl if usage.write else why.ttl,
+            terms=terms,
         )
         return found.text()
 
@@ -461,3 +484,9 @@ def _left(seconds: float) -> str:
     seconds = max(0, int(seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _as_sent(usage: dict) -> Usage:
+    """What a request as sent read and wrote: its compaction iteration's usage when it compacted
+    (that iteration read the request; the reply read the summary: compaction.md), else its own."""
+    return compaction_usage(usage) or Usage.from_api(usage)

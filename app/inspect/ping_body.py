@@ -58,6 +58,10 @@ def _marked(block: object) -> bool:
     return isinstance(block, dict) and isinstance(block.get("cache_control"), dict)
 
 
+def _is_result(block: object) -> bool:
+    return isinstance(block, dict) and block.get("type") == "tool_result"
+
+
 def _last_breakpoint(messages: list) -> tuple[int, int] | None:
     """(message, block) of the last block carrying ``cache_control`` in ``messages``."""
     for i in range(len(messages) - 1, -1, -1):
@@ -71,7 +75,8 @@ def _last_breakpoint(messages: list) -> tuple[int, int] | None:
 
 def cut_body(body: dict) -> dict:
     """The ping with nothing after the request's last breakpoint that a valid request can
-    leave out: in a user message, the blocks after it and the messages after it; in an assistant
+    leave out: in a user message, the blocks after it but its tool results, and the messages
+    after it; in an assistant
     (or mid-conversation system) message, the messages after the next user message, which stays
     whole (it may answer tool calls). A breakpoint only in the tools or the system prompt keeps
     no message but the placeholder user turn (the app's ``WARM_TAIL``). With the top-level
@@ -87,7 +92,12 @@ def cut_body(body: dict) -> dict:
     i, j = found
     held = messages[i]
     if held.get("role") == "user":
-        out["messages"] = [*messages[:i], {**held, "content": held["content"][: j + 1]}]
+        content = held["content"]
+        # Every tool_result answering the calls before it stays: the API refuses a tool_use
+        # "without tool_result blocks immediately after" (troubleshooting-tool-use.md).
+        answers = [k for k, b in enumerate(content) if _is_result(b)]
+        end = max(j, answers[-1]) if answers else j
+        out["messages"] = [*messages[:i], {**held, "content": content[: end + 1]}]
         return out
     later = [k for k in range(i + 1, len(messages)) if messages[k].get("role") == "user"]
     if later:
