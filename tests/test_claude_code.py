@@ -434,3 +434,20 @@ def test_a_file_that_got_shorter_is_read_again_from_the_start(tmp_path):
     assert reading.poll() is True
     assert [c.key for c in reading.calls()] == [c.key for c in run_of(path).calls]
     assert len(reading.calls()) == 2
+
+
+def test_a_fast_mode_request_is_priced_at_fast_prices(tmp_path):
+    """A /fast session's usage says "speed": "fast" (fast-mode.md, "Checking which speed was
+    used"); it was priced at standard rates, half its bill on Opus 5."""
+    session = SessionFile(session_id(40))
+    session.prompt("Quick, fix it")
+    counts = usage(0, w5m=20_000, output=800)
+    session.reply({**counts, "speed": "fast"}, model="claude-opus-5")
+    session.prompt("And the next")
+    session.reply(counts, model="claude-opus-5")
+    fast, standard = run_of(save(session, tmp_path)).calls
+    assert fast.cost_usd == pytest.approx(2 * standard.cost_usd, rel=1e-6)
+    at = dt.datetime.fromtimestamp(fast.at, dt.UTC)
+    assert standard.cost_usd == pytest.approx(
+        library_cost("claude-opus-5", at, 3, 0, 20_000, 0, 800), rel=1e-6
+    )

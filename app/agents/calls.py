@@ -41,6 +41,7 @@ class Call:
     said: str = ""  # the log's own reason for a miss, when it gives one
     said_kind: str = ""  # its kind, when the log names it (model, tools, system, pause, ...)
     web_searches: int = 0
+    terms: Terms = STANDARD  # fast mode, US-only inference, as its usage says it ran
 
     @property
     def written(self) -> int:

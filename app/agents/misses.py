@@ -73,7 +73,7 @@ def duration(seconds: float) -> str:
 def miss_cost(call: Call, tokens: int, pricer: Pricer) -> float | None:
     """What ``call`` paid over reading ``tokens`` more from cache: the same request with those
     tokens read instead of written (its main TTL first) or paid in full."""
-    actual = pricer.cost(call.model, call.at, call.usage())
+    actual = pricer.cost(call.model, call.at, call.usage(), call.terms)
     if actual is None:
         return None
     left = tokens
@@ -86,7 +86,7 @@ def miss_cost(call: Call, tokens: int, pricer: Pricer) -> float | None:
         left -= taken
     changed["uncached"] = call.uncached - min(left, call.uncached)
     hit = replace(call, read=call.read + tokens, **changed)
-    other = pricer.cost(hit.model, hit.at, hit.usage())
+    other = pricer.cost(hit.model, hit.at, hit.usage(), hit.terms)
     return None if other is None else max(0.0, actual - other)
 
 

@@ -126,6 +126,7 @@ def rewrites(misses: list[Miss], pricer: Pricer) -> list[Rewrite]:
                 call.ttl if call.written else miss.ttl,
                 miss.request,
                 call.agent,
+                call.terms,
             )
         )
     return out

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from app.agents.calls import MAIN, Call, Pricer, epoch
 from app.caching.ledger import Usage
+from app.facts.prices import Terms
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -199,6 +200,7 @@ class Transcript:
         if model == SYNTHETIC or not isinstance(model, str) or not isinstance(usage_raw, dict):
             self.other_types["assistant without a request"] += 1
             return 0
+        terms = Terms.of(usage_raw)  # a /fast session's usage says "speed": "fast"
         try:
             usage = Usage.from_api(usage_raw)
             counts = (usage.read, usage.write_5m, usage.write_1h, usage.uncached, usage.output)
@@ -236,13 +238,14 @@ class Transcript:
             usage.write_1h,
             usage.uncached,
             usage.output,
-            self.pricer.cost(model, at, usage),
+            self.pricer.cost(model, at, usage, terms),
             thread,
             tools,
             self.calls[previous].tools if previous is not None else (),
             thread in self._compacted,
             branched,
             web_searches=usage.web_searches,
+            terms=terms,
         )
         self._compacted.discard(thread)
         self._index[key] = len(self.calls)
@@ -269,7 +272,7 @@ class Transcript:
         cost = old.cost_usd
         if grown or searches > old.web_searches:
             merged = Usage(read, w5m, w1h, uncached, output, web_searches=searches)
-            cost = self.pricer.cost(old.model, old.at, merged)
+            cost = self.pricer.cost(old.model, old.at, merged, old.terms)
         self.calls[index] = replace(
             old,
             read=read,
