@@ -13,16 +13,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
-NARROW = 960  # px: below, the conversation list folds away
+NARROW = 960  # px: below, the conversation list folds away and the sidebar narrows
+SIDE_WIDTH = 300  # px: the sidebar's figures each on a line, where the window has room
+SIDE_NARROW = 230  # px: below ``NARROW``, its figures and labels wrapped
 INSPECTOR_HEIGHT = 330  # px: the inspector's height where the window has room
 INSPECTOR_SHARE = 0.35  # of the window's height, at most
 
 
 class SmallWindowFit(QObject):
-    """Owns the docks' sizes against the window's: the list folded on a narrow window, the
-    inspector's height when it opens."""
+    """Owns the panels' sizes against the window's: the list folded and the sidebar narrowed on
+    a narrow window, the inspector's height when it opens."""
 
     def __init__(self, window: QMainWindow, inspector: QDockWidget) -> None:
         super().__init__(window)
@@ -30,6 +32,7 @@ class SmallWindowFit(QObject):
         self.inspector = inspector
         self.folded: QDockWidget | None = None  # the list, while this hides it
         self.docks: list[QDockWidget] = []
+        self.side: QWidget | None = None  # the sidebar's panel
         inspector.visibilityChanged.connect(self._inspector_shown)
         window.installEventFilter(self)
 
@@ -37,6 +40,11 @@ class SmallWindowFit(QObject):
         """``dock`` (the conversation list) folds away below ``NARROW``."""
         self.docks.append(dock)
         dock.toggleViewAction().triggered.connect(lambda _=False: self._chosen(dock))
+
+    def narrow_when_narrow(self, side: QWidget) -> None:
+        """``side`` (the sidebar) keeps ``SIDE_WIDTH`` on a wide window, ``SIDE_NARROW`` below."""
+        self.side = side
+        side.setMinimumWidth(SIDE_WIDTH)
 
     def _chosen(self, dock: QDockWidget) -> None:
         if self.folded is dock:  # the user shows or hides it: theirs again
@@ -48,6 +56,8 @@ class SmallWindowFit(QObject):
         return False
 
     def fit(self, width: int) -> None:
+        if self.side is not None:
+            self.side.setMinimumWidth(SIDE_NARROW if width < NARROW else SIDE_WIDTH)
         if width < NARROW:
             for dock in self.docks:
                 if not dock.isHidden() and self.folded is None:

@@ -46,7 +46,6 @@ from app.workspace import changes as ch
 from app.workspace.workspace import Workspace
 
 APP_ID = "io.github.cachescope.Cachescope"
-SIDEBAR_WIDTH = 230  # px at least: its figures and labels fit, wrapped
 
 
 class MainWindow(QMainWindow):
@@ -148,7 +147,6 @@ class MainWindow(QMainWindow):
         side.setWidgetResizable(True)
         side.setFrameShape(QScrollArea.Shape.NoFrame)
         side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # it wraps
-        side.setMinimumWidth(SIDEBAR_WIDTH)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
@@ -163,6 +161,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.inspector_dock)
         self.inspector_dock.hide()
         self.fit = SmallWindowFit(self, self.inspector_dock)
+        self.fit.narrow_when_narrow(side)
         self.statusBar().addWidget(self.status_label, 1)
 
     def _add_own_menu_entries(self) -> None:
