@@ -78,6 +78,8 @@ def test_esc_right_after_enter_shows_the_billed_request_under_its_question_every
     paid = first.cost.paid_usd + stopped.cost.paid_usd
     assert window.sidebar.fields["paid"].text() == usd(paid)
     assert window.sidebar.chart.records[-1] is stopped
+    out = stopped.usage.output  # the one token message_start counts: "1 token", not "1 tokens"
+    assert window.sidebar.fields["output"].text() == f"{out:,} token" + ("" if out == 1 else "s")
     window.inspector_dock.show()
     assert window.inspector.records[-1] is stopped
     assert window.inspector.picker.itemText(1).endswith(f"stopped, read {stopped.usage.read:,}")

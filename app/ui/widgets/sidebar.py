@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from app.caching.costs import Kind, RequestRecord, Stop, UsageTotals, server_tools_usd
 from app.caching.ledger import LedgerEntry
 from app.ui.widgets.money import saving_of, usd
-from app.ui.widgets.plain import plain_label, plain_tip
+from app.ui.widgets.plain import plain_label, plain_tip, plural
 from app.workspace import changes as ch
 
 COLORS = {
@@ -184,11 +184,11 @@ class UsageSidebar(QWidget):
         if turns:
             r = turns[-1]
             u = r.billed  # every iteration: a compaction's is billed too
-            self.fields["read"].setText(f"{u.read:,} tokens")
+            self.fields["read"].setText(plural(u.read, "token"))
             self.fields["written"].setText(f"{u.write_5m:,} / {u.write_1h:,}")
-            self.fields["uncached"].setText(f"{u.uncached:,} tokens")
+            self.fields["uncached"].setText(plural(u.uncached, "token"))
             thought = f" ({u.thinking:,} thinking)" if u.thinking else ""
-            self.fields["output"].setText(f"{u.output:,} tokens{thought}")
+            self.fields["output"].setText(plural(u.output, "token") + thought)
             self.fields["ttft"].setText(f"{r.ttft_s:.2f} s" if r.ttft_s is not None else "–")
             uses = [(u.web_searches, "web search"), (u.web_fetches, "web fetch")]
             said = ", ".join(f"{n} {what}{'es' if n > 1 else ''}" for n, what in uses if n)
@@ -201,7 +201,7 @@ class UsageSidebar(QWidget):
             for key in ("read", "written", "uncached", "output", "ttft", "cost", "saved", "why"):
                 self.fields[key].setText("–")
         unknown = sum(1 for r in totals.records if r.stopped == Stop.UNKNOWN)
-        more = f" + {unknown} stopped request(s) of unknown cost" if unknown else ""
+        more = f" + {plural(unknown, 'stopped request')} of unknown cost" if unknown else ""
         self.fields["paid"].setText(usd(totals.paid_usd) + more)
         self.fields["total_saved"].setText(f"{usd(totals.saved_usd)} (net of warm-ups)")
         self.fields["hit"].setText(f"{totals.hit_rate:.0%}")
