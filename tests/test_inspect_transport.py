@@ -1,0 +1,246 @@
+"""The transport under ``cachescope-inspect`` (the hostile tester's findings A to E): responses
+in every coding a client may ask for are read (br, zstd: Claude Code asks for both), a client
+that gives up closes the upstream's request as it would without the inspector, a compressed
+request body goes upstream as sent, an upstream with a login is refused, and a body over the
+inspector's limit is answered as the API answers one (api/errors.md, ``request_too_large``).
+Real HTTP through the inspector, against small upstreams made here."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import sys
+import zlib
+
+import anthropic
+import brotli
+import httpx2 as httpx
+import pytest
+
+from tests.fake_upstream import (
+    BODY,
+    KEY,
+    USAGE,
+    FakeUpstream,
+    Inspector,
+    answer_json,
+    chunk,
+    head,
+    message,
+    sse,
+    stream_start,
+)
+
+if sys.version_info >= (3, 14):
+    from compression.zstd import ZstdCompressor
+else:
+    from backports.zstd import ZstdCompressor
+
+pytestmark = pytest.mark.timeout(60)
+HEADERS = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+USAGE_READ = {**USAGE, "cache_read_input_tokens": 5000}
+
+
+def compress(coding: str, data: bytes) -> bytes:
+    if coding == "br":
+        return brotli.compress(data, quality=1)
+    if coding == "zstd":
+        return ZstdCompressor().compress(data, ZstdCompressor.FLUSH_FRAME)
+    if coding == "deflate":
+        return zlib.compress(data)
+    return gzip.compress(data)
+
+
+class Flushing:
+    """A stream compressed as a server sends it: each event flushed on its own."""
+
+    def __init__(self, coding: str):
+        self.coding = coding
+        if coding == "br":
+            self.packer = brotli.Compressor(quality=1)
+        else:
+            self.packer = ZstdCompressor()
+
+    def part(self, data: bytes) -> bytes:
+        if self.coding == "br":
+            return self.packer.process(data) + self.packer.flush()
+        return self.packer.compress(data, ZstdCompressor.FLUSH_BLOCK)
+
+    def end(self) -> bytes:
+        if self.coding == "br":
+            return self.packer.finish()
+        return self.packer.flush(ZstdCompressor.FLUSH_FRAME)
+
+
+def encoded_upstream(coding: str, payload: bytes = b""):
+    """Answers in ``coding`` when the client asked for it (as an API would), plain otherwise."""
+    payload = payload or message(USAGE_READ)
+
+    async def answer(top, body, writer):
+        if coding.encode() not in top.lower().split(b"accept-encoding:", 1)[-1].split(b"\r\n")[0]:
+            await answer_json(top, body, writer)
+            return
+        if b'"stream": true' in body:
+            writer.write(
+                head(
+                    "200 OK",
+                    "Content-Type: text/event-stream",
+                    f"Content-Encoding: {coding}",
+                    "Transfer-Encoding: chunked",
+                )
+            )
+            packer = Flushing(coding)
+            events = [
+                stream_start(USAGE_READ),
+                sse("content_block_delta", {"type": "content_block_delta", "index": 0}),
+                sse("message_delta", {"type": "message_delta", "usage": {"output_tokens": 77}}),
+                sse("message_stop", {"type": "message_stop"}),
+            ]
+            for event in events:
+                writer.write(chunk(packer.part(event)))
+                await writer.drain()
+                await asyncio.sleep(0.01)
+            writer.write(chunk(packer.end()) + b"0\r\n\r\n")
+        else:
+            packed = compress(coding, payload)
+            writer.write(
+                head(
+                    "200 OK",
+                    "Content-Type: application/json",
+                    f"Content-Encoding: {coding}",
+                    f"Content-Length: {len(packed)}",
+                )
+            )
+            writer.write(packed)
+        await writer.drain()
+
+    return answer
+
+
+def streamed_body() -> bytes:
+    return json.dumps({**json.loads(BODY), "stream": True}).encode()
+
+
+# -- A: br and zstd responses ----------------------------------------------------------------
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+@pytest.mark.parametrize("streamed", [False, True], ids=["json", "stream"])
+def test_a_br_or_zstd_response_is_read_and_passes_as_its_bytes(coding, streamed):
+    """A: a 200 in zstd was printed `failed: HTTP 200 · the response is encoded as zstd: not
+    read` while the client had its usage. Now the client gets the same bytes as directly and the
+    line has the usage it got (a stream flushed event by event, as a server sends it)."""
+    body = streamed_body() if streamed else BODY
+    asked = {**HEADERS, "Accept-Encoding": f"{coding}"}
+    with FakeUpstream(encoded_upstream(coding)) as up, Inspector(up.base_url) as inspector:
+        direct = httpx.post(up.base_url + "/v1/messages", content=body, headers=asked)
+        through = httpx.post(inspector.base_url + "/v1/messages", content=body, headers=asked)
+        assert through.headers["content-encoding"] == coding
+        assert through.content == direct.content  # decoded by the client, the same
+        line = inspector.lines(1)[0]
+    assert line.kind == ("stream" if streamed else "turn"), line.text()
+    assert (line.read, line.uncached, line.status, line.note) == (5000, 12, 200, "")
+    assert line.figures_known and line.cost_usd is not None
+
+
+def test_the_sdk_asking_for_br_and_zstd_sees_what_the_line_says():
+    """The official SDK (its HTTP library asks for br and zstd once they are installed) through
+    the inspector: the usage it reads is the line's."""
+    with FakeUpstream(encoded_upstream("br")) as up, Inspector(up.base_url) as inspector:
+        client = anthropic.Anthropic(api_key=KEY, base_url=inspector.base_url, max_retries=0)
+        reply = client.messages.with_raw_response.create(
+            model="claude-sonnet-4-6",
+            max_tokens=20,
+            messages=[{"role": "user", "content": "hi"}],
+        )
+        assert reply.headers["content-encoding"] == "br"
+        usage = reply.parse().usage
+        line = inspector.lines(1)[0]
+    assert (line.read, line.uncached) == (usage.cache_read_input_tokens, usage.input_tokens)
+    assert line.kind == "turn" and line.figures_known
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+def test_a_br_or_zstd_bomb_passes_whole_and_is_read_with_a_cap(coding):
+    """A: the same caps as gzip: at most 32 MB decoded of one response. 96 MB of zeros (a few
+    kilobytes packed) reach the client whole; the line says too large to read, not failed."""
+    bomb = b'{"usage": ' + b" " * (96 * 1024 * 1024) + b"}"
+    packed = compress(coding, bomb)
+    assert len(packed) < 2 * 1024 * 1024
+
+    async def answer(top, body, writer):
+        writer.write(
+            head(
+                "200 OK",
+                "Content-Type: application/json",
+                f"Content-Encoding: {coding}",
+                f"Content-Length: {len(packed)}",
+            )
+        )
+        writer.write(packed)
+        await writer.drain()
+
+    with FakeUpstream(answer) as up, Inspector(up.base_url) as inspector:
+        got = httpx.post(
+            inspector.base_url + "/v1/messages",
+            content=BODY,
+            headers={**HEADERS, "Accept-Encoding": coding},
+        )
+        assert got.status_code == 200 and len(got.content) == len(bomb)
+        line = inspector.lines(1)[0]
+    assert line.kind == "turn" and not line.figures_known, line.text()
+    assert "too large to read (over 32 MB decoded)" in line.note
+    assert "figures unknown" in line.text() and "failed" not in line.text()
+
+
+@pytest.mark.parametrize(
+    "coding, packed, said",
+    [
+        ("compress", b"\x1f\x9d\x90whatever", "encoded as compress: not read"),
+        ("zstd", b"\x28\xb5\x2f\xfd garbage garbage", "zstd compression is damaged"),
+        ("br", b"\xff\xff\xff not brotli at all", "br compression is damaged"),
+        ("gzip, br", b"two codings", "encoded as gzip, br: not read"),
+    ],
+)
+def test_a_200_whose_body_cannot_be_read_is_a_success_with_unknown_figures(coding, packed, said):
+    """A: a 200 is the API's answer (billed): never `failed`. Its line says the figures are
+    unknown and why, and the window shows no numbers for it."""
+
+    async def answer(top, body, writer):
+        writer.write(
+            head(
+                "200 OK",
+                "Content-Type: application/json",
+                f"Content-Encoding: {coding}",
+                f"Content-Length: {len(packed)}",
+            )
+        )
+        writer.write(packed)
+        await writer.drain()
+
+    with FakeUpstream(answer) as up, Inspector(up.base_url) as inspector:
+        url = inspector.base_url + "/v1/messages"
+        with httpx.stream("POST", url, content=BODY, headers=HEADERS) as got:
+            assert got.status_code == 200 and got.headers["content-encoding"] == coding
+            assert b"".join(got.iter_raw()) == packed
+        line = inspector.lines(1)[0]
+    assert line.kind == "turn" and line.status == 200 and not line.figures_known
+    assert said in line.note and line.error == ""
+    text = line.text()
+    assert text.startswith("r1 claude-sonnet-4-6 turn: HTTP 200, figures unknown"), text
+    assert " read 0 " not in text and " failed:" not in text
+
+
+def test_a_200_stream_that_begins_with_an_error_event_is_still_a_failure():
+    """The API may answer 200 and then an `error` event (streaming.md, error events): that is a
+    failure with its error, not a success with unknown figures."""
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+    async def answer(top, body, writer):
+        writer.write(head("200 OK", "Content-Type: text/event-stream", "Content-Length: 200"))
+        writer.write(sse("error", overloaded).ljust(200))
+        await writer.drain()
+
+    with FakeUpstream(answer) as up, Inspector(up.base_url) as inspector:
+        httpx.post(inspector.base_url + "/v1/messages", content=streamed_body(), headers=HEADERS)
+        line = inspector.lines(1)[0]
+    assert line.kind == "failed" and line.error == "overloaded_error: Overloaded"
