@@ -11,12 +11,14 @@ import asyncio
 import gzip
 import json
 import sys
+import time
 import zlib
 
 import anthropic
 import brotli
 import httpx2 as httpx
 import pytest
+from aiohttp import web
 
 from tests.fake_upstream import (
     BODY,
@@ -244,3 +246,163 @@ def test_a_200_stream_that_begins_with_an_error_event_is_still_a_failure():
         httpx.post(inspector.base_url + "/v1/messages", content=streamed_body(), headers=HEADERS)
         line = inspector.lines(1)[0]
     assert line.kind == "failed" and line.error == "overloaded_error: Overloaded"
+
+
+# -- B: a client that gives up ---------------------------------------------------------------
+class SlowUpstream:
+    """An aiohttp upstream that takes ``seconds`` to answer and notes when the client's
+    connection closed under it (as /tmp/rv/slow_up.py did)."""
+
+    def __init__(self, seconds: float, payload: bytes):
+        self.seconds, self.payload = seconds, payload
+        self.closed_after: list[float] = []
+        self.answered: list[float] = []
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/messages", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        began = time.monotonic()
+        while time.monotonic() - began < self.seconds:
+            await asyncio.sleep(0.02)
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                self.closed_after.append(time.monotonic() - began)
+                break
+        else:
+            self.answered.append(time.monotonic() - began)
+        return web.Response(body=self.payload, content_type="application/json")
+
+
+def _give_up(base: str, timeout: float) -> str:
+    try:
+        httpx.post(base + "/v1/messages", content=BODY, headers=HEADERS, timeout=timeout)
+    except httpx.TimeoutException as exc:
+        return type(exc).__name__
+    return "answered"
+
+
+def test_a_client_that_gives_up_closes_the_upstream_request_as_it_would_directly():
+    """B: a client that gave up after 1 s left the upstream request running to its end (billed)
+    through the inspector, while directly the upstream saw the close after 1 s."""
+    from app.simulator.runner import ServerThread
+
+    slow = SlowUpstream(4.0, message(USAGE_READ))
+    with ServerThread(slow.make_app) as up:
+        assert _give_up(up.base_url, 0.5) == "ReadTimeout"
+        deadline = time.monotonic() + 5
+        while not slow.closed_after and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert slow.closed_after and slow.closed_after[0] < 1.5  # directly: seen at once
+        with Inspector(up.base_url) as inspector:
+            assert _give_up(inspector.base_url, 0.5) == "ReadTimeout"
+            line = inspector.lines(1)[0]
+            deadline = time.monotonic() + 5
+            while len(slow.closed_after) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+    assert len(slow.closed_after) == 2 and not slow.answered, slow.answered
+    assert slow.closed_after[1] < 1.5  # through the inspector too, not after the 4 s answer
+    assert line.kind == "failed" and line.status == 0 and not line.complete
+    assert "the client closed its connection after 0.5 s, before the response began" in line.note
+
+
+def test_a_response_read_whole_before_the_client_left_is_recorded_with_its_usage():
+    """B: whatever the upstream answered and billed is recorded with its usage when it was read
+    whole. Here the upstream answers at once with a body the client never reads to its end
+    (the client closes after the head): the inspector had all of it, so the line has its usage."""
+    payload = message(USAGE_READ, padding="x" * 4_000_000)
+
+    async def answer(top, body, writer):
+        writer.write(
+            head("200 OK", "Content-Type: application/json", f"Content-Length: {len(payload)}")
+        )
+        writer.write(payload)
+        await writer.drain()
+
+    with FakeUpstream(answer) as up, Inspector(up.base_url) as inspector:
+        with httpx.stream(
+            "POST", inspector.base_url + "/v1/messages", content=BODY, headers=HEADERS
+        ) as response:
+            assert response.status_code == 200
+            next(response.iter_raw(1024))  # then gone
+        line = inspector.lines(1)[0]
+    assert line.kind == "turn" and (line.read, line.uncached) == (5000, 12), line.text()
+    assert line.figures_known
+
+
+# -- C: compressed request bodies -------------------------------------------------------------
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+def test_a_compressed_request_body_goes_upstream_as_sent_and_is_read(coding):
+    """C: a gzip body (curl -H 'Content-Encoding: gzip' --data-binary @b.json.gz) went upstream
+    inflated but still labelled gzip (500 from the API); zstd and br got the inspector's own 400.
+    Now the bytes and the header go as sent, and the inspector reads its own decoded copy."""
+    packed = compress(coding, BODY)
+    with FakeUpstream(answer_json) as up, Inspector(up.base_url) as inspector:
+        got = httpx.post(
+            inspector.base_url + "/v1/messages",
+            content=packed,
+            headers={**HEADERS, "Content-Encoding": coding, "Content-Type": "application/json"},
+        )
+        assert got.status_code == 200
+        (top, body), *_ = up.requests
+        line = inspector.lines(1)[0]
+    assert body == packed and f"content-encoding: {coding}".encode() in top.lower()
+    assert line.kind == "turn" and line.model == "claude-sonnet-4-6" and line.session == "s1"
+    assert line.note == "" and line.uncached == 12
+
+
+@pytest.mark.parametrize(
+    "coding, packed, said",
+    [
+        ("compress", b"\x1f\x9dcompressed", "request unreadable: body encoded as compress"),
+        ("gzip", b"\x1f\x8b damaged", "request unreadable: body its gzip compression is damaged"),
+    ],
+)
+def test_a_request_body_the_inspector_cannot_decode_still_goes_on_as_sent(coding, packed, said):
+    """C: what the inspector cannot decode is the upstream's to judge: sent as it came, and the
+    line says the request could not be read."""
+    with FakeUpstream(answer_json) as up, Inspector(up.base_url) as inspector:
+        got = httpx.post(
+            inspector.base_url + "/v1/messages",
+            content=packed,
+            headers={**HEADERS, "Content-Encoding": coding},
+        )
+        assert got.status_code == 200
+        (top, body), *_ = up.requests
+        line = inspector.lines(1)[0]
+    assert body == packed
+    assert line.note.startswith(said), line.note
+
+
+def test_a_request_body_that_inflates_past_the_limit_is_not_read():
+    """C: the inspector's own read of a compressed body is capped (40 MB decoded)."""
+    packed = gzip.compress(b" " * (48 * 1024 * 1024), compresslevel=1)
+    with FakeUpstream(answer_json) as up, Inspector(up.base_url) as inspector:
+        got = httpx.post(
+            inspector.base_url + "/v1/messages",
+            content=packed,
+            headers={**HEADERS, "Content-Encoding": "gzip"},
+        )
+        assert got.status_code == 200 and up.requests[0][1] == packed
+        line = inspector.lines(1)[0]
+    assert "too large to read (over 40 MB decoded)" in line.note
+
+
+# -- E: a body over the inspector's limit ------------------------------------------------------
+def test_a_body_over_the_limit_is_answered_as_the_api_answers_and_gets_a_line():
+    """E: over 40 MB the inspector answered 413 with `api_error` and printed no line. The API
+    says `request_too_large` (api/errors.md, "Request size limits")."""
+    big = b'{"model": "claude-sonnet-4-6", "messages": [' + b" " * (41 * 1024 * 1024) + b"]}"
+    with FakeUpstream(answer_json) as up, Inspector(up.base_url) as inspector:
+        got = httpx.post(inspector.base_url + "/v1/messages", content=big, headers=HEADERS)
+        line = inspector.lines(1)[0]
+        assert not up.requests
+    assert got.status_code == 413
+    error = got.json()
+    assert error["type"] == "error" and error["error"]["type"] == "request_too_large"
+    assert line.kind == "failed" and line.status == 413
+    assert line.error.startswith("request_too_large: Request exceeds the maximum allowed")
+    assert "not sent on" in line.note
