@@ -20,6 +20,7 @@ import httpx2 as httpx
 import pytest
 from aiohttp import web
 
+from app.inspect.cli import main as inspect_main
 from tests.fake_upstream import (
     BODY,
     KEY,
@@ -389,6 +390,18 @@ def test_a_request_body_that_inflates_past_the_limit_is_not_read():
         assert got.status_code == 200 and up.requests[0][1] == packed
         line = inspector.lines(1)[0]
     assert "too large to read (over 40 MB decoded)" in line.note
+
+
+# -- D: an upstream with a login ---------------------------------------------------------------
+def test_an_upstream_with_a_login_is_refused_in_one_line_without_its_password(capsys):
+    """D: `--upstream http://user:pw@host` made aiohttp answer 500 to clients that send
+    `Authorization: Bearer` and added a Basic header for the others. Refused at start, as the
+    app refuses such a base URL."""
+    for url in ("http://user:S3CRET-PW@127.0.0.1:9", "https://S3CRET-PW@api.example.com"):
+        assert inspect_main(["--port", "0", "--upstream", url]) == 2
+        said = capsys.readouterr().err
+        assert said.startswith("cachescope-inspect: --upstream ") and said.count("\n") == 1
+        assert "S3CRET" not in said and "holds a login" in said
 
 
 # -- E: a body over the inspector's limit ------------------------------------------------------
