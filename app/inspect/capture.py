@@ -1,15 +1,17 @@
 """The inspector's own copy of a response, read as it passes and never in the client's way: fed
-each chunk after the client has it, decompressed incrementally with a cap (a gzip bomb costs at
-most ``DECODED_LIMIT`` of work and memory), a stream parsed event by event keeping only what
-caching needs (``message_start``'s usage and diagnostics, ``message_delta``'s usage, an
-``error``), and anything of the wrong shape noted rather than trusted."""
+each chunk after the client has it, decoded incrementally with a cap (gzip, deflate, br or zstd:
+``app.inspect.decoding``; a decompression bomb costs at most ``DECODED_LIMIT`` of work and
+memory), a stream parsed event by event keeping only what caching needs (``message_start``'s
+usage and diagnostics, ``message_delta``'s usage, an ``error``), and anything of the wrong shape
+noted rather than trusted."""
 
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from app.inspect.decoding import ERRORS, decoder_for
 
 DECODED_LIMIT = 32 * 1024 * 1024  # decoded bytes read of one response; past it: too large
 FEED_LIMIT = 1024 * 1024  # decoded bytes produced per chunk fed (the rest waits for the next)
@@ -125,26 +127,23 @@ class ResponseReader:
         self.event = b""  # the current event's name (from its ``event:`` line)
         self.skipping = False  # inside a line too long to keep
         self.done = False
-        encoding = encoding.strip().lower()
-        self.inflater = None
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            self.inflater = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib, by header
-        elif encoding not in ("", "identity"):
-            self.result.problems.append(f"the response is encoded as {encoding[:40]}: not read")
+        decoder = decoder_for(encoding, FEED_LIMIT)  # gzip, deflate, br, zstd (decoding.py)
+        self.decoder = decoder if not isinstance(decoder, str) else None
+        if isinstance(decoder, str):
+            self.result.problems.append(f"the response is {decoder}")
             self.done = True
 
     # -- bytes in -----------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> None:
         if self.done:
             return
-        if self.inflater is None:
+        if self.decoder is None:
             self._decoded(chunk)
             return
-        data = self.inflater.unconsumed_tail + chunk
         try:
-            out = self.inflater.decompress(data, FEED_LIMIT)
-        except zlib.error as exc:
-            self.stop(f"the response's compression is damaged ({exc})")
+            out = self.decoder.step(chunk)
+        except ERRORS as exc:
+            self.stop(f"the response's {self.decoder.coding} compression is damaged ({exc})")
             return
         self._decoded(out)
 
@@ -163,7 +162,7 @@ class ResponseReader:
     def stop(self, problem: str) -> None:
         self.result.problems.append(problem)
         self.done = True
-        self.inflater = None
+        self.decoder = None
         self.body = bytearray()
         self.partial = bytearray()
 
@@ -241,8 +240,11 @@ class ResponseReader:
     # -- the end ------------------------------------------------------------------------------
     def close(self) -> ReadResult:
         """What was read: called once the response has ended (or broken off)."""
-        while self.inflater is not None and self.inflater.unconsumed_tail and not self.done:
+        while self.decoder is not None and self.decoder.more() and not self.done:
+            before = self.decoded
             self.feed(b"")
+            if self.decoded == before:
+                break  # held input that gives nothing more
         if not self.done and self.streamed and self.partial and not self.skipping:
             self._line(bytes(self.partial).rstrip(b"\r"))
         if not self.done and not self.streamed:

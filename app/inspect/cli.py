@@ -7,8 +7,9 @@ request's cache numbers as it passes.
 
 One line per ``POST /v1/messages`` (``--json``: one object with id, time, model, kind, read,
 written_5m, written_1h, uncached, predicted_read, miss_reason, server_miss_reason, cost_usd,
-session, status, complete, note, error, reason, rewrite). The key is never stored or printed:
-sessions are told apart by its hash; a password in ``--upstream`` is never printed either.
+session, status, complete, note, error, reason, rewrite, figures_known). The key is never stored
+or printed: sessions are told apart by its hash; an ``--upstream`` with a login in it is refused
+without printing its password.
 
 ``--keep-alive`` (off by default: without it the endpoint sends nothing of its own) keeps each
 idle session's cached prefix warm with pings billed to its own key, as the app keeps its own
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from app.facts.catalogue import default_catalogue
-from app.facts.redact import RedactingFilter, redact
+from app.facts.redact import RedactingFilter, has_login, redact
 from app.inspect.keepalive import CAP_USD_PER_HOUR, KeepAlive
 from app.inspect.lines import Line
 from app.inspect.observer import Observer
@@ -98,6 +99,12 @@ def check_upstream(url: str) -> tuple[str, int]:
         raise UsageError(f"--upstream {redact(url)}: expected http://HOST[:PORT] or https://...")
     if parts.query or parts.fragment:
         raise UsageError(f"--upstream {redact(url)}: no query or fragment, only a base URL")
+    if has_login(url):  # as the app refuses such a base URL (app.engine.connect)
+        raise UsageError(
+            f"--upstream {redact(url)} holds a login (user:password@): it would go upstream as an"
+            " Authorization header the programs never sent, or clash with theirs. Give the URL"
+            " without it."
+        )
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 

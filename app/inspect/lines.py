@@ -44,6 +44,7 @@ class Line:
     error: str = ""  # a failure's type and message, as the upstream said it
     reason: str = ""  # why the inspector sent it (a keep-alive ping)
     rewrite: str = ""  # a prefix written again after a pause, against keeping it alive
+    figures_known: bool = True  # False: a 200 whose usage could not be read (the note says why)
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -65,8 +66,13 @@ class Line:
                 f"{reason}{note}"
             )
             return shown(out)
-        cost = "prices unknown" if self.cost_usd is None else _usd(self.cost_usd)
         cut = " · INCOMPLETE" if not self.complete else ""
+        if not self.figures_known:
+            return shown(
+                f"{self.id} {self.model} {self.kind}: HTTP 200, figures unknown (predicted read "
+                f"{self.predicted_read:,}) · session {self.session}{cut}{reason}{note}"
+            )
+        cost = "prices unknown" if self.cost_usd is None else _usd(self.cost_usd)
         return shown(
             f"{self.id} {self.model} {self.kind}: read {self.read:,} (predicted "
             f"{self.predicted_read:,}) · wrote 5m {self.written_5m:,} / 1h {self.written_1h:,}"

@@ -352,7 +352,11 @@ class Observer:
             notes.append("incomplete: the response broke off before its end")
         if result.error and status == 200 and result.begun:
             notes.append(f"the stream ended with an error: {result.error}")
-        failed = status != 200 or not result.begun
+        # A 200 is the API's answer (billed): a failure only if it said an error; one whose body
+        # could not be read is a success whose figures are unknown, and the note says why.
+        failed = status != 200 or (not result.begun and bool(result.error))
+        if not failed and not result.begun and not notes:
+            notes.append("its usage could not be read")
         reply = Usage.from_api(result.usage) if result.begun else Usage()
         compaction = compaction_usage(result.usage) if result.begun else None
         usage = compaction or reply  # what the request as sent read and wrote
@@ -414,6 +418,7 @@ class Observer:
             "; ".join(notes),
             result.error if failed else "",
             rewrite=rewrite,
+            figures_known=failed or result.begun,
         )
 
     def _rewrite(

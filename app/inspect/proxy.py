@@ -4,7 +4,10 @@ API, or the simulator) with its method, raw path and query, headers (repeated on
 order; hop-by-hop ones aside; nothing added but ``Host`` and the body's length) and body; the
 response comes back with its status, headers (its ``Content-Length`` kept) and body as they
 arrive, chunk by chunk. A response that breaks off reaches the client broken off, as it would
-without the inspector. The ``Observer`` reads a bounded copy after each chunk has gone on.
+without the inspector; a client that leaves closes the upstream's connection as it would have
+(its request is cancelled: ``HANDLER_ARGS``). The ``Observer`` reads a bounded copy after each
+chunk has gone on. A request body goes as sent, compressed or not (``Content-Encoding`` kept);
+the observer reads its own decoded copy (``app.inspect.decoding``).
 
 No limit on connections: a thousand streams pass at once and no request waits on another.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -24,7 +28,8 @@ from aiohttp import web
 from yarl import URL
 
 from app.facts.redact import redact
-from app.inspect.capture import ReadResult, ResponseReader
+from app.inspect.capture import FEED_LIMIT, ReadResult, ResponseReader
+from app.inspect.decoding import decode_whole
 from app.inspect.lines import Line, LineStore
 from app.inspect.observer import Observer, Pending, key_hash
 
@@ -57,13 +62,23 @@ HOP_BY_HOP = frozenset(
 # What aiohttp's client would add on its own, and must not: the client's request goes as sent.
 NOT_ADDED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 MAX_BODY_BYTES = 40 * 1024 * 1024  # over the API's own 32 MB: the API says no, not the proxy
+# The body is read as it came, compressed or not (it goes upstream as sent, with its
+# Content-Encoding; the observer's copy is decoded apart), and a client that leaves cancels its
+# request, so the upstream sees the connection close as it would without the inspector.
+HANDLER_ARGS = {"auto_decompress": False, "handler_cancellation": True}
+REST_TIMEOUT = 30  # seconds to read the rest of a JSON response whose client left
+LIMIT_SAID = f"{MAX_BODY_BYTES // (1024 * 1024)} MB limit"
 UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=30, sock_read=600)
 BROKEN = (TimeoutError, aiohttp.ClientError, OSError)  # a connection that broke, either side
 
 
-def _error(message: str, status: int = 502) -> web.Response:
-    body = {"type": "error", "error": {"type": "api_error", "message": message}}
+def _error(message: str, status: int = 502, kind: str = "api_error") -> web.Response:
+    body = {"type": "error", "error": {"type": kind, "message": message}}
     return web.json_response(body, status=status)
+
+
+def _left(began: float, when: str) -> str:
+    return f"the client closed its connection after {time.monotonic() - began:.1f} s, {when}"
 
 
 def _text(raw: bytes) -> str:
@@ -103,7 +118,7 @@ class InspectProxy:
         self.keepalive = keepalive
 
     def make_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args=HANDLER_ARGS)
         app.router.add_route("*", "/{tail:.*}", self.forward)
         app.on_startup.append(self._open)
         app.on_cleanup.append(self._close)
@@ -135,11 +150,11 @@ class InspectProxy:
         self.lines.close()
 
     async def forward(self, request: web.Request) -> web.StreamResponse:
+        watched = request.method == "POST" and request.path == "/v1/messages"
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _error("the request is over the inspector's 40 MB limit", 413)
-        watched = request.method == "POST" and request.path == "/v1/messages"
+            return self._too_large(request, watched)
         key = key_hash(request.headers) if watched and self.keepalive is not None else None
         if key is not None:
             self.keepalive.busy(key)  # no ping of this key while it is on its way
@@ -149,8 +164,23 @@ class InspectProxy:
             if key is not None:
                 self.keepalive.idle(key)
 
+    def _too_large(self, request: web.Request, watched: bool) -> web.Response:
+        """A body over ``MAX_BODY_BYTES``: answered as the API answers one over its own limit
+        (api/errors.md: 413 ``request_too_large``), and a line says the inspector answered it."""
+        said = f"Request exceeds the maximum allowed number of bytes (the inspector's {LIMIT_SAID})"
+        if watched:
+            why = f"over the inspector's {LIMIT_SAID}: answered by the inspector, not sent on"
+            try:
+                pending = self.observer.unreadable(b"", request.headers, why)
+                failure = ReadResult(error=f"request_too_large: {said}")
+                self._record(pending, 413, failure, True, request, b"")
+            except Exception as exc:  # the observer's fault must never become the client's
+                log.warning("the inspector could not record a refused request: %r", exc)
+        return _error(said, 413, "request_too_large")
+
     async def _forward(self, request: web.Request, body: bytes, watched: bool):
         pending: list[Pending] = []
+        began = time.monotonic()
         try:
             upstream = await self.session.request(
                 request.method,
@@ -167,9 +197,16 @@ class InspectProxy:
                 found = self._pending(pending, body, request)
                 self._record(found, 0, failure, False, request, body)
             return _error(f"the inspector could not reach {self.shown_upstream}: {said}")
+        except asyncio.CancelledError:
+            # The client left before the response began: the request upstream was closed with
+            # its connection, as the client's own would have been.
+            if watched:
+                left = ReadResult(problems=[_left(began, "before the response began")])
+                self._record(self._pending(pending, body, request), 0, left, False, request, body)
+            raise
         async with upstream:
             found = self._pending(pending, body, request) if watched else None
-            return await self._relay(request, upstream, found, body)
+            return await self._relay(request, upstream, found, body, began)
 
     async def _sent(self, _session, context, _params) -> None:
         """The body is being handed to the upstream's socket (aiohttp's ``on_request_chunk_sent``,
@@ -183,7 +220,12 @@ class InspectProxy:
         if pending:
             return
         try:
-            pending.append(self.observer.request(body, request.headers))
+            encoding = request.headers.get("content-encoding", "")
+            copy = decode_whole(body, encoding, MAX_BODY_BYTES, FEED_LIMIT)
+            if isinstance(copy, str):  # forwarded as sent all the same
+                pending.append(self.observer.unreadable(body, request.headers, f"body {copy}"))
+            else:
+                pending.append(self.observer.request(copy, request.headers))
         except Exception as exc:  # the observer's fault must never become the client's
             log.warning("the inspector could not read a request: %r", exc)
             log.debug("the inspector could not read a request", exc_info=True)
@@ -194,7 +236,7 @@ class InspectProxy:
         return pending[0]
 
     async def _relay(
-        self, request, upstream, pending: Pending | None, body: bytes
+        self, request, upstream, pending: Pending | None, body: bytes, began: float
     ) -> web.StreamResponse:
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
         # Its Content-Length stays: a body shorter than it stays short at the client.
@@ -218,12 +260,42 @@ class InspectProxy:
             # The upstream broke off (a short body, a cut stream, a stall past the read
             # timeout) or the client left: the client's response ends broken off too.
             log.debug("a response broke off: %r", exc)
-            complete = False
+            complete = await self._client_left(request, upstream, reader, began)
             if request.transport is not None:
                 request.transport.close()
+        except asyncio.CancelledError:
+            # The client left (its connection closed): the upstream's is closed as we leave.
+            if pending is not None:
+                complete = await self._client_left(request, upstream, reader, began)
+                self._record(pending, upstream.status, reader.close(), complete, request, body)
+            raise
         if pending is not None:
             self._record(pending, upstream.status, reader.close(), complete, request, body)
         return response
+
+    async def _client_left(
+        self, request, upstream, reader: ResponseReader | None, began: float
+    ) -> bool:
+        """After a break: whether the upstream's response came whole all the same. A stream is
+        read only as far as it has arrived (the upstream is still writing it: its connection
+        closes now, as the client's would have); a JSON body is the upstream's finished answer,
+        billed whole, so the rest of it is read (``REST_TIMEOUT`` at most) for its usage."""
+        if request.transport is not None and not request.transport.is_closing():
+            return False  # the upstream broke off, not the client
+        if reader is not None:
+            reader.result.problems.append(_left(began, "before it had the whole response"))
+        try:
+            while rest := upstream.content.read_nowait():
+                if reader is not None:
+                    self._feed(reader, rest)
+            if reader is None or reader.streamed:
+                return upstream.content.at_eof()
+            async with asyncio.timeout(REST_TIMEOUT):
+                async for rest in upstream.content.iter_any():
+                    self._feed(reader, rest)
+            return True
+        except (*BROKEN, RuntimeError):
+            return False
 
     @staticmethod
     def _feed(reader: ResponseReader, chunk: bytes) -> None:

@@ -229,6 +229,8 @@ class OtherProgramsDialog(QDialog):
             kind, numbers = f"failed ({line.status or 'no response'})", ("–",) * 5
         elif line.kind == "keep-alive":  # no request: why a session is no longer kept warm
             numbers = ("–",) * 5
+        elif not line.figures_known:  # a 200 whose usage could not be read (the note says why)
+            numbers = ("–", numbers[1], "–", "–", "unknown")
         cells = (line.id, line.model, kind, *numbers, why)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
