@@ -124,10 +124,10 @@ def test_the_simulator_takes_each_cut_and_it_reads_what_the_request_cached(sim, 
     assert ping["content"] == [] and ping["stop_reason"] == "max_tokens"
 
 
-def test_a_cut_keeps_every_tool_result_of_the_message_holding_the_breakpoint():
+def test_a_cut_keeps_every_tool_result_of_the_message_holding_the_breakpoint(sim):
     """The breakpoint on the first of two tool results: the cut kept only that one, and the API
     refuses a tool_use "without tool_result blocks immediately after"
-    (troubleshooting-tool-use.md); the simulator does not check it, so the body is checked here."""
+    (troubleshooting-tool-use.md), as the simulator now does."""
     tool = {"name": "get", "description": "Get a thing.", "input_schema": {"type": "object"}}
     calls = [{"type": "tool_use", "id": f"toolu_{n}", "name": "get", "input": {}} for n in (1, 2)]
     answers = [
@@ -145,5 +145,8 @@ def test_a_cut_keeps_every_tool_result_of_the_message_holding_the_breakpoint():
             {"role": "user", "content": answers},
         ],
     }
-    last = cut_body(body)["messages"][-1]["content"]
+    ping = cut_body(body)
+    last = ping["messages"][-1]["content"]
     assert [b.get("tool_use_id") for b in last] == ["toolu_1", "toolu_2"]
+    status, _, answer = raw_post(sim.base_url, "/v1/messages", ping)
+    assert status == 200, answer

@@ -175,3 +175,31 @@ def test_a_modified_thinking_block_in_a_tool_loop_is_a_400_thinking_troubleshoot
     follow(said)
     changed = [{**said[0], "thinking": said[0]["thinking"] + " And more."}, *said[1:]]
     refused(lambda: follow(changed), "cannot be modified")
+
+
+def test_a_tool_use_without_its_tool_result_right_after_is_a_400(client):
+    """troubleshooting-tool-use.md: "`tool_use` ids were found without `tool_result` blocks
+    immediately after": a result missing, or "`tool_result` is not the first content block in
+    the user message". (A keep-alive ping cut between two results sent such a request, and the
+    simulator took it.)"""
+    tool = {"name": "get", "description": "Get a thing.", "input_schema": {"type": "object"}}
+    calls = [{"type": "tool_use", "id": f"toolu_{n}", "name": "get", "input": {}} for n in (1, 2)]
+    answers = [{"type": "tool_result", "tool_use_id": f"toolu_{n}", "content": "r"} for n in (1, 2)]
+
+    def send(following):
+        return client.messages.create(
+            model=SONNET_46,
+            max_tokens=20,
+            tools=[tool],
+            messages=[
+                {"role": "user", "content": "Look both up."},
+                {"role": "assistant", "content": calls},
+                {"role": "user", "content": following},
+            ],
+        )
+
+    send(answers)
+    send([*answers, {"type": "text", "text": "Thanks."}])
+    refused(lambda: send(answers[:1]), "immediately after: toolu_2")
+    refused(lambda: send([{"type": "text", "text": "Here:"}, *answers]), "toolu_1, toolu_2")
+    refused(lambda: send("no results at all"), "`tool_use` ids were found without")

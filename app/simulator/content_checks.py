@@ -10,6 +10,10 @@
 - tools: not every one deferred, a ``tool_reference`` naming a defined tool
   (tool-search-tool.md, the two 400s it quotes), the memory tool named ``memory``
   (memory-tool.md: "the `name` must be `memory`");
+- every ``tool_use`` of an assistant message answered by a ``tool_result`` at the start of the
+  next message (troubleshooting-tool-use.md: "`tool_use` ids were found without `tool_result`
+  blocks immediately after": "Missing `tool_result` for some `tool_use` ids, or `tool_result` is
+  not the first content block in the user message"; the message, server-tools.md);
 - thinking blocks in the latest assistant message of a tool loop arrive as they were returned
   (thinking-troubleshooting.md: "`thinking` or `redacted_thinking` blocks in the latest
   assistant message cannot be modified"), text put into an omitted block's empty field aside.
@@ -66,7 +70,32 @@ def check_content(body: dict, display: str) -> None:
                 f"{what} within a request"
             )
     _check_tools(body)
+    _check_tool_results_follow(messages)
     _check_thinking_unmodified(messages, display)
+
+
+def _check_tool_results_follow(messages: list) -> None:
+    """Each client ``tool_use`` answered at the head of the next message (a request whose last
+    message is the assistant's is a prefill: nothing follows it yet)."""
+    for i in range(len(messages) - 1):
+        if not isinstance(messages[i], dict) or messages[i].get("role") != "assistant":
+            continue
+        asked = [b.get("id") for b in _blocks(messages[i]) if b.get("type") == "tool_use"]
+        if not asked:
+            continue
+        following = messages[i + 1] if isinstance(messages[i + 1], dict) else {}
+        head = []
+        for block in _blocks(following):
+            if block.get("type") != "tool_result":
+                break
+            head.append(block.get("tool_use_id"))
+        missing = [str(a) for a in asked if a not in head]
+        if missing:
+            raise invalid(
+                f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks "
+                f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
+                "corresponding `tool_result` block in the next message."
+            )
 
 
 def _cites(block: dict) -> bool:
