@@ -17,6 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == [GUARD_FLAG]:  # a frozen bundle starting a tool server under its guard
         guard(args[1:])
+    # PySide6 replaces __import__ and reads the source of modules imported after it (shiboken's
+    # _mod_uses_pyside, inspect.getsource); on pydantic that lookup goes through the package's
+    # module __getattr__, which imports pydantic._internal._validators, and when the lookup came
+    # while that very module was being imported (the SDK's import, after the window showed) the
+    # app failed with "cannot import name 'import_string' from partially initialized module"
+    # (2 full test runs of about 10, in a child app process). Made whole first (about 40 ms),
+    # nothing is half made when the lookup comes.
+    import pydantic._internal._validators  # noqa: F401
+
     from app.ui.launch import run
 
     return run(args)
