@@ -62,3 +62,17 @@ def loop(qapp):
     yield loop
     loop.close()
     _CLOSED_LOOPS.append(loop)
+
+
+@pytest.fixture
+def inspector(sim):
+    """``cachescope-inspect`` in front of the simulator, in a thread: ``server.proxy`` is it."""
+    from app.facts.catalogue import default_catalogue
+    from app.inspect.observer import Observer
+    from app.inspect.proxy import InspectProxy
+    from app.simulator.runner import ServerThread
+
+    proxy = InspectProxy(sim.base_url, Observer(default_catalogue()))
+    with ServerThread(proxy.make_app) as server:
+        server.proxy = proxy
+        yield server

@@ -20,14 +20,6 @@ KEY = "sk-ant-inspect-secret-0123456789"
 SYSTEM = "You answer questions about a long contract. " * 300
 
 
-@pytest.fixture
-def inspector(sim):
-    proxy = InspectProxy(sim.base_url, Observer(default_catalogue()))
-    with ServerThread(proxy.make_app) as server:
-        server.proxy = proxy
-        yield server
-
-
 def lines_of(server, count: int, timeout: float = 10.0) -> list:
     """The endpoint's lines once there are ``count``: each is recorded just after its client
     has the whole response, so the client can be a moment ahead."""

@@ -17,31 +17,11 @@ import httpx2 as httpx
 import pytest
 from genai_prices import Usage, calc_price
 
-from app.facts.catalogue import default_catalogue
-from app.inspect.observer import Observer
-from app.inspect.proxy import InspectProxy
-from app.simulator.runner import ServerThread
 from tests.helpers import SONNET_46, text_of
+from tests.test_inspect import lines_of
 
 KEY = "sk-ant-prices-0123456789"
 HEADERS = {"anthropic-version": "2023-06-01", "x-api-key": KEY}
-
-
-@pytest.fixture
-def inspector(sim):
-    proxy = InspectProxy(sim.base_url, Observer(default_catalogue()))
-    with ServerThread(proxy.make_app) as server:
-        server.proxy = proxy
-        yield server
-
-
-def lines_of(server, count: int) -> list:
-    import time
-
-    deadline = time.monotonic() + 10
-    while len(server.proxy.lines) < count and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return server.proxy.lines.recent()
 
 
 def library_usd(usage: dict, model: str, context: dict | None = None) -> float:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from app.caching.costs import PER_MILLION, cost_of, server_tools_usd
+from app.caching.costs import PER_MILLION, cost_of, server_tools_usd, usage_library_cost
 from app.caching.ledger import Usage
 from app.facts.catalogue import Catalogue, default_catalogue
-from app.facts.prices import STANDARD, Terms, library_cost, library_prices
+from app.facts.prices import STANDARD, Terms, library_prices
 
 MAIN = ""  # the agent name of a session's own thread (a subagent's is its id)
 
@@ -107,16 +107,8 @@ class Pricer:
         if rates is not None:
             base, write_5m, write_1h, read, output, tier = rates
             if (tier is not None and usage.input_total > tier) or not terms.standard:
-                paid = library_cost(
-                    model,
-                    dt.datetime.fromtimestamp(at, dt.UTC),
-                    usage.uncached,
-                    usage.read,
-                    usage.write_5m,
-                    usage.write_1h,
-                    usage.output,
-                    terms,
-                )
+                when = dt.datetime.fromtimestamp(at, dt.UTC)
+                paid = usage_library_cost(model, when, usage, terms)
                 return None if paid is None else paid + server_tools_usd(usage)
             tokens = (
                 usage.uncached * base

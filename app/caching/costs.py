@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 
@@ -64,6 +65,23 @@ def server_tools_usd(usage: Usage) -> float:
     )
 
 
+def usage_library_cost(
+    model_id: str, when: dt.datetime, usage: Usage, terms: Terms = STANDARD
+) -> float | None:
+    """``usage``'s tokens priced by the library at ``when`` (``library_cost``; server tools
+    apart): None when it does not know the model."""
+    return library_cost(
+        model_id,
+        when,
+        usage.uncached,
+        usage.read,
+        usage.write_5m,
+        usage.write_1h,
+        usage.output,
+        terms,
+    )
+
+
 def cost_of(
     usage: Usage, model: ModelInfo, at: float | None = None, terms: Terms = STANDARD
 ) -> Cost:
@@ -74,16 +92,7 @@ def cost_of(
     from models.json (which have no fast prices: a fast request is then unknown); unknown when
     neither has them."""
     when = as_datetime(at)
-    paid = library_cost(
-        model.id,
-        when,
-        usage.uncached,
-        usage.read,
-        usage.write_5m,
-        usage.write_1h,
-        usage.output,
-        terms,
-    )
+    paid = usage_library_cost(model.id, when, usage, terms)
     if paid is not None:
         full = library_cost(model.id, when, usage.input_total, 0, 0, 0, usage.output, terms)
         extra = server_tools_usd(usage)
