@@ -2,8 +2,10 @@
 
 Below ``NARROW`` pixels wide the conversation list folds away (View → Conversations, Ctrl+L,
 brings it back; it comes back by itself once the window is wide again, unless the user closed it
-meanwhile): the list, the conversation and the sidebar cannot all keep readable widths in 640
-pixels. The cache inspector, docked at the bottom, takes at most ``INSPECTOR_SHARE`` of the
+meanwhile) and the sidebar narrows from ``SIDE_WIDTH`` to ``SIDE_NARROW``: the list, the
+conversation and the sidebar cannot all keep readable widths in 640 pixels. A list folded for
+the width is saved as shown (``as_chosen``), and a window restored narrow folds it before it is
+shown. The cache inspector, docked at the bottom, takes at most ``INSPECTOR_SHARE`` of the
 window's height (``INSPECTOR_HEIGHT`` on a tall screen) and scrolls inside what it gets, so a
 1366x768 laptop keeps the conversation readable with Ctrl+I."""
 
