@@ -1,4 +1,5 @@
 import asyncio
+import logging
 import os
 import tempfile
 import warnings
@@ -76,3 +77,28 @@ def inspector(sim):
     with ServerThread(proxy.make_app) as server:
         server.proxy = proxy
         yield server
+
+
+class _ListenerFailures(logging.Handler):
+    """Collects "a listener failed" records: a view's exception is logged, not raised, so a
+    test whose figures come out right would pass over a broken listener."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.failures: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("a listener failed"):
+            self.failures.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def no_listener_fails():
+    """Every test: no event listener (a widget, a feature) raised while the test ran."""
+    found = _ListenerFailures()
+    found.setFormatter(logging.Formatter("%(message)s"))
+    events_log = logging.getLogger("app.engine.events")
+    events_log.addHandler(found)
+    yield found
+    events_log.removeHandler(found)
+    assert not found.failures, found.failures[0]

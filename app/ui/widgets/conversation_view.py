@@ -315,7 +315,8 @@ class ConversationView(MessageActions, QTreeView):
             self.set_records(event.totals.records)
             stopped = event.record if isinstance(event, ev.Cancelled) else None
             if stopped is not None and not stopped.error:  # what the stopped request did
-                self.set_cache_record(stopped, self._workspace.engine.resolve_model(stopped.model))
+                chat = self._workspace.current  # its record is now the last turn shown
+                self._take_last_turn(chat, self._workspace.engine.resolve_model(chat.model_id))
 
     # -- heights --------------------------------------------------------------------------------
     def _measured(self, key: str) -> None:
