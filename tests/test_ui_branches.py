@@ -93,11 +93,16 @@ def test_branches_come_back_after_a_restart_with_their_lines_and_their_links(
         for row in [r.body for r in again.view.rows() if "**Branch " in r.body][:1]:
             again.view.follow(row.split("[‹ previous](")[1].split(")")[0])  # a click on it
         shown = [m.text for m in again.session.conversation.messages if m.role == "user"]
+        # The inspector opens on the last turn of the branch shown, as the sidebar says it
+        # (it opened on the other branch's: read 39,160 against the sidebar's 39,423).
+        picked = again.inspector.current()
+        ids = {m.id for m in again.session.conversation.messages}
         await client.close()
         await close_history(again)
-        return lines, shown
+        return lines, shown, picked, ids
 
-    after, shown = loop.run_until_complete(second_run())
+    after, shown, picked, ids = loop.run_until_complete(second_run())
+    assert picked is not None and picked.kind == "turn" and picked.reply_id in ids
     assert sorted(before) == [2, 3] and all("**Branch 2 of 2**" in v for v in before.values())
     assert after == before
     assert shown[-1] == "And the second chapter?"  # the link switched back to the first path

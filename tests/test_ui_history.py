@@ -293,3 +293,45 @@ def test_a_history_past_the_listed_conversations_says_how_many_more_there_are(
     assert len(rows) == 5001 and rows[0] == "chat 5002"
     assert rows[-1].startswith("Showing the 5,000 most recently used of 5,003 conversations")
     loop.run_until_complete(client.close())
+
+
+def test_a_draft_stays_with_its_conversation_and_its_paid_warm_up_stays_on_the_books(
+    qtbot, loop, sim, tmp_path, libraries
+):
+    """A new user: Ctrl+N, a long text pasted (warmed at once: Paid $0.0244), then a click on
+    another conversation: the whole draft was now in that conversation's composer (Enter would
+    have sent it there), the new conversation was in no list, and the warm-up was recorded
+    nowhere. Each conversation keeps its draft; an unsent one that cost money is in the history
+    with what it cost."""
+    window, client, library = with_library(sim, tmp_path, libraries, warming=True)
+    qtbot.addWidget(window)
+    window.show()
+    pasted = text_of(6_000, "a contract pasted as text")
+
+    async def scenario():
+        await send(window, "Tell me about lighthouses")
+        first = window.session.id
+        library.new_conversation()
+        fresh = window.session
+        window.composer.edit.setPlainText(pasted + "\n\nWho signs?")
+        window.composer.pasted_texts.append(pasted)  # "Paste as text": a block of its own
+        window.sending.draft_changed(now=True)  # as a paste does: decided at once
+        await until(lambda: any(r.kind == "warm" for r in fresh.totals.records))
+        warm = next(r for r in fresh.totals.records if r.kind == "warm")
+        assert await library.open(first)
+        left_with = window.composer.text()
+        await window.workspace.writer.flush()
+        await library.refresh()
+        names = listed(library)
+        assert await library.open(fresh.id)
+        back = window.composer.text()
+        await client.close()
+        return first, fresh, warm, left_with, names, back
+
+    first, fresh, warm, left_with, names, back = loop.run_until_complete(scenario())
+    assert left_with == ""  # the other conversation's own (empty) draft
+    assert back == (pasted + "\n\nWho signs?").strip()  # the draft is back with its conversation
+    assert len(names) == 2
+    _, records, _ = Store.open(tmp_path).load(fresh.id)
+    assert [r["kind"] for r in records] == ["warm"]
+    assert records[0]["cost"][0] == pytest.approx(warm.cost.paid_usd) and warm.cost.paid_usd > 0

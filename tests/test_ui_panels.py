@@ -44,7 +44,6 @@ def test_the_inspector_explains_a_miss_caused_by_editing_the_system_prompt(qtbot
     preview = loop.run_until_complete(scenario())
     assert "invalidates" in preview and "the system prompt" in preview
     window.inspector_dock.show()
-    window.inspector.select_last_turn()
     record = window.inspector.current()
     assert record.kind == "turn" and record.cause == "system_changed"
     assert "system prompt was edited" in window.inspector.explanation_text()

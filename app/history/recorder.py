@@ -93,10 +93,10 @@ class Recorder:
 
     def sync(self) -> Future | None:
         """Save whatever changed: settings, title, ledger, messages, request records. A
-        conversation without messages yet (warm-ups of a new one) waits for its first message,
-        so the history holds no empty conversations."""
+        conversation without messages is saved once a request was paid for it (a warm-up of its
+        draft), so every request billed is on the books; one that cost nothing is not listed."""
         conv = self.session.conversation
-        if not conv.messages:
+        if not conv.messages and not self.session.totals.records:
             return None
         if not conv.title:
             conv.title = auto_title(self.session)
@@ -104,8 +104,9 @@ class Recorder:
         self._submit(StoreOp(Store.save_conversation, conv.header(), self.engine.ledger.to_dict()))
         changed = [(i, m) for i, m in enumerate(conv.messages) if self._saved.get(m.id) is not m]
         saving = StoreOp(Store.save_messages, conv.id, changed, len(conv.messages))
-        if self.on_saved is not None and changed:  # a warm-up or ping changes no message
-            saving.success(lambda _: self.on_saved())
+        listed = not self._saved and not self._records_saved  # its first save: the list gains it
+        if self.on_saved is not None and (changed or listed):  # a warm-up or ping changes no
+            saving.success(lambda _: self.on_saved())  # message of one already listed
         future = self._submit(saving)
         self._saved = {m.id: m for m in conv.messages}
         records = self.session.totals.records

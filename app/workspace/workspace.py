@@ -63,15 +63,23 @@ class Workspace:
 
     def show(self, chat: Chat) -> Chat:
         """Put ``chat`` on screen. The one left keeps running in the background under its own
-        settings while it has work (a keep-alive), then closes."""
+        settings while it has work (a keep-alive), then closes, unless it holds a draft: it stays
+        open with it, so the draft is there again when the conversation is shown."""
         old = self.current
         if old is not chat:
             old.unsubscribe(self.changes.emit)
             self.current = chat
             chat.subscribe(self.changes.emit)
-            old.when_idle(Chat.close)
+            old.when_idle(self._left)
         chat.changed({ch.CURRENT}, "another conversation is on screen")
         return chat
+
+    def _left(self, chat: Chat) -> None:
+        """A conversation left is idle: it closes, unless it is on screen again or holds a
+        draft (its text, attachments and pastes wait for it, and any warm-up paid for them is
+        on its books)."""
+        if chat is not self.current and chat.draft.empty:
+            chat.close()
 
     def open(self, session: Session, saved: bool) -> Chat:
         """Show ``session`` with a controller of its own (recorded in the history); a

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -432,6 +432,17 @@ class Composer(QWidget):
         if indicator.state != self.warm_state:
             self.warm_state = indicator.state
             self.warm_state_changed.emit(indicator.state)
+
+    def show_draft(self, text: str, items: tuple, pasted: tuple) -> None:
+        """Show the draft of the conversation now on screen (each keeps its own). Nothing is
+        announced: showing a draft is no change to it, so it decides no warm-up (issue 35.1)."""
+        with QSignalBlocker(self), QSignalBlocker(self.edit):
+            self.clear(announce=False)
+            self.edit.setPlainText(text)
+            for item in items:
+                self._add_chip(item)
+            self.pasted_texts = list(pasted)
+        self._summarise()
 
     def set_draft(self, text: str, items: list) -> None:
         """Put a message back into the composer (edit and resend)."""

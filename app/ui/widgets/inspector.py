@@ -25,6 +25,8 @@ from app.caching.prefix_map import PrefixMap, PrefixRow
 from app.engine import events as ev
 from app.ui.widgets.money import saving_of, usd
 from app.ui.widgets.plain import plain_label, plain_tip
+from app.ui.widgets.turn_marks import last_turn_record
+from app.workspace import changes as ch
 
 STATE_COLOURS = {
     "read": QColor("#3fa34d"),
@@ -195,9 +197,12 @@ class Inspector(QWidget):
         self.show_records(workspace.current.session.totals.records)
 
     def _on_change(self, change) -> None:
-        if change.touches("current"):
+        chat = self._workspace.current
+        if change.touches(ch.CURRENT):
             self.picker.clear()
-            self.show_records(self._workspace.current.session.totals.records)
+            self.show_records(chat.session.totals.records)
+        if change.touches(ch.CURRENT, ch.MESSAGES) and not chat.busy():
+            self.select_shown_turn(chat.messages)  # a turn ended, a branch switched
 
     def on_event(self, event: ev.Event) -> None:
         if isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
@@ -229,11 +234,12 @@ class Inspector(QWidget):
             self.picker.setCurrentIndex(len(self.records) - 1 if following else current)
         self._show_current()
 
-    def select_last_turn(self) -> None:
-        for i in range(len(self.records) - 1, -1, -1):
-            if self.records[i].kind == Kind.TURN:
-                self.picker.setCurrentIndex(i)
-                return
+    def select_shown_turn(self, messages) -> None:
+        """Pick the last turn on the branch shown (``messages``): the one the sidebar's Last
+        turn and the pane's marks speak of, not a turn of another branch."""
+        record = last_turn_record(self.records, messages)
+        if record is not None:
+            self.picker.setCurrentIndex(next(i for i, r in enumerate(self.records) if r is record))
 
     def saving(self, record: RequestRecord):
         """What ``record`` saved, as the sidebar says it (``money.saving_of``)."""

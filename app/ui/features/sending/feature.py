@@ -70,6 +70,9 @@ class Sending(QObject):
             )
 
     def _on_change(self, change: ch.Change) -> None:
+        if change.touches(ch.CURRENT):  # each conversation keeps its own draft
+            draft = self.ctx.chat.draft
+            self.ctx.widgets.composer.show_draft(draft.text, draft.attachments, draft.pasted)
         if not change.touches(ch.TURN):
             return
         chat = self.ctx.chat
