@@ -50,6 +50,7 @@ def test_a_claude_code_session_is_reproduced_and_its_own_layout_costs_what_was_b
         "requests_compared": 13,
         "not_comparable": 0,
         "unreplayable": 0,
+        "not_reproduced": [],
     }
     assert out["sentence"].startswith(
         "The replay (Claude Code's layout) reproduces the cache reads of 13 of 13 requests"
@@ -90,9 +91,14 @@ def test_policies_are_not_compared_where_the_replay_does_not_reproduce_the_bill(
     assert out["calibration"]["holds"] is False
     assert out["calibration"]["reproduced"] == 1 and out["calibration"]["requests"] == 8
     assert out["traces"] == {} and out["summary"] == {}
-    assert out["sentence"] == (
+    assert out["sentence"].startswith(
         "The replay (Claude Code's layout) reproduces the cache reads of 1 of 8 requests within"
-        " 2 %: too few to trust, so the policies are not compared."
+        " 2 %: too few to trust, so the policies are not compared. (not reproduced: request 2"
+        " read 0 where the replay read 20,004; request 3 read 0 where the replay read 21,505;"
+        " request 4 read 0 where the replay read 23,006; 4 more (a cache emptied between"
+    )  # which requests, so a user can tell what the replay could not know (a new user's finding)
+    assert (
+        out["calibration"]["not_reproduced"][0] == "request 2 read 0 where the replay read 20,004"
     )
 
 

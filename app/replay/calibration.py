@@ -84,6 +84,9 @@ LAYOUTS: dict[str, type[Actor]] = {
 }
 
 
+MISSES_NAMED = 3  # requests not reproduced that the sentence names
+
+
 @dataclass
 class Segment:
     name: str
@@ -240,6 +243,7 @@ class Calibration:
     not_comparable: int  # first requests of segments that read an earlier segment's cache
     unreplayable: int  # requests in segments that could not be replayed
     held_requests: int
+    missed: tuple[str, ...] = ()  # the comparable requests not reproduced, in words (a few)
 
     @property
     def holds(self) -> bool:
@@ -272,6 +276,15 @@ class Calibration:
             )
         if self.unreplayable:
             extra.append(f"{self.unreplayable} request(s) could not be replayed")
+        if self.missed:
+            more = self.requests - self.reproduced - len(self.missed)
+            extra.append(
+                "not reproduced: "
+                + "; ".join(self.missed)
+                + (f"; {more} more" if more > 0 else "")
+                + " (a cache emptied between requests, as by a restart of the built-in simulator"
+                " or an eviction, is not in the replay)"
+            )
         return said + (f" ({'; '.join(extra)}.)" if extra else "")
 
     def as_json(self) -> dict:
@@ -286,16 +299,27 @@ class Calibration:
             "requests_compared": self.held_requests,
             "not_comparable": self.not_comparable,
             "unreplayable": self.unreplayable,
+            "not_reproduced": list(self.missed),
         }
 
 
 def summarise(found: list[Segment], tolerance: float = TOLERANCE) -> Calibration:
     done = total = skipped = unreplayable = held_requests = held = 0
-    layouts = []
+    layouts, missed = [], []
+    number = 0  # each request's number in the session
     for segment in found:
         if segment.trace is None:
             unreplayable += len(segment.calls)
+            number += len(segment.calls)
             continue
+        oks = segment.reproduced(tolerance)
+        for k, call in enumerate(segment.calls):
+            number += 1
+            if segment.comparable[k] and not oks[k] and k < len(segment.replayed):
+                missed.append(
+                    f"request {number} read {call.read:,} where the replay read"
+                    f" {segment.replayed[k]:,}"
+                )
         d, of = segment.counts(tolerance)
         done, total = done + d, total + of
         skipped += len(segment.calls) - of
@@ -306,7 +330,16 @@ def summarise(found: list[Segment], tolerance: float = TOLERANCE) -> Calibration
     common = statistics.mode(layouts) if layouts else ""
     label = LABELS.get(common, common)
     return Calibration(
-        done, total, tolerance, label, len(found), held, skipped, unreplayable, held_requests
+        done,
+        total,
+        tolerance,
+        label,
+        len(found),
+        held,
+        skipped,
+        unreplayable,
+        held_requests,
+        tuple(missed[:MISSES_NAMED]),
     )
 
 
