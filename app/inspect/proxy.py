@@ -285,16 +285,20 @@ class InspectProxy:
         if reader is not None:
             reader.result.problems.append(_left(began, "before it had the whole response"))
         try:
-            while rest := upstream.content.read_nowait():
-                if reader is not None:
-                    self._feed(reader, rest)
             if reader is None or reader.streamed:
+                while rest := upstream.content.read_nowait():
+                    if reader is not None:
+                        self._feed(reader, rest)
                 return upstream.content.at_eof()
+            # (what has arrived comes first: no read_nowait, which refuses while a read waits)
             async with asyncio.timeout(REST_TIMEOUT):
                 async for rest in upstream.content.iter_any():
                     self._feed(reader, rest)
             return True
-        except (*BROKEN, RuntimeError):
+        except (*BROKEN, RuntimeError) as exc:
+            if reader is not None:  # the line says why its figures are unknown
+                said = f"the rest of the response could not be read ({type(exc).__name__})"
+                reader.result.problems.append(said)
             return False
 
     @staticmethod
