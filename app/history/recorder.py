@@ -91,12 +91,14 @@ class Recorder:
         if self.on_error is not None:
             self.on_error(error)
 
-    def sync(self) -> Future | None:
+    def sync(self, left: bool = False) -> Future | None:
         """Save whatever changed: settings, title, ledger, messages, request records. A
-        conversation without messages is saved once a request was paid for it (a warm-up of its
-        draft), so every request billed is on the books; one that cost nothing is not listed."""
+        conversation without messages yet (warm-ups of a new one) waits for its first message,
+        so the list gains no empty conversation while that message is typed; once it is
+        ``left`` (another shown, or the app quits) with requests paid for it, it is saved with
+        them, so every request billed is on the books."""
         conv = self.session.conversation
-        if not conv.messages and not self.session.totals.records:
+        if not conv.messages and not (left and self.session.totals.records):
             return None
         if not conv.title:
             conv.title = auto_title(self.session)

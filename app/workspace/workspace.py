@@ -70,6 +70,8 @@ class Workspace:
             old.unsubscribe(self.changes.emit)
             self.current = chat
             chat.subscribe(self.changes.emit)
+            if old.id in self.recorders:  # a new one that paid a warm-up enters the list
+                self.recorders[old.id].sync(left=True)
             old.when_idle(self._left)
         chat.changed({ch.CURRENT}, "another conversation is on screen")
         return chat
@@ -179,7 +181,7 @@ class Workspace:
             del self.chats[chat.id]
             recorder = self.recorders.pop(chat.id, None)
             if recorder is not None:
-                recorder.sync()
+                recorder.sync(left=True)
                 recorder.close()
 
     def _on_error(self, error: StorageError) -> None:
