@@ -335,3 +335,30 @@ def test_a_draft_stays_with_its_conversation_and_its_paid_warm_up_stays_on_the_b
     _, records, _ = Store.open(tmp_path).load(fresh.id)
     assert [r["kind"] for r in records] == ["warm"]
     assert records[0]["cost"][0] == pytest.approx(warm.cost.paid_usd) and warm.cost.paid_usd > 0
+
+
+def test_an_edit_in_progress_comes_back_with_its_conversation(
+    qtbot, loop, sim, tmp_path, libraries
+):
+    """Shown again after another, a conversation brings back its draft: an edit in progress
+    too, with its card (else Enter would have replaced its messages with no card saying so)."""
+    window, client, library = with_library(sim, tmp_path, libraries)
+    qtbot.addWidget(window)
+    window.show()
+
+    async def scenario():
+        await send(window, "Tell me about lighthouses")
+        await send(window, "And about their keepers")
+        first = window.session.id
+        window.messages.edit_message(2)
+        window.composer.edit.setPlainText("And about their lamps")
+        library.new_conversation()
+        away = (window.composer.text(), window.view.editing)
+        assert await library.open(first)
+        await client.close()
+        return away
+
+    away = loop.run_until_complete(scenario())
+    assert away == ("", None)
+    assert window.composer.text() == "And about their lamps" and window.view.editing == 2
+    assert "Editing message 3" in window.view.plain_text()

@@ -259,7 +259,8 @@ class ConversationView(MessageActions, QTreeView):
         if model is not None:
             self.maker.set_token_scale(model.token_scale)  # one figure per thing
         if change.touches(ch.CURRENT):
-            self.error, self.editing = None, None
+            # its own draft comes back with it, an edit in progress too (Send replaces then)
+            self.error, self.editing = None, chat.draft.editing
             self.set_records(chat.session.totals.records)
             self._take_last_turn(chat, model)
             self.show_conversation(chat.conversation)
