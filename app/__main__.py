@@ -19,9 +19,10 @@ def main(argv: list[str] | None = None) -> int:
         guard(args[1:])
     # PySide6 replaces __import__ and reads the source of modules imported after it (shiboken's
     # _mod_uses_pyside, inspect.getsource); on pydantic that lookup goes through the package's
-    # module __getattr__, which imports pydantic._internal._validators, and when the lookup came
-    # while that very module was being imported (the SDK's import, after the window showed) the
-    # app failed with "cannot import name 'import_string' from partially initialized module"
+    # module __getattr__, which imports pydantic's internal validators module, and when the
+    # lookup came while that very module was being imported (the SDK's import, after the window
+    # showed) the app failed with "cannot import name 'import_string' from partially initialized
+    # module"
     # (2 full test runs of about 10, in a child app process). pydantic.types imports it whole
     # (about 65 ms): nothing is half made when the lookup comes.
     import pydantic.types  # noqa: F401

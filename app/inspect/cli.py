@@ -68,24 +68,21 @@ def port_number(text: str) -> int:
     return port
 
 
-def time_scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not 0 or more")
-    return value
+def at_least_zero(what: str = "", named: str = "0 or more"):
+    """An argument type for a finite number, 0 or more (the simulator's time scale, the cap in
+    dollars): ``what`` follows "is not a number" in one message, ``named`` says what it must be
+    in the other."""
 
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number{what}") from None
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"{text} is not {named}")
+        return value
 
-def dollars_per_hour(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of dollars") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a sum of dollars (0 or more)")
-    return value
+    return parse
 
 
 def check_upstream(url: str) -> tuple[str, int]:
@@ -127,7 +124,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--simulator", action="store_true", help="in front of the built-in simulator instead"
     )
-    parser.add_argument("--time-scale", type=time_scale, default=1.0, help="the simulator's delays")
+    parser.add_argument(
+        "--time-scale", type=at_least_zero(), default=1.0, help="the simulator's delays"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per request")
     parser.add_argument(
         "--allow-remote", action="store_true", help="listen on an address other than loopback"
@@ -139,7 +138,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--cap-usd-per-hour",
-        type=dollars_per_hour,
+        type=at_least_zero(" of dollars", "a sum of dollars (0 or more)"),
         default=None,
         help=f"what the pings may cost an hour in all (default ${CAP_USD_PER_HOUR:.2f})",
     )

@@ -70,8 +70,8 @@ class Workspace:
             old.unsubscribe(self.changes.emit)
             self.current = chat
             chat.subscribe(self.changes.emit)
-            if old.id in self.recorders:  # a new one that paid a warm-up enters the list
-                self.recorders[old.id].sync(left=True)
+            if not old.messages and old.session.totals.records and old.id in self.recorders:
+                self.recorders[old.id].sync(left=True)  # a new one that paid a warm-up: listed
             old.when_idle(self._left)
         chat.changed({ch.CURRENT}, "another conversation is on screen")
         return chat

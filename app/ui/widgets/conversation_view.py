@@ -313,11 +313,8 @@ class ConversationView(MessageActions, QTreeView):
             self.set_cache_view(event.built, event.usage)  # as soon as it is known
             self._turn_marks = self._marks
         elif isinstance(event, ev.Finished | ev.Failed | ev.Cancelled):
+            # (a stopped request's marks follow with the messages' change: it is the last turn)
             self.set_records(event.totals.records)
-            stopped = event.record if isinstance(event, ev.Cancelled) else None
-            if stopped is not None and not stopped.error:  # what the stopped request did
-                chat = self._workspace.current  # its record is now the last turn shown
-                self._take_last_turn(chat, self._workspace.engine.resolve_model(chat.model_id))
 
     # -- heights --------------------------------------------------------------------------------
     def _measured(self, key: str) -> None:
