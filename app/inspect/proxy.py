@@ -284,13 +284,29 @@ class InspectProxy:
             return False  # the upstream broke off, not the client
         if reader is not None:
             reader.result.problems.append(_left(began, "before it had the whole response"))
-        try:
-            if reader is None or reader.streamed:
+        if reader is None or reader.streamed:
+            try:
                 while rest := upstream.content.read_nowait():
                     if reader is not None:
                         self._feed(reader, rest)
-                return upstream.content.at_eof()
-            # (what has arrived comes first: no read_nowait, which refuses while a read waits)
+            except (*BROKEN, RuntimeError):
+                return False
+            return upstream.content.at_eof()
+        # The client's leaving also cancels this handler (handler_cancellation), maybe while it
+        # is in here: the rest is read all the same, in a task of its own (REST_TIMEOUT bounds
+        # it), or the request would go without a line (seen under load in a full test run).
+        reading = asyncio.ensure_future(self._read_rest(upstream, reader))
+        while True:
+            try:
+                return await asyncio.shield(reading)
+            except asyncio.CancelledError:
+                if reading.done():
+                    return reading.result()
+
+    async def _read_rest(self, upstream, reader: ResponseReader) -> bool:
+        """The rest of a JSON response whose client left, for its usage: whether it came whole
+        (what has arrived comes first: no read_nowait, which refuses while a read waits)."""
+        try:
             async with asyncio.timeout(REST_TIMEOUT):
                 async for rest in upstream.content.iter_any():
                     self._feed(reader, rest)
